@@ -1,0 +1,19 @@
+//! The I/O layer every command shares: inputs (path or stdin, buffered,
+//! optionally decompressed), atomic outputs, sizes, progress, memory maps,
+//! signals and exit codes. Commands never open files or stdio themselves.
+
+pub mod compress;
+pub mod error;
+pub mod input;
+pub mod map;
+pub mod output;
+pub mod progress;
+pub mod signal;
+pub mod size;
+
+pub use error::Exit;
+pub use input::Input;
+pub use map::MappedFile;
+pub use output::Output;
+pub use progress::Progress;
+pub use size::Size;

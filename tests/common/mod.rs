@@ -1,0 +1,163 @@
+//! A work directory for integration tests: write files, run the real `fkit`
+//! binary in it with arguments and stdin, read the results back.
+#![allow(dead_code)]
+
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+pub struct Workdir {
+    dir: tempfile::TempDir,
+}
+
+/// What a run of fkit produced.
+pub struct Run {
+    pub status: i32,
+    pub stdout: Vec<u8>,
+    pub stderr: String,
+}
+
+impl Run {
+    pub fn stdout_str(&self) -> String {
+        String::from_utf8_lossy(&self.stdout).into_owned()
+    }
+
+    /// Panic with both streams unless the run succeeded.
+    pub fn ok(self) -> Run {
+        assert_eq!(self.status, 0, "fkit failed: stderr: {}", self.stderr);
+        self
+    }
+
+    /// Panic unless the run exited with `code`.
+    pub fn code(self, code: i32) -> Run {
+        assert_eq!(
+            self.status,
+            code,
+            "unexpected exit status; stdout: {} stderr: {}",
+            self.stdout_str(),
+            self.stderr
+        );
+        self
+    }
+}
+
+impl Workdir {
+    pub fn new() -> Workdir {
+        Workdir {
+            dir: tempfile::Builder::new().prefix("fkit-test.").tempdir().expect("temp dir"),
+        }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn join(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    pub fn write(&self, name: &str, data: impl AsRef<[u8]>) -> PathBuf {
+        let path = self.join(name);
+        if let Some(parent) = path.parent() {
+            fs::create_dir_all(parent).expect("create parent");
+        }
+        fs::write(&path, data).expect("write test file");
+        path
+    }
+
+    pub fn read(&self, name: &str) -> Vec<u8> {
+        fs::read(self.join(name)).unwrap_or_else(|e| panic!("read {name}: {e}"))
+    }
+
+    pub fn exists(&self, name: &str) -> bool {
+        self.join(name).exists()
+    }
+
+    /// Names of the entries in the work dir, sorted (to spot leftovers).
+    pub fn list(&self) -> Vec<String> {
+        let mut names: Vec<String> = fs::read_dir(self.path())
+            .expect("list work dir")
+            .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    }
+
+    /// A `Command` for fkit with the work dir as its current directory.
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(fkit_bin());
+        cmd.args(args).current_dir(self.path());
+        cmd
+    }
+
+    /// Run fkit with `args` and empty stdin.
+    pub fn run(&self, args: &[&str]) -> Run {
+        self.run_stdin(args, b"")
+    }
+
+    /// Run fkit with `args`, feeding `stdin`.
+    pub fn run_stdin(&self, args: &[&str], stdin: impl AsRef<[u8]>) -> Run {
+        let mut cmd = self.command(args);
+        run_command(&mut cmd, stdin.as_ref())
+    }
+}
+
+impl Default for Workdir {
+    fn default() -> Self {
+        Workdir::new()
+    }
+}
+
+/// Run any prepared command with `stdin` and collect its output.
+pub fn run_command(cmd: &mut Command, stdin: &[u8]) -> Run {
+    cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    let mut child = cmd.spawn().expect("spawn");
+    let mut pipe = child.stdin.take().expect("stdin pipe");
+    let data = stdin.to_vec();
+    // Write from a thread so a command that fills its stdout first cannot deadlock.
+    let writer = std::thread::spawn(move || {
+        let _ = pipe.write_all(&data);
+    });
+    let Output { status, stdout, stderr } = child.wait_with_output().expect("wait");
+    let _ = writer.join();
+    Run {
+        status: status.code().unwrap_or(-1),
+        stdout,
+        stderr: String::from_utf8_lossy(&stderr).into_owned(),
+    }
+}
+
+pub fn fkit_bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_fkit"))
+}
+
+/// `../shared` beside the repository, if it is there; tests that need it
+/// print that they were skipped when it is not.
+pub fn shared_dir() -> Option<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared");
+    dir.is_dir().then_some(dir)
+}
+
+/// Whether an external tool (gzip, flock, …) is on PATH.
+pub fn have(tool: &str) -> bool {
+    Command::new("sh")
+        .args(["-c", &format!("command -v {tool}")])
+        .stdout(Stdio::null())
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false)
+}
+
+/// Deterministic pseudo-random bytes (no rand crate needed).
+pub fn pseudo_random(len: usize, seed: u64) -> Vec<u8> {
+    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x >> 24) as u8
+        })
+        .collect()
+}
