@@ -238,3 +238,36 @@ fn help_has_examples() {
         "{temp}"
     );
 }
+
+#[cfg(unix)]
+#[test]
+fn a_device_output_is_written_in_place_never_replaced() {
+    use std::os::unix::fs::FileTypeExt;
+    let wd = Workdir::new();
+    wd.write("in", "data\n");
+    wd.run(&["buffer", "in", "-o", "/dev/null"]).ok();
+    wd.run(&["buffer", "in", "-o", "/dev/null", "--force"]).ok();
+    let meta = std::fs::metadata("/dev/null").unwrap();
+    assert!(
+        meta.file_type().is_char_device(),
+        "/dev/null is still a device"
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn force_through_a_symlink_replaces_its_target_and_keeps_the_link() {
+    let wd = Workdir::new();
+    wd.write("in", "new\n");
+    wd.write("real", "old\n");
+    std::os::unix::fs::symlink("real", wd.join("link")).unwrap();
+    wd.run(&["buffer", "in", "-o", "link"]).code(1);
+    wd.run(&["buffer", "in", "-o", "link", "--force"]).ok();
+    assert_eq!(wd.read("real"), b"new\n");
+    assert!(
+        std::fs::symlink_metadata(wd.join("link"))
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+}
