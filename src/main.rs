@@ -4,7 +4,6 @@ use fkit::io::error::{Outcome, outcome};
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    fkit::io::signal::install();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(err) => return usage_error(err),

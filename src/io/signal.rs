@@ -17,14 +17,23 @@ static CHILD: AtomicU32 = AtomicU32::new(0);
 /// The last signal received while a child was running (0: none).
 static RECEIVED: AtomicI32 = AtomicI32::new(0);
 
-/// Start listening for SIGINT, SIGTERM and SIGHUP. Called once by `main`.
+static INSTALL: std::sync::Once = std::sync::Once::new();
+
+/// Start listening for SIGINT, SIGTERM and SIGHUP, once. Done lazily, when
+/// there is first something to clean up or a child to forward to: until
+/// then the default action (exit at once) loses nothing, and short commands
+/// such as `fkit temp` skip the listener thread (start-up cost matters to
+/// scripts that call fkit a thousand times).
 pub fn install() {
-    #[cfg(unix)]
-    unix::install();
+    INSTALL.call_once(|| {
+        #[cfg(unix)]
+        unix::install();
+    });
 }
 
 /// Remove `path` if the process is interrupted before [`forget`] is called.
 pub fn remove_on_interrupt(path: &Path) {
+    install();
     if let Ok(mut paths) = TEMP_PATHS.lock() {
         paths.push(path.to_path_buf());
     }
@@ -41,6 +50,7 @@ pub fn forget(path: &Path) {
 
 /// While a child runs, signals go to it instead of ending fkit.
 pub fn forward_to(pid: u32) {
+    install();
     CHILD.store(pid, Ordering::SeqCst);
 }
 
