@@ -5,8 +5,9 @@
 //! (NDJSON, or values separated by any whitespace). Nested objects and arrays
 //! flatten to dotted keys (`address.city`, `tags.0`, 0-based like JSON
 //! Pointer); an empty object or array is kept as `{}` / `[]`; null is an
-//! empty field; strings are written raw; numbers exactly as they were
-//! written (every digit kept). The header is the union of all keys in first-seen order, so the
+//! empty field; strings are written raw; numbers keep every digit as
+//! written (serde_json's arbitrary precision; a positive exponent gains its
+//! `+` sign). The header is the union of all keys in first-seen order, so the
 //! rows are spilled to a temporary file while the header grows, and written
 //! out once it is complete: memory holds the header, never the data.
 

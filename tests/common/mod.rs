@@ -141,10 +141,12 @@ pub fn fkit_bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_fkit"))
 }
 
-/// `../shared` beside the repository, if it is there; tests that need it
-/// print that they were skipped when it is not.
+/// `../shared` beside the repository (or `$FKIT_SHARED`), if it is there;
+/// tests that need it print that they were skipped when it is not.
 pub fn shared_dir() -> Option<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared");
+    let dir = std::env::var_os("FKIT_SHARED")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared"));
     dir.is_dir().then_some(dir)
 }
 
