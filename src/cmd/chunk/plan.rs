@@ -255,7 +255,9 @@ impl<'a> StreamSplitter<'a> {
                 let mut c = match current.take() {
                     Some(c) => c,
                     None => {
-                        let c = self.open(next_index, total)?;
+                        // The chunk starts at the first byte not yet placed.
+                        let at = total + (n - data.len()) as u64;
+                        let c = self.open(next_index, at)?;
                         next_index += 1;
                         c
                     }
