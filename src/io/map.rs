@@ -66,24 +66,6 @@ impl MappedFile {
             let _ = map.advise(memmap2::Advice::Sequential);
         }
     }
-
-    /// Map the pages of `start..end` into the page table now, in one call,
-    /// instead of one page fault at a time as they are touched. Threads
-    /// that each scan a slice call this for their slice, so the work is
-    /// shared across cores. A hint only: failure (an old kernel) is ignored.
-    pub fn prefault(&self, start: usize, end: usize) {
-        #[cfg(target_os = "linux")]
-        if let Some(map) = &self.map {
-            const PAGE: usize = 4096;
-            let start = start / PAGE * PAGE;
-            let end = end.min(map.len());
-            if end > start {
-                let _ = map.advise_range(memmap2::Advice::PopulateRead, start, end - start);
-            }
-        }
-        #[cfg(not(target_os = "linux"))]
-        let _ = (start, end);
-    }
 }
 
 impl Deref for MappedFile {

@@ -86,10 +86,7 @@ pub fn run_lines(args: LinesArgs) -> Result<()> {
         Source::Map(map) => {
             let count = slices(map.len())
                 .into_par_iter()
-                .map(|r| {
-                    map.prefault(r.start, r.end);
-                    bytecount::count(&map[r], b'\n') as u64
-                })
+                .map(|r| bytecount::count(&map[r], b'\n') as u64)
                 .sum();
             (count, map.len() as u64)
         }
@@ -220,7 +217,6 @@ fn search_map(hay: &[u8], needle: &[u8], max: u64, report: &mut Report) -> Resul
             .par_iter()
             .map(|r| {
                 let end = (r.end + m - 1).min(hay.len());
-                map_prefault(hay, r.start, r.end);
                 let window = &hay[r.start..end];
                 if counting {
                     let n = finder.find_iter(window).count() as u64;
@@ -251,31 +247,6 @@ fn search_map(hay: &[u8], needle: &[u8], max: u64, report: &mut Report) -> Resul
         }
     }
     Ok(())
-}
-
-/// Scanning threads fault in their own slice of the map (see
-/// `MappedFile::prefault`); this is the same hint for a plain slice.
-fn map_prefault(hay: &[u8], start: usize, end: usize) {
-    #[cfg(target_os = "linux")]
-    {
-        const PAGE: usize = 4096;
-        let base = hay.as_ptr() as usize;
-        let from = (base + start) / PAGE * PAGE;
-        let to = base + end;
-        if to > from {
-            // SAFETY: advice only; the range lies inside the caller's map
-            // (rounded down to its page, which the map also covers).
-            unsafe {
-                libc::madvise(
-                    from as *mut libc::c_void,
-                    to - from,
-                    libc::MADV_POPULATE_READ,
-                );
-            }
-        }
-    }
-    #[cfg(not(target_os = "linux"))]
-    let _ = (hay, start, end);
 }
 
 /// Search a stream block by block, keeping the last m - 1 bytes of each
