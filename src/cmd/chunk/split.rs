@@ -257,6 +257,9 @@ struct Job<'a> {
     quiet: bool,
 }
 
+/// A chunk copied by a worker: its index, name, file (not yet renamed) and final path.
+type Copied = (u64, String, NamedTempFile, PathBuf);
+
 /// A finished chunk: its manifest entry and its file, not yet renamed.
 type Written = (ManifestChunk, (NamedTempFile, PathBuf));
 
@@ -277,10 +280,14 @@ impl Job<'_> {
         let (tx, rx) = crossbeam_channel::bounded::<Range>(64);
         let mut whole = Checksum::new();
         let mut sums = Vec::new();
-        let copied =
-            std::thread::scope(|scope| -> Result<Vec<(String, NamedTempFile, PathBuf)>> {
-                let copier =
-                    scope.spawn(move || -> Result<Vec<(String, NamedTempFile, PathBuf)>> {
+        // The checksums need one pass in order; the copies do not, so
+        // they spread over the cores (each chunk is its own file).
+        let copiers = std::thread::available_parallelism().map_or(1, |n| n.get().min(4));
+        let mut copied = std::thread::scope(|scope| -> Result<Vec<Copied>> {
+            let workers: Vec<_> = (0..copiers)
+                .map(|_| {
+                    let rx = rx.clone();
+                    scope.spawn(move || -> Result<Vec<Copied>> {
                         let mut files = Vec::new();
                         for r in rx {
                             let (chunk, mut temp, target) = self.chunk_file(r.index)?;
@@ -292,41 +299,56 @@ impl Job<'_> {
                                     .sync_all()
                                     .with_context(|| target.display().to_string())?;
                             }
-                            files.push((chunk, temp, target));
+                            files.push((r.index, chunk, temp, target));
                         }
                         Ok(files)
-                    });
-                let mut buf = vec![0u8; BLOCK];
-                let planned = (|| -> Result<()> {
-                    for range in ChunkPlan::new(file, len, self.policy) {
-                        let r = range.with_context(|| name.to_string())?;
-                        if tx.send(r).is_err() {
-                            // The copier stopped on an error; it reports it.
-                            break;
-                        }
-                        let mut sum = Checksum::new();
-                        for_each_block(file, r.offset, r.length, &mut buf, |b| {
-                            sum.update(b);
-                            whole.update(b);
-                        })
-                        .with_context(|| format!("{name}: reading (did it shrink?)"))?;
-                        progress.inc(r.length);
-                        sums.push((r, sum.hex()));
+                    })
+                })
+                .collect();
+            drop(rx);
+            let mut buf = vec![0u8; BLOCK];
+            let planned = (|| -> Result<()> {
+                for range in ChunkPlan::new(file, len, self.policy) {
+                    let r = range.with_context(|| name.to_string())?;
+                    if tx.send(r).is_err() {
+                        // Every copier stopped on an error; they report it.
+                        break;
                     }
-                    Ok(())
-                })();
-                drop(tx);
-                let copied = copier
-                    .join()
-                    .map_err(|_| anyhow::anyhow!("the copying thread panicked"))?;
-                planned?;
-                copied
-            })?;
+                    let mut sum = Checksum::new();
+                    for_each_block(file, r.offset, r.length, &mut buf, |b| {
+                        sum.update(b);
+                        whole.update(b);
+                    })
+                    .with_context(|| format!("{name}: reading (did it shrink?)"))?;
+                    progress.inc(r.length);
+                    sums.push((r, sum.hex()));
+                }
+                Ok(())
+            })();
+            drop(tx);
+            let mut all = Vec::new();
+            let mut failed = None;
+            for worker in workers {
+                match worker.join() {
+                    Ok(Ok(files)) => all.extend(files),
+                    Ok(Err(e)) => failed = failed.or(Some(e)),
+                    Err(_) => {
+                        failed = failed.or(Some(anyhow::anyhow!("a copying thread panicked")))
+                    }
+                }
+            }
+            if let Some(e) = failed {
+                return Err(e);
+            }
+            planned?;
+            Ok(all)
+        })?;
         progress.finish();
+        copied.sort_by_key(|c| c.0);
         let entries = copied
             .into_iter()
             .zip(sums)
-            .map(|((chunk, temp, target), (r, checksum))| {
+            .map(|((_, chunk, temp, target), (r, checksum))| {
                 let entry = ManifestChunk {
                     name: chunk,
                     offset: r.offset,
