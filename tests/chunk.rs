@@ -161,6 +161,44 @@ fn join_refuses_a_corrupt_chunk_and_leaves_nothing() {
         .run(&["chunk", "join", "parts/big.log.manifest.json"])
         .code(1);
     assert!(run.stdout.is_empty());
+    // Stdout redirected to a file is cut back to where it started.
+    wd.write("kept", "before\n");
+    let fkit = fkit_bin();
+    let status = Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "'{}' chunk join parts/big.log.manifest.json > new; '{}' chunk join parts/big.log.manifest.json >> kept",
+            fkit.display(),
+            fkit.display()
+        ))
+        .current_dir(wd.path())
+        .status()
+        .unwrap();
+    assert!(!status.success());
+    assert_eq!(wd.read("new"), b"");
+    assert_eq!(wd.read("kept"), b"before\n");
+}
+
+#[test]
+fn join_to_a_redirected_stdout() {
+    let wd = Workdir::new();
+    let data = split_small(&wd);
+    wd.write("kept", "before\n");
+    let fkit = fkit_bin();
+    let status = Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "'{0}' chunk join parts/big.log.manifest.json > new && '{0}' chunk join parts/big.log.manifest.json >> kept",
+            fkit.display()
+        ))
+        .current_dir(wd.path())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    assert_eq!(wd.read("new"), data);
+    let mut want = b"before\n".to_vec();
+    want.extend(&data);
+    assert_eq!(wd.read("kept"), want);
 }
 
 #[test]

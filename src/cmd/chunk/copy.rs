@@ -72,7 +72,7 @@ pub fn for_each_block(
 /// On Linux the kernel copies page cache to page cache (copy_file_range),
 /// or shares extents on file systems that can; the bytes never visit user
 /// space. Elsewhere, or where the kernel refuses (another file system on
-/// old kernels), a read/write loop does it.
+/// old kernels, an O_APPEND output), a read/write loop does it.
 pub fn copy_range(src: &File, offset: u64, len: u64, dst: &mut File) -> io::Result<()> {
     #[cfg(target_os = "linux")]
     let (offset, len) = {
@@ -118,7 +118,12 @@ fn kernel_copy(src: &File, offset: u64, len: u64, dst: &File) -> io::Result<u64>
             match err.raw_os_error() {
                 Some(libc::EINTR) => continue,
                 Some(
-                    libc::ENOSYS | libc::EXDEV | libc::EINVAL | libc::EOPNOTSUPP | libc::EPERM,
+                    libc::ENOSYS
+                    | libc::EXDEV
+                    | libc::EINVAL
+                    | libc::EOPNOTSUPP
+                    | libc::EPERM
+                    | libc::EBADF,
                 ) if done == 0 => {
                     return Ok(0);
                 }

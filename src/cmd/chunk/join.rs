@@ -19,8 +19,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 /// it. With -o the output is written to a temporary file beside OUT (the
 /// kernel copies the bytes while another core checks them), fsynced and
 /// renamed into place only when everything matched: on any error nothing
-/// is left behind. To stdout, every chunk is checked first and the bytes
-/// are written only after all matched. Chunk paths in the manifest are
+/// is left behind. Stdout redirected to a file (`> out`, `>> out`) is
+/// treated alike: copied while checked, and cut back to its old length on
+/// a mismatch. To a pipe, every chunk is checked first and the bytes are
+/// written only after all matched. Chunk paths in the manifest are
 /// relative to its directory. Streams: memory use is a few buffers.
 ///
 /// Examples:
@@ -122,6 +124,18 @@ pub fn run_join(args: JoinArgs) -> Result<()> {
     match &args.output {
         Some(out) => join_to_file(&pieces, whole.as_ref(), out, &args, &mut progress),
         None => {
+            // A regular file on stdout: copy and check at once, and on a
+            // mismatch cut the file back to where it was, so nothing of
+            // the bad join is left.
+            if let Some((mut out, start)) = stdout_file() {
+                let joined =
+                    copy_verified(&pieces, whole.as_ref(), &mut out, "<stdout>", &mut progress);
+                if joined.is_err() {
+                    let _ = out.set_len(start);
+                }
+                return joined;
+            }
+            // A pipe cannot take bytes back: check everything first.
             if manifest_path.is_some() {
                 verify(&pieces, whole.as_ref(), &AtomicBool::new(false))?;
             }
@@ -267,6 +281,21 @@ fn join_to_file(
     let shown = out.display().to_string();
     refuse_existing(out, args.force)?;
     let mut temp = temp_beside(out).with_context(|| shown.clone())?;
+    copy_verified(pieces, whole, temp.as_file_mut(), &shown, progress)?;
+    progress.finish();
+    commit(temp, out, args.force, !args.no_sync).with_context(|| shown.clone())?;
+    Ok(())
+}
+
+/// Append every piece to `dest` (the kernel copies) while another thread
+/// checks the pieces against the manifest; the first error of either wins.
+fn copy_verified(
+    pieces: &[Piece],
+    whole: Option<&Whole>,
+    dest: &mut File,
+    shown: &str,
+    progress: &mut Progress,
+) -> Result<()> {
     let stop = AtomicBool::new(false);
     let checking = pieces.iter().any(|p| p.checksum.is_some());
     std::thread::scope(|scope| -> Result<()> {
@@ -274,7 +303,7 @@ fn join_to_file(
         let copied = (|| -> Result<()> {
             for p in pieces {
                 let file = File::open(&p.path).with_context(|| p.name.clone())?;
-                copy_range(&file, 0, p.size, temp.as_file_mut())
+                copy_range(&file, 0, p.size, dest)
                     .with_context(|| format!("{}: copying into {shown}", p.name))?;
                 progress.inc(p.size);
             }
@@ -289,8 +318,35 @@ fn join_to_file(
                 .map_err(|_| anyhow::anyhow!("the checking thread panicked"))??;
         }
         copied
-    })?;
-    progress.finish();
-    commit(temp, out, args.force, !args.no_sync).with_context(|| shown.clone())?;
-    Ok(())
+    })
+}
+
+/// Stdout as a file, and where the join's bytes will start, when it is a
+/// regular file written at its end (`> out`, `>> out`): then a failed
+/// check can cut it back to that length.
+#[cfg(unix)]
+fn stdout_file() -> Option<(File, u64)> {
+    use std::os::unix::io::FromRawFd;
+    // SAFETY: dup gives a new descriptor for the same open file (and
+    // offset) as fd 1; the File owns and closes only the duplicate.
+    let fd = unsafe { libc::dup(1) };
+    if fd < 0 {
+        return None;
+    }
+    let mut file = unsafe { File::from_raw_fd(fd) };
+    let meta = file.metadata().ok()?;
+    if !meta.is_file() {
+        return None;
+    }
+    // SAFETY: F_GETFL only reads the descriptor's flags.
+    let append = unsafe { libc::fcntl(fd, libc::F_GETFL) } & libc::O_APPEND != 0;
+    let position = file.stream_position().ok()?;
+    // Writing inside the file (`1<> out`) would overwrite bytes that a
+    // cut could not bring back: that case goes the check-first way.
+    (append || position == meta.len()).then_some((file, meta.len()))
+}
+
+#[cfg(not(unix))]
+fn stdout_file() -> Option<(File, u64)> {
+    None
 }
