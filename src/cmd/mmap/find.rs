@@ -1,6 +1,6 @@
 //! `fkit mmap find` and `fkit mmap lines`: parallel scans of a mapped file.
 
-use super::{STREAM_BLOCK, Source, name_of, slices};
+use super::{STREAM_BLOCK, ScanProgress, Source, name_of, slices};
 use crate::io::output::RawStdout;
 use crate::io::{Exit, Input};
 use anyhow::{Context, Result};
@@ -54,6 +54,10 @@ pub struct FindArgs {
     /// Hold a shared advisory lock on the file while reading it.
     #[arg(long)]
     lock: bool,
+
+    /// No progress bar.
+    #[arg(short, long)]
+    quiet: bool,
 }
 
 /// Count lines: the newline bytes in a file, as wc -l prints it.
@@ -78,15 +82,24 @@ pub struct LinesArgs {
     /// Hold a shared advisory lock on the file while reading it.
     #[arg(long)]
     lock: bool,
+
+    /// No progress bar.
+    #[arg(short, long)]
+    quiet: bool,
 }
 
 pub fn run_lines(args: LinesArgs) -> Result<()> {
     let name = name_of(args.file.as_ref());
-    let (lines, bytes) = match Source::open(args.file.as_ref(), args.lock)? {
+    let (lines, bytes) = match Source::open(args.file.as_ref(), args.lock, !args.quiet)? {
         Source::Map(map) => {
+            let progress = ScanProgress::new(map.len(), !args.quiet);
             let count = slices(map.len())
                 .into_par_iter()
-                .map(|r| bytecount::count(&map[r], b'\n') as u64)
+                .map(|r| {
+                    let n = bytecount::count(&map[r.clone()], b'\n') as u64;
+                    progress.done(r.len());
+                    n
+                })
                 .sum();
             (count, map.len() as u64)
         }
@@ -132,8 +145,11 @@ pub fn run_find(args: FindArgs) -> Result<()> {
     let max = args.max.unwrap_or(u64::MAX);
     let mut out = BufWriter::with_capacity(1 << 16, RawStdout::new());
     let mut report = Report::new(&mut out, &args, &name, &needle)?;
-    match Source::open(Some(&args.file), args.lock)? {
-        Source::Map(map) => search_map(&map, &needle, max, &mut report)?,
+    match Source::open(Some(&args.file), args.lock, !args.quiet)? {
+        Source::Map(map) => {
+            let progress = ScanProgress::new(map.len(), !args.quiet);
+            search_map(&map, &needle, max, &mut report, &progress)?
+        }
         Source::Stream(input) => {
             search_stream(input, &needle, max, &mut report).with_context(|| name.clone())?
         }
@@ -190,7 +206,13 @@ fn self_overlapping(p: &[u8]) -> bool {
     fail.last().is_some_and(|&b| b > 0)
 }
 
-fn search_map(hay: &[u8], needle: &[u8], max: u64, report: &mut Report) -> Result<()> {
+fn search_map(
+    hay: &[u8],
+    needle: &[u8],
+    max: u64,
+    report: &mut Report,
+    progress: &ScanProgress,
+) -> Result<()> {
     let finder = Finder::new(needle);
     let m = needle.len();
     if self_overlapping(needle) || hay.len() < 2 * m {
@@ -218,7 +240,7 @@ fn search_map(hay: &[u8], needle: &[u8], max: u64, report: &mut Report) -> Resul
             .map(|r| {
                 let end = (r.end + m - 1).min(hay.len());
                 let window = &hay[r.start..end];
-                if counting {
+                let found = if counting {
                     let n = finder.find_iter(window).count() as u64;
                     vec![n]
                 } else {
@@ -227,7 +249,9 @@ fn search_map(hay: &[u8], needle: &[u8], max: u64, report: &mut Report) -> Resul
                         .take(max.min(usize::MAX as u64) as usize)
                         .map(|p| (r.start + p) as u64)
                         .collect()
-                }
+                };
+                progress.done(r.len());
+                found
             })
             .collect();
         for result in results {

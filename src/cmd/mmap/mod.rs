@@ -4,10 +4,11 @@ mod find;
 mod patch;
 mod view;
 
-use crate::io::{Input, MappedFile};
+use crate::io::{Input, MappedFile, Progress};
 use anyhow::Result;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 /// View, search, count lines and patch bytes of huge files through a memory map.
 ///
@@ -62,7 +63,9 @@ enum Source {
 
 impl Source {
     /// Map `path` if it is a regular file; otherwise open it as a stream.
-    fn open(path: Option<&PathBuf>, lock: bool) -> Result<Source> {
+    /// `progress`: show a bar for a stream (maps report per slice, see
+    /// [`ScanProgress`]).
+    fn open(path: Option<&PathBuf>, lock: bool, progress: bool) -> Result<Source> {
         let path = path.filter(|p| p.as_os_str() != "-");
         if let Some(p) = path
             && std::fs::metadata(p).is_ok_and(|m| m.is_file())
@@ -75,7 +78,12 @@ impl Source {
                 crate::io::input::display_name(path.map(|p| p.as_path()))
             );
         }
-        Ok(Source::Stream(Input::at(path).buffer(STREAM_BLOCK).open()?))
+        Ok(Source::Stream(
+            Input::at(path)
+                .buffer(STREAM_BLOCK)
+                .progress(progress)
+                .open()?,
+        ))
     }
 }
 
@@ -85,6 +93,22 @@ const STREAM_BLOCK: usize = 1 << 20;
 /// The name of `path` in messages and reports.
 fn name_of(path: Option<&PathBuf>) -> String {
     crate::io::input::display_name(path.map(Path::new))
+}
+
+/// A progress bar that the threads scanning slices of a map share.
+struct ScanProgress(Mutex<Progress>);
+
+impl ScanProgress {
+    fn new(len: usize, enabled: bool) -> ScanProgress {
+        ScanProgress(Mutex::new(Progress::bytes(Some(len as u64), enabled)))
+    }
+
+    /// A slice of `n` bytes is done.
+    fn done(&self, n: usize) {
+        if let Ok(mut p) = self.0.lock() {
+            p.inc(n as u64);
+        }
+    }
 }
 
 /// Split `0..len` into slices for a parallel scan: a few per core so a
@@ -98,7 +122,8 @@ fn slices(len: usize) -> Vec<Range<usize>> {
         .map(|s| s.as_usize().max(1));
     let size = forced.unwrap_or_else(|| {
         let threads = rayon::current_num_threads().max(1);
-        len.div_ceil(threads * 4).max(4 << 20)
+        // At most 64 MiB, so a progress bar on a huge file moves.
+        len.div_ceil(threads * 4).clamp(4 << 20, 64 << 20)
     });
     (0..len.div_ceil(size))
         .map(|i| i * size..((i + 1) * size).min(len))

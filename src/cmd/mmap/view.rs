@@ -50,7 +50,7 @@ pub fn run(args: Args) -> Result<()> {
     let length = args.length.map_or(u64::MAX, Size::bytes);
     let mut out = BufWriter::with_capacity(1 << 16, RawStdout::new());
     let mut dump = Dump::new(args.text, offset);
-    match Source::open(args.file.as_ref(), args.lock)? {
+    match Source::open(args.file.as_ref(), args.lock, false)? {
         Source::Map(map) => {
             let len = map.len() as u64;
             if offset > len {
