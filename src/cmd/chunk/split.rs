@@ -203,7 +203,7 @@ pub fn run(args: Args) -> Result<()> {
     let (entries, size, checksum) = match file {
         Some((f, len)) => job.split_file(&f, len, &name)?,
         None => {
-            let mut input = Input::at(path).open()?;
+            let mut input = Input::at(path).progress(!args.quiet).open()?;
             job.split_stream(&mut input, &name)?
         }
     };
@@ -477,7 +477,7 @@ fn exec(
                     }
                 }
                 None => {
-                    let mut input = Input::at(path).open()?;
+                    let mut input = Input::at(path).progress(!job.quiet).open()?;
                     let mut new_file = |_: u64| -> Result<File> {
                         tempfile::tempfile_in(job.dir)
                             .with_context(|| format!("{}: spooling a chunk", job.dir.display()))
