@@ -470,3 +470,52 @@ fn help_has_examples() {
         assert!(run.stdout_str().contains("Examples:"), "{sub}");
     }
 }
+
+/// The README's `--exec 'gzip > {}.gz'`: the compressed chunks, one gzip
+/// member each, decompress in order to the input.
+#[test]
+fn exec_gzip_recipe() {
+    if !have("gzip") {
+        eprintln!("skipped: gzip not installed");
+        return;
+    }
+    let wd = Workdir::new();
+    let data = text(40_000, 15);
+    wd.write("big.log", &data);
+    wd.run(&[
+        "chunk",
+        "split",
+        "-",
+        "--lines",
+        "100",
+        "--dir",
+        "gz",
+        "--exec",
+        "gzip > {}.gz",
+        "-j",
+        "2",
+    ])
+    .code(0);
+    // `-` is stdin: here empty, so no chunk and no command ran.
+    assert!(std::fs::read_dir(wd.join("gz")).unwrap().next().is_none());
+    wd.run(&[
+        "chunk",
+        "split",
+        "big.log",
+        "--lines",
+        "100",
+        "--dir",
+        "gz",
+        "--exec",
+        "gzip > {}.gz",
+        "-j",
+        "2",
+    ])
+    .ok();
+    let out = Command::new("sh")
+        .args(["-c", "cat gz/big.log.*.gz | gzip -dc"])
+        .current_dir(wd.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.stdout, data);
+}
