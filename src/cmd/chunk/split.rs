@@ -5,7 +5,7 @@ use super::plan::{ChunkPlan, Policy, Range, StreamChunk, StreamSplitter};
 use super::{Cut, MANIFEST_FORMAT, Manifest, ManifestChunk, Naming, dir_or_dot};
 use crate::io::input::display_name;
 use crate::io::output::{commit, refuse_existing, sync_parent, temp_beside};
-use crate::io::{Exit, Input, Output, Progress};
+use crate::io::{Exit, Input, Output, Progress, signal};
 use anyhow::{Context, Result};
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom, Write};
@@ -209,16 +209,28 @@ pub fn run(args: Args) -> Result<()> {
     };
     let (chunks, temps): (Vec<ManifestChunk>, Vec<(NamedTempFile, PathBuf)>) =
         entries.into_iter().unzip();
-    // All chunks are complete and synced: only now do they get their names.
+    // All chunks are complete and synced: only now do they get their
+    // names. Until the manifest is written too, Ctrl-C removes them.
     let mut committed: Vec<PathBuf> = Vec::new();
+    let undo = |committed: &[PathBuf]| {
+        for done in committed {
+            let _ = std::fs::remove_file(done);
+            signal::forget(done);
+        }
+    };
     for (temp, target) in temps {
         if let Err(e) = commit(temp, &target, args.force, false) {
-            for done in &committed {
-                let _ = std::fs::remove_file(done);
-            }
+            undo(&committed);
             return Err(e).with_context(|| target.display().to_string());
         }
+        signal::remove_on_interrupt(&target);
         committed.push(target);
+    }
+    if !args.no_sync
+        && let Err(e) = sync_parent(&dir.join("x"))
+    {
+        undo(&committed);
+        return Err(e).with_context(|| dir.display().to_string());
     }
     let manifest = Manifest {
         format: MANIFEST_FORMAT.to_string(),
@@ -238,10 +250,11 @@ pub fn run(args: Args) -> Result<()> {
         out.finish()
     })();
     if let Err(e) = written {
-        for done in &committed {
-            let _ = std::fs::remove_file(done);
-        }
+        undo(&committed);
         return Err(e);
+    }
+    for done in &committed {
+        signal::forget(done);
     }
     Ok(())
 }
@@ -358,9 +371,6 @@ impl Job<'_> {
                 (entry, (temp, target))
             })
             .collect();
-        if self.sync {
-            sync_parent(&self.dir.join("x")).with_context(|| self.dir.display().to_string())?;
-        }
         Ok((entries, len, whole.hex()))
     }
 
@@ -394,9 +404,6 @@ impl Job<'_> {
         let files = pending
             .into_inner()
             .map_err(|_| anyhow::anyhow!("lock poisoned"))?;
-        if self.sync {
-            sync_parent(&self.dir.join("x")).with_context(|| self.dir.display().to_string())?;
-        }
         let written = files
             .into_iter()
             .zip(entries)
