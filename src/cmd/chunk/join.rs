@@ -1,6 +1,6 @@
 //! `fkit chunk join` and `fkit chunk cat`.
 
-use super::copy::{BLOCK, Checksum, copy_range, for_each_block};
+use super::copy::{BLOCK, Checksum, copy_range, for_each_block, read_at};
 use super::{Manifest, parse_range};
 use crate::io::output::{commit, refuse_existing, temp_beside};
 use crate::io::{Exit, Progress};
@@ -16,8 +16,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 /// With a manifest (the one argument ends in .json and is an fkit chunk
 /// manifest), every chunk's size and xxh3-64 checksum and the whole
 /// result's are checked; a missing or corrupt chunk is an error that names
-/// it. With -o the output is written to a temporary file beside OUT (the
-/// kernel copies the bytes while another core checks them), fsynced and
+/// it. With -o the output is written to a temporary file beside OUT (each
+/// byte is read once and summed; a second core writes), fsynced and
 /// renamed into place only when everything matched: on any error nothing
 /// is left behind. Stdout redirected to a file (`> out`, `>> out`) is
 /// treated alike: copied while checked, and cut back to its old length on
@@ -287,8 +287,12 @@ fn join_to_file(
     Ok(())
 }
 
-/// Append every piece to `dest` (the kernel copies) while another thread
-/// checks the pieces against the manifest; the first error of either wins.
+/// Append every piece to `dest`, checked against the manifest on the way.
+///
+/// Every byte must be read for its checksum anyway, so the bytes are read
+/// once, summed while still in the CPU cache, and handed through a small
+/// ring of blocks to a writer thread: reading and summing run on one core,
+/// writing on another. Without checksums the kernel copies (no reads).
 fn copy_verified(
     pieces: &[Piece],
     whole: Option<&Whole>,
@@ -296,28 +300,82 @@ fn copy_verified(
     shown: &str,
     progress: &mut Progress,
 ) -> Result<()> {
-    let stop = AtomicBool::new(false);
-    let checking = pieces.iter().any(|p| p.checksum.is_some());
+    if pieces.iter().all(|p| p.checksum.is_none()) {
+        for p in pieces {
+            let file = File::open(&p.path).with_context(|| p.name.clone())?;
+            copy_range(&file, 0, p.size, dest)
+                .with_context(|| format!("{}: copying into {shown}", p.name))?;
+            progress.inc(p.size);
+        }
+        return Ok(());
+    }
+    const RING: usize = 4;
+    let (full_tx, full_rx) = crossbeam_channel::bounded::<(Vec<u8>, usize)>(RING);
+    let (free_tx, free_rx) = crossbeam_channel::bounded::<Vec<u8>>(RING);
+    for _ in 0..RING {
+        let _ = free_tx.send(vec![0u8; BLOCK]);
+    }
     std::thread::scope(|scope| -> Result<()> {
-        let checker = checking.then(|| scope.spawn(|| verify(pieces, whole, &stop)));
-        let copied = (|| -> Result<()> {
+        let writer = scope.spawn(move || -> io::Result<()> {
+            for (block, n) in full_rx {
+                dest.write_all(&block[..n])?;
+                // The reader may have stopped already: then nobody needs it.
+                let _ = free_tx.send(block);
+            }
+            Ok(())
+        });
+        let read = (|| -> Result<()> {
+            let mut all = Checksum::new();
             for p in pieces {
                 let file = File::open(&p.path).with_context(|| p.name.clone())?;
-                copy_range(&file, 0, p.size, dest)
-                    .with_context(|| format!("{}: copying into {shown}", p.name))?;
-                progress.inc(p.size);
+                let mut sum = Checksum::new();
+                let mut at = 0u64;
+                while at < p.size {
+                    // No free block: the writer stopped; it reports why.
+                    let Ok(mut block) = free_rx.recv() else {
+                        return Ok(());
+                    };
+                    let want = (p.size - at).min(BLOCK as u64) as usize;
+                    let n = match read_at(&file, &mut block[..want], at) {
+                        Ok(0) => bail!("{}: ended early (truncated while joining?)", p.name),
+                        Ok(n) => n,
+                        Err(e) if e.kind() == io::ErrorKind::Interrupted => 0,
+                        Err(e) => return Err(e).with_context(|| p.name.clone()),
+                    };
+                    sum.update(&block[..n]);
+                    all.update(&block[..n]);
+                    at += n as u64;
+                    progress.inc(n as u64);
+                    if full_tx.send((block, n)).is_err() {
+                        return Ok(());
+                    }
+                }
+                if let Some(want) = &p.checksum
+                    && sum.hex() != *want
+                {
+                    bail!(
+                        "{}: chunk is corrupt: checksum {} but the manifest says {want}",
+                        p.name,
+                        sum.hex()
+                    );
+                }
+            }
+            if let Some((_, want)) = whole
+                && all.hex() != *want
+            {
+                bail!(
+                    "the joined bytes have checksum {} but the manifest says {want}",
+                    all.hex()
+                );
             }
             Ok(())
         })();
-        if copied.is_err() {
-            stop.store(true, Ordering::Relaxed);
-        }
-        if let Some(checker) = checker {
-            checker
-                .join()
-                .map_err(|_| anyhow::anyhow!("the checking thread panicked"))??;
-        }
-        copied
+        drop(full_tx);
+        let written = writer
+            .join()
+            .map_err(|_| anyhow::anyhow!("the writing thread panicked"))?;
+        read?;
+        written.with_context(|| shown.to_string())
     })
 }
 
