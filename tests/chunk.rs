@@ -519,3 +519,19 @@ fn exec_gzip_recipe() {
         .unwrap();
     assert_eq!(out.stdout, data);
 }
+
+#[test]
+fn join_refuses_chunk_names_outside_the_manifest_dir() {
+    let wd = Workdir::new();
+    split_small(&wd);
+    let text = String::from_utf8(wd.read("parts/big.log.manifest.json")).unwrap();
+    wd.write(
+        "parts/big.log.manifest.json",
+        text.replace("\"big.log.0001\"", "\"../big.log\""),
+    );
+    let run = wd
+        .run(&["chunk", "join", "parts/big.log.manifest.json", "-o", "out"])
+        .code(1);
+    assert!(run.stderr.contains("not a file name"), "{}", run.stderr);
+    assert!(!wd.exists("out"));
+}

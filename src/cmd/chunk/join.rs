@@ -168,6 +168,22 @@ fn from_manifest(path: &Path) -> Result<(Vec<Piece>, Option<Whole>)> {
     let mut pieces = Vec::with_capacity(manifest.chunks.len());
     let mut expected_offset = 0u64;
     for c in &manifest.chunks {
+        // Chunks live beside their manifest: a name that leads elsewhere
+        // (`../x`, `/etc/x`) is not one split wrote.
+        let plain = matches!(
+            Path::new(&c.name)
+                .components()
+                .collect::<Vec<_>>()
+                .as_slice(),
+            [std::path::Component::Normal(_)]
+        );
+        if !plain {
+            bail!(
+                "{}: chunk name \"{}\" is not a file name in the manifest's directory",
+                path.display(),
+                c.name
+            );
+        }
         let chunk_path = base.join(&c.name);
         let shown = chunk_path.display().to_string();
         if c.offset != expected_offset {
