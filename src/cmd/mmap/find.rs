@@ -1,11 +1,10 @@
 //! `fkit mmap find` and `fkit mmap lines`: parallel scans of a mapped file.
 
-use super::{STREAM_BLOCK, ScanProgress, Source, name_of, slices};
+use super::{STREAM_BLOCK, ScanProgress, Source, cores, name_of, scan_slices, slices};
 use crate::io::output::RawStdout;
 use crate::io::{Exit, Input};
 use anyhow::{Context, Result};
 use memchr::memmem::Finder;
-use rayon::prelude::*;
 use std::io::{self, BufWriter, Read, Write};
 use std::path::PathBuf;
 
@@ -93,14 +92,13 @@ pub fn run_lines(args: LinesArgs) -> Result<()> {
     let (lines, bytes) = match Source::open(args.file.as_ref(), args.lock, !args.quiet)? {
         Source::Map(map) => {
             let progress = ScanProgress::new(map.len(), !args.quiet);
-            let count = slices(map.len())
-                .into_par_iter()
-                .map(|r| {
-                    let n = bytecount::count(&map[r.clone()], b'\n') as u64;
-                    progress.done(r.len());
-                    n
-                })
-                .sum();
+            let count = scan_slices(&slices(map.len()), |r| {
+                let n = bytecount::count(&map[r.clone()], b'\n') as u64;
+                progress.done(r.len());
+                n
+            })
+            .into_iter()
+            .sum();
             (count, map.len() as u64)
         }
         Source::Stream(input) => count_stream(input).with_context(|| name.clone())?,
@@ -230,30 +228,27 @@ fn search_map(
     // exactly once. Without self-overlap, matches of different slices
     // cannot conflict.
     let parts = slices(hay.len());
-    let threads = rayon::current_num_threads().max(1);
+    let threads = cores();
     let counting = report.counting_only;
     // Slices go in ordered batches: offsets print in order, the work stays
     // parallel, and --max stops the scan early.
     for batch in parts.chunks(threads * 2) {
-        let results: Vec<Vec<u64>> = batch
-            .par_iter()
-            .map(|r| {
-                let end = (r.end + m - 1).min(hay.len());
-                let window = &hay[r.start..end];
-                let found = if counting {
-                    let n = finder.find_iter(window).count() as u64;
-                    vec![n]
-                } else {
-                    finder
-                        .find_iter(window)
-                        .take(max.min(usize::MAX as u64) as usize)
-                        .map(|p| (r.start + p) as u64)
-                        .collect()
-                };
-                progress.done(r.len());
-                found
-            })
-            .collect();
+        let results: Vec<Vec<u64>> = scan_slices(batch, |r| {
+            let end = (r.end + m - 1).min(hay.len());
+            let window = &hay[r.start..end];
+            let found = if counting {
+                let n = finder.find_iter(window).count() as u64;
+                vec![n]
+            } else {
+                finder
+                    .find_iter(window)
+                    .take(max.min(usize::MAX as u64) as usize)
+                    .map(|p| (r.start + p) as u64)
+                    .collect()
+            };
+            progress.done(r.len());
+            found
+        });
         for result in results {
             if report.counting_only {
                 report.add_count(result[0].min(max - report.found));

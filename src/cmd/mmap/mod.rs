@@ -9,6 +9,7 @@ use anyhow::Result;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// View, search, count lines and patch bytes of huge files through a memory map.
 ///
@@ -93,6 +94,41 @@ const STREAM_BLOCK: usize = 1 << 20;
 /// The name of `path` in messages and reports.
 fn name_of(path: Option<&PathBuf>) -> String {
     crate::io::input::display_name(path.map(Path::new))
+}
+
+/// The number of cores to scan on.
+fn cores() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+/// Run `scan` on every slice, on all cores, and return the results in
+/// slice order. Each thread takes the next slice when it finishes one, so
+/// a core slowed by other work simply takes fewer. Plain scoped threads
+/// that end when the slices run out: on a busy machine, idle pool workers
+/// spinning for work would take CPU from the scan itself.
+fn scan_slices<T: Send>(parts: &[Range<usize>], scan: impl Fn(Range<usize>) -> T + Sync) -> Vec<T> {
+    let threads = cores().min(parts.len()).max(1);
+    let next = AtomicUsize::new(0);
+    let work = || {
+        let mut done = Vec::new();
+        while let Some(r) = parts.get(next.fetch_add(1, Ordering::Relaxed)) {
+            done.push((r.start, scan(r.clone())));
+        }
+        done
+    };
+    let mut all = std::thread::scope(|scope| {
+        let helpers: Vec<_> = (1..threads).map(|_| scope.spawn(work)).collect();
+        let mut all = work();
+        for helper in helpers {
+            match helper.join() {
+                Ok(done) => all.extend(done),
+                Err(panic) => std::panic::resume_unwind(panic),
+            }
+        }
+        all
+    });
+    all.sort_unstable_by_key(|(start, _)| *start);
+    all.into_iter().map(|(_, t)| t).collect()
 }
 
 /// A progress bar that the threads scanning slices of a map share.
