@@ -232,7 +232,11 @@ fn search_map(
     let counting = report.counting_only;
     // Slices go in ordered batches: offsets print in order, the work stays
     // parallel, and --max stops the scan early.
-    for batch in parts.chunks(threads * 2) {
+    // A batch is at least a few slices per core and about 256 MiB, which
+    // bounds the offsets held at once and the threads started per batch.
+    let slice_len = parts.first().map_or(1, |r| r.len().max(1));
+    let per_batch = (threads * 2).max((256 << 20) / slice_len);
+    for batch in parts.chunks(per_batch) {
         let results: Vec<Vec<u64>> = scan_slices(batch, |r| {
             let end = (r.end + m - 1).min(hay.len());
             let window = &hay[r.start..end];
