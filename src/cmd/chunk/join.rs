@@ -1,0 +1,426 @@
+//! `fkit chunk join` and `fkit chunk cat`.
+
+use super::copy::{BLOCK, Checksum, copy_range, for_each_block, read_at};
+use super::{Manifest, parse_range};
+use crate::io::output::{commit, refuse_existing, temp_beside};
+use crate::io::{Exit, Progress};
+use anyhow::{Context, Result, bail};
+use std::fs::File;
+use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// Join chunks back into the original: verified against a manifest, or
+/// concatenated in the order given.
+///
+/// With a manifest (the one argument ends in .json and is an fkit chunk
+/// manifest), every chunk's size and xxh3-64 checksum and the whole
+/// result's are checked; a missing or corrupt chunk is an error that names
+/// it. With -o the output is written to a temporary file beside OUT (each
+/// byte is read once and summed; a second core writes), fsynced and
+/// renamed into place only when everything matched: on any error nothing
+/// is left behind. Stdout redirected to a file (`> out`, `>> out`) is
+/// treated alike: copied while checked, and cut back to its old length on
+/// a mismatch. To a pipe, every chunk is checked first and the bytes are
+/// written only after all matched. Chunk paths in the manifest are
+/// relative to its directory. Streams: memory use is a few buffers.
+///
+/// Examples:
+///   fkit chunk join parts/big.log.manifest.json -o big.log
+///   fkit chunk join parts/big.log.manifest.json | sha256sum
+///   fkit chunk join big.log.0000 big.log.0001 big.log.0002 -o big.log
+#[derive(clap::Args, Debug)]
+#[command(verbatim_doc_comment)]
+pub struct JoinArgs {
+    /// A manifest written by `fkit chunk split`, or chunk files in order.
+    #[arg(required = true, value_name = "MANIFEST|CHUNK")]
+    inputs: Vec<PathBuf>,
+
+    /// Write here (atomically) instead of stdout.
+    #[arg(short, long, value_name = "FILE")]
+    output: Option<PathBuf>,
+
+    /// Replace OUTPUT if it exists.
+    #[arg(short, long)]
+    force: bool,
+
+    /// Treat a single .json argument as a chunk, not a manifest.
+    #[arg(long)]
+    no_manifest: bool,
+
+    /// Skip fsync of OUTPUT: faster, but a crash soon after may lose it.
+    #[arg(long)]
+    no_sync: bool,
+
+    /// No progress bar.
+    #[arg(short, long)]
+    quiet: bool,
+}
+
+/// Stream one byte range of a file to stdout (for `plan` and engines).
+///
+/// Reads LENGTH bytes from OFFSET (sizes or hex on both sides); a range
+/// past the end of the file is an error, so a job never silently gets
+/// less than its share. The kernel moves the bytes where it can (splice,
+/// copy_file_range).
+///
+/// Examples:
+///   fkit chunk cat big.log --range 0:64M | wc -l
+///   fkit chunk plan big.log -C -s 64M | parallel -k --sshlogin : 'fkit chunk cat big.log --range {} | gzip' > big.log.gz
+#[derive(clap::Args, Debug)]
+#[command(verbatim_doc_comment)]
+pub struct CatArgs {
+    /// The file to read (a regular file).
+    file: PathBuf,
+
+    /// OFFSET:LENGTH, as `fkit chunk plan` prints them.
+    #[arg(short, long, value_name = "OFFSET:LENGTH")]
+    range: String,
+}
+
+pub fn run_cat(args: CatArgs) -> Result<()> {
+    let (offset, length) = parse_range(&args.range)?;
+    let name = args.file.display().to_string();
+    let mut file = File::open(&args.file).with_context(|| name.clone())?;
+    let len = file.metadata().with_context(|| name.clone())?.len();
+    if offset.checked_add(length).is_none_or(|end| end > len) {
+        return Err(Exit::with(
+            1,
+            format!("{name}: range {offset}:{length} runs past the end ({len} bytes)"),
+        )
+        .into());
+    }
+    file.seek(SeekFrom::Start(offset))
+        .with_context(|| name.clone())?;
+    let copied =
+        io::copy(&mut file.take(length), &mut io::stdout().lock()).with_context(|| name.clone())?;
+    if copied != length {
+        bail!("{name}: ended after {copied} of {length} bytes (did it shrink?)");
+    }
+    Ok(())
+}
+
+/// One piece of the output: a chunk file and what it must be.
+struct Piece {
+    path: PathBuf,
+    name: String,
+    size: u64,
+    checksum: Option<String>,
+}
+
+pub fn run_join(args: JoinArgs) -> Result<()> {
+    let manifest_path = match args.inputs.as_slice() {
+        [one] if !args.no_manifest && one.extension().is_some_and(|e| e == "json") => {
+            Some(one.clone())
+        }
+        _ => None,
+    };
+    let (pieces, whole) = match &manifest_path {
+        Some(path) => from_manifest(path)?,
+        None => (plain_pieces(&args.inputs)?, None),
+    };
+    let total: u64 = pieces.iter().map(|p| p.size).sum();
+    let mut progress = Progress::bytes(Some(total), !args.quiet);
+    match &args.output {
+        Some(out) => join_to_file(&pieces, whole.as_ref(), out, &args, &mut progress),
+        None => {
+            // A regular file on stdout: copy and check at once, and on a
+            // mismatch cut the file back to where it was, so nothing of
+            // the bad join is left.
+            if let Some((mut out, start)) = stdout_file() {
+                let joined =
+                    copy_verified(&pieces, whole.as_ref(), &mut out, "<stdout>", &mut progress);
+                if joined.is_err() {
+                    let _ = out.set_len(start);
+                }
+                return joined;
+            }
+            // A pipe cannot take bytes back: check everything first.
+            if manifest_path.is_some() {
+                verify(&pieces, whole.as_ref(), &AtomicBool::new(false))?;
+            }
+            let mut stdout = io::stdout().lock();
+            for p in &pieces {
+                let mut f = File::open(&p.path).with_context(|| p.name.clone())?;
+                let n = io::copy(&mut (&mut f).take(p.size), &mut stdout)
+                    .with_context(|| p.name.clone())?;
+                if n != p.size {
+                    bail!("{}: changed while being joined", p.name);
+                }
+                progress.inc(n);
+            }
+            stdout.flush()?;
+            Ok(())
+        }
+    }
+}
+
+/// The chunks a manifest lists, checked for presence and size up front.
+/// The whole original's size and checksum, from a manifest.
+type Whole = (u64, String);
+
+fn from_manifest(path: &Path) -> Result<(Vec<Piece>, Option<Whole>)> {
+    let manifest = Manifest::read(path)?;
+    let base = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let mut pieces = Vec::with_capacity(manifest.chunks.len());
+    let mut expected_offset = 0u64;
+    for c in &manifest.chunks {
+        // Chunks live beside their manifest: a name that leads elsewhere
+        // (`../x`, `/etc/x`) is not one split wrote.
+        let plain = matches!(
+            Path::new(&c.name)
+                .components()
+                .collect::<Vec<_>>()
+                .as_slice(),
+            [std::path::Component::Normal(_)]
+        );
+        if !plain {
+            bail!(
+                "{}: chunk name \"{}\" is not a file name in the manifest's directory",
+                path.display(),
+                c.name
+            );
+        }
+        let chunk_path = base.join(&c.name);
+        let shown = chunk_path.display().to_string();
+        if c.offset != expected_offset {
+            bail!(
+                "{}: chunk {} is listed at offset {}, expected {expected_offset}",
+                path.display(),
+                c.name,
+                c.offset
+            );
+        }
+        expected_offset += c.size;
+        let size = match std::fs::metadata(&chunk_path) {
+            Ok(m) => m.len(),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                bail!(
+                    "{shown}: chunk missing (expected {} bytes at offset {})",
+                    c.size,
+                    c.offset
+                )
+            }
+            Err(e) => return Err(e).with_context(|| shown.clone()),
+        };
+        if size != c.size {
+            bail!(
+                "{shown}: chunk is {size} bytes, the manifest says {} (corrupt or truncated)",
+                c.size
+            );
+        }
+        pieces.push(Piece {
+            path: chunk_path,
+            name: shown,
+            size: c.size,
+            checksum: Some(c.checksum.clone()),
+        });
+    }
+    if expected_offset != manifest.size {
+        bail!(
+            "{}: the chunks add up to {expected_offset} bytes, the manifest says {}",
+            path.display(),
+            manifest.size
+        );
+    }
+    Ok((pieces, Some((manifest.size, manifest.checksum))))
+}
+
+fn plain_pieces(paths: &[PathBuf]) -> Result<Vec<Piece>> {
+    paths
+        .iter()
+        .map(|p| {
+            let name = p.display().to_string();
+            let meta = std::fs::metadata(p).with_context(|| name.clone())?;
+            if !meta.is_file() {
+                bail!("{name}: not a regular file");
+            }
+            Ok(Piece {
+                path: p.clone(),
+                name,
+                size: meta.len(),
+                checksum: None,
+            })
+        })
+        .collect()
+}
+
+/// Sum every chunk and the whole; stop early when `stop` is set (the
+/// copy failed). The error names the first chunk that does not match.
+fn verify(pieces: &[Piece], whole: Option<&Whole>, stop: &AtomicBool) -> Result<()> {
+    let mut all = Checksum::new();
+    let mut buf = vec![0u8; BLOCK];
+    for p in pieces {
+        if stop.load(Ordering::Relaxed) {
+            return Ok(());
+        }
+        let file = File::open(&p.path).with_context(|| p.name.clone())?;
+        let mut sum = Checksum::new();
+        for_each_block(&file, 0, p.size, &mut buf, |b| {
+            sum.update(b);
+            all.update(b);
+        })
+        .with_context(|| format!("{}: reading (truncated?)", p.name))?;
+        if let Some(want) = &p.checksum
+            && sum.hex() != *want
+        {
+            bail!(
+                "{}: chunk is corrupt: checksum {} but the manifest says {want}",
+                p.name,
+                sum.hex()
+            );
+        }
+    }
+    if let Some((_, want)) = whole
+        && all.hex() != *want
+    {
+        bail!(
+            "the joined bytes have checksum {} but the manifest says {want}",
+            all.hex()
+        );
+    }
+    Ok(())
+}
+
+/// Copy into a temporary file while another thread verifies; rename it
+/// into place only when both succeeded.
+fn join_to_file(
+    pieces: &[Piece],
+    whole: Option<&Whole>,
+    out: &Path,
+    args: &JoinArgs,
+    progress: &mut Progress,
+) -> Result<()> {
+    let shown = out.display().to_string();
+    refuse_existing(out, args.force)?;
+    let mut temp = temp_beside(out).with_context(|| shown.clone())?;
+    copy_verified(pieces, whole, temp.as_file_mut(), &shown, progress)?;
+    progress.finish();
+    commit(temp, out, args.force, !args.no_sync).with_context(|| shown.clone())?;
+    Ok(())
+}
+
+/// Append every piece to `dest`, checked against the manifest on the way.
+///
+/// Every byte must be read for its checksum anyway, so the bytes are read
+/// once, summed while still in the CPU cache, and handed through a small
+/// ring of blocks to a writer thread: reading and summing run on one core,
+/// writing on another. Without checksums the kernel copies (no reads).
+fn copy_verified(
+    pieces: &[Piece],
+    whole: Option<&Whole>,
+    dest: &mut File,
+    shown: &str,
+    progress: &mut Progress,
+) -> Result<()> {
+    if pieces.iter().all(|p| p.checksum.is_none()) {
+        for p in pieces {
+            let file = File::open(&p.path).with_context(|| p.name.clone())?;
+            copy_range(&file, 0, p.size, dest)
+                .with_context(|| format!("{}: copying into {shown}", p.name))?;
+            progress.inc(p.size);
+        }
+        return Ok(());
+    }
+    const RING: usize = 4;
+    let (full_tx, full_rx) = crossbeam_channel::bounded::<(Vec<u8>, usize)>(RING);
+    let (free_tx, free_rx) = crossbeam_channel::bounded::<Vec<u8>>(RING);
+    for _ in 0..RING {
+        let _ = free_tx.send(vec![0u8; BLOCK]);
+    }
+    std::thread::scope(|scope| -> Result<()> {
+        let writer = scope.spawn(move || -> io::Result<()> {
+            for (block, n) in full_rx {
+                dest.write_all(&block[..n])?;
+                // The reader may have stopped already: then nobody needs it.
+                let _ = free_tx.send(block);
+            }
+            Ok(())
+        });
+        let read = (|| -> Result<()> {
+            let mut all = Checksum::new();
+            for p in pieces {
+                let file = File::open(&p.path).with_context(|| p.name.clone())?;
+                let mut sum = Checksum::new();
+                let mut at = 0u64;
+                while at < p.size {
+                    // No free block: the writer stopped; it reports why.
+                    let Ok(mut block) = free_rx.recv() else {
+                        return Ok(());
+                    };
+                    let want = (p.size - at).min(BLOCK as u64) as usize;
+                    let n = match read_at(&file, &mut block[..want], at) {
+                        Ok(0) => bail!("{}: ended early (truncated while joining?)", p.name),
+                        Ok(n) => n,
+                        Err(e) if e.kind() == io::ErrorKind::Interrupted => 0,
+                        Err(e) => return Err(e).with_context(|| p.name.clone()),
+                    };
+                    sum.update(&block[..n]);
+                    all.update(&block[..n]);
+                    at += n as u64;
+                    progress.inc(n as u64);
+                    if full_tx.send((block, n)).is_err() {
+                        return Ok(());
+                    }
+                }
+                if let Some(want) = &p.checksum
+                    && sum.hex() != *want
+                {
+                    bail!(
+                        "{}: chunk is corrupt: checksum {} but the manifest says {want}",
+                        p.name,
+                        sum.hex()
+                    );
+                }
+            }
+            if let Some((_, want)) = whole
+                && all.hex() != *want
+            {
+                bail!(
+                    "the joined bytes have checksum {} but the manifest says {want}",
+                    all.hex()
+                );
+            }
+            Ok(())
+        })();
+        drop(full_tx);
+        let written = writer
+            .join()
+            .map_err(|_| anyhow::anyhow!("the writing thread panicked"))?;
+        read?;
+        written.with_context(|| shown.to_string())
+    })
+}
+
+/// Stdout as a file, and where the join's bytes will start, when it is a
+/// regular file written at its end (`> out`, `>> out`): then a failed
+/// check can cut it back to that length.
+#[cfg(unix)]
+fn stdout_file() -> Option<(File, u64)> {
+    use std::os::unix::io::FromRawFd;
+    // SAFETY: dup gives a new descriptor for the same open file (and
+    // offset) as fd 1; the File owns and closes only the duplicate.
+    let fd = unsafe { libc::dup(1) };
+    if fd < 0 {
+        return None;
+    }
+    let mut file = unsafe { File::from_raw_fd(fd) };
+    let meta = file.metadata().ok()?;
+    if !meta.is_file() {
+        return None;
+    }
+    // SAFETY: F_GETFL only reads the descriptor's flags.
+    let append = unsafe { libc::fcntl(fd, libc::F_GETFL) } & libc::O_APPEND != 0;
+    let position = file.stream_position().ok()?;
+    // Writing inside the file (`1<> out`) would overwrite bytes that a
+    // cut could not bring back: that case goes the check-first way.
+    (append || position == meta.len()).then_some((file, meta.len()))
+}
+
+#[cfg(not(unix))]
+fn stdout_file() -> Option<(File, u64)> {
+    None
+}

@@ -1,0 +1,186 @@
+//! `fkit mmap`: view, search, count lines and patch bytes through a memory map.
+
+mod find;
+mod patch;
+mod view;
+
+use crate::io::{Input, MappedFile, Progress};
+use anyhow::Result;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// View, search, count lines and patch bytes of huge files through a memory map.
+///
+/// The file is mapped, not read: the kernel pages in only what is touched,
+/// so a byte range of a 100 GB file costs what the range costs, and `find`
+/// and `lines` scan slices of the map on every core at once. Stdin, pipes
+/// and other inputs that cannot be mapped are streamed instead (constant
+/// memory, one core); `patch` needs a regular file.
+///
+/// Hazard: if another process truncates a mapped file, touching the lost
+/// pages kills fkit with SIGBUS. `--lock` takes a shared advisory lock while
+/// reading and an exclusive one while patching, which writers that lock
+/// (flock(1), `fkit lock`) respect.
+///
+/// Examples:
+///   fkit mmap view disk.img --offset 0x1be --length 64     # like xxd -s 0x1be -l 64
+///   fkit mmap view big.log --offset 4G --length 1K --text
+///   fkit mmap find big.log 'ERROR' --count                 # like grep -c -F
+///   fkit mmap find disk.img --hex-pattern '55aa' --offsets --max 10
+///   fkit mmap lines big.log                                # like wc -l
+///   fkit mmap patch disk.img --offset 0x1fe --hex 55aa --backup
+#[derive(clap::Args, Debug)]
+#[command(verbatim_doc_comment)]
+pub struct Args {
+    #[command(subcommand)]
+    action: Action,
+}
+
+#[derive(clap::Subcommand, Debug)]
+enum Action {
+    View(view::Args),
+    Find(find::FindArgs),
+    Lines(find::LinesArgs),
+    Patch(patch::Args),
+}
+
+pub fn run(args: Args) -> Result<()> {
+    match args.action {
+        Action::View(a) => view::run(a),
+        Action::Find(a) => find::run_find(a),
+        Action::Lines(a) => find::run_lines(a),
+        Action::Patch(a) => patch::run(a),
+    }
+}
+
+/// Where the bytes come from: a map of a regular file, or a stream (stdin,
+/// a pipe, a device) read block by block.
+enum Source {
+    Map(MappedFile),
+    Stream(Input),
+}
+
+impl Source {
+    /// Map `path` if it is a regular file; otherwise open it as a stream.
+    /// `progress`: show a bar for a stream (maps report per slice, see
+    /// [`ScanProgress`]).
+    fn open(path: Option<&PathBuf>, lock: bool, progress: bool) -> Result<Source> {
+        let path = path.filter(|p| p.as_os_str() != "-");
+        if let Some(p) = path
+            && std::fs::metadata(p).is_ok_and(|m| m.is_file())
+        {
+            return Ok(Source::Map(MappedFile::open_locked(p, lock)?));
+        }
+        if lock && path.is_some() {
+            anyhow::bail!(
+                "{}: --lock needs a regular file",
+                crate::io::input::display_name(path.map(|p| p.as_path()))
+            );
+        }
+        Ok(Source::Stream(
+            Input::at(path)
+                .buffer(STREAM_BLOCK)
+                .progress(progress)
+                .open()?,
+        ))
+    }
+}
+
+/// Read size for inputs that cannot be mapped.
+const STREAM_BLOCK: usize = 1 << 20;
+
+/// The name of `path` in messages and reports.
+fn name_of(path: Option<&PathBuf>) -> String {
+    crate::io::input::display_name(path.map(Path::new))
+}
+
+/// The number of cores to scan on.
+fn cores() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+/// Run `scan` on every slice, on all cores, and return the results in
+/// slice order. Each thread takes the next slice when it finishes one, so
+/// a core slowed by other work simply takes fewer. Plain scoped threads
+/// that end when the slices run out: on a busy machine, idle pool workers
+/// spinning for work would take CPU from the scan itself.
+fn scan_slices<T: Send>(parts: &[Range<usize>], scan: impl Fn(Range<usize>) -> T + Sync) -> Vec<T> {
+    let threads = cores().min(parts.len()).max(1);
+    let next = AtomicUsize::new(0);
+    let work = || {
+        let mut done = Vec::new();
+        while let Some(r) = parts.get(next.fetch_add(1, Ordering::Relaxed)) {
+            done.push((r.start, scan(r.clone())));
+        }
+        done
+    };
+    let mut all = std::thread::scope(|scope| {
+        let helpers: Vec<_> = (1..threads).map(|_| scope.spawn(work)).collect();
+        let mut all = work();
+        for helper in helpers {
+            match helper.join() {
+                Ok(done) => all.extend(done),
+                Err(panic) => std::panic::resume_unwind(panic),
+            }
+        }
+        all
+    });
+    all.sort_unstable_by_key(|(start, _)| *start);
+    all.into_iter().map(|(_, t)| t).collect()
+}
+
+/// A progress bar that the threads scanning slices of a map share.
+struct ScanProgress(Mutex<Progress>);
+
+impl ScanProgress {
+    fn new(len: usize, enabled: bool) -> ScanProgress {
+        ScanProgress(Mutex::new(Progress::bytes(Some(len as u64), enabled)))
+    }
+
+    /// A slice of `n` bytes is done.
+    fn done(&self, n: usize) {
+        if let Ok(mut p) = self.0.lock() {
+            p.inc(n as u64);
+        }
+    }
+}
+
+/// Split `0..len` into slices for a parallel scan: a few per core so a
+/// core slowed by other work does not hold the rest up, and never so small
+/// that the per-slice cost shows. `FKIT_MMAP_SLICE` (bytes) overrides the
+/// size, so tests can force many slice boundaries on small files.
+fn slices(len: usize) -> Vec<Range<usize>> {
+    let forced = std::env::var("FKIT_MMAP_SLICE")
+        .ok()
+        .and_then(|s| s.parse::<crate::io::Size>().ok())
+        .map(|s| s.as_usize().max(1));
+    let size = forced.unwrap_or_else(|| {
+        let threads = rayon::current_num_threads().max(1);
+        // At most 64 MiB, so a progress bar on a huge file moves.
+        len.div_ceil(threads * 4).clamp(4 << 20, 64 << 20)
+    });
+    (0..len.div_ceil(size))
+        .map(|i| i * size..((i + 1) * size).min(len))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slices_cover_everything_once() {
+        for len in [0usize, 1, 4 << 20, (4 << 20) + 1, 100 << 20] {
+            let s = slices(len);
+            let mut next = 0;
+            for r in &s {
+                assert_eq!(r.start, next);
+                assert!(r.end > r.start);
+                next = r.end;
+            }
+            assert_eq!(next, len);
+        }
+    }
+}

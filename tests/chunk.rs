@@ -1,0 +1,537 @@
+mod common;
+
+use common::{Workdir, fkit_bin, have, pseudo_random};
+use std::process::Command;
+
+/// Lines of varied length (some empty, one longer than the small chunk
+/// sizes used below), optionally without a final newline.
+fn text(len: usize, seed: u64) -> Vec<u8> {
+    let noise = pseudo_random(len, seed);
+    let mut out = Vec::with_capacity(len);
+    let mut i = 0;
+    while out.len() < len {
+        let n = match noise[i % noise.len()] % 16 {
+            0 => 0,
+            1 => 700,
+            k => k as usize * 5,
+        };
+        out.extend(std::iter::repeat_n(b'a' + (i % 26) as u8, n));
+        out.push(b'\n');
+        i += 1;
+    }
+    out.truncate(len);
+    out
+}
+
+fn read_manifest(wd: &Workdir, path: &str) -> serde_json::Value {
+    serde_json::from_slice(&wd.read(path)).expect("manifest is JSON")
+}
+
+/// Split `data` (from a file or stdin) and join it back both ways.
+fn round_trip(data: &[u8], cut: &[&str], stdin: bool) {
+    let wd = Workdir::new();
+    wd.write("in", data);
+    let mut args = vec!["chunk", "split"];
+    if !stdin {
+        args.push("in");
+    }
+    args.extend_from_slice(&["--dir", "parts", "--prefix", "in."]);
+    args.extend_from_slice(cut);
+    if stdin {
+        wd.run_stdin(&args, data).ok();
+    } else {
+        wd.run(&args).ok();
+    }
+    let m = read_manifest(&wd, "parts/in.manifest.json");
+    assert_eq!(m["algorithm"], "xxh3-64");
+    assert_eq!(m["size"].to_string(), data.len().to_string());
+    let chunks = m["chunks"].as_array().unwrap();
+    // Each listed chunk holds exactly its range of the input.
+    for c in chunks {
+        let name = c["name"].as_str().unwrap();
+        let offset: usize = c["offset"].to_string().parse().unwrap();
+        let size: usize = c["size"].to_string().parse().unwrap();
+        assert_eq!(
+            wd.read(&format!("parts/{name}")),
+            &data[offset..offset + size]
+        );
+    }
+    wd.run(&["chunk", "join", "parts/in.manifest.json", "-o", "out"])
+        .ok();
+    assert_eq!(wd.read("out"), data, "{cut:?} stdin={stdin}");
+    let run = wd.run(&["chunk", "join", "parts/in.manifest.json"]).ok();
+    assert_eq!(run.stdout, data);
+    // Nothing else was left in the work dir.
+    assert_eq!(wd.list(), vec!["in", "out", "parts"]);
+}
+
+#[test]
+fn round_trips_by_size() {
+    for stdin in [false, true] {
+        for len in [0usize, 1, 999, 1000, 1001, 25_000] {
+            let data = text(len, len as u64);
+            round_trip(&data, &["--size", "1000"], stdin);
+            round_trip(&data, &["--size", "1000", "--line-aligned"], stdin);
+        }
+        let bin = pseudo_random(10_001, 1);
+        round_trip(&bin, &["-s", "1K"], stdin);
+        round_trip(&bin, &["-s", "1K", "-C"], stdin);
+    }
+}
+
+#[test]
+fn round_trips_by_lines_and_number() {
+    for stdin in [false, true] {
+        for len in [0usize, 1, 5000, 30_001] {
+            let data = text(len, 40 + len as u64);
+            round_trip(&data, &["--lines", "100"], stdin);
+            round_trip(&data, &["--lines", "1"], stdin);
+        }
+    }
+    for len in [0usize, 1, 5000, 30_001] {
+        let data = text(len, 80 + len as u64);
+        round_trip(&data, &["--number", "7"], false);
+        round_trip(&data, &["--number", "7", "--line-aligned"], false);
+    }
+}
+
+/// The chunks are the ones GNU split makes with the same cut.
+#[test]
+fn chunks_match_gnu_split() {
+    if !have("split") {
+        eprintln!("skipped: split not installed");
+        return;
+    }
+    let data = text(50_000, 9);
+    for (ours, theirs) in [
+        (vec!["--size", "4096"], "-b 4096"),
+        (vec!["--size", "4096", "--line-aligned"], "-C 4096"),
+        (vec!["--lines", "300"], "-l 300"),
+        (vec!["--number", "5"], "-n 5"),
+        (vec!["--number", "5", "--line-aligned"], "-n l/5"),
+    ] {
+        let wd = Workdir::new();
+        wd.write("in", &data);
+        let mut args = vec!["chunk", "split", "in", "--prefix", "ours.", "--digits", "2"];
+        args.extend_from_slice(&ours);
+        wd.run(&args).ok();
+        let status = Command::new("sh")
+            .args(["-c", &format!("split -d {theirs} in theirs.")])
+            .current_dir(wd.path())
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let mut i = 0;
+        while wd.exists(&format!("theirs.{i:02}")) {
+            assert_eq!(
+                wd.read(&format!("ours.{i:02}")),
+                wd.read(&format!("theirs.{i:02}")),
+                "{theirs} chunk {i}"
+            );
+            i += 1;
+        }
+        assert!(!wd.exists(&format!("ours.{i:02}")), "{theirs}: extra chunk");
+    }
+}
+
+fn split_small(wd: &Workdir) -> Vec<u8> {
+    let data = text(10_000, 11);
+    wd.write("big.log", &data);
+    wd.run(&["chunk", "split", "big.log", "-s", "3000", "-d", "parts"])
+        .ok();
+    data
+}
+
+#[test]
+fn join_refuses_a_corrupt_chunk_and_leaves_nothing() {
+    let wd = Workdir::new();
+    split_small(&wd);
+    let mut bytes = wd.read("parts/big.log.0002");
+    bytes[17] ^= 1;
+    wd.write("parts/big.log.0002", &bytes);
+    let before = wd.list();
+    let run = wd
+        .run(&["chunk", "join", "parts/big.log.manifest.json", "-o", "out"])
+        .code(1);
+    assert!(run.stderr.contains("big.log.0002"), "{}", run.stderr);
+    assert!(run.stderr.contains("corrupt"), "{}", run.stderr);
+    assert_eq!(wd.list(), before);
+    // To stdout nothing is written either: every chunk is checked first.
+    let run = wd
+        .run(&["chunk", "join", "parts/big.log.manifest.json"])
+        .code(1);
+    assert!(run.stdout.is_empty());
+    // Stdout redirected to a file is cut back to where it started.
+    wd.write("kept", "before\n");
+    let fkit = fkit_bin();
+    let status = Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "'{}' chunk join parts/big.log.manifest.json > new; '{}' chunk join parts/big.log.manifest.json >> kept",
+            fkit.display(),
+            fkit.display()
+        ))
+        .current_dir(wd.path())
+        .status()
+        .unwrap();
+    assert!(!status.success());
+    assert_eq!(wd.read("new"), b"");
+    assert_eq!(wd.read("kept"), b"before\n");
+}
+
+#[test]
+fn join_to_a_redirected_stdout() {
+    let wd = Workdir::new();
+    let data = split_small(&wd);
+    wd.write("kept", "before\n");
+    let fkit = fkit_bin();
+    let status = Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "'{0}' chunk join parts/big.log.manifest.json > new && '{0}' chunk join parts/big.log.manifest.json >> kept",
+            fkit.display()
+        ))
+        .current_dir(wd.path())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    assert_eq!(wd.read("new"), data);
+    let mut want = b"before\n".to_vec();
+    want.extend(&data);
+    assert_eq!(wd.read("kept"), want);
+}
+
+#[test]
+fn join_refuses_a_missing_or_truncated_chunk() {
+    let wd = Workdir::new();
+    split_small(&wd);
+    std::fs::remove_file(wd.join("parts/big.log.0001")).unwrap();
+    let run = wd
+        .run(&["chunk", "join", "parts/big.log.manifest.json", "-o", "out"])
+        .code(1);
+    assert!(run.stderr.contains("big.log.0001"), "{}", run.stderr);
+    assert!(run.stderr.contains("missing"), "{}", run.stderr);
+    assert!(!wd.exists("out"));
+
+    let wd = Workdir::new();
+    split_small(&wd);
+    let bytes = wd.read("parts/big.log.0003");
+    wd.write("parts/big.log.0003", &bytes[..bytes.len() - 1]);
+    let run = wd
+        .run(&["chunk", "join", "parts/big.log.manifest.json", "-o", "out"])
+        .code(1);
+    assert!(run.stderr.contains("big.log.0003"), "{}", run.stderr);
+    assert_eq!(wd.list(), vec!["big.log", "parts"]);
+}
+
+#[test]
+fn join_chunks_in_the_order_given() {
+    let wd = Workdir::new();
+    wd.write("a", "first\n");
+    wd.write("b", "second\n");
+    wd.run(&["chunk", "join", "b", "a", "-o", "ba"]).ok();
+    assert_eq!(wd.read("ba"), b"second\nfirst\n");
+    let run = wd.run(&["chunk", "join", "a", "b"]).ok();
+    assert_eq!(run.stdout, b"first\nsecond\n");
+    // An existing output needs --force.
+    wd.run(&["chunk", "join", "a", "-o", "ba"]).code(1);
+    assert_eq!(wd.read("ba"), b"second\nfirst\n");
+    wd.run(&["chunk", "join", "a", "-o", "ba", "--force"]).ok();
+    assert_eq!(wd.read("ba"), b"first\n");
+    let run = wd.run(&["chunk", "join", "a", "nope"]).code(1);
+    assert!(run.stderr.contains("nope"));
+}
+
+#[test]
+fn split_never_overwrites_and_leaves_nothing_on_error() {
+    let wd = Workdir::new();
+    let data = split_small(&wd);
+    // Again without --force: refused, the old chunks untouched.
+    let before = wd.read("parts/big.log.0000");
+    let run = wd
+        .run(&["chunk", "split", "big.log", "-s", "1000", "-d", "parts"])
+        .code(1);
+    assert!(run.stderr.contains("already exists"), "{}", run.stderr);
+    assert_eq!(wd.read("parts/big.log.0000"), before);
+    // Too many chunks for the digits: an error, and no chunk is left.
+    let run = wd
+        .run(&[
+            "chunk", "split", "big.log", "-s", "500", "--digits", "1", "-d", "new",
+        ])
+        .code(1);
+    assert!(run.stderr.contains("--digits"), "{}", run.stderr);
+    assert!(
+        std::fs::read_dir(wd.join("new")).unwrap().next().is_none(),
+        "chunks left behind"
+    );
+    let run = wd
+        .run_stdin(
+            &["chunk", "split", "-s", "500", "--digits", "1", "-d", "new"],
+            &data,
+        )
+        .code(1);
+    assert!(run.stderr.contains("--digits"), "{}", run.stderr);
+    assert!(std::fs::read_dir(wd.join("new")).unwrap().next().is_none());
+    // Usage errors.
+    wd.run(&["chunk", "split", "big.log"]).code(2);
+    wd.run(&["chunk", "split", "big.log", "-s", "0"]).code(2);
+    wd.run(&["chunk", "split", "big.log", "-s", "1K", "-l", "5"])
+        .code(2);
+    let run = wd.run_stdin(&["chunk", "split", "-n", "3"], &data).code(1);
+    assert!(run.stderr.contains("--number"), "{}", run.stderr);
+}
+
+#[test]
+fn exec_pipes_each_chunk_and_names_failures() {
+    let wd = Workdir::new();
+    let data = text(20_000, 12);
+    wd.write("in", &data);
+    wd.run(&[
+        "chunk",
+        "split",
+        "in",
+        "-s",
+        "4K",
+        "-C",
+        "-j",
+        "3",
+        "--exec",
+        "cat > {}.part && test \"$FKIT_CHUNK\" = {}",
+    ])
+    .ok();
+    let m_wd = Workdir::new();
+    m_wd.write("in", &data);
+    m_wd.run(&["chunk", "split", "in", "-s", "4K", "-C"]).ok();
+    let m = read_manifest(&m_wd, "in.manifest.json");
+    let mut joined = Vec::new();
+    for c in m["chunks"].as_array().unwrap() {
+        let name = c["name"].as_str().unwrap();
+        assert_eq!(wd.read(&format!("{name}.part")), m_wd.read(name));
+        joined.extend(wd.read(&format!("{name}.part")));
+    }
+    assert_eq!(joined, data);
+    // From stdin too, in parallel.
+    let wd2 = Workdir::new();
+    wd2.run_stdin(
+        &[
+            "chunk",
+            "split",
+            "-s",
+            "4K",
+            "-C",
+            "-j",
+            "2",
+            "-e",
+            "cat > $FKIT_CHUNK",
+        ],
+        &data,
+    )
+    .ok();
+    for c in m["chunks"].as_array().unwrap() {
+        let idx = c["name"].as_str().unwrap().trim_start_matches("in.");
+        assert_eq!(
+            wd2.read(&format!("chunk.{idx}")),
+            m_wd.read(c["name"].as_str().unwrap())
+        );
+    }
+    // A failing command: status 1, the failed chunks named, others ran.
+    let wd3 = Workdir::new();
+    wd3.write("in", &data);
+    let run = wd3
+        .run(&[
+            "chunk",
+            "split",
+            "in",
+            "-s",
+            "4K",
+            "-j",
+            "2",
+            "--exec",
+            "cat > {}; [ $FKIT_CHUNK_INDEX != 2 ] || exit 7",
+        ])
+        .code(1);
+    assert!(
+        run.stderr.contains("in.0002: exit status 7"),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains("in.0001"), "{}", run.stderr);
+    assert!(wd3.exists("in.0004"));
+    // A command that reads only part of its chunk is not an fkit error.
+    wd3.run(&[
+        "chunk",
+        "split",
+        "in",
+        "-s",
+        "4K",
+        "--exec",
+        "head -c 1 >/dev/null",
+    ])
+    .ok();
+}
+
+#[test]
+fn plan_and_cat() {
+    let wd = Workdir::new();
+    let data = text(10_000, 13);
+    wd.write("f", &data);
+    let run = wd.run(&["chunk", "plan", "f", "-s", "3000", "-C"]).ok();
+    let ranges: Vec<(usize, usize)> = run
+        .stdout_str()
+        .lines()
+        .map(|l| {
+            let (o, n) = l.split_once(':').unwrap();
+            (o.parse().unwrap(), n.parse().unwrap())
+        })
+        .collect();
+    let mut joined = Vec::new();
+    for (o, n) in &ranges {
+        assert!(*n <= 3000);
+        let part = wd
+            .run(&["chunk", "cat", "f", "--range", &format!("{o}:{n}")])
+            .ok();
+        assert_eq!(part.stdout, &data[*o..o + n]);
+        if o + n < data.len() {
+            assert_eq!(data[o + n - 1], b'\n', "cut inside a line");
+        }
+        joined.extend(part.stdout);
+    }
+    assert_eq!(joined, data);
+    let json = wd
+        .run(&["chunk", "plan", "f", "-s", "3000", "-C", "--json"])
+        .ok();
+    let v: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(v["chunks"].as_array().unwrap().len(), ranges.len());
+    assert_eq!(v["chunks"][1]["name"], "f.0001");
+    assert_eq!(
+        v["chunks"][1]["range"].as_str().unwrap(),
+        format!("{}:{}", ranges[1].0, ranges[1].1)
+    );
+    // A range past the end is an error, not a short read.
+    let run = wd.run(&["chunk", "cat", "f", "--range", "9999:2"]).code(1);
+    assert!(run.stderr.contains("past the end"));
+    wd.run(&["chunk", "cat", "f", "--range", "10"]).code(2);
+}
+
+/// The README recipe: plan --json drives GNU parallel; `--sshlogin :`
+/// stands in for remote hosts. The ordered outputs join byte for byte.
+#[test]
+fn gnu_parallel_runs_the_plan() {
+    if !have("parallel") || !have("jq") {
+        eprintln!("skipped: GNU parallel or jq not installed");
+        return;
+    }
+    let wd = Workdir::new();
+    let data = text(200_000, 14);
+    wd.write("big.log", &data);
+    let fkit = fkit_bin();
+    let script = format!(
+        "'{fkit}' chunk plan big.log --size 16K --line-aligned --json \
+         | jq -r '.chunks[].range' \
+         | parallel --will-cite -k -j 3 --sshlogin : \"cd '$PWD' && '{fkit}' chunk cat big.log --range {{}}\" > joined",
+        fkit = fkit.display()
+    );
+    let out = Command::new("bash")
+        .args(["-c", &script])
+        .current_dir(wd.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(wd.read("joined"), data);
+    // Per-range work joins back in order too: count lines per range.
+    let script = format!(
+        "'{fkit}' chunk plan big.log -n 5 -C | parallel --will-cite -k --sshlogin : \
+         \"cd '$PWD' && '{fkit}' chunk cat big.log --range {{}} | wc -l\" | paste -sd+ | bc",
+        fkit = fkit.display()
+    );
+    if have("bc") {
+        let out = Command::new("bash")
+            .args(["-c", &script])
+            .current_dir(wd.path())
+            .output()
+            .unwrap();
+        let lines = data.iter().filter(|&&b| b == b'\n').count();
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout).trim(),
+            lines.to_string()
+        );
+    }
+}
+
+#[test]
+fn help_has_examples() {
+    let wd = Workdir::new();
+    for sub in ["split", "join", "plan", "cat"] {
+        let run = wd.run(&["chunk", sub, "--help"]).ok();
+        assert!(run.stdout_str().contains("Examples:"), "{sub}");
+    }
+}
+
+/// The README's `--exec 'gzip > {}.gz'`: the compressed chunks, one gzip
+/// member each, decompress in order to the input.
+#[test]
+fn exec_gzip_recipe() {
+    if !have("gzip") {
+        eprintln!("skipped: gzip not installed");
+        return;
+    }
+    let wd = Workdir::new();
+    let data = text(40_000, 15);
+    wd.write("big.log", &data);
+    wd.run(&[
+        "chunk",
+        "split",
+        "-",
+        "--lines",
+        "100",
+        "--dir",
+        "gz",
+        "--exec",
+        "gzip > {}.gz",
+        "-j",
+        "2",
+    ])
+    .code(0);
+    // `-` is stdin: here empty, so no chunk and no command ran.
+    assert!(std::fs::read_dir(wd.join("gz")).unwrap().next().is_none());
+    wd.run(&[
+        "chunk",
+        "split",
+        "big.log",
+        "--lines",
+        "100",
+        "--dir",
+        "gz",
+        "--exec",
+        "gzip > {}.gz",
+        "-j",
+        "2",
+    ])
+    .ok();
+    let out = Command::new("sh")
+        .args(["-c", "cat gz/big.log.*.gz | gzip -dc"])
+        .current_dir(wd.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.stdout, data);
+}
+
+#[test]
+fn join_refuses_chunk_names_outside_the_manifest_dir() {
+    let wd = Workdir::new();
+    split_small(&wd);
+    let text = String::from_utf8(wd.read("parts/big.log.manifest.json")).unwrap();
+    wd.write(
+        "parts/big.log.manifest.json",
+        text.replace("\"big.log.0001\"", "\"../big.log\""),
+    );
+    let run = wd
+        .run(&["chunk", "join", "parts/big.log.manifest.json", "-o", "out"])
+        .code(1);
+    assert!(run.stderr.contains("not a file name"), "{}", run.stderr);
+    assert!(!wd.exists("out"));
+}

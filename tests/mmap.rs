@@ -1,0 +1,384 @@
+mod common;
+
+use common::{Workdir, have, pseudo_random, run_command};
+use std::process::Command;
+
+/// Log-like lines of varied length; `ERROR` occurs at most once per line,
+/// so match counts compare with grep -c (which counts lines).
+fn log_lines(lines: usize, seed: u64) -> Vec<u8> {
+    let noise = pseudo_random(lines * 4, seed);
+    let mut out = Vec::new();
+    for i in 0..lines {
+        let n = noise[i * 4] as usize % 90;
+        out.extend_from_slice(format!("{i:06} worker-{} ", noise[i * 4 + 1] % 7).as_bytes());
+        out.extend(std::iter::repeat_n(b'a' + noise[i * 4 + 2] % 26, n));
+        if noise[i * 4 + 3] % 5 == 0 {
+            out.extend_from_slice(b" ERROR disk");
+        }
+        out.push(b'\n');
+    }
+    out
+}
+
+/// Non-overlapping occurrences, searched naively from the start.
+fn naive_offsets(hay: &[u8], needle: &[u8]) -> Vec<u64> {
+    let mut found = Vec::new();
+    let mut i = 0;
+    while i + needle.len() <= hay.len() {
+        if &hay[i..i + needle.len()] == needle {
+            found.push(i as u64);
+            i += needle.len();
+        } else {
+            i += 1;
+        }
+    }
+    found
+}
+
+fn sh(wd: &Workdir, script: &str) -> String {
+    let out = Command::new("sh")
+        .args(["-c", script])
+        .current_dir(wd.path())
+        .output()
+        .expect("sh");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn offsets_of(stdout: &[u8]) -> Vec<u64> {
+    String::from_utf8_lossy(stdout)
+        .lines()
+        .map(|l| l.parse().expect("offset"))
+        .collect()
+}
+
+#[test]
+fn view_matches_xxd() {
+    if !have("xxd") {
+        eprintln!("skipped: xxd not installed");
+        return;
+    }
+    let wd = Workdir::new();
+    wd.write("bin", pseudo_random(1000, 3));
+    for (offset, length) in [("0", "1000"), ("3", "20"), ("0x1f", "33"), ("990", "64")] {
+        let ours = wd
+            .run(&[
+                "mmap", "view", "bin", "--offset", offset, "--length", length,
+            ])
+            .ok();
+        let theirs = sh(&wd, &format!("xxd -s {offset} -l {length} bin"));
+        assert_eq!(ours.stdout_str(), theirs, "offset {offset} length {length}");
+    }
+    // Whole file, and from stdin.
+    let theirs = sh(&wd, "xxd bin");
+    assert_eq!(wd.run(&["mmap", "view", "bin"]).ok().stdout_str(), theirs);
+    let piped = wd.run_stdin(&["mmap", "view", "-", "--hex"], pseudo_random(1000, 3));
+    assert_eq!(piped.ok().stdout_str(), theirs);
+}
+
+#[test]
+fn view_text_is_the_raw_range() {
+    let wd = Workdir::new();
+    let data = pseudo_random(5000, 9);
+    wd.write("bin", &data);
+    let run = wd
+        .run(&["mmap", "view", "bin", "-o", "1K", "-l", "100", "--text"])
+        .ok();
+    assert_eq!(run.stdout, &data[1024..1124]);
+    // A length past the end stops at the end.
+    let run = wd
+        .run(&[
+            "mmap", "view", "bin", "-o", "4990", "--length", "1M", "--text",
+        ])
+        .ok();
+    assert_eq!(run.stdout, &data[4990..]);
+    let run = wd.run_stdin(&["mmap", "view", "-o", "10", "-l", "5", "--text"], &data);
+    assert_eq!(run.ok().stdout, &data[10..15]);
+    // Past the end is an error naming the file.
+    let run = wd.run(&["mmap", "view", "bin", "--offset", "6000"]).code(1);
+    assert!(run.stderr.contains("bin") && run.stderr.contains("past the end"));
+    let run = wd
+        .run_stdin(&["mmap", "view", "--offset", "6000"], &data)
+        .code(1);
+    assert!(run.stderr.contains("past the end"));
+}
+
+#[test]
+fn empty_file() {
+    let wd = Workdir::new();
+    wd.write("empty", "");
+    assert_eq!(wd.run(&["mmap", "view", "empty"]).ok().stdout, b"");
+    assert_eq!(
+        wd.run(&["mmap", "lines", "empty"]).ok().stdout_str(),
+        "0 empty\n"
+    );
+    let run = wd.run(&["mmap", "find", "empty", "x", "--count"]).code(1);
+    assert_eq!(run.stdout_str(), "0\n");
+}
+
+#[test]
+fn lines_agree_with_wc() {
+    let wd = Workdir::new();
+    let mut data = log_lines(3000, 1);
+    data.extend_from_slice(b"no final newline");
+    wd.write("log", &data);
+    let want = sh(&wd, "wc -l < log").trim().to_string();
+    for slice in ["1", "7", "4096", "100000", "1G"] {
+        let run = wd
+            .command(&["mmap", "lines", "log"])
+            .env("FKIT_MMAP_SLICE", slice)
+            .output()
+            .expect("run");
+        assert_eq!(
+            String::from_utf8_lossy(&run.stdout),
+            format!("{want} log\n")
+        );
+    }
+    let piped = wd.run_stdin(&["mmap", "lines"], &data).ok();
+    assert_eq!(piped.stdout_str(), format!("{want}\n"));
+    let json = wd.run(&["mmap", "lines", "log", "--json"]).ok();
+    let v: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(v["lines"].to_string(), want);
+    assert_eq!(v["bytes"].to_string(), data.len().to_string());
+}
+
+#[test]
+fn find_count_agrees_with_grep_across_slice_boundaries() {
+    let wd = Workdir::new();
+    let mut data = log_lines(5000, 2);
+    data.extend_from_slice(b"last line ERROR without newline");
+    wd.write("log", &data);
+    let want = sh(&wd, "grep -c -F ERROR log").trim().to_string();
+    assert!(want.parse::<u64>().unwrap() > 500);
+    let offsets = naive_offsets(&data, b"ERROR");
+    // Small slices put many matches across slice boundaries.
+    for slice in ["1", "3", "5", "6", "4096", "1G"] {
+        let mut cmd = wd.command(&["mmap", "find", "log", "ERROR", "--count"]);
+        cmd.env("FKIT_MMAP_SLICE", slice);
+        let run = run_command(&mut cmd, b"").ok();
+        assert_eq!(run.stdout_str().trim(), want, "slice {slice}");
+        let mut cmd = wd.command(&["mmap", "find", "log", "ERROR"]);
+        cmd.env("FKIT_MMAP_SLICE", slice);
+        let run = run_command(&mut cmd, b"").ok();
+        assert_eq!(offsets_of(&run.stdout), offsets, "slice {slice}");
+    }
+    let piped = wd
+        .run_stdin(&["mmap", "find", "-", "ERROR", "-c"], &data)
+        .ok();
+    assert_eq!(piped.stdout_str().trim(), want);
+    let piped = wd.run_stdin(&["mmap", "find", "-", "ERROR"], &data).ok();
+    assert_eq!(offsets_of(&piped.stdout), offsets);
+}
+
+#[test]
+fn find_offsets_match_grep_b_o() {
+    let wd = Workdir::new();
+    wd.write("log", log_lines(800, 5));
+    let theirs: Vec<u64> = sh(&wd, "grep -b -o -F 'ERROR disk' log")
+        .lines()
+        .map(|l| l.split(':').next().unwrap().parse().unwrap())
+        .collect();
+    let ours = wd
+        .run(&["mmap", "find", "log", "ERROR disk", "--offsets"])
+        .ok();
+    assert_eq!(offsets_of(&ours.stdout), theirs);
+}
+
+#[test]
+fn every_boundary_position_counts_once() {
+    // A match at every possible position relative to a slice boundary.
+    let wd = Workdir::new();
+    let mut data = Vec::new();
+    for gap in 0..40 {
+        data.extend(std::iter::repeat_n(b'.', gap));
+        data.extend_from_slice(b"NEEDLE");
+    }
+    wd.write("d", &data);
+    let want = naive_offsets(&data, b"NEEDLE");
+    for slice in 1..=24 {
+        let mut cmd = wd.command(&["mmap", "find", "d", "NEEDLE"]);
+        cmd.env("FKIT_MMAP_SLICE", slice.to_string());
+        let run = run_command(&mut cmd, b"").ok();
+        assert_eq!(offsets_of(&run.stdout), want, "slice {slice}");
+    }
+}
+
+#[test]
+fn self_overlapping_patterns_do_not_overlap() {
+    let wd = Workdir::new();
+    let data = b"aaaaaaa-abababab-aaa".to_vec();
+    wd.write("d", &data);
+    for pattern in ["aa", "abab", "aaa"] {
+        let want = naive_offsets(&data, pattern.as_bytes());
+        for slice in ["1", "2", "3", "1G"] {
+            let mut cmd = wd.command(&["mmap", "find", "d", pattern]);
+            cmd.env("FKIT_MMAP_SLICE", slice);
+            let run = run_command(&mut cmd, b"").ok();
+            assert_eq!(offsets_of(&run.stdout), want, "{pattern} slice {slice}");
+        }
+        let piped = wd.run_stdin(&["mmap", "find", "-", pattern], &data).ok();
+        assert_eq!(offsets_of(&piped.stdout), want, "{pattern} stdin");
+    }
+}
+
+#[test]
+fn find_hex_max_json_and_status() {
+    let wd = Workdir::new();
+    let mut data = pseudo_random(3000, 4);
+    data[100..102].copy_from_slice(&[0x55, 0xaa]);
+    data[2000..2002].copy_from_slice(&[0x55, 0xaa]);
+    wd.write("bin", &data);
+    let want = naive_offsets(&data, &[0x55, 0xaa]);
+    let run = wd
+        .run(&["mmap", "find", "bin", "55 AA", "--hex-pattern"])
+        .ok();
+    assert_eq!(offsets_of(&run.stdout), want);
+    let run = wd
+        .run(&["mmap", "find", "bin", "0x55aa", "-x", "--max", "1"])
+        .ok();
+    assert_eq!(offsets_of(&run.stdout), want[..1]);
+    let run = wd
+        .run(&["mmap", "find", "bin", "55aa", "-x", "--count", "--max", "1"])
+        .ok();
+    assert_eq!(run.stdout_str(), "1\n");
+    let run = wd
+        .run(&["mmap", "find", "bin", "55aa", "-x", "--json"])
+        .ok();
+    let v: serde_json::Value = serde_json::from_slice(&run.stdout).unwrap();
+    assert_eq!(v["count"].to_string(), want.len().to_string());
+    assert_eq!(v["offsets"][0].to_string(), want[0].to_string());
+    assert_eq!(v["pattern"], "55aa");
+    // Bad hex is a usage error; no match is status 1, like grep.
+    wd.run(&["mmap", "find", "bin", "5g", "-x"]).code(2);
+    wd.run(&["mmap", "find", "bin", "", "--count"]).code(2);
+    let run = wd
+        .run(&["mmap", "find", "bin", "no such bytes here", "-c"])
+        .code(1);
+    assert_eq!(run.stdout_str(), "0\n");
+}
+
+#[test]
+fn patch_changes_exactly_the_given_bytes() {
+    let wd = Workdir::new();
+    let data = pseudo_random(10_000, 6);
+    wd.write("f", &data);
+    wd.run(&["mmap", "patch", "f", "--offset", "0x100", "--data", "HELLO"])
+        .ok();
+    let mut want = data.clone();
+    want[256..261].copy_from_slice(b"HELLO");
+    assert_eq!(wd.read("f"), want);
+    wd.run(&["mmap", "patch", "f", "-o", "9998", "--hex", "dead"])
+        .ok();
+    want[9998..].copy_from_slice(&[0xde, 0xad]);
+    assert_eq!(wd.read("f"), want);
+    // One byte past the end: an error, and nothing changes or grows.
+    let run = wd
+        .run(&["mmap", "patch", "f", "-o", "9999", "--hex", "beef"])
+        .code(1);
+    assert!(run.stderr.contains("past the end"), "{}", run.stderr);
+    assert_eq!(wd.read("f"), want);
+    wd.run(&["mmap", "patch", "f", "-o", "20000", "--data", "x"])
+        .code(1);
+    assert_eq!(wd.read("f"), want);
+    // Stdin cannot be patched.
+    wd.run(&["mmap", "patch", "-", "-o", "0", "--data", "x"])
+        .code(1);
+}
+
+#[test]
+fn patch_backup_undoes() {
+    let wd = Workdir::new();
+    let data = pseudo_random(4096, 7);
+    wd.write("disk.img", &data);
+    wd.run(&[
+        "mmap", "patch", "disk.img", "-o", "510", "--hex", "55aa", "--backup",
+    ])
+    .ok();
+    assert_eq!(wd.read("disk.img.patch-510.bak"), &data[510..512]);
+    assert_eq!(wd.read("disk.img")[510..512], [0x55, 0xaa]);
+    // A second backup does not silently replace the first.
+    wd.run(&[
+        "mmap", "patch", "disk.img", "-o", "510", "--hex", "0000", "--backup",
+    ])
+    .code(1);
+    assert_eq!(wd.read("disk.img")[510..512], [0x55, 0xaa]);
+    wd.run(&[
+        "mmap",
+        "patch",
+        "disk.img",
+        "-o",
+        "510",
+        "--from",
+        "disk.img.patch-510.bak",
+    ])
+    .ok();
+    assert_eq!(wd.read("disk.img"), data);
+}
+
+#[test]
+fn beyond_4_gib() {
+    let wd = Workdir::new();
+    let path = wd.join("sparse");
+    let file = std::fs::File::create(&path).unwrap();
+    // Sparse: no disk space used.
+    file.set_len((5u64 << 30) + 100).unwrap();
+    drop(file);
+    wd.run(&["mmap", "patch", "sparse", "-o", "4G", "--data", "far away"])
+        .ok();
+    let run = wd
+        .run(&[
+            "mmap",
+            "view",
+            "sparse",
+            "-o",
+            "0x100000000",
+            "-l",
+            "8",
+            "--text",
+        ])
+        .ok();
+    assert_eq!(run.stdout, b"far away");
+    let run = wd
+        .run(&["mmap", "view", "sparse", "-o", "4G", "-l", "16"])
+        .ok();
+    assert!(
+        run.stdout_str().starts_with("100000000: 6661 7220"),
+        "{}",
+        run.stdout_str()
+    );
+}
+
+#[test]
+fn lock_waits_for_an_exclusive_holder() {
+    if !have("flock") {
+        eprintln!("skipped: flock not installed");
+        return;
+    }
+    let wd = Workdir::new();
+    wd.write("f", "0123456789\n");
+    let mut holder = Command::new("flock")
+        .args(["-x", "f", "sleep", "1.5"])
+        .current_dir(wd.path())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(400));
+    let started = std::time::Instant::now();
+    let run = wd.run(&["mmap", "lines", "f", "--lock"]).ok();
+    assert_eq!(run.stdout_str(), "1 f\n");
+    assert!(
+        started.elapsed() >= std::time::Duration::from_millis(700),
+        "--lock did not wait for the exclusive lock"
+    );
+    holder.wait().unwrap();
+    wd.run(&["mmap", "patch", "f", "-o", "0", "--data", "X", "--lock"])
+        .ok();
+    assert_eq!(wd.read("f"), b"X123456789\n");
+}
+
+#[test]
+fn help_has_examples() {
+    let wd = Workdir::new();
+    for sub in ["view", "find", "lines", "patch"] {
+        let run = wd.run(&["mmap", sub, "--help"]).ok();
+        assert!(run.stdout_str().contains("Examples:"), "{sub}");
+    }
+}
