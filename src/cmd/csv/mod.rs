@@ -145,7 +145,7 @@ fn parse_delimiter(s: &str) -> std::result::Result<u8, String> {
 
 /// Chunks of about this many bytes are parsed in parallel; a few per core
 /// are in flight at once, which bounds memory to a few of them.
-const CHUNK: usize = 4 << 20;
+const CHUNK: usize = 1 << 20;
 
 /// The input of an op: a mapped regular file, or a stream.
 pub(crate) struct Table {
