@@ -273,3 +273,34 @@ mod count_tests {
         }
     }
 }
+
+/// Reads a mapped slice front to back, dropping the pages it has passed
+/// (see [`release`]) so that one sequential pass stays small in memory.
+pub(crate) struct ReleasingReader<'a> {
+    data: &'a [u8],
+    pos: usize,
+    released: usize,
+}
+
+impl<'a> ReleasingReader<'a> {
+    pub(crate) fn new(data: &'a [u8], pos: usize) -> ReleasingReader<'a> {
+        ReleasingReader {
+            data,
+            pos,
+            released: pos,
+        }
+    }
+}
+
+impl std::io::Read for ReleasingReader<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = buf.len().min(self.data.len() - self.pos);
+        buf[..n].copy_from_slice(&self.data[self.pos..self.pos + n]);
+        self.pos += n;
+        if self.pos - self.released >= 8 << 20 {
+            release(self.data, self.released..self.pos);
+            self.released = self.pos;
+        }
+        Ok(n)
+    }
+}

@@ -377,7 +377,9 @@ impl Table {
                     .has_headers(false)
                     .flexible(true)
                     .buffer_capacity(1 << 16)
-                    .from_reader(Box::new(&data[start..]) as Box<dyn Read>);
+                    .from_reader(
+                        Box::new(chunks::ReleasingReader::new(data, start)) as Box<dyn Read>
+                    );
                 work(&mut Records {
                     reader: &mut reader,
                     base: start as u64,
