@@ -507,13 +507,30 @@ fn csv_spectrum_conformance() {
     for entry in std::fs::read_dir(dir.join("csvs")).unwrap() {
         let path = entry.unwrap().path();
         let name = path.file_stem().unwrap().to_string_lossy().into_owned();
-        let expected: serde_json::Value = serde_json::from_slice(
+        let mut expected: serde_json::Value = serde_json::from_slice(
             &std::fs::read(dir.join("json").join(format!("{name}.json"))).unwrap(),
         )
         .unwrap();
         let run = wd.run(&["csv", "to-json", path.to_str().unwrap()]).ok();
-        let got: serde_json::Value = serde_json::from_slice(&run.stdout)
+        let mut got: serde_json::Value = serde_json::from_slice(&run.stdout)
             .unwrap_or_else(|e| panic!("{name}: invalid JSON ({e}): {}", run.stdout_str()));
+        // Two known defects of the upstream fixture (csv-spectrum 2.0.0):
+        // location_coordinates.json is a bare object, not an array of rows
+        // (max-mapper/csv-spectrum#22), and its phone number is not the one
+        // in the CSV (#20). Compare everything else.
+        if name == "location_coordinates" {
+            if expected.is_object() {
+                expected = serde_json::Value::Array(vec![expected]);
+            }
+            for rows in [&mut expected, &mut got] {
+                for row in rows.as_array_mut().unwrap() {
+                    row.as_object_mut().unwrap().remove("Contact Phone Number");
+                }
+            }
+            eprintln!(
+                "note: csv-spectrum location_coordinates compared without its phone number (upstream #20, #22)"
+            );
+        }
         assert_eq!(got, expected, "csv-spectrum {name}");
         checked += 1;
     }

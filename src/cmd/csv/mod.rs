@@ -23,7 +23,7 @@ mod stats;
 mod validate;
 
 use crate::io::compress::Format;
-use crate::io::{Exit, Input, MappedFile, Output};
+use crate::io::{Exit, Input, MappedFile, Output, Progress};
 use anyhow::{Context, Result};
 use rayon::prelude::*;
 use simd_csv::{ByteRecord, ZeroCopyByteRecord, ZeroCopyReader, ZeroCopyReaderBuilder};
@@ -158,6 +158,8 @@ pub(crate) struct Table {
     header: ByteRecord,
     /// Where the data rows start in a mapped file.
     data_start: usize,
+    /// Show a progress bar over a mapped file (a stream has its own).
+    progress: bool,
 }
 
 enum Source {
@@ -288,6 +290,7 @@ impl Table {
                         flexible: c.flexible,
                         header,
                         data_start,
+                        progress: !c.quiet,
                     });
                 }
             }
@@ -312,6 +315,7 @@ impl Table {
             flexible: c.flexible,
             header,
             data_start: 0,
+            progress: false,
         })
     }
 
@@ -432,6 +436,7 @@ impl Table {
                 let data: &[u8] = map;
                 let ranges = chunks::record_ranges(data, self.data_start, CHUNK, b'"');
                 let batch = rayon::current_num_threads().max(1) * 2;
+                let mut progress = Progress::bytes(Some(data.len() as u64), self.progress);
                 for group in ranges.chunks(batch) {
                     let results: Vec<Result<(T, Vec<u8>)>> = group
                         .par_iter()
@@ -461,8 +466,9 @@ impl Table {
                             Ok((value, sink.buf))
                         })
                         .collect();
-                    for result in results {
+                    for (result, range) in results.into_iter().zip(group) {
                         let (value, bytes) = result?;
+                        progress.inc(range.len() as u64);
                         out.write_all(&bytes)?;
                         done(value)?;
                     }
