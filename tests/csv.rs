@@ -536,3 +536,58 @@ fn csv_spectrum_conformance() {
     }
     assert!(checked >= 12, "checked {checked} files");
 }
+
+/// Every example of the README's `fkit csv` section runs and succeeds.
+#[test]
+fn readme_examples_run() {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let section = readme
+        .split("\n## fkit csv\n")
+        .nth(1)
+        .expect("README has a csv section");
+    let section = section.split("\n## ").next().unwrap();
+    let block = section
+        .split("```sh\n")
+        .nth(1)
+        .expect("an sh block")
+        .split("```")
+        .next()
+        .unwrap();
+    let wd = Workdir::new();
+    wd.write(
+        "data.csv",
+        "id,name,city,score,note\n1,Ada,Berlin,3.5,x\n2,Linus,Oslo,1,\"a, b\"\n3,Ken,Bern,2,\n",
+    );
+    wd.write("events.ndjson", "{\"a\":1}\n{\"b\":{\"c\":[2,3]}}\n");
+    wd.write("upload.csv", "a,b\n1,2\n");
+    if !have("gzip") {
+        eprintln!("skipped: gzip is not installed");
+        return;
+    }
+    run_command(Command::new("gzip").arg("-k").arg(wd.join("data.csv")), b"");
+    let bin_dir = common::fkit_bin().parent().unwrap().to_path_buf();
+    let path = format!(
+        "{}:{}",
+        bin_dir.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let mut ran = 0;
+    for line in block.lines().filter(|l| l.starts_with("fkit ")) {
+        let run = run_command(
+            Command::new("sh")
+                .args(["-c", line])
+                .env("PATH", &path)
+                .current_dir(wd.path()),
+            b"",
+        );
+        assert_eq!(
+            run.status, 0,
+            "README example failed: {line}\n{}",
+            run.stderr
+        );
+        ran += 1;
+    }
+    assert!(ran >= 10, "ran {ran} examples");
+    assert_eq!(wd.read("events.csv"), b"a,b.c.0,b.c.1\n1,,\n,2,3\n");
+}
