@@ -25,9 +25,9 @@ mod validate;
 use crate::io::compress::Format;
 use crate::io::{Exit, Input, MappedFile, Output, Progress};
 use anyhow::{Context, Result};
-use rayon::prelude::*;
 use simd_csv::{ByteRecord, ZeroCopyByteRecord, ZeroCopyReader, ZeroCopyReaderBuilder};
 use std::io::{Read, Write};
+use std::ops::Range;
 use std::path::PathBuf;
 
 /// CSV toolkit: count, select, search, sort, stats, convert, validate.
@@ -435,45 +435,85 @@ impl Table {
             Source::Mapped(map) => {
                 let data: &[u8] = map;
                 let ranges = chunks::record_ranges(data, self.data_start, CHUNK, b'"');
-                let batch = rayon::current_num_threads().max(1) * 2;
                 let mut progress = Progress::bytes(Some(data.len() as u64), self.progress);
-                for group in ranges.chunks(batch) {
-                    let results: Vec<Result<(T, Vec<u8>)>> = group
-                        .par_iter()
-                        .map(|range| {
-                            let bytes = &data[range.clone()];
-                            let mut reader = ZeroCopyReaderBuilder::new()
-                                .delimiter(delimiter)
-                                .has_headers(false)
-                                .flexible(true)
-                                .buffer_capacity(1 << 16)
-                                .from_reader(Box::new(bytes) as Box<dyn Read>);
-                            let mut records = Records {
-                                reader: &mut reader,
-                                base: range.start as u64,
-                                width,
-                                flexible,
-                                name,
-                                whole: Some(data),
-                                rows: 0,
-                            };
-                            let mut sink = Sink {
-                                buf: Vec::new(),
-                                out: None,
-                            };
-                            let value = work(&mut records, &mut sink)?;
-                            chunks::release(data, range.clone());
-                            Ok((value, sink.buf))
-                        })
-                        .collect();
-                    for (result, range) in results.into_iter().zip(group) {
-                        let (value, bytes) = result?;
-                        progress.inc(range.len() as u64);
-                        out.write_all(&bytes)?;
-                        done(value)?;
+                let process = |range: Range<usize>| -> Result<(T, Vec<u8>)> {
+                    let bytes = &data[range.clone()];
+                    let mut reader = ZeroCopyReaderBuilder::new()
+                        .delimiter(delimiter)
+                        .has_headers(false)
+                        .flexible(true)
+                        .buffer_capacity(1 << 16)
+                        .from_reader(Box::new(bytes) as Box<dyn Read>);
+                    let mut records = Records {
+                        reader: &mut reader,
+                        base: range.start as u64,
+                        width,
+                        flexible,
+                        name,
+                        whole: Some(data),
+                        rows: 0,
+                    };
+                    let mut sink = Sink {
+                        buf: Vec::new(),
+                        out: None,
+                    };
+                    let value = work(&mut records, &mut sink)?;
+                    chunks::release(data, range);
+                    Ok((value, sink.buf))
+                };
+                // A pipeline, not batches: each worker takes the next chunk
+                // as soon as it is free, and this thread writes the results
+                // in input order. At most `window` chunks are taken ahead of
+                // the one being written, which bounds memory.
+                let threads = rayon::current_num_threads().max(1);
+                let window = threads * 4;
+                let (job_tx, job_rx) = crossbeam_channel::unbounded::<usize>();
+                let (result_tx, result_rx) = crossbeam_channel::unbounded();
+                std::thread::scope(|scope| {
+                    for _ in 0..threads {
+                        let (job_rx, result_tx) = (job_rx.clone(), result_tx.clone());
+                        let (process, ranges) = (&process, &ranges);
+                        scope.spawn(move || {
+                            for i in job_rx {
+                                if result_tx.send((i, process(ranges[i].clone()))).is_err() {
+                                    break;
+                                }
+                            }
+                        });
                     }
-                }
-                Ok(())
+                    drop(result_tx);
+                    let mut next_job = 0;
+                    while next_job < ranges.len().min(window) {
+                        let _ = job_tx.send(next_job);
+                        next_job += 1;
+                    }
+                    let mut waiting = std::collections::HashMap::new();
+                    let mut next_write = 0;
+                    let written = (|| -> Result<()> {
+                        while next_write < ranges.len() {
+                            let (i, result) = result_rx
+                                .recv()
+                                .map_err(|_| anyhow::anyhow!("a parsing thread stopped"))?;
+                            waiting.insert(i, result);
+                            while let Some(result) = waiting.remove(&next_write) {
+                                let (value, bytes) = result?;
+                                out.write_all(&bytes)?;
+                                done(value)?;
+                                progress.inc(ranges[next_write].len() as u64);
+                                next_write += 1;
+                                if next_job < ranges.len() {
+                                    let _ = job_tx.send(next_job);
+                                    next_job += 1;
+                                }
+                            }
+                        }
+                        Ok(())
+                    })();
+                    // On an error, cancel the chunks not started yet.
+                    while job_rx.try_recv().is_ok() {}
+                    drop(job_tx);
+                    written
+                })
             }
         }
     }
