@@ -1,0 +1,31 @@
+# Rows for `fkit csv` (sourced by bench/compare.sh): the page-cached 128 MB
+# data.csv of the shared corpus against xan (the strongest peer, SIMD
+# parser), xsv and miller. xan counts columns from 0, fkit and xsv from 1.
+csvf=$corpus/data.csv
+size=$(stat -c %s "$csvf")
+peers=${FKIT_PEERS:-/work/peers}
+for tool in xan xsv; do
+  [ -x "$peers/bin/$tool" ] || nice cargo install -q --root "$peers" "$tool" >/dev/null 2>&1 || echo "bench: cannot install $tool" >&2
+done
+need mlr miller
+xan=$peers/bin/xan
+xsv=$peers/bin/xsv
+cat "$csvf" >/dev/null
+
+row "csv count" "$size" "fkit csv count $csvf" "xan count -p" "$xan count -p $csvf"
+row "csv count" "$size" "fkit csv count $csvf" "xan count" "$xan count $csvf"
+row "csv count" "$size" "fkit csv count $csvf" "xsv count" "$xsv count $csvf"
+row "csv select 1,3" "$size" "fkit csv select 1,3 $csvf > /dev/null" "xan select 0,2" "$xan select 0,2 $csvf > /dev/null"
+row "csv select 1,3" "$size" "fkit csv select 1,3 $csvf > /dev/null" "xsv select 1,3" "$xsv select 1,3 $csvf > /dev/null"
+row "csv search -s city Berlin" "$size" "fkit csv search -s city Berlin $csvf > /dev/null" "xan search -r" "$xan search -r -s city Berlin $csvf > /dev/null"
+row "csv search 'retry omega'" "$size" "fkit csv search 'retry omega' $csvf > /dev/null" "xan search -r" "$xan search -r 'retry omega' $csvf > /dev/null"
+row "csv search -s city Berlin" "$size" "fkit csv search -s city Berlin $csvf > /dev/null" "xsv search" "$xsv search -s city Berlin $csvf > /dev/null"
+row "csv stats" "$size" "fkit csv stats $csvf > /dev/null" "xan stats -p" "$xan stats -p $csvf > /dev/null"
+row "csv stats" "$size" "fkit csv stats $csvf > /dev/null" "xsv stats" "$xsv stats $csvf > /dev/null"
+row "csv sort -N -s score" "$size" "fkit csv sort -N -s score $csvf > /dev/null" "xan sort -N" "$xan sort -N -s score $csvf > /dev/null"
+row "csv sort -N -s score" "$size" "fkit csv sort -N -s score $csvf > /dev/null" "xsv sort -N" "$xsv sort -N -s score $csvf > /dev/null"
+row "csv sort -s name" "$size" "fkit csv sort -s name $csvf > /dev/null" "xan sort" "$xan sort -s name $csvf > /dev/null"
+row "csv to-json" "$size" "fkit csv to-json $csvf > /dev/null" "mlr --icsv --ojson cat" "mlr --icsv --ojson cat $csvf > /dev/null"
+row "csv to-json" "$size" "fkit csv to-json $csvf > /dev/null" "xan to json" "$xan to json $csvf > /dev/null"
+row "csv frequency -s city" "$size" "fkit csv frequency -s city $csvf > /dev/null" "xan frequency" "$xan frequency -s city $csvf > /dev/null"
+row "csv count data.csv.gz" "$size" "fkit csv count $work/data.csv.gz" "xan count" "$xan count $work/data.csv.gz" "[ -f $work/data.csv.gz ] || gzip -1 -c $csvf > $work/data.csv.gz"

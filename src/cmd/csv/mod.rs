@@ -1,0 +1,571 @@
+//! `fkit csv`: a CSV toolkit (count, headers, select, search, slice, sort,
+//! stats, frequency, fmt, conversions to and from JSON, validate).
+//!
+//! Every op reads its input through one [`Table`]: a regular uncompressed
+//! file is memory-mapped and cut into record-aligned chunks that both cores
+//! parse at once (the cut is exact, quoted newlines included, see
+//! [`chunks`]); stdin and compressed input stream through one parser. The
+//! parser is simd-csv's zero-copy reader (the one xan uses): fields come
+//! back as they are written, quotes and all, so ops that do not need the
+//! text copy bytes untouched.
+
+mod chunks;
+mod count;
+mod fmt;
+mod frequency;
+mod headers;
+mod json_out;
+mod search;
+mod selection;
+mod slice;
+mod sort;
+mod stats;
+mod validate;
+
+use crate::io::compress::Format;
+use crate::io::{Exit, Input, MappedFile, Output, Progress};
+use anyhow::{Context, Result};
+use simd_csv::{ByteRecord, ZeroCopyByteRecord, ZeroCopyReader, ZeroCopyReaderBuilder};
+use std::io::{Read, Write};
+use std::ops::Range;
+use std::path::PathBuf;
+
+/// CSV toolkit: count, select, search, sort, stats, convert, validate.
+///
+/// Every op reads FILE (or stdin for `-` or nothing), decompressing gzip
+/// and bzip2 input on the fly, and writes to stdout or, atomically, to -o.
+/// The first row is the header unless --no-headers. Rows of uneven length
+/// are an error naming the line, unless --flexible.
+///
+/// Examples:
+///   fkit csv count data.csv
+///   fkit csv select name,3-5 data.csv.gz -o some.csv
+///   fkit csv search -s city '^Ber' data.csv
+///   fkit csv sort -N -R -s score data.csv | fkit csv slice --len 10
+///   fkit csv stats --json data.csv
+///   fkit csv to-json --infer data.csv > data.json
+#[derive(clap::Args, Debug)]
+#[command(verbatim_doc_comment)]
+pub struct Args {
+    #[command(subcommand)]
+    op: Op,
+}
+
+#[derive(clap::Subcommand, Debug)]
+enum Op {
+    Count(count::Args),
+    Headers(headers::Args),
+    Select(select_op::Args),
+    Search(search::Args),
+    Slice(slice::Args),
+    Sort(sort::Args),
+    Stats(stats::Args),
+    Frequency(frequency::Args),
+    Fmt(fmt::Args),
+    ToJson(json_out::Args),
+    ToNdjson(json_out::NdArgs),
+    FromJson(from_json::Args),
+    Validate(validate::Args),
+}
+
+mod from_json;
+mod select_op;
+
+pub fn run(args: Args) -> Result<()> {
+    match args.op {
+        Op::Count(a) => count::run(a),
+        Op::Headers(a) => headers::run(a),
+        Op::Select(a) => select_op::run(a),
+        Op::Search(a) => search::run(a),
+        Op::Slice(a) => slice::run(a),
+        Op::Sort(a) => sort::run(a),
+        Op::Stats(a) => stats::run(a),
+        Op::Frequency(a) => frequency::run(a),
+        Op::Fmt(a) => fmt::run(a),
+        Op::ToJson(a) => json_out::run(a, false),
+        Op::ToNdjson(a) => json_out::run(a.args, true),
+        Op::FromJson(a) => from_json::run(a),
+        Op::Validate(a) => validate::run(a),
+    }
+}
+
+/// Options every op shares.
+#[derive(clap::Args, Debug, Clone)]
+pub(crate) struct Common {
+    /// CSV file to read; `-` or nothing reads stdin.
+    #[arg(value_name = "FILE")]
+    input: Option<PathBuf>,
+
+    /// Field delimiter: one byte such as `,` `;` `|`, or `\t` / `tab`.
+    #[arg(short, long, value_name = "CHAR", default_value = ",", value_parser = parse_delimiter)]
+    delimiter: u8,
+
+    /// The first row is data, not a header.
+    #[arg(long)]
+    no_headers: bool,
+
+    /// Accept rows whose number of fields differs from the header's.
+    #[arg(long)]
+    flexible: bool,
+
+    /// Write here (atomically: temporary file, fsync, rename) instead of stdout.
+    #[arg(short, long, value_name = "FILE")]
+    output: Option<PathBuf>,
+
+    /// Replace OUTPUT if it exists.
+    #[arg(short, long)]
+    force: bool,
+
+    /// Read compressed input as it is, without decoding gzip or bzip2.
+    #[arg(long)]
+    no_decompress: bool,
+
+    /// No progress bar.
+    #[arg(short, long)]
+    quiet: bool,
+}
+
+impl Common {
+    pub(crate) fn create_output(&self) -> Result<Output> {
+        Output::to(self.output.as_ref()).force(self.force).create()
+    }
+}
+
+fn parse_delimiter(s: &str) -> std::result::Result<u8, String> {
+    match s {
+        "\\t" | "tab" | "\t" => Ok(b'\t'),
+        _ if s.len() == 1 && s.is_ascii() && !matches!(s, "\"" | "\n" | "\r") => {
+            Ok(s.as_bytes()[0])
+        }
+        _ => Err(format!(
+            "invalid delimiter '{s}': give one ASCII character other than a quote or newline"
+        )),
+    }
+}
+
+/// Chunks of about this many bytes are parsed in parallel; a few per core
+/// are in flight at once, which bounds memory to a few of them.
+const CHUNK: usize = 1 << 20;
+
+/// The input of an op: a mapped regular file, or a stream.
+pub(crate) struct Table {
+    name: String,
+    source: Source,
+    delimiter: u8,
+    no_headers: bool,
+    flexible: bool,
+    /// The header row, unescaped (or the first row under --no-headers).
+    header: ByteRecord,
+    /// Where the data rows start in a mapped file.
+    data_start: usize,
+    /// Show a progress bar over a mapped file (a stream has its own).
+    progress: bool,
+}
+
+enum Source {
+    Mapped(MappedFile),
+    Stream(Box<ZeroCopyReader<Box<dyn Read>>>),
+}
+
+/// One record-aligned stretch of the input being parsed, with the checks
+/// every op wants (uneven rows) and error positions.
+pub(crate) struct Records<'r, 'd> {
+    reader: &'r mut ZeroCopyReader<Box<dyn Read + 'd>>,
+    /// Byte offset of this chunk in the input.
+    base: u64,
+    width: usize,
+    flexible: bool,
+    name: &'r str,
+    /// The whole mapped input, to turn a byte offset into a line number.
+    whole: Option<&'r [u8]>,
+    /// Rows read so far (names the row in errors on a stream).
+    rows: u64,
+}
+
+impl Records<'_, '_> {
+    /// The next record, or `None` at the end of the chunk.
+    #[inline]
+    pub(crate) fn next(&mut self) -> Result<Option<ZeroCopyByteRecord<'_>>> {
+        let at = self.reader.position();
+        let (base, width, flexible, name, whole) =
+            (self.base, self.width, self.flexible, self.name, self.whole);
+        match self.reader.read_byte_record() {
+            Ok(Some(record)) => {
+                self.rows += 1;
+                if record.len() != width && !flexible && width > 0 {
+                    let found = record.len();
+                    return Err(anyhow::anyhow!(
+                        "{}: row has {found} fields, the header has {width} (use --flexible to accept uneven rows)",
+                        match whole {
+                            Some(_) => position(whole, base + at),
+                            None => format!("row {}, byte {}", self.rows, base + at),
+                        }
+                    ))
+                    .with_context(|| name.to_string());
+                }
+                Ok(Some(record))
+            }
+            Ok(None) => Ok(None),
+            Err(e) => Err(anyhow::Error::new(e)).with_context(|| name.to_string()),
+        }
+    }
+
+    /// The whole mapped input, for [`position`].
+    pub(crate) fn whole(&self) -> Option<&[u8]> {
+        self.whole
+    }
+
+    /// Byte offset in the input where the next record starts.
+    pub(crate) fn offset(&self) -> u64 {
+        self.base + self.reader.position()
+    }
+}
+
+/// "line L, byte B" when the input is mapped (lines counted in the file,
+/// quoted newlines included), else "byte B".
+pub(crate) fn position(whole: Option<&[u8]>, byte: u64) -> String {
+    match whole {
+        Some(data) => {
+            let end = (byte as usize).min(data.len());
+            let line = memchr::memchr_iter(b'\n', &data[..end]).count() + 1;
+            format!("line {line}, byte {byte}")
+        }
+        None => format!("byte {byte}"),
+    }
+}
+
+/// Collects one chunk's output; on a stream it drains to the real output
+/// as it fills, so memory stays bounded.
+pub(crate) struct Sink<'o> {
+    pub(crate) buf: Vec<u8>,
+    out: Option<&'o mut dyn Write>,
+}
+
+impl Sink<'_> {
+    /// Call once per record: on a stream, pass full buffers on.
+    #[inline]
+    pub(crate) fn record_done(&mut self) -> Result<()> {
+        if self.buf.len() >= 1 << 16
+            && let Some(out) = self.out.as_mut()
+        {
+            out.write_all(&self.buf)?;
+            self.buf.clear();
+        }
+        Ok(())
+    }
+}
+
+impl Table {
+    /// Open the input of `c`: map a regular uncompressed file, else stream.
+    pub(crate) fn open(c: &Common) -> Result<Table> {
+        let path = c.input.as_ref().filter(|p| p.as_os_str() != "-");
+        let name = crate::io::input::display_name(path.map(|p| p.as_path()));
+        let mut builder = ZeroCopyReaderBuilder::new();
+        builder
+            .delimiter(c.delimiter)
+            .flexible(true)
+            .has_headers(true);
+        if let Some(path) = path {
+            let meta = std::fs::metadata(path).with_context(|| name.clone())?;
+            if meta.is_file() && meta.len() > 0 {
+                let map = MappedFile::open(path)?;
+                if c.no_decompress || Format::detect(&map[..map.len().min(4)]).is_none() {
+                    let mut peek = builder.from_reader(&map[..]);
+                    let header = peek
+                        .byte_headers()
+                        .map_err(anyhow::Error::new)
+                        .with_context(|| name.clone())?
+                        .clone();
+                    let data_start = if c.no_headers {
+                        simd_bom(&map)
+                    } else {
+                        peek.position() as usize
+                    };
+                    drop(peek);
+                    return Ok(Table {
+                        name,
+                        source: Source::Mapped(map),
+                        delimiter: c.delimiter,
+                        no_headers: c.no_headers,
+                        flexible: c.flexible,
+                        header,
+                        data_start,
+                        progress: !c.quiet,
+                    });
+                }
+            }
+        }
+        let input = Input::at(path)
+            .decompress(!c.no_decompress)
+            .progress(!c.quiet)
+            .buffer(1 << 20)
+            .open()?;
+        builder.has_headers(!c.no_headers);
+        let mut reader = Box::new(builder.from_reader(Box::new(input) as Box<dyn Read>));
+        let header = reader
+            .byte_headers()
+            .map_err(anyhow::Error::new)
+            .with_context(|| name.clone())?
+            .clone();
+        Ok(Table {
+            name,
+            source: Source::Stream(reader),
+            delimiter: c.delimiter,
+            no_headers: c.no_headers,
+            flexible: c.flexible,
+            header,
+            data_start: 0,
+            progress: false,
+        })
+    }
+
+    /// Stop checking row lengths (ops that do not care, like count).
+    pub(crate) fn accept_uneven(&mut self) {
+        self.flexible = true;
+    }
+
+    pub(crate) fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The header names (under --no-headers: the first row, as a width).
+    pub(crate) fn header(&self) -> &ByteRecord {
+        &self.header
+    }
+
+    pub(crate) fn has_headers(&self) -> bool {
+        !self.no_headers
+    }
+
+    pub(crate) fn delimiter(&self) -> u8 {
+        self.delimiter
+    }
+
+    /// The mapped bytes of the input, when it is a mapped file.
+    pub(crate) fn mapped(&self) -> Option<&[u8]> {
+        match &self.source {
+            Source::Mapped(m) => Some(m),
+            Source::Stream(_) => None,
+        }
+    }
+
+    /// The data rows of a mapped file (after the header).
+    pub(crate) fn mapped_data(&self) -> Option<(&[u8], usize)> {
+        self.mapped().map(|m| (m, self.data_start))
+    }
+
+    /// Run `work` once over all the data rows, in order, on this thread
+    /// (for ops that stop early or need one sequence).
+    pub(crate) fn sequential<T>(
+        &mut self,
+        work: impl FnOnce(&mut Records<'_, '_>) -> Result<T>,
+    ) -> Result<T> {
+        let width = self.header.len();
+        let (delimiter, flexible, start) = (self.delimiter, self.flexible, self.data_start);
+        let name = self.name.as_str();
+        match &mut self.source {
+            Source::Stream(reader) => work(&mut Records {
+                reader,
+                base: 0,
+                width,
+                flexible,
+                name,
+                whole: None,
+                rows: 0,
+            }),
+            Source::Mapped(map) => {
+                let data: &[u8] = map;
+                map.advise_sequential();
+                let mut reader = ZeroCopyReaderBuilder::new()
+                    .delimiter(delimiter)
+                    .has_headers(false)
+                    .flexible(true)
+                    .buffer_capacity(1 << 16)
+                    .from_reader(
+                        Box::new(chunks::ReleasingReader::new(data, start)) as Box<dyn Read>
+                    );
+                work(&mut Records {
+                    reader: &mut reader,
+                    base: start as u64,
+                    width,
+                    flexible,
+                    name,
+                    whole: Some(data),
+                    rows: 0,
+                })
+            }
+        }
+    }
+
+    /// Run `work` over the data rows, in parallel chunks on a mapped file
+    /// (each with its own [`Sink`]), or once over the stream (with a sink
+    /// that drains into `out`). `done` gets each chunk's result in input
+    /// order, after its output was written to `out`.
+    pub(crate) fn for_each_chunk<T: Send>(
+        &mut self,
+        out: &mut dyn Write,
+        work: impl Fn(&mut Records<'_, '_>, &mut Sink<'_>) -> Result<T> + Sync,
+        mut done: impl FnMut(T) -> Result<()>,
+    ) -> Result<()> {
+        let width = self.header.len();
+        let (delimiter, flexible) = (self.delimiter, self.flexible);
+        let name = self.name.as_str();
+        match &mut self.source {
+            Source::Stream(reader) => {
+                // The reader already read the header; it continues from there.
+                let mut records = Records {
+                    reader,
+                    base: 0,
+                    width,
+                    flexible,
+                    name,
+                    whole: None,
+                    rows: 0,
+                };
+                let mut sink = Sink {
+                    buf: Vec::with_capacity(1 << 17),
+                    out: Some(out),
+                };
+                let result = work(&mut records, &mut sink)?;
+                if let Some(out) = sink.out.take() {
+                    out.write_all(&sink.buf)?;
+                }
+                done(result)
+            }
+            Source::Mapped(map) => {
+                let data: &[u8] = map;
+                let ranges = chunks::record_ranges(data, self.data_start, CHUNK, b'"');
+                let mut progress = Progress::bytes(Some(data.len() as u64), self.progress);
+                let process = |range: Range<usize>| -> Result<(T, Vec<u8>)> {
+                    let bytes = &data[range.clone()];
+                    let mut reader = ZeroCopyReaderBuilder::new()
+                        .delimiter(delimiter)
+                        .has_headers(false)
+                        .flexible(true)
+                        .buffer_capacity(1 << 16)
+                        .from_reader(Box::new(bytes) as Box<dyn Read>);
+                    let mut records = Records {
+                        reader: &mut reader,
+                        base: range.start as u64,
+                        width,
+                        flexible,
+                        name,
+                        whole: Some(data),
+                        rows: 0,
+                    };
+                    let mut sink = Sink {
+                        buf: Vec::new(),
+                        out: None,
+                    };
+                    let value = work(&mut records, &mut sink)?;
+                    chunks::release(data, range);
+                    Ok((value, sink.buf))
+                };
+                // A pipeline, not batches: each worker takes the next chunk
+                // as soon as it is free, and this thread writes the results
+                // in input order. At most `window` chunks are taken ahead of
+                // the one being written, which bounds memory.
+                let threads = rayon::current_num_threads().max(1);
+                let window = threads * 4;
+                let (job_tx, job_rx) = crossbeam_channel::unbounded::<usize>();
+                let (result_tx, result_rx) = crossbeam_channel::unbounded();
+                std::thread::scope(|scope| {
+                    for _ in 0..threads {
+                        let (job_rx, result_tx) = (job_rx.clone(), result_tx.clone());
+                        let (process, ranges) = (&process, &ranges);
+                        scope.spawn(move || {
+                            for i in job_rx {
+                                if result_tx.send((i, process(ranges[i].clone()))).is_err() {
+                                    break;
+                                }
+                            }
+                        });
+                    }
+                    drop(result_tx);
+                    let mut next_job = 0;
+                    while next_job < ranges.len().min(window) {
+                        let _ = job_tx.send(next_job);
+                        next_job += 1;
+                    }
+                    let mut waiting = std::collections::HashMap::new();
+                    let mut next_write = 0;
+                    let written = (|| -> Result<()> {
+                        while next_write < ranges.len() {
+                            let (i, result) = result_rx
+                                .recv()
+                                .map_err(|_| anyhow::anyhow!("a parsing thread stopped"))?;
+                            waiting.insert(i, result);
+                            while let Some(result) = waiting.remove(&next_write) {
+                                let (value, bytes) = result?;
+                                out.write_all(&bytes)?;
+                                done(value)?;
+                                progress.inc(ranges[next_write].len() as u64);
+                                next_write += 1;
+                                if next_job < ranges.len() {
+                                    let _ = job_tx.send(next_job);
+                                    next_job += 1;
+                                }
+                            }
+                        }
+                        Ok(())
+                    })();
+                    // On an error, cancel the chunks not started yet.
+                    while job_rx.try_recv().is_ok() {}
+                    drop(job_tx);
+                    written
+                })
+            }
+        }
+    }
+}
+
+/// Length of a UTF-8 byte order mark at the start of `data` (0 or 3).
+fn simd_bom(data: &[u8]) -> usize {
+    if data.starts_with(b"\xef\xbb\xbf") {
+        3
+    } else {
+        0
+    }
+}
+
+/// Write `field` as one CSV field, quoted (quotes doubled) only when it
+/// holds the delimiter, a quote, CR or LF: exactly when a reader would
+/// otherwise split or misread it.
+pub(crate) fn write_field(out: &mut Vec<u8>, field: &[u8], delimiter: u8) {
+    let needs = field
+        .iter()
+        .any(|&b| b == delimiter || b == b'"' || b == b'\n' || b == b'\r');
+    if !needs {
+        out.extend_from_slice(field);
+        return;
+    }
+    out.push(b'"');
+    let mut rest = field;
+    while let Some(i) = memchr::memchr(b'"', rest) {
+        out.extend_from_slice(&rest[..=i]);
+        out.push(b'"');
+        rest = &rest[i + 1..];
+    }
+    out.extend_from_slice(rest);
+    out.push(b'"');
+}
+
+/// Write a record of unescaped fields, then a newline.
+pub(crate) fn write_row<'a>(
+    out: &mut Vec<u8>,
+    fields: impl IntoIterator<Item = &'a [u8]>,
+    delimiter: u8,
+) {
+    for (i, field) in fields.into_iter().enumerate() {
+        if i > 0 {
+            out.push(delimiter);
+        }
+        write_field(out, field, delimiter);
+    }
+    out.push(b'\n');
+}
+
+/// A usage error for an op.
+pub(crate) fn usage(message: impl Into<String>) -> anyhow::Error {
+    Exit::usage(message).into()
+}

@@ -1,0 +1,593 @@
+//! `fkit csv`: every op, driven through the real binary, on the inputs that
+//! break CSV tools (quotes, newlines in fields, BOM, CRLF, ragged rows).
+
+mod common;
+
+use common::{Workdir, have, run_command, shared_dir};
+use std::process::Command;
+
+const PEOPLE: &str = "id,name,city\n1,\"Ada, Countess\",London\n2,Linus,\"Hel\nsinki\"\n3,\"Grace \"\"Amazing\"\"\",Arlington\n";
+
+fn csv(wd: &Workdir, args: &[&str]) -> String {
+    let mut all = vec!["csv"];
+    all.extend_from_slice(args);
+    wd.run(&all).ok().stdout_str()
+}
+
+fn csv_stdin(wd: &Workdir, args: &[&str], stdin: &str) -> String {
+    let mut all = vec!["csv"];
+    all.extend_from_slice(args);
+    wd.run_stdin(&all, stdin).ok().stdout_str()
+}
+
+/// A CSV big enough to be cut into several parallel chunks, with quoted
+/// newlines, escaped quotes and commas scattered through it.
+fn big_csv(rows: usize) -> String {
+    let mut s = String::from("id,text,n\n");
+    for i in 0..rows {
+        match i % 7 {
+            0 => s.push_str(&format!("{i},\"line one\nline two, {i}\",{}\n", i % 13)),
+            3 => s.push_str(&format!("{i},\"say \"\"hi\"\"\",{}\n", i % 13)),
+            _ => s.push_str(&format!("{i},plain text {i},{}\n", i % 13)),
+        }
+    }
+    s
+}
+
+#[test]
+fn count_excludes_header_and_keeps_quoted_newlines_in_rows() {
+    let wd = Workdir::new();
+    wd.write("p.csv", PEOPLE);
+    assert_eq!(csv(&wd, &["count", "p.csv"]), "3\n");
+    assert_eq!(csv_stdin(&wd, &["count"], PEOPLE), "3\n");
+    assert_eq!(csv(&wd, &["count", "--no-headers", "p.csv"]), "4\n");
+    assert_eq!(csv(&wd, &["count", "--json", "p.csv"]), "{\"rows\":3}\n");
+}
+
+#[test]
+fn count_is_exact_across_parallel_chunks() {
+    let wd = Workdir::new();
+    let data = big_csv(600_000);
+    wd.write("big.csv", &data);
+    assert!(data.len() > 12 << 20, "big enough for several chunks");
+    assert_eq!(csv(&wd, &["count", "big.csv"]), "600000\n");
+    assert_eq!(csv_stdin(&wd, &["count"], &data), "600000\n");
+    // Every op that runs in chunks gives the same bytes as one stream pass.
+    for args in [
+        &["select", "3,1"][..],
+        &["search", "-s", "text", "two, 1"],
+        &["to-json"],
+        &["fmt", "-t", ";"],
+        &["frequency", "-s", "n"],
+        &["stats", "-s"],
+    ] {
+        if args[0] == "stats" {
+            // Means merged from chunks may differ in the last digit; the
+            // rest must be equal.
+            let strip = |s: String| -> Vec<String> {
+                s.lines()
+                    .filter(|l| l.starts_with("id,") || l.starts_with("n,"))
+                    .map(|l| {
+                        let f: Vec<&str> = l.split(',').collect();
+                        [&f[..6], &f[8..]].concat().join(",")
+                    })
+                    .collect()
+            };
+            let a = strip(csv(&wd, &["stats", "big.csv"]));
+            let b = strip(csv_stdin(&wd, &["stats"], &data));
+            assert_eq!(a, b, "stats differ between mapped and streamed input");
+            continue;
+        }
+        let mut mapped = args.to_vec();
+        mapped.push("big.csv");
+        let a = csv(&wd, &mapped);
+        let b = csv_stdin(&wd, args, &data);
+        assert!(a == b, "{args:?} differs between mapped and streamed input");
+    }
+}
+
+#[test]
+fn empty_input_and_missing_final_newline() {
+    let wd = Workdir::new();
+    wd.write("empty.csv", "");
+    assert_eq!(csv(&wd, &["count", "empty.csv"]), "0\n");
+    assert_eq!(csv(&wd, &["to-json", "empty.csv"]), "[]\n");
+    wd.write("nonl.csv", "a,b\n1,2\n3,4");
+    assert_eq!(csv(&wd, &["count", "nonl.csv"]), "2\n");
+    assert_eq!(csv(&wd, &["select", "b", "nonl.csv"]), "b\n2\n4\n");
+}
+
+#[test]
+fn bom_and_crlf_are_handled() {
+    let wd = Workdir::new();
+    wd.write("w.csv", "\u{feff}a,b\r\n1,\"x\r\ny\"\r\n2,z\r\n");
+    assert_eq!(csv(&wd, &["headers", "--just-names", "w.csv"]), "a\nb\n");
+    assert_eq!(csv(&wd, &["select", "a", "w.csv"]), "a\n1\n2\n");
+    assert_eq!(
+        csv(&wd, &["to-json", "w.csv"]),
+        "[\n{\"a\":\"1\",\"b\":\"x\\r\\ny\"},\n{\"a\":\"2\",\"b\":\"z\"}\n]\n"
+    );
+}
+
+#[test]
+fn headers_lists_index_and_name() {
+    let wd = Workdir::new();
+    wd.write("p.csv", PEOPLE);
+    assert_eq!(csv(&wd, &["headers", "p.csv"]), "1\tid\n2\tname\n3\tcity\n");
+    assert_eq!(
+        csv(&wd, &["headers", "--json", "p.csv"]),
+        "[{\"index\":1,\"name\":\"id\"},{\"index\":2,\"name\":\"name\"},{\"index\":3,\"name\":\"city\"}]\n"
+    );
+}
+
+#[test]
+fn select_speaks_the_xsv_language() {
+    let wd = Workdir::new();
+    wd.write("d.csv", "a,b,c,a,\"x,y\",first-name\n1,2,3,4,5,6\n");
+    assert_eq!(csv(&wd, &["select", "1,3", "d.csv"]), "a,c\n1,3\n");
+    assert_eq!(csv(&wd, &["select", "c,b,b", "d.csv"]), "c,b,b\n3,2,2\n");
+    assert_eq!(csv(&wd, &["select", "2-3", "d.csv"]), "b,c\n2,3\n");
+    assert_eq!(csv(&wd, &["select", "b-c", "d.csv"]), "b,c\n2,3\n");
+    assert_eq!(
+        csv(&wd, &["select", "5-", "d.csv"]),
+        "\"x,y\",first-name\n5,6\n"
+    );
+    assert_eq!(csv(&wd, &["select", "-2", "d.csv"]), "a,b\n1,2\n");
+    assert_eq!(csv(&wd, &["select", "3-1", "d.csv"]), "c,b,a\n3,2,1\n");
+    assert_eq!(csv(&wd, &["select", "a[1]", "d.csv"]), "a\n4\n");
+    assert_eq!(
+        csv(&wd, &["select", "!1-4", "d.csv"]),
+        "\"x,y\",first-name\n5,6\n"
+    );
+    assert_eq!(csv(&wd, &["select", "\"x,y\"", "d.csv"]), "\"x,y\"\n5\n");
+    assert_eq!(
+        csv(&wd, &["select", "first-name", "d.csv"]),
+        "first-name\n6\n"
+    );
+    for bad in ["nope", "0", "9", "", "!1-", "a[5]"] {
+        let run = wd.run(&["csv", "select", bad, "d.csv"]).code(2);
+        assert!(
+            run.stderr.starts_with("fkit: csv: "),
+            "{bad}: {}",
+            run.stderr
+        );
+    }
+}
+
+#[test]
+fn select_copies_quoted_fields_and_invalid_utf8_untouched() {
+    let wd = Workdir::new();
+    wd.write("q.csv", b"a,b\n\"x\"\"y\",\xff\xfe\n".as_slice());
+    let run = wd.run(&["csv", "select", "2,1", "q.csv"]).ok();
+    assert_eq!(run.stdout, b"b,a\n\xff\xfe,\"x\"\"y\"\n");
+}
+
+#[test]
+fn ragged_rows_are_errors_naming_the_line_unless_flexible() {
+    let wd = Workdir::new();
+    wd.write("r.csv", "a,b\n1,2\n3\n4,5\n");
+    let run = wd.run(&["csv", "select", "a", "r.csv"]).code(1);
+    assert!(
+        run.stderr.contains("r.csv: line 3, byte 8"),
+        "{}",
+        run.stderr
+    );
+    let run = wd.run_stdin(&["csv", "to-json"], "a,b\n1,2\n3\n").code(1);
+    assert!(run.stderr.contains("row 2"), "{}", run.stderr);
+    assert_eq!(
+        csv(&wd, &["select", "--flexible", "b", "r.csv"]),
+        "b\n2\n\n5\n"
+    );
+    // Nothing written to -o on failure.
+    wd.run(&["csv", "select", "a", "r.csv", "-o", "out.csv"])
+        .code(1);
+    assert!(!wd.exists("out.csv"));
+}
+
+#[test]
+fn search_matches_fields_with_regex() {
+    let wd = Workdir::new();
+    wd.write("p.csv", PEOPLE);
+    assert_eq!(
+        csv(&wd, &["search", "Linus", "p.csv"]),
+        "id,name,city\n2,Linus,\"Hel\nsinki\"\n"
+    );
+    assert_eq!(
+        csv(&wd, &["search", "-s", "city", "^sinki", "p.csv"]),
+        "id,name,city\n"
+    );
+    assert_eq!(
+        csv(&wd, &["search", "-s", "city", "(?m)^sinki", "p.csv"]),
+        "id,name,city\n2,Linus,\"Hel\nsinki\"\n"
+    );
+    assert_eq!(
+        csv(
+            &wd,
+            &["search", "-i", "-s", "name", "^grace \"amazing\"$", "p.csv"]
+        ),
+        "id,name,city\n3,\"Grace \"\"Amazing\"\"\",Arlington\n"
+    );
+    assert_eq!(
+        csv(&wd, &["search", "-v", "-s", "2", "a", "p.csv"]),
+        "id,name,city\n2,Linus,\"Hel\nsinki\"\n"
+    );
+    // ^ anchors at each field, not at the row (the literal prefilter must not hide it).
+    assert_eq!(
+        csv(&wd, &["search", "^London$", "p.csv"]),
+        "id,name,city\n1,\"Ada, Countess\",London\n"
+    );
+    wd.run(&["csv", "search", "(", "p.csv"]).code(2);
+}
+
+#[test]
+fn slice_by_position() {
+    let wd = Workdir::new();
+    wd.write("n.csv", "n\n0\n1\n2\n3\n4\n");
+    assert_eq!(csv(&wd, &["slice", "--len", "2", "n.csv"]), "n\n0\n1\n");
+    assert_eq!(csv(&wd, &["slice", "--start", "3", "n.csv"]), "n\n3\n4\n");
+    assert_eq!(
+        csv(&wd, &["slice", "-s", "1", "-e", "3", "n.csv"]),
+        "n\n1\n2\n"
+    );
+    assert_eq!(csv(&wd, &["slice", "-i", "4", "n.csv"]), "n\n4\n");
+}
+
+#[test]
+fn sort_is_stable_numeric_and_reversible() {
+    let wd = Workdir::new();
+    wd.write("s.csv", "k,v\nb,10\na,9\nb,2\na,x\nc,9\n");
+    assert_eq!(
+        csv(&wd, &["sort", "-s", "k", "s.csv"]),
+        "k,v\na,9\na,x\nb,10\nb,2\nc,9\n"
+    );
+    assert_eq!(
+        csv(&wd, &["sort", "-N", "-s", "v", "s.csv"]),
+        "k,v\na,x\nb,2\na,9\nc,9\nb,10\n"
+    );
+    assert_eq!(
+        csv(&wd, &["sort", "-N", "-R", "-s", "v", "s.csv"]),
+        "k,v\nb,10\na,9\nc,9\nb,2\na,x\n"
+    );
+    assert_eq!(
+        csv(&wd, &["sort", "-s", "k,v", "s.csv"]),
+        "k,v\na,9\na,x\nb,10\nb,2\nc,9\n"
+    );
+}
+
+#[test]
+fn sort_spills_runs_to_disk_and_merges_the_same() {
+    let wd = Workdir::new();
+    let data = big_csv(20_000);
+    wd.write("big.csv", &data);
+    let in_ram = csv(&wd, &["sort", "-N", "-s", "n", "big.csv"]);
+    let spilled = csv_stdin(&wd, &["sort", "-N", "-s", "n", "-S", "64K"], &data);
+    assert_eq!(in_ram, spilled);
+    let reversed = csv(
+        &wd,
+        &["sort", "-N", "-R", "-s", "n", "-S", "64K", "big.csv"],
+    );
+    assert_eq!(csv_stdin(&wd, &["count"], &in_ram), "20000\n");
+    assert_eq!(csv_stdin(&wd, &["count"], &reversed), "20000\n");
+    // Stable: within equal keys the ids stay ascending.
+    let ids: Vec<u64> = csv_stdin(&wd, &["select", "3,1", "--no-headers"], &in_ram)
+        .lines()
+        .skip(1)
+        .filter_map(|l| {
+            l.split_once(',')
+                .map(|(n, id)| (n == "0").then(|| id.parse().unwrap()))
+        })
+        .flatten()
+        .collect();
+    assert!(ids.windows(2).all(|w| w[0] < w[1]), "stable order");
+}
+
+#[test]
+fn stats_infers_types_and_summarises() {
+    let wd = Workdir::new();
+    wd.write(
+        "t.csv",
+        "i,f,d,s,e\n1,1.5,2024-01-01,x,\n3,2.5,2024-02-01,yy,\n,,,,\n",
+    );
+    let out = csv(&wd, &["stats", "--median", "--cardinality", "t.csv"]);
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(
+        lines[0],
+        "field,type,count,nulls,min,max,mean,stddev,min_length,max_length,median,cardinality"
+    );
+    assert_eq!(lines[1], "i,int,3,1,1,3,2,1,0,1,2,3");
+    assert_eq!(lines[2], "f,float,3,1,1.5,2.5,2,0.5,0,3,2,3");
+    assert_eq!(lines[3], "d,date,3,1,2024-01-01,2024-02-01,,,0,10,,3");
+    assert_eq!(lines[4], "s,string,3,1,x,yy,,,0,2,,3");
+    assert_eq!(lines[5], "e,empty,3,3,,,,,0,0,,1");
+    let json = csv(&wd, &["stats", "--json", "t.csv"]);
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(v[0]["type"], "int");
+    assert_eq!(v[1]["mean"].to_string(), "2");
+}
+
+#[test]
+fn frequency_counts_values() {
+    let wd = Workdir::new();
+    wd.write("f.csv", "c\nx\ny\nx\n\"x\"\nz\n");
+    assert_eq!(
+        csv(&wd, &["frequency", "-s", "c", "f.csv"]),
+        "field,value,count\nc,x,3\nc,y,1\nc,z,1\n"
+    );
+    assert_eq!(
+        csv(&wd, &["frequency", "-s", "c", "-l", "1", "f.csv"]),
+        "field,value,count\nc,x,3\n"
+    );
+    let json = csv(&wd, &["frequency", "--json", "-l", "1", "f.csv"]);
+    assert_eq!(
+        json,
+        "[\n{\"field\":\"c\",\"value\":\"x\",\"count\":3}\n]\n"
+    );
+}
+
+#[test]
+fn fmt_changes_delimiter_quoting_and_line_endings() {
+    let wd = Workdir::new();
+    wd.write("p.csv", PEOPLE);
+    assert_eq!(
+        csv(&wd, &["fmt", "-t", "\\t", "p.csv"]),
+        "id\tname\tcity\n1\tAda, Countess\tLondon\n2\tLinus\t\"Hel\nsinki\"\n3\t\"Grace \"\"Amazing\"\"\"\tArlington\n"
+    );
+    assert_eq!(
+        csv_stdin(&wd, &["fmt", "--quote-all", "--crlf"], "a,b\n1,\n"),
+        "\"a\",\"b\"\r\n\"1\",\"\"\r\n"
+    );
+    assert_eq!(
+        csv_stdin(&wd, &["fmt", "-d", ";", "-t", ","], "a;b\n1,5;2\n"),
+        "a,b\n\"1,5\",2\n"
+    );
+}
+
+#[test]
+fn to_json_strings_or_inferred() {
+    let wd = Workdir::new();
+    wd.write(
+        "j.csv",
+        "n,b,e,s,z\n12,true,,x,007\n-1.5e3,false,,\"q\"\"\",0\n",
+    );
+    assert_eq!(
+        csv(&wd, &["to-json", "--infer", "j.csv"]),
+        "[\n{\"n\":12,\"b\":true,\"e\":null,\"s\":\"x\",\"z\":\"007\"},\n{\"n\":-1.5e3,\"b\":false,\"e\":null,\"s\":\"q\\\"\",\"z\":0}\n]\n"
+    );
+    assert_eq!(
+        csv(&wd, &["to-ndjson", "j.csv"]),
+        "{\"n\":\"12\",\"b\":\"true\",\"e\":\"\",\"s\":\"x\",\"z\":\"007\"}\n{\"n\":\"-1.5e3\",\"b\":\"false\",\"e\":\"\",\"s\":\"q\\\"\",\"z\":\"0\"}\n"
+    );
+    assert_eq!(
+        csv(&wd, &["to-ndjson", "--no-headers", "j.csv"])
+            .lines()
+            .next(),
+        Some("[\"n\",\"b\",\"e\",\"s\",\"z\"]")
+    );
+    wd.write("bad.csv", b"a\n\xff\n".as_slice());
+    let run = wd.run(&["csv", "to-json", "bad.csv"]).code(1);
+    assert!(
+        run.stderr.contains("line 2, byte 2: invalid UTF-8"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn csv_json_csv_round_trip() {
+    let wd = Workdir::new();
+    wd.write("p.csv", PEOPLE);
+    let json = csv(&wd, &["to-json", "p.csv"]);
+    let back = csv_stdin(&wd, &["from-json"], &json);
+    assert_eq!(back, PEOPLE);
+    let nd = csv(&wd, &["to-ndjson", "p.csv"]);
+    assert_eq!(csv_stdin(&wd, &["from-json"], &nd), PEOPLE);
+}
+
+#[test]
+fn from_json_flattens_nested_records() {
+    let wd = Workdir::new();
+    let out = csv_stdin(
+        &wd,
+        &["from-json", "-d", ";"],
+        r#"[{"a":1,"b":{"c":"x;y"}},{"d":[true,null]}]"#,
+    );
+    assert_eq!(out, "a;b.c;d.0;d.1\n1;\"x;y\";;\n;;true;\n");
+}
+
+#[test]
+fn validate_reports_every_problem_with_position() {
+    let wd = Workdir::new();
+    assert_eq!(
+        csv_stdin(&wd, &["validate"], PEOPLE),
+        "valid: 3 rows, 3 columns\n"
+    );
+    wd.write(
+        "bad.csv",
+        b"a,b\n1\n2,3,4\n\"\xff\",x\nok,\"open\n".as_slice(),
+    );
+    let run = wd.run(&["csv", "validate", "bad.csv"]).code(1);
+    let out = run.stdout_str();
+    assert!(
+        out.contains("bad.csv: line 2, byte 4: row has 1 fields, the header has 2"),
+        "{out}"
+    );
+    assert!(
+        out.contains("bad.csv: line 3, byte 6: row has 3 fields"),
+        "{out}"
+    );
+    assert!(
+        out.contains("bad.csv: line 4, byte 13: invalid UTF-8"),
+        "{out}"
+    );
+    assert!(
+        out.contains("bad.csv: line 5, byte 21: quote never closed"),
+        "{out}"
+    );
+    assert!(run.stderr.contains("problems"), "{}", run.stderr);
+    let run = wd.run(&["csv", "validate", "--json", "bad.csv"]).code(1);
+    let v: serde_json::Value = serde_json::from_slice(&run.stdout).unwrap();
+    assert_eq!(v["valid"], false);
+    assert_eq!(v["problems"][0]["kind"], "ragged");
+    assert_eq!(v["problems"][0]["line"], 2);
+}
+
+#[test]
+fn gzip_and_bzip2_input_is_read_transparently() {
+    let wd = Workdir::new();
+    wd.write("p.csv", PEOPLE);
+    for (tool, ext) in [("gzip", "gz"), ("bzip2", "bz2")] {
+        if !have(tool) {
+            eprintln!("skipped {tool}: not installed");
+            continue;
+        }
+        run_command(Command::new(tool).arg("-k").arg(wd.join("p.csv")), b"");
+        let name = format!("p.csv.{ext}");
+        assert_eq!(csv(&wd, &["count", &name]), "3\n");
+        assert_eq!(
+            csv(&wd, &["select", "city", &name]),
+            csv(&wd, &["select", "city", "p.csv"])
+        );
+    }
+}
+
+#[test]
+fn output_is_atomic_and_never_overwrites_without_force() {
+    let wd = Workdir::new();
+    wd.write("p.csv", PEOPLE);
+    wd.run(&["csv", "select", "id", "p.csv", "-o", "ids.csv"])
+        .ok();
+    assert_eq!(wd.read("ids.csv"), b"id\n1\n2\n3\n");
+    wd.run(&["csv", "select", "name", "p.csv", "-o", "ids.csv"])
+        .code(1);
+    assert_eq!(wd.read("ids.csv"), b"id\n1\n2\n3\n");
+    wd.run(&["csv", "select", "name", "p.csv", "-o", "ids.csv", "--force"])
+        .ok();
+    assert!(wd.read("ids.csv").starts_with(b"name\n"));
+}
+
+#[test]
+fn delimiters_and_help() {
+    let wd = Workdir::new();
+    assert_eq!(
+        csv_stdin(&wd, &["select", "-d", "\\t", "2"], "a\tb\n1\t2\n"),
+        "b\n2\n"
+    );
+    assert_eq!(csv_stdin(&wd, &["count", "-d", ";"], "a;b\n1;2\n"), "1\n");
+    wd.run(&["csv", "count", "-d", "ab"]).code(2);
+    for op in [
+        "count",
+        "headers",
+        "select",
+        "search",
+        "slice",
+        "sort",
+        "stats",
+        "frequency",
+        "fmt",
+        "to-json",
+        "to-ndjson",
+        "from-json",
+        "validate",
+    ] {
+        let help = csv(&wd, &[op, "--help"]);
+        assert!(help.contains("Examples:"), "{op} --help has examples");
+    }
+}
+
+/// csv-spectrum: for every csvs/NAME.csv, `to-json` gives json/NAME.json.
+#[test]
+fn csv_spectrum_conformance() {
+    let Some(shared) = shared_dir() else {
+        eprintln!("skipped: ../shared is absent (csv-spectrum conformance)");
+        return;
+    };
+    let dir = shared.join("conformance/csv-spectrum");
+    let wd = Workdir::new();
+    let mut checked = 0;
+    for entry in std::fs::read_dir(dir.join("csvs")).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_stem().unwrap().to_string_lossy().into_owned();
+        let mut expected: serde_json::Value = serde_json::from_slice(
+            &std::fs::read(dir.join("json").join(format!("{name}.json"))).unwrap(),
+        )
+        .unwrap();
+        let run = wd.run(&["csv", "to-json", path.to_str().unwrap()]).ok();
+        let mut got: serde_json::Value = serde_json::from_slice(&run.stdout)
+            .unwrap_or_else(|e| panic!("{name}: invalid JSON ({e}): {}", run.stdout_str()));
+        // Two known defects of the upstream fixture (csv-spectrum 2.0.0):
+        // location_coordinates.json is a bare object, not an array of rows
+        // (max-mapper/csv-spectrum#22), and its phone number is not the one
+        // in the CSV (#20). Compare everything else.
+        if name == "location_coordinates" {
+            if expected.is_object() {
+                expected = serde_json::Value::Array(vec![expected]);
+            }
+            for rows in [&mut expected, &mut got] {
+                for row in rows.as_array_mut().unwrap() {
+                    row.as_object_mut().unwrap().remove("Contact Phone Number");
+                }
+            }
+            eprintln!(
+                "note: csv-spectrum location_coordinates compared without its phone number (upstream #20, #22)"
+            );
+        }
+        assert_eq!(got, expected, "csv-spectrum {name}");
+        checked += 1;
+    }
+    assert!(checked >= 12, "checked {checked} files");
+}
+
+/// Every example of the README's `fkit csv` section runs and succeeds.
+#[test]
+fn readme_examples_run() {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let section = readme
+        .split("\n## fkit csv\n")
+        .nth(1)
+        .expect("README has a csv section");
+    let section = section.split("\n## ").next().unwrap();
+    let block = section
+        .split("```sh\n")
+        .nth(1)
+        .expect("an sh block")
+        .split("```")
+        .next()
+        .unwrap();
+    let wd = Workdir::new();
+    wd.write(
+        "data.csv",
+        "id,name,city,score,note\n1,Ada,Berlin,3.5,x\n2,Linus,Oslo,1,\"a, b\"\n3,Ken,Bern,2,\n",
+    );
+    wd.write("events.ndjson", "{\"a\":1}\n{\"b\":{\"c\":[2,3]}}\n");
+    wd.write("upload.csv", "a,b\n1,2\n");
+    if !have("gzip") {
+        eprintln!("skipped: gzip is not installed");
+        return;
+    }
+    run_command(Command::new("gzip").arg("-k").arg(wd.join("data.csv")), b"");
+    let bin_dir = common::fkit_bin().parent().unwrap().to_path_buf();
+    let path = format!(
+        "{}:{}",
+        bin_dir.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let mut ran = 0;
+    for line in block.lines().filter(|l| l.starts_with("fkit ")) {
+        let run = run_command(
+            Command::new("sh")
+                .args(["-c", line])
+                .env("PATH", &path)
+                .current_dir(wd.path()),
+            b"",
+        );
+        assert_eq!(
+            run.status, 0,
+            "README example failed: {line}\n{}",
+            run.stderr
+        );
+        ran += 1;
+    }
+    assert!(ran >= 10, "ran {ran} examples");
+    assert_eq!(wd.read("events.csv"), b"a,b.c.0,b.c.1\n1,,\n,2,3\n");
+}
