@@ -650,12 +650,8 @@ impl<'r> Parser<'r> {
             sink.raw(word);
             return Ok(());
         }
-        let bad = have.iter().zip(word).take_while(|(a, b)| a == b).count();
         let word = String::from_utf8_lossy(word);
-        Err(self.error_at(
-            self.offset() + bad as u64,
-            format!("invalid literal: expected '{word}'"),
-        ))
+        Err(self.error_at(self.offset(), format!("invalid literal: expected '{word}'")))
     }
 
     /// An object, `pos` at its `{`: decode each key and call `each` with the
