@@ -477,20 +477,10 @@ fn validate(args: &ValidateArgs) -> Result<()> {
 
 fn clone_error(e: &Error) -> Error {
     match e {
-        Error::Syntax {
-            offset,
-            line,
-            column,
-            message,
-        } => Error::Syntax {
-            offset: *offset,
-            line: *line,
-            column: *column,
-            message: message.clone(),
-        },
-        Error::Other(line, message) => Error::Other(*line, message.clone()),
-        Error::Missing(line, message) => Error::Missing(*line, message.clone()),
-        other => Error::Other(None, format!("{other:?}")),
+        Error::Syntax(s) => Error::Syntax(s.clone()),
+        Error::Other(note) => Error::Other(note.clone()),
+        Error::Missing(note) => Error::Missing(note.clone()),
+        other => Error::other(None, format!("{other:?}")),
     }
 }
 
@@ -498,13 +488,8 @@ fn report_json(name: &str, errors: &[Error]) -> String {
     let errors: Vec<serde_json::Value> = errors
         .iter()
         .map(|e| match e {
-            Error::Syntax {
-                offset,
-                line,
-                column,
-                message,
-            } => serde_json::json!({
-                "line": line, "column": column, "offset": offset, "message": message,
+            Error::Syntax(s) => serde_json::json!({
+                "line": s.line, "column": s.column, "offset": s.offset, "message": s.message,
             }),
             other => serde_json::json!({ "message": other.describe(name) }),
         })

@@ -59,43 +59,54 @@ impl Sink for Collect<'_> {
     }
 }
 
-/// Why a parse stopped.
+/// Why a parse stopped. Kept to two words, so that the `Result` of every
+/// token comes back in registers.
 #[derive(Debug)]
 pub(crate) enum Error {
     /// The input is not valid JSON here.
-    Syntax {
-        offset: u64,
-        line: u64,
-        column: u64,
-        message: String,
-    },
-    /// Valid JSON, but the operation does not apply (`length` of `true`);
-    /// the line, in NDJSON.
-    Other(Option<u64>, String),
+    Syntax(Box<Syntax>),
+    /// Valid JSON, but the operation does not apply (`length` of `true`).
+    Other(Box<Note>),
     /// A path is not in the document (which was read whole).
-    Missing(Option<u64>, String),
+    Missing(Box<Note>),
     /// Reading the input failed.
     Io(io::Error),
     /// The sink failed (its output is closed or full); it holds the error.
     Stopped,
 }
 
+#[derive(Debug, Clone)]
+pub(crate) struct Syntax {
+    pub offset: u64,
+    pub line: u64,
+    pub column: u64,
+    pub message: String,
+}
+
+/// A message, and its line in NDJSON.
+#[derive(Debug, Clone)]
+pub(crate) struct Note {
+    pub line: Option<u64>,
+    pub message: String,
+}
+
 impl Error {
+    pub fn other(line: Option<u64>, message: String) -> Error {
+        Error::Other(Box::new(Note { line, message }))
+    }
+
+    pub fn missing(line: Option<u64>, message: String) -> Error {
+        Error::Missing(Box::new(Note { line, message }))
+    }
+
     /// `name:line:column: message`, or `name: message` without a position.
     pub fn describe(&self, name: &str) -> String {
         match self {
-            Error::Syntax {
-                line,
-                column,
-                message,
-                ..
-            } => format!("{name}:{line}:{column}: {message}"),
-            Error::Other(None, message) | Error::Missing(None, message) => {
-                format!("{name}: {message}")
-            }
-            Error::Other(Some(line), message) | Error::Missing(Some(line), message) => {
-                format!("{name}:{line}: {message}")
-            }
+            Error::Syntax(s) => format!("{name}:{}:{}: {}", s.line, s.column, s.message),
+            Error::Other(note) | Error::Missing(note) => match note.line {
+                Some(line) => format!("{name}:{line}: {}", note.message),
+                None => format!("{name}: {}", note.message),
+            },
             Error::Io(e) => format!("{name}: {e}"),
             Error::Stopped => format!("{name}: output failed"),
         }
@@ -222,12 +233,12 @@ impl<'r> Parser<'r> {
 
     #[cold]
     pub fn error_at(&self, offset: u64, message: impl Into<String>) -> Error {
-        Error::Syntax {
+        Error::Syntax(Box::new(Syntax {
             offset,
             line: self.line,
             column: offset.saturating_sub(self.line_start) + 1,
             message: message.into(),
-        }
+        }))
     }
 
     #[cold]
@@ -250,8 +261,26 @@ impl<'r> Parser<'r> {
 
     /// The next byte that is not whitespace, left unread; `None` at the end
     /// of the input. With `lines`, a newline is returned, not skipped.
-    #[inline]
+    #[inline(always)]
     pub fn peek_token(&mut self) -> Result<Option<u8>, Error> {
+        // Fast path: a token right here, or after the one space that JSON
+        // writers put after ',' and ':'.
+        if self.pos + 1 < self.end {
+            let b = self.buf[self.pos];
+            if b > b' ' {
+                return Ok(Some(b));
+            }
+            let c = self.buf[self.pos + 1];
+            if b == b' ' && c > b' ' {
+                self.pos += 1;
+                return Ok(Some(c));
+            }
+        }
+        self.peek_token_slow()
+    }
+
+    #[inline(never)]
+    fn peek_token_slow(&mut self) -> Result<Option<u8>, Error> {
         loop {
             while self.pos < self.end {
                 let b = self.buf[self.pos];
@@ -482,7 +511,20 @@ impl<'r> Parser<'r> {
 
     /// A string, `pos` at its opening quote: checked (escapes, UTF-8, no raw
     /// control characters) and passed on exactly as written.
+    #[inline(always)]
     fn string<S: Sink>(&mut self, sink: &mut S) -> Result<(), Error> {
+        // Fast path: plain ASCII up to the closing quote, all in the buffer.
+        let i = scan_plain(&self.buf[..self.end], self.pos + 1);
+        if i < self.end && self.buf[i] == b'"' {
+            sink.raw(&self.buf[self.pos..=i]);
+            self.pos = i + 1;
+            return Ok(());
+        }
+        self.string_slow(sink)
+    }
+
+    #[inline(never)]
+    fn string_slow<S: Sink>(&mut self, sink: &mut S) -> Result<(), Error> {
         let mut start = self.pos;
         let mut i = self.pos + 1;
         loop {
@@ -590,7 +632,51 @@ impl<'r> Parser<'r> {
 
     /// A number, `pos` at its first byte, checked against the JSON grammar
     /// and passed on exactly as written (every digit kept).
+    #[inline]
     fn number<S: Sink>(&mut self, sink: &mut S) -> Result<(), Error> {
+        // Fast path: the whole number is in the buffer and well formed.
+        let buf = &self.buf[..self.end];
+        let digits = |mut i: usize| {
+            while i < buf.len() && buf[i].is_ascii_digit() {
+                i += 1;
+            }
+            i
+        };
+        let start = self.pos;
+        let mut i = start + usize::from(buf[start] == b'-');
+        let int = i;
+        i = if buf.get(i) == Some(&b'0') {
+            i + 1
+        } else {
+            digits(i)
+        };
+        let mut ok = i > int;
+        if ok && buf.get(i) == Some(&b'.') {
+            let frac = i + 1;
+            i = digits(frac);
+            ok = i > frac;
+        }
+        if ok && matches!(buf.get(i), Some(b'e' | b'E')) {
+            i += 1;
+            if matches!(buf.get(i), Some(b'+' | b'-')) {
+                i += 1;
+            }
+            let exp = i;
+            i = digits(exp);
+            ok = i > exp;
+        }
+        // Ends before the buffer does, and not with a digit after a leading 0.
+        if ok && i < buf.len() && !buf[i].is_ascii_digit() {
+            sink.raw(&buf[start..i]);
+            self.pos = i;
+            return Ok(());
+        }
+        self.number_slow(sink)
+    }
+
+    /// A number that may cross a refill, or is malformed: byte by byte.
+    #[inline(never)]
+    fn number_slow<S: Sink>(&mut self, sink: &mut S) -> Result<(), Error> {
         const SIGN: u8 = 0; // after '-': a digit must follow
         const ZERO: u8 = 1; // a leading 0: no more integer digits
         const INT: u8 = 2;
@@ -642,10 +728,14 @@ impl<'r> Parser<'r> {
         Err(self.error_at(self.offset(), problem))
     }
 
+    #[inline]
     fn literal<S: Sink>(&mut self, word: &'static [u8], sink: &mut S) -> Result<(), Error> {
-        self.ensure(word.len())?;
+        if self.end - self.pos < word.len() {
+            self.ensure(word.len())?;
+        }
         let have = &self.buf[self.pos..self.end.min(self.pos + word.len())];
-        if have == word {
+        // Byte by byte: short enough that a memcmp call would dominate.
+        if have.len() == word.len() && have.iter().zip(word).all(|(a, b)| a == b) {
             self.pos += word.len();
             sink.raw(word);
             return Ok(());

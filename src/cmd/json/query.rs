@@ -68,7 +68,7 @@ fn missing(p: &mut Parser<'_>, lines: bool, paths: &[&str]) -> Error {
         .map(|p| if p.is_empty() { "\"\"" } else { p })
         .collect::<Vec<_>>()
         .join(", ");
-    Error::Missing(line, format!("{what}: not found"))
+    Error::missing(line, format!("{what}: not found"))
 }
 
 pub(super) fn get(args: &[String], raw: bool, compact: bool, io: &Io) -> Result<()> {
@@ -159,8 +159,10 @@ pub(super) fn report(kind: Report, args: &[String], json: bool, io: &Io) -> Resu
         let mut remaining = 1;
         let flow = walk(p, &steps, &mut remaining, &mut |_, p| {
             answer(kind, p, w, json).map_err(|e| match e {
-                Error::Other(_, m) if target.text.is_empty() => Error::Other(line, m),
-                Error::Other(_, m) => Error::Other(line, format!("{}: {m}", target.text)),
+                Error::Other(note) if target.text.is_empty() => Error::other(line, note.message),
+                Error::Other(note) => {
+                    Error::other(line, format!("{}: {}", target.text, note.message))
+                }
                 e => e,
             })
         })?;
@@ -225,7 +227,7 @@ fn answer(kind: Report, p: &mut Parser<'_>, w: &mut Writer<'_>, json: bool) -> R
                     n = decode_string(&bytes).chars().count() as u64;
                 }
                 Some(b'n') => p.value(&mut Skip)?,
-                _ => return Err(Error::Other(None, format!("{a} {type_name} has no length"))),
+                _ => return Err(Error::other(None, format!("{a} {type_name} has no length"))),
             }
             w.write(format!("{n}\n").as_bytes());
         }
@@ -258,7 +260,7 @@ fn answer(kind: Report, p: &mut Parser<'_>, w: &mut Writer<'_>, json: bool) -> R
                         p.value(&mut Skip).map(|()| Flow::Continue)
                     })?;
                 }
-                _ => return Err(Error::Other(None, format!("{a} {type_name} has no keys"))),
+                _ => return Err(Error::other(None, format!("{a} {type_name} has no keys"))),
             }
             if json {
                 w.write(if count == 0 { b"[]\n" } else { b"]\n" });
