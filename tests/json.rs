@@ -73,6 +73,12 @@ fn validate_reports_file_line_column() {
     assert_eq!(lines[1]["valid"], false);
     assert_eq!(lines[1]["errors"][0]["line"], 3);
     assert_eq!(lines[1]["errors"][0]["column"], 8);
+    // A missing file is reported and the others are still checked.
+    let out = wd
+        .run(&["json", "validate", "nope.json", "good.json", "bad.json"])
+        .code(1);
+    assert!(out.stderr.contains("nope.json"), "{}", out.stderr);
+    assert!(out.stderr.contains("bad.json:3:8"), "{}", out.stderr);
 }
 
 #[test]
@@ -80,6 +86,10 @@ fn validate_names_each_kind_of_bad_input() {
     let wd = Workdir::new();
     let cases: &[(&[u8], &str)] = &[
         (b"\xEF\xBB\xBF{}", "1:1: byte order mark"),
+        (
+            b"\xFF\xFE[\x001\x00]\x00",
+            "1:1: the input looks like UTF-16",
+        ),
         (b"[\"ok\xff\"]", "1:5: invalid UTF-8"),
         (b"[\"\\ud800\"]", "1:3: lone surrogate \\ud800"),
         (b"[\"\\udc00\\ud800\"]", "1:3: lone surrogate \\udc00"),

@@ -47,8 +47,42 @@ enum Op {
     Min(MinArgs),
     Validate(ValidateArgs),
     Get(GetArgs),
+    /// The keys of an object, or the indexes of an array.
+    ///
+    /// Keys come in document order (duplicates included), one per line, or
+    /// as a JSON array with --json. PATH (optional: the whole document by
+    /// default) is a JSON Pointer or a dotted path, as for get. Streams: the
+    /// value at PATH is read without being built.
+    ///
+    /// Examples:
+    ///   fkit json keys config.json
+    ///   fkit json keys --json /users/0 users.json
+    ///   fkit json keys --lines events.ndjson
+    #[command(verbatim_doc_comment)]
     Keys(ReportArgs),
+    /// The type of a value: object, array, string, number, boolean or null.
+    ///
+    /// PATH (optional: the whole document by default) is a JSON Pointer or a
+    /// dotted path, as for get. Only the first byte of the value is read, so
+    /// the rest of the input is not checked.
+    ///
+    /// Examples:
+    ///   fkit json type data.json
+    ///   fkit json type --json .users[0].age users.json   # "number"
+    #[command(verbatim_doc_comment)]
     Type(ReportArgs),
+    /// The length of a value: members of an object, elements of an array,
+    /// characters of a string, 0 for null.
+    ///
+    /// PATH (optional: the whole document by default) is a JSON Pointer or a
+    /// dotted path, as for get. Streams: elements are counted without being
+    /// built, so the length of a 10 GB array takes a few MB.
+    ///
+    /// Examples:
+    ///   fkit json length data.json
+    ///   fkit json length /items data.json
+    ///   fkit json length --lines .tags events.ndjson
+    #[command(verbatim_doc_comment)]
     Length(ReportArgs),
     ToCsv(ToCsvArgs),
 }
@@ -191,12 +225,8 @@ struct ValidateArgs {
 #[derive(clap::Args, Debug)]
 #[command(verbatim_doc_comment)]
 struct GetArgs {
-    /// PATH... [FILE]
-    #[arg(
-        required = true,
-        value_name = "PATH... [FILE]",
-        allow_hyphen_values = true
-    )]
+    /// JSON Pointers or dotted paths, then optionally the input FILE.
+    #[arg(required = true, value_name = "PATH")]
     args: Vec<String>,
 
     /// Print strings raw (no quotes, escapes decoded), like jq -r.
@@ -211,26 +241,15 @@ struct GetArgs {
     io: Io,
 }
 
-/// keys: the keys of an object (in document order) or the indexes of an
-/// array. type: object, array, string, number, boolean or null. length:
-/// the members of an object, elements of an array, characters of a string,
-/// 0 for null.
-///
-/// PATH (optional, the whole document by default) is a JSON Pointer or a
-/// dotted path, as for get. Streams: keys and length read the value at PATH
-/// without building it; type reads only its first byte.
-///
-/// Examples:
-///   fkit json keys config.json
-///   fkit json length /items data.json
-///   fkit json type .users[0].age --json users.json
-///   fkit json length --lines .tags events.ndjson
+/// Arguments of keys, type and length.
 #[derive(clap::Args, Debug)]
-#[command(verbatim_doc_comment)]
 struct ReportArgs {
-    /// [PATH] [FILE]
-    #[arg(value_name = "[PATH] [FILE]", num_args = 0..=2, allow_hyphen_values = true)]
-    args: Vec<String>,
+    /// A JSON Pointer or dotted path; the whole document by default.
+    path: Option<String>,
+
+    /// File to read; `-` or nothing reads stdin. A lone argument that is
+    /// `-`, an existing file, or does not look like a path is the FILE.
+    file: Option<String>,
 
     /// Print the answer as JSON (keys as an array, the type as a string).
     #[arg(long)]
@@ -266,6 +285,12 @@ struct ToCsvArgs {
     io: Io,
 }
 
+impl ReportArgs {
+    fn positionals(&self) -> Vec<String> {
+        self.path.iter().chain(&self.file).cloned().collect()
+    }
+}
+
 fn delimiter(text: &str) -> Result<u8, String> {
     match text {
         "tab" | "\\t" | "\t" => Ok(b'\t'),
@@ -287,9 +312,9 @@ pub fn run(args: Args) -> Result<()> {
         Op::Min(a) => transcode(a.input.as_deref(), &a.io, &Layout::Minified, false),
         Op::Validate(a) => validate(&a),
         Op::Get(a) => query::get(&a.args, a.raw, a.compact, &a.io),
-        Op::Keys(a) => query::report(query::Report::Keys, &a.args, a.json, &a.io),
-        Op::Type(a) => query::report(query::Report::Type, &a.args, a.json, &a.io),
-        Op::Length(a) => query::report(query::Report::Length, &a.args, a.json, &a.io),
+        Op::Keys(a) => query::report(query::Report::Keys, &a.positionals(), a.json, &a.io),
+        Op::Type(a) => query::report(query::Report::Type, &a.positionals(), a.json, &a.io),
+        Op::Length(a) => query::report(query::Report::Length, &a.positionals(), a.json, &a.io),
         Op::ToCsv(a) => {
             let mut input = open(a.input.as_deref(), a.io.no_decompress, a.io.quiet)?;
             let mut output = create(&a.io)?;
@@ -384,6 +409,9 @@ fn each_line(
             }),
             Err(e) => Err(e),
         };
+        if parser::Sink::failed(w) {
+            return Err(fail(Error::Stopped, name));
+        }
         match result {
             Ok(()) => w.commit(),
             Err(e @ (Error::Io(_) | Error::Stopped)) => return Err(fail(e, name)),
@@ -424,7 +452,21 @@ fn validate(args: &ValidateArgs) -> Result<()> {
     };
     let mut all_valid = true;
     for file in files {
-        let mut input = open(file, args.no_decompress, args.quiet)?;
+        // An unreadable file is one more invalid input: the others are still checked.
+        let mut input = match open(file, args.no_decompress, args.quiet) {
+            Ok(input) => input,
+            Err(e) => {
+                all_valid = false;
+                let name = crate::io::input::display_name(file);
+                if args.json {
+                    let note = Error::other(None, format!("{e:#}"));
+                    println!("{}", report_json(&name, &[note]));
+                } else {
+                    eprintln!("fkit: json: {e:#}");
+                }
+                continue;
+            }
+        };
         let name = input.name().to_string();
         let mut p = Parser::new(&mut input).lines(args.lines);
         let strict = args.strict;
@@ -491,6 +533,9 @@ fn report_json(name: &str, errors: &[Error]) -> String {
             Error::Syntax(s) => serde_json::json!({
                 "line": s.line, "column": s.column, "offset": s.offset, "message": s.message,
             }),
+            Error::Other(note) | Error::Missing(note) => {
+                serde_json::json!({ "message": note.message })
+            }
             other => serde_json::json!({ "message": other.describe(name) }),
         })
         .collect();

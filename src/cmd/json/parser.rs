@@ -322,13 +322,18 @@ impl<'r> Parser<'r> {
 
     fn no_bom(&mut self) -> Result<(), Error> {
         self.ensure(3)?;
-        if self.buf[self.pos..self.end].starts_with(b"\xEF\xBB\xBF") {
-            return Err(self.error_at(
-                self.offset(),
-                "byte order mark (U+FEFF) at the start: JSON text must not begin with one",
-            ));
-        }
-        Ok(())
+        let head = &self.buf[self.pos..self.end];
+        let problem = if head.starts_with(b"\xEF\xBB\xBF") {
+            "byte order mark (U+FEFF) at the start: JSON text must not begin with one"
+        } else if head.starts_with(b"\xFF\xFE")
+            || head.starts_with(b"\xFE\xFF")
+            || (head.len() >= 2 && (head[0] == 0 || head[1] == 0))
+        {
+            "the input looks like UTF-16: JSON text must be UTF-8"
+        } else {
+            return Ok(());
+        };
+        Err(self.error_at(self.offset(), problem))
     }
 
     /// After the value: only whitespace may follow.
