@@ -4,11 +4,13 @@
 mod parser;
 mod path;
 mod query;
+mod read_ahead;
 mod write;
 
 use crate::io::{Exit, Input, Output};
 use anyhow::{Context, Result, anyhow};
 use parser::{Error, Flow, Parser, Skip};
+use read_ahead::ReadAhead;
 use std::path::{Path, PathBuf};
 use write::{Layout, SortedKeys, StrictKeys, Writer};
 
@@ -337,12 +339,12 @@ fn create(io: &Io) -> Result<Output> {
 
 /// fmt and min: copy the input token by token through a writer.
 fn transcode(path: Option<&Path>, io: &Io, layout: &Layout, sort_keys: bool) -> Result<()> {
-    let mut input = open(path, io.no_decompress, io.quiet)?;
+    let input = open(path, io.no_decompress, io.quiet)?;
     let name = input.name().to_string();
     let mut output = create(io)?;
     let out_name = output.name().to_string();
     let mut writer = Writer::new(&mut output, layout);
-    let mut p = Parser::new(&mut input).lines(io.lines);
+    let mut p = Parser::new(ReadAhead::new(input)).lines(io.lines);
     let one = |p: &mut Parser<'_>, w: &mut Writer<'_>| -> Result<Flow, Error> {
         if sort_keys {
             p.value(&mut SortedKeys::new(w))?;
@@ -453,7 +455,7 @@ fn validate(args: &ValidateArgs) -> Result<()> {
     let mut all_valid = true;
     for file in files {
         // An unreadable file is one more invalid input: the others are still checked.
-        let mut input = match open(file, args.no_decompress, args.quiet) {
+        let input = match open(file, args.no_decompress, args.quiet) {
             Ok(input) => input,
             Err(e) => {
                 all_valid = false;
@@ -468,7 +470,7 @@ fn validate(args: &ValidateArgs) -> Result<()> {
             }
         };
         let name = input.name().to_string();
-        let mut p = Parser::new(&mut input).lines(args.lines);
+        let mut p = Parser::new(ReadAhead::new(input)).lines(args.lines);
         let strict = args.strict;
         let check = |p: &mut Parser<'_>, _: &mut Writer<'_>| -> Result<Flow, Error> {
             if strict {

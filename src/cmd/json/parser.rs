@@ -497,6 +497,7 @@ impl<'r> Parser<'r> {
     }
 
     /// An object key and its colon; `pos` is at the opening quote.
+    #[inline(always)]
     fn key<S: Sink>(&mut self, sink: &mut S) -> Result<(), Error> {
         let at = self.offset();
         sink.key_begin();
@@ -866,8 +867,34 @@ static SPECIAL: [bool; 256] = {
 /// Eight bytes at a time: a word has a special byte when one of its bytes
 /// equals `"` or `\`, is below 0x20, or has its high bit set. The lowest
 /// flagged byte is always a real one (borrows only run upwards).
-#[inline]
+#[inline(always)]
 fn scan_plain(buf: &[u8], mut i: usize) -> usize {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::*;
+        // SSE2 is part of x86_64: 16 bytes per step. A signed compare below
+        // 0x20 catches both control characters and bytes >= 0x80.
+        while i + 16 <= buf.len() {
+            // SAFETY: i + 16 <= buf.len(), and an unaligned load is allowed.
+            let mask = unsafe {
+                let v = _mm_loadu_si128(buf.as_ptr().add(i) as *const __m128i);
+                let quote = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'"' as i8));
+                let backslash = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'\\' as i8));
+                let low = _mm_cmplt_epi8(v, _mm_set1_epi8(0x20));
+                _mm_movemask_epi8(_mm_or_si128(_mm_or_si128(quote, backslash), low))
+            };
+            if mask != 0 {
+                return i + mask.trailing_zeros() as usize;
+            }
+            i += 16;
+        }
+    }
+    scan_plain_words(buf, i)
+}
+
+/// The portable tail of [`scan_plain`], eight bytes at a time.
+#[inline(always)]
+fn scan_plain_words(buf: &[u8], mut i: usize) -> usize {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGH: u64 = 0x8080_8080_8080_8080;
     while i + 8 <= buf.len() {

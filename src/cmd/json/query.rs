@@ -3,6 +3,7 @@
 
 use super::parser::{Collect, Error, Flow, Parser, Skip, decode_string};
 use super::path::{self, JsonPath, Step, walk};
+use super::read_ahead::ReadAhead;
 use super::write::{Layout, Writer};
 use super::{Io, create, each_line, finish, open, print_error, whole};
 use crate::io::Exit;
@@ -73,7 +74,7 @@ fn missing(p: &mut Parser<'_>, lines: bool, paths: &[&str]) -> Error {
 
 pub(super) fn get(args: &[String], raw: bool, compact: bool, io: &Io) -> Result<()> {
     let (paths, file) = split(args, 1, usize::MAX)?;
-    let mut input = open(file.as_deref(), io.no_decompress, io.quiet)?;
+    let input = open(file.as_deref(), io.no_decompress, io.quiet)?;
     let name = input.name().to_string();
     let mut output = create(io)?;
     let out_name = output.name().to_string();
@@ -82,7 +83,7 @@ pub(super) fn get(args: &[String], raw: bool, compact: bool, io: &Io) -> Result<
         false => Layout::Pretty(b"  ".to_vec()),
     };
     let mut w = Writer::new(&mut output, &layout);
-    let mut p = Parser::new(&mut input).lines(io.lines);
+    let mut p = Parser::new(ReadAhead::new(input)).lines(io.lines);
     let steps: Vec<(usize, &[Step])> = paths
         .iter()
         .enumerate()
@@ -147,12 +148,12 @@ pub(super) fn report(kind: Report, args: &[String], json: bool, io: &Io) -> Resu
         Some(path) => path,
         None => path::parse("").map_err(|m| anyhow::anyhow!(m))?,
     };
-    let mut input = open(file.as_deref(), io.no_decompress, io.quiet)?;
+    let input = open(file.as_deref(), io.no_decompress, io.quiet)?;
     let name = input.name().to_string();
     let mut output = create(io)?;
     let out_name = output.name().to_string();
     let mut w = Writer::new(&mut output, &Layout::Minified);
-    let mut p = Parser::new(&mut input).lines(io.lines);
+    let mut p = Parser::new(ReadAhead::new(input)).lines(io.lines);
     let steps = [(0, &target.steps[..])];
     let mut one = |p: &mut Parser<'_>, w: &mut Writer<'_>| -> Result<Flow, Error> {
         let line = io.lines.then(|| p.line());
