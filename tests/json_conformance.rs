@@ -1,0 +1,146 @@
+//! JSONTestSuite (../shared/conformance/JSONTestSuite/test_parsing): every
+//! y_ case accepted, every n_ case rejected, every i_ case answered without
+//! a crash; fmt and min of every y_ case re-parse to the same value.
+
+mod common;
+
+use common::Workdir;
+use std::fs;
+use std::path::PathBuf;
+
+fn cases() -> Option<Vec<PathBuf>> {
+    // FKIT_SHARED (as bench/compare.sh reads it) for a checkout elsewhere.
+    let shared = common::shared_dir()
+        .or_else(|| std::env::var_os("FKIT_SHARED").map(PathBuf::from))
+        .filter(|d| d.is_dir());
+    let Some(shared) = shared else {
+        eprintln!("skipped: ../shared is not there (JSONTestSuite)");
+        return None;
+    };
+    let dir = shared.join("conformance/JSONTestSuite/test_parsing");
+    let mut files: Vec<PathBuf> = fs::read_dir(&dir)
+        .expect("read test_parsing")
+        .map(|e| e.expect("entry").path())
+        .collect();
+    files.sort();
+    Some(files)
+}
+
+fn name(path: &std::path::Path) -> String {
+    path.file_name().unwrap().to_string_lossy().into_owned()
+}
+
+#[test]
+fn validate_accepts_y_rejects_n_survives_i() {
+    let Some(files) = cases() else { return };
+    let wd = Workdir::new();
+    let mut args = vec!["json".to_string(), "validate".into(), "--json".into()];
+    args.extend(files.iter().map(|f| f.display().to_string()));
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = wd.run(&args);
+    assert_eq!(
+        out.status, 1,
+        "some n_ cases exist, so the run fails: {}",
+        out.stderr
+    );
+    let reports: Vec<serde_json::Value> = out
+        .stdout_str()
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("a JSON report per file"))
+        .collect();
+    assert_eq!(reports.len(), files.len());
+    let mut wrong = Vec::new();
+    for (file, report) in files.iter().zip(&reports) {
+        let n = name(file);
+        let valid = report["valid"].as_bool().expect("valid");
+        if (n.starts_with("y_") && !valid) || (n.starts_with("n_") && valid) {
+            wrong.push(format!("{n}: {report}"));
+        }
+    }
+    assert!(wrong.is_empty(), "wrong answers:\n{}", wrong.join("\n"));
+    // Each case on its own as well: the exit status says it, nothing crashes.
+    for file in &files {
+        let n = name(file);
+        let out = wd.run(&["json", "validate", &file.display().to_string()]);
+        let want = if n.starts_with("y_") {
+            vec![0]
+        } else if n.starts_with("n_") {
+            vec![1]
+        } else {
+            vec![0, 1]
+        };
+        assert!(
+            want.contains(&out.status),
+            "{n}: status {} {}",
+            out.status,
+            out.stderr
+        );
+        if out.status == 1 {
+            assert!(
+                out.stderr.contains(&format!("{}:", file.display())),
+                "{n}: {}",
+                out.stderr
+            );
+        }
+    }
+}
+
+#[test]
+fn fmt_and_min_of_every_y_case_reparse_to_the_same_value() {
+    let Some(files) = cases() else { return };
+    let wd = Workdir::new();
+    for file in files.iter().filter(|f| name(f).starts_with("y_")) {
+        let n = name(file);
+        let original: serde_json::Value =
+            serde_json::from_slice(&fs::read(file).unwrap()).expect("y_ case parses");
+        for op in [
+            &["fmt"][..],
+            &["min"],
+            &["fmt", "--sort-keys"],
+            &["fmt", "--tab"],
+        ] {
+            let mut args = vec!["json"];
+            args.extend_from_slice(op);
+            let path = file.display().to_string();
+            args.push(&path);
+            let out = wd.run(&args);
+            assert_eq!(out.status, 0, "{n} {op:?}: {}", out.stderr);
+            let again: serde_json::Value = serde_json::from_slice(&out.stdout)
+                .unwrap_or_else(|e| panic!("{n} {op:?}: output does not parse: {e}"));
+            if op == ["fmt", "--sort-keys"] {
+                assert_eq!(sorted(&original), sorted(&again), "{n} {op:?}");
+            } else {
+                assert_eq!(original, again, "{n} {op:?}");
+            }
+            if op == ["min"] {
+                let text = String::from_utf8_lossy(&out.stdout);
+                assert!(
+                    !text.trim_end().contains(['\n', '\t']),
+                    "{n}: min left whitespace"
+                );
+            }
+        }
+    }
+}
+
+/// The value with every object's keys in order, to compare --sort-keys.
+fn sorted(v: &serde_json::Value) -> String {
+    match v {
+        serde_json::Value::Object(map) => {
+            let mut members: Vec<_> = map.iter().collect();
+            members.sort_by(|a, b| a.0.cmp(b.0));
+            let inner: Vec<String> = members
+                .iter()
+                .map(|(k, v)| format!("{k:?}:{}", sorted(v)))
+                .collect();
+            format!("{{{}}}", inner.join(","))
+        }
+        serde_json::Value::Array(items) => {
+            format!(
+                "[{}]",
+                items.iter().map(sorted).collect::<Vec<_>>().join(",")
+            )
+        }
+        other => other.to_string(),
+    }
+}
