@@ -2,6 +2,7 @@
 //! optionally decompressed), atomic outputs, sizes, progress, memory maps,
 //! signals and exit codes. Commands never open files or stdio themselves.
 
+pub mod args;
 pub mod compress;
 pub mod error;
 pub mod flatten;

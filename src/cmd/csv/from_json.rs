@@ -1,6 +1,7 @@
 //! `fkit csv from-json`: JSON records to CSV, through the shared flattening.
 
-use crate::io::{Input, Output, flatten};
+use crate::io::args::{OutputArgs, ReadArgs};
+use crate::io::flatten;
 use anyhow::Result;
 use std::path::PathBuf;
 
@@ -26,32 +27,16 @@ pub(crate) struct Args {
     #[arg(short, long, value_name = "CHAR", default_value = ",", value_parser = super::parse_delimiter)]
     delimiter: u8,
 
-    /// Write here (atomically: temporary file, fsync, rename) instead of stdout.
-    #[arg(short, long, value_name = "FILE")]
-    output: Option<PathBuf>,
+    #[command(flatten)]
+    out: OutputArgs,
 
-    /// Replace OUTPUT if it exists.
-    #[arg(short, long)]
-    force: bool,
-
-    /// Read compressed input as it is, without decoding gzip or bzip2.
-    #[arg(long)]
-    no_decompress: bool,
-
-    /// No progress bar.
-    #[arg(short, long)]
-    quiet: bool,
+    #[command(flatten)]
+    read: ReadArgs,
 }
 
 pub(crate) fn run(args: Args) -> Result<()> {
-    let mut input = Input::at(args.input.as_ref())
-        .decompress(!args.no_decompress)
-        .progress(!args.quiet)
-        .buffer(1 << 20)
-        .open()?;
-    let mut out = Output::to(args.output.as_ref())
-        .force(args.force)
-        .create()?;
+    let mut input = args.read.open(args.input.as_deref())?;
+    let mut out = args.out.create()?;
     flatten::json_to_csv(&mut input, &mut out, args.delimiter)?;
     out.finish()
 }

@@ -22,6 +22,7 @@ mod sort;
 mod stats;
 mod validate;
 
+use crate::io::args::{OutputArgs, ReadArgs};
 use crate::io::compress::Format;
 use crate::io::{Exit, Input, MappedFile, Output, Progress};
 use anyhow::{Context, Result};
@@ -108,26 +109,16 @@ pub(crate) struct Common {
     #[arg(long)]
     flexible: bool,
 
-    /// Write here (atomically: temporary file, fsync, rename) instead of stdout.
-    #[arg(short, long, value_name = "FILE")]
-    output: Option<PathBuf>,
+    #[command(flatten)]
+    out: OutputArgs,
 
-    /// Replace OUTPUT if it exists.
-    #[arg(short, long)]
-    force: bool,
-
-    /// Read compressed input as it is, without decoding gzip or bzip2.
-    #[arg(long)]
-    no_decompress: bool,
-
-    /// No progress bar.
-    #[arg(short, long)]
-    quiet: bool,
+    #[command(flatten)]
+    read: ReadArgs,
 }
 
 impl Common {
     pub(crate) fn create_output(&self) -> Result<Output> {
-        Output::to(self.output.as_ref()).force(self.force).create()
+        self.out.create()
     }
 }
 
@@ -269,7 +260,7 @@ impl Table {
             let meta = std::fs::metadata(path).with_context(|| name.clone())?;
             if meta.is_file() && meta.len() > 0 {
                 let map = MappedFile::open(path)?;
-                if c.no_decompress || Format::detect(&map[..map.len().min(4)]).is_none() {
+                if c.read.no_decompress || Format::detect(&map[..map.len().min(4)]).is_none() {
                     let mut peek = builder.from_reader(&map[..]);
                     let header = peek
                         .byte_headers()
@@ -290,14 +281,14 @@ impl Table {
                         flexible: c.flexible,
                         header,
                         data_start,
-                        progress: !c.quiet,
+                        progress: !c.read.quiet,
                     });
                 }
             }
         }
         let input = Input::at(path)
-            .decompress(!c.no_decompress)
-            .progress(!c.quiet)
+            .decompress(!c.read.no_decompress)
+            .progress(!c.read.quiet)
             .buffer(1 << 20)
             .open()?;
         builder.has_headers(!c.no_headers);

@@ -229,8 +229,8 @@ impl Scanner {
 pub(crate) fn run(args: Args) -> Result<()> {
     let c = &args.common;
     let mut input = Input::at(c.input.as_ref())
-        .decompress(!c.no_decompress)
-        .progress(!c.quiet)
+        .decompress(!c.read.no_decompress)
+        .progress(!c.read.quiet)
         .buffer(1 << 20)
         .open()?;
     let name = input.name().to_string();

@@ -7,7 +7,8 @@ mod query;
 mod read_ahead;
 mod write;
 
-use crate::io::{Exit, Input, Output};
+use crate::io::args::{OutputArgs, ReadArgs};
+use crate::io::{Exit, Output};
 use anyhow::{Context, Result, anyhow};
 use parser::{Error, Flow, Parser, Skip};
 use read_ahead::ReadAhead;
@@ -96,22 +97,11 @@ struct Io {
     #[arg(long)]
     lines: bool,
 
-    /// Write here (atomically: temporary file, fsync, rename) instead of
-    /// stdout; on any error the file is left untouched.
-    #[arg(short, long, value_name = "FILE")]
-    output: Option<PathBuf>,
+    #[command(flatten)]
+    out: OutputArgs,
 
-    /// Replace OUTPUT if it exists.
-    #[arg(short, long)]
-    force: bool,
-
-    /// Read gzip and bzip2 input as it is, without decoding it.
-    #[arg(long)]
-    no_decompress: bool,
-
-    /// No progress bar.
-    #[arg(short, long)]
-    quiet: bool,
+    #[command(flatten)]
+    read: ReadArgs,
 }
 
 /// Pretty-print JSON (streams, constant memory).
@@ -198,13 +188,8 @@ struct ValidateArgs {
     #[arg(long)]
     json: bool,
 
-    /// Read gzip and bzip2 input as it is, without decoding it.
-    #[arg(long)]
-    no_decompress: bool,
-
-    /// No progress bar.
-    #[arg(short, long)]
-    quiet: bool,
+    #[command(flatten)]
+    read: ReadArgs,
 }
 
 /// Print the values at one or more paths.
@@ -318,30 +303,19 @@ pub fn run(args: Args) -> Result<()> {
         Op::Type(a) => query::report(query::Report::Type, &a.positionals(), a.json, &a.io),
         Op::Length(a) => query::report(query::Report::Length, &a.positionals(), a.json, &a.io),
         Op::ToCsv(a) => {
-            let mut input = open(a.input.as_deref(), a.io.no_decompress, a.io.quiet)?;
-            let mut output = create(&a.io)?;
+            let mut input = a.io.read.open(a.input.as_deref())?;
+            let mut output = a.io.out.create()?;
             crate::io::flatten::json_to_csv(&mut input, &mut output, a.delimiter)?;
             output.finish()
         }
     }
 }
 
-fn open(path: Option<&Path>, no_decompress: bool, quiet: bool) -> Result<Input> {
-    Input::at(path)
-        .decompress(!no_decompress)
-        .progress(!quiet)
-        .open()
-}
-
-fn create(io: &Io) -> Result<Output> {
-    Output::to(io.output.as_ref()).force(io.force).create()
-}
-
 /// fmt and min: copy the input token by token through a writer.
 fn transcode(path: Option<&Path>, io: &Io, layout: &Layout, sort_keys: bool) -> Result<()> {
-    let input = open(path, io.no_decompress, io.quiet)?;
+    let input = io.read.open(path)?;
     let name = input.name().to_string();
-    let mut output = create(io)?;
+    let mut output = io.out.create()?;
     let out_name = output.name().to_string();
     let mut writer = Writer::new(&mut output, layout);
     let mut p = Parser::new(ReadAhead::new(input)).lines(io.lines);
@@ -455,7 +429,7 @@ fn validate(args: &ValidateArgs) -> Result<()> {
     let mut all_valid = true;
     for file in files {
         // An unreadable file is one more invalid input: the others are still checked.
-        let input = match open(file, args.no_decompress, args.quiet) {
+        let input = match args.read.open(file) {
             Ok(input) => input,
             Err(e) => {
                 all_valid = false;

@@ -5,7 +5,7 @@ use super::parser::{Collect, Error, Flow, Parser, Skip, decode_string};
 use super::path::{self, JsonPath, Step, walk};
 use super::read_ahead::ReadAhead;
 use super::write::{Layout, Writer};
-use super::{Io, create, each_line, finish, open, print_error, whole};
+use super::{Io, each_line, finish, print_error, whole};
 use crate::io::Exit;
 use anyhow::{Context, Result};
 use std::path::{Path, PathBuf};
@@ -74,9 +74,9 @@ fn missing(p: &mut Parser<'_>, lines: bool, paths: &[&str]) -> Error {
 
 pub(super) fn get(args: &[String], raw: bool, compact: bool, io: &Io) -> Result<()> {
     let (paths, file) = split(args, 1, usize::MAX)?;
-    let input = open(file.as_deref(), io.no_decompress, io.quiet)?;
+    let input = io.read.open(file.as_deref())?;
     let name = input.name().to_string();
-    let mut output = create(io)?;
+    let mut output = io.out.create()?;
     let out_name = output.name().to_string();
     let layout = match compact {
         true => Layout::Minified,
@@ -148,9 +148,9 @@ pub(super) fn report(kind: Report, args: &[String], json: bool, io: &Io) -> Resu
         Some(path) => path,
         None => path::parse("").map_err(|m| anyhow::anyhow!(m))?,
     };
-    let input = open(file.as_deref(), io.no_decompress, io.quiet)?;
+    let input = io.read.open(file.as_deref())?;
     let name = input.name().to_string();
-    let mut output = create(io)?;
+    let mut output = io.out.create()?;
     let out_name = output.name().to_string();
     let mut w = Writer::new(&mut output, &Layout::Minified);
     let mut p = Parser::new(ReadAhead::new(input)).lines(io.lines);
