@@ -193,7 +193,7 @@ fn exclusive_waits_for_shared() {
 #[test]
 fn signals_are_forwarded_to_the_command() {
     let wd = Workdir::new();
-    let mut child = wd
+    let child = wd
         .command(&[
             "lock",
             "l",
