@@ -1,14 +1,1005 @@
-//! `fkit watch`: not built yet (see the open issue).
+//! `fkit watch`: report file changes as they happen (inotifywait -m), or run
+//! a command after each burst of changes (entr, watchexec).
 
-use crate::io::Exit;
+use crate::cmd::lock::rfc3339;
+use crate::cmd::temp::exit_code_of;
+use crate::io::{Exit, signal};
+use anyhow::{Context, Result};
+use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, select};
+use globset::{Glob, GlobSet, GlobSetBuilder};
+use ignore::gitignore::{Gitignore, GitignoreBuilder};
+use notify::event::{AccessKind, AccessMode, CreateKind, EventKind, ModifyKind, RenameMode};
+use notify::{RecursiveMode, Watcher};
+use std::collections::{BTreeSet, HashSet};
+use std::io::{self, Write};
+use std::path::{Component, Path, PathBuf};
+use std::process::{Command, ExitStatus};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-/// Not built yet: this subcommand exits 2 without doing anything.
+/// Watch files and directories; print each change, or run a command.
+///
+/// Prints one line per change, flushed at once (so `fkit watch . | grep`
+/// works): `<time> <kind> <path>`, or with --format json one JSON object per
+/// line: {"time", "kind", "path", "from"}. Kinds: create, modify, remove,
+/// rename (`from -> path`), attrib, and overflow when the kernel's event
+/// queue overflowed and changes were lost (rescan if you keep state).
+///
+/// With --exec CMD, runs CMD (with sh -c) after each burst of changes has
+/// settled for --debounce milliseconds (default 50), with the changed paths,
+/// one per line, in FKIT_PATHS. Never two runs at once: changes made while
+/// CMD runs start one more run when it ends; --restart instead stops the
+/// running CMD (SIGTERM to its process group) and starts it again.
+///
+/// A watched FILE is watched through its directory, so an editor's atomic
+/// save (write a temporary file, rename it over FILE) and delete-then-create
+/// are seen: such a save is reported as `modify FILE` (JSON "from" names the
+/// temporary file). With -r, directories created later are watched too and
+/// files already in them when they are first seen are reported as created.
+/// A watched directory that is deleted or moved away is reported as
+/// `remove`; fkit keeps watching the other paths and exits 1 when none is
+/// left. Default events: create, modify, remove, rename (add attrib with -e).
+///
+/// Examples:
+///   fkit watch -r src                        # print every change under src/
+///   fkit watch -r . --glob '*.rs' --gitignore --format json | jq .path
+///   fkit watch -r src --exec 'cargo test'    # rerun the tests after changes
+///   fkit watch -r . --restart --exec './server'   # restart a server (entr -r)
+///   fkit watch config.toml --once --timeout 60     # wait for one change
+///   fkit watch -r /srv/in -e create,rename --exec 'process "$FKIT_PATHS"'
 #[derive(clap::Args, Debug)]
+#[command(verbatim_doc_comment)]
 pub struct Args {
-    #[arg(trailing_var_arg = true, allow_hyphen_values = true, hide = true)]
-    rest: Vec<std::ffi::OsString>,
+    /// Files and directories to watch (default: the current directory).
+    #[arg(value_name = "PATH")]
+    paths: Vec<PathBuf>,
+
+    /// Watch directories recursively, including ones created later.
+    #[arg(short, long)]
+    recursive: bool,
+
+    /// Only these kinds of change, comma-separated.
+    #[arg(
+        short,
+        long = "events",
+        value_name = "KINDS",
+        value_delimiter = ',',
+        default_value = "create,modify,remove,rename"
+    )]
+    events: Vec<Kind>,
+
+    /// Only paths matching this glob (`*.rs`, `src/**/*.c`); repeatable.
+    /// A glob without `/` matches the file name.
+    #[arg(long, value_name = "GLOB")]
+    glob: Vec<String>,
+
+    /// Ignore paths matching this glob (and, for a directory, all under it).
+    #[arg(long, value_name = "GLOB")]
+    ignore: Vec<String>,
+
+    /// Ignore what each watched directory's .gitignore and
+    /// .git/info/exclude ignore, and .git itself.
+    #[arg(long)]
+    gitignore: bool,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    format: Format,
+
+    /// Same as --format json.
+    #[arg(long, conflicts_with = "format")]
+    json: bool,
+
+    /// Wait until changes pause for MS milliseconds, then report the burst
+    /// once (each path once per kind) or run --exec once.
+    #[arg(long, value_name = "MS")]
+    debounce: Option<u64>,
+
+    /// Exit after the first change (or the first --exec run).
+    #[arg(long)]
+    once: bool,
+
+    /// Stop after SECONDS (exit 0; with --once and no change, exit 2 as
+    /// inotifywait -t does).
+    #[arg(long, value_name = "SECONDS")]
+    timeout: Option<f64>,
+
+    /// Run this shell command after each burst of changes.
+    #[arg(long, value_name = "CMD")]
+    exec: Option<String>,
+
+    /// With --exec: stop a still-running CMD and start it again.
+    #[arg(long, requires = "exec")]
+    restart: bool,
+
+    /// With --exec: clear the screen before each run.
+    #[arg(long, requires = "exec")]
+    clear: bool,
 }
 
-pub fn run(_args: Args) -> anyhow::Result<()> {
-    Err(Exit::usage("not built yet").into())
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq, Hash)]
+enum Kind {
+    Create,
+    Modify,
+    Remove,
+    Rename,
+    Attrib,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+enum Format {
+    Text,
+    Json,
+}
+
+/// One reported change.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct WatchEvent {
+    kind: &'static str,
+    path: Option<PathBuf>,
+    from: Option<PathBuf>,
+}
+
+/// A path given on the command line.
+struct Root {
+    /// As given, without `./` parts ("" for the current directory).
+    path: PathBuf,
+    /// Absolute, as notify reports paths under it.
+    abs: PathBuf,
+    is_dir: bool,
+    gitignore: Option<Gitignore>,
+}
+
+/// Which paths are reported: roots, kinds, globs and ignores.
+struct Scope {
+    roots: Vec<Root>,
+    kinds: HashSet<Kind>,
+    globs: Option<(GlobSet, GlobSet)>,
+    ignores: Option<(GlobSet, GlobSet)>,
+    recursive: bool,
+}
+
+pub fn run(args: Args) -> Result<()> {
+    let format = if args.json { Format::Json } else { args.format };
+    let paths = if args.paths.is_empty() {
+        vec![PathBuf::from(".")]
+    } else {
+        args.paths.clone()
+    };
+    let cwd = std::env::current_dir().context("current directory")?;
+    let mut roots = Vec::new();
+    for path in &paths {
+        let meta = std::fs::metadata(path).with_context(|| path.display().to_string())?;
+        let gitignore = (args.gitignore && meta.is_dir()).then(|| gitignore_of(path));
+        roots.push(Root {
+            path: normal(path),
+            abs: normal(&cwd.join(path)),
+            is_dir: meta.is_dir(),
+            gitignore,
+        });
+    }
+    let scope = Scope {
+        roots,
+        kinds: args.events.iter().copied().collect(),
+        globs: glob_sets(&args.glob)?,
+        ignores: glob_sets(&args.ignore)?,
+        recursive: args.recursive,
+    };
+
+    let (tx, rx) = crossbeam_channel::unbounded();
+    let mut watcher = notify::recommended_watcher(move |event| {
+        let _ = tx.send(event);
+    })
+    .map_err(|e| watch_error(e, Path::new("inotify")))?;
+    let mut watches = Watches {
+        watched: BTreeSet::new(),
+        files: BTreeSet::new(),
+    };
+    for root in &scope.roots {
+        if root.is_dir {
+            watches.add_tree(&mut watcher, &scope, &root.path, None)?;
+        } else {
+            // Through the directory: the file's inode changes on a save.
+            let dir = root.path.parent().unwrap_or(Path::new(""));
+            watches.add(&mut watcher, dir)?;
+            watches.files.insert(root.path.clone());
+        }
+    }
+
+    let mut reporter = Reporter::new(format, args.exec.is_some());
+    let mut runner = args.exec.as_ref().map(|cmd| Runner {
+        command: cmd.clone(),
+        restart: args.restart,
+        clear: args.clear,
+        running: None,
+        done: crossbeam_channel::bounded(1),
+        pending: false,
+        runs: 0,
+        last_code: 0,
+    });
+    let debounce =
+        Duration::from_millis(
+            args.debounce
+                .unwrap_or(if runner.is_some() { 50 } else { 0 }),
+        );
+    let deadline = args
+        .timeout
+        .map(|s| Instant::now() + Duration::from_secs_f64(s));
+    let mut state = State::default();
+    let mut live_roots = scope.roots.iter().filter(|r| r.is_dir).count()
+        + usize::from(scope.roots.iter().any(|r| !r.is_dir));
+    let mut burst_deadline: Option<Instant> = None;
+    let mut seen_any = false;
+
+    loop {
+        // How long to sleep: until the burst settles, a rename pairs up,
+        // the timeout, or a periodic check for signals.
+        let now = Instant::now();
+        let mut wake = now + Duration::from_millis(100);
+        if let Some(t) = burst_deadline {
+            wake = wake.min(t);
+        }
+        if state.pending_from.is_some() {
+            wake = wake.min(now + Duration::from_millis(2));
+        }
+        if let Some(t) = deadline {
+            wake = wake.min(t);
+        }
+        let done_rx = runner.as_ref().map(|r| r.done.1.clone());
+        let received = match &done_rx {
+            Some(done) => select! {
+                recv(rx) -> msg => Some(msg.ok()),
+                recv(done) -> status => {
+                    if let (Some(r), Ok(status)) = (runner.as_mut(), status) {
+                        r.finished(status);
+                    }
+                    None
+                }
+                default(wake.saturating_duration_since(now)) => Some(None),
+            },
+            None => match rx.recv_timeout(wake.saturating_duration_since(now)) {
+                Ok(msg) => Some(Some(msg)),
+                Err(RecvTimeoutError::Timeout) => Some(None),
+                Err(RecvTimeoutError::Disconnected) => break,
+            },
+        };
+        let mut events = Vec::new();
+        if let Some(Some(msg)) = received {
+            state.handle(
+                msg,
+                &scope,
+                &mut watcher,
+                &mut watches,
+                &mut events,
+                &mut live_roots,
+            )?;
+            // Take everything already queued before flushing once.
+            while let Ok(msg) = rx.try_recv() {
+                state.handle(
+                    msg,
+                    &scope,
+                    &mut watcher,
+                    &mut watches,
+                    &mut events,
+                    &mut live_roots,
+                )?;
+                if events.len() > 4096 {
+                    break;
+                }
+            }
+        } else if received.is_some() {
+            // Quiet for a while: an unpaired rename was a move out of sight.
+            state.flush_rename(&scope, &mut watches, &mut events);
+            state.synthetic.clear();
+        }
+        if !events.is_empty() {
+            seen_any = true;
+            if debounce.is_zero() && runner.is_none() {
+                reporter.print(&events)?;
+            } else {
+                reporter.collect(&events);
+                burst_deadline = Some(Instant::now() + debounce);
+            }
+        }
+        let now = Instant::now();
+        if burst_deadline.is_some_and(|t| t <= now) {
+            burst_deadline = None;
+            match runner.as_mut() {
+                Some(r) => r.burst(),
+                None => reporter.print_burst()?,
+            }
+        }
+        if let Some(r) = runner.as_mut() {
+            r.start_if_due(&mut reporter)?;
+            if args.once && r.ran() {
+                return match r.last_code {
+                    0 => Ok(()),
+                    code => Err(Exit::silent(code).into()),
+                };
+            }
+        } else if args.once && seen_any && burst_deadline.is_none() {
+            return Ok(());
+        }
+        if let Some(sig) = signal::received() {
+            if let Some(r) = runner.as_mut() {
+                r.stop(sig);
+            }
+            return Err(Exit::silent(128 + sig).into());
+        }
+        if deadline.is_some_and(|t| t <= now) {
+            if let Some(r) = runner.as_mut() {
+                r.stop(libc::SIGTERM);
+            }
+            return match (args.once, seen_any) {
+                (true, false) => Err(Exit::silent(2).into()),
+                _ => Ok(()),
+            };
+        }
+        if live_roots == 0 {
+            return Err(Exit::with(1, "nothing left to watch").into());
+        }
+    }
+    Ok(())
+}
+
+/// The directories with an inotify watch, so a removed or moved tree can
+/// be unwatched as a whole.
+struct Watches {
+    watched: BTreeSet<PathBuf>,
+    /// Files known to exist: a rename onto one of them replaces it (a save).
+    files: BTreeSet<PathBuf>,
+}
+
+impl Watches {
+    fn add(&mut self, watcher: &mut impl Watcher, dir: &Path) -> Result<()> {
+        let target = if dir.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            dir
+        };
+        watcher
+            .watch(target, RecursiveMode::NonRecursive)
+            .map_err(|e| watch_error(e, target))?;
+        self.watched.insert(dir.to_path_buf());
+        Ok(())
+    }
+
+    /// Watch `dir` and, with -r, every directory under it that is not
+    /// ignored. With `found`, entries seen on the way are reported as
+    /// created (a directory that appeared while fkit was watching).
+    fn add_tree(
+        &mut self,
+        watcher: &mut impl Watcher,
+        scope: &Scope,
+        dir: &Path,
+        mut found: Option<&mut Vec<PathBuf>>,
+    ) -> Result<()> {
+        self.add(watcher, dir)?;
+        let mut stack = vec![dir.to_path_buf()];
+        while let Some(dir) = stack.pop() {
+            let listing = if dir.as_os_str().is_empty() {
+                std::fs::read_dir(".")
+            } else {
+                std::fs::read_dir(&dir)
+            };
+            let Ok(entries) = listing else {
+                continue; // gone already, or unreadable: nothing to watch
+            };
+            for entry in entries.flatten() {
+                let path = dir.join(entry.file_name());
+                let is_dir = entry.file_type().is_ok_and(|t| t.is_dir());
+                if scope.ignored(&path, is_dir) {
+                    continue;
+                }
+                if let Some(found) = found.as_deref_mut() {
+                    found.push(path.clone());
+                }
+                if !is_dir {
+                    self.files.insert(path);
+                } else if scope.recursive {
+                    match self.add(watcher, &path) {
+                        Ok(()) => stack.push(path),
+                        Err(e) if is_watch_limit(&e) => return Err(e),
+                        Err(_) => {} // removed while we looked
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Paths at and under `dir` in `set`.
+    fn under(set: &BTreeSet<PathBuf>, dir: &Path) -> Vec<PathBuf> {
+        set.range(dir.to_path_buf()..)
+            .take_while(|p| p.starts_with(dir))
+            .cloned()
+            .collect()
+    }
+
+    /// Files under a renamed directory keep existing under the new name.
+    fn move_files(&mut self, from: &Path, to: &Path) {
+        for path in Self::under(&self.files, from) {
+            self.files.remove(&path);
+            if let Ok(rel) = path.strip_prefix(from) {
+                self.files.insert(to.join(rel));
+            }
+        }
+    }
+
+    fn forget_files(&mut self, dir: &Path) {
+        for path in Self::under(&self.files, dir) {
+            self.files.remove(&path);
+        }
+    }
+
+    fn remove_tree(&mut self, watcher: &mut impl Watcher, dir: &Path) {
+        for path in Self::under(&self.watched, dir) {
+            let _ = watcher.unwatch(&path);
+            self.watched.remove(&path);
+        }
+    }
+}
+
+/// What the event loop remembers between kernel events.
+#[derive(Default)]
+struct State {
+    /// The first half of a rename, until its second half arrives.
+    pending_from: Option<(PathBuf, usize)>,
+    /// The last create or modify reported per path, to report one modify
+    /// per write session rather than one per write(2).
+    writing: Option<(PathBuf, Instant)>,
+    /// The last reported event, to drop the kernel's doubles (a directory's
+    /// own delete and its parent's).
+    last: Option<WatchEvent>,
+    /// Paths reported by scanning a new directory; their own create events
+    /// may still arrive.
+    synthetic: HashSet<PathBuf>,
+}
+
+impl State {
+    fn handle(
+        &mut self,
+        msg: notify::Result<notify::Event>,
+        scope: &Scope,
+        watcher: &mut impl Watcher,
+        watches: &mut Watches,
+        out: &mut Vec<WatchEvent>,
+        live_roots: &mut usize,
+    ) -> Result<()> {
+        let event = match msg {
+            Ok(event) => event,
+            Err(e) => return Err(watch_error(e, Path::new(""))),
+        };
+        if event.need_rescan() {
+            self.flush_rename(scope, watches, out);
+            out.push(WatchEvent {
+                kind: "overflow",
+                path: None,
+                from: None,
+            });
+            return Ok(());
+        }
+        let Some(path) = event.paths.first().map(|p| scope.user_path(p)) else {
+            return Ok(());
+        };
+        // The second half of a rename must follow its first half at once.
+        if let Some((_, cookie)) = &self.pending_from {
+            let pairs = matches!(
+                event.kind,
+                EventKind::Modify(ModifyKind::Name(RenameMode::To))
+            ) && event.tracker() == Some(*cookie);
+            if !pairs {
+                self.flush_rename(scope, watches, out);
+            }
+        }
+        match event.kind {
+            EventKind::Create(kind) => {
+                if self.synthetic.remove(&path) {
+                    return Ok(());
+                }
+                if kind == CreateKind::Folder && scope.recursive && scope.in_tree(&path) {
+                    return self.watch_new_dir(scope, watcher, watches, &path, out);
+                }
+                if kind != CreateKind::Folder {
+                    watches.files.insert(path.clone());
+                }
+                self.writing = Some((path.clone(), Instant::now()));
+                self.emit(scope, out, Kind::Create, "create", path, None);
+            }
+            EventKind::Modify(ModifyKind::Name(RenameMode::From)) => match event.tracker() {
+                Some(cookie) => self.pending_from = Some((path, cookie)),
+                None => {
+                    // MOVE_SELF: only news for a watched root.
+                    if scope.roots.iter().any(|r| r.is_dir && r.path == path) {
+                        *live_roots -= 1;
+                        watches.remove_tree(watcher, &path);
+                        self.emit(scope, out, Kind::Remove, "remove", path.clone(), None);
+                        eprintln!(
+                            "fkit: watch: {}: watched directory was moved away",
+                            shown(&path)
+                        );
+                    }
+                }
+            },
+            EventKind::Modify(ModifyKind::Name(RenameMode::To)) => {
+                let from = match self.pending_from.take() {
+                    Some((from, cookie)) if event.tracker() == Some(cookie) => Some(from),
+                    other => {
+                        self.pending_from = other;
+                        None
+                    }
+                };
+                // Renamed over an existing file: that file was replaced.
+                let replaced = watches.files.contains(&path);
+                if let Some(from) = &from {
+                    watches.remove_tree(watcher, from);
+                    watches.move_files(from, &path);
+                }
+                if !path.is_dir() {
+                    watches.files.insert(path.clone());
+                }
+                if scope.recursive && scope.in_tree(&path) && path.is_dir() {
+                    let mut ignored = Vec::new();
+                    let _ = watches.add_tree(watcher, scope, &path, Some(&mut ignored));
+                }
+                self.writing = None;
+                match from {
+                    Some(from) => {
+                        if replaced {
+                            self.emit(scope, out, Kind::Modify, "modify", path, Some(from));
+                        } else {
+                            self.emit(scope, out, Kind::Rename, "rename", path, Some(from));
+                        }
+                    }
+                    // Moved in from outside: new here.
+                    None => self.emit(scope, out, Kind::Create, "create", path, None),
+                }
+            }
+            EventKind::Modify(ModifyKind::Name(_)) => {} // the paired event: handled above
+            EventKind::Modify(ModifyKind::Metadata(_)) => {
+                self.emit(scope, out, Kind::Attrib, "attrib", path, None);
+            }
+            EventKind::Modify(_) => {
+                let same_session = matches!(&self.writing,
+                    Some((p, t)) if *p == path && t.elapsed() < Duration::from_secs(1));
+                if !same_session {
+                    self.writing = Some((path.clone(), Instant::now()));
+                    self.emit(scope, out, Kind::Modify, "modify", path, None);
+                }
+            }
+            EventKind::Access(AccessKind::Close(AccessMode::Write)) => {
+                if matches!(&self.writing, Some((p, _)) if *p == path) {
+                    self.writing = None;
+                }
+            }
+            EventKind::Remove(_) => {
+                watches.forget_files(&path);
+                watches.remove_tree(watcher, &path);
+                let is_root = scope.roots.iter().any(|r| r.is_dir && r.path == path);
+                let double = self
+                    .last
+                    .as_ref()
+                    .is_some_and(|l| l.kind == "remove" && l.path.as_ref() == Some(&path));
+                if is_root && !double {
+                    *live_roots -= 1;
+                    eprintln!(
+                        "fkit: watch: {}: watched directory was removed",
+                        shown(&path)
+                    );
+                }
+                if !double {
+                    self.emit(scope, out, Kind::Remove, "remove", path, None);
+                }
+            }
+            _ => {} // opens, reads
+        }
+        Ok(())
+    }
+
+    /// A first half of a rename with no second half: moved out of sight.
+    fn flush_rename(&mut self, scope: &Scope, watches: &mut Watches, out: &mut Vec<WatchEvent>) {
+        if let Some((from, _)) = self.pending_from.take() {
+            watches.forget_files(&from);
+            self.emit(scope, out, Kind::Remove, "remove", from, None);
+        }
+    }
+
+    /// A directory appeared under a recursive watch: watch it, and report
+    /// what is already inside (created before its watch existed).
+    fn watch_new_dir(
+        &mut self,
+        scope: &Scope,
+        watcher: &mut impl Watcher,
+        watches: &mut Watches,
+        dir: &Path,
+        out: &mut Vec<WatchEvent>,
+    ) -> Result<()> {
+        if scope.ignored(dir, true) {
+            return Ok(());
+        }
+        let mut found = Vec::new();
+        if let Err(e) = watches.add_tree(watcher, scope, dir, Some(&mut found)) {
+            if is_watch_limit(&e) {
+                return Err(e);
+            }
+        }
+        // The directory's own create goes first.
+        self.emit(scope, out, Kind::Create, "create", dir.to_path_buf(), None);
+        for path in found {
+            self.synthetic.insert(path.clone());
+            self.emit(scope, out, Kind::Create, "create", path, None);
+        }
+        Ok(())
+    }
+
+    fn emit(
+        &mut self,
+        scope: &Scope,
+        out: &mut Vec<WatchEvent>,
+        kind: Kind,
+        name: &'static str,
+        path: PathBuf,
+        from: Option<PathBuf>,
+    ) {
+        if !scope.kinds.contains(&kind) {
+            return;
+        }
+        let wanted = scope.wants(&path) || from.as_deref().is_some_and(|f| scope.wants(f));
+        if !wanted {
+            return;
+        }
+        let event = WatchEvent {
+            kind: name,
+            path: Some(path),
+            from,
+        };
+        self.last = Some(event.clone());
+        out.push(event);
+    }
+}
+
+impl Scope {
+    /// notify's absolute path as the user would write it: under the root
+    /// it belongs to, spelled as that root was given.
+    fn user_path(&self, path: &Path) -> PathBuf {
+        let path = normal(path);
+        let best = self
+            .roots
+            .iter()
+            .filter(|r| path.starts_with(&r.abs))
+            .max_by_key(|r| r.abs.as_os_str().len());
+        if let Some(r) = best {
+            return match path.strip_prefix(&r.abs) {
+                Ok(rel) if rel.as_os_str().is_empty() => r.path.clone(),
+                Ok(rel) => r.path.join(rel),
+                Err(_) => path,
+            };
+        }
+        // Beside a watched file (an editor's temporary file).
+        for r in self.roots.iter().filter(|r| !r.is_dir) {
+            if let (Some(dir), Some(abs_dir)) = (r.path.parent(), r.abs.parent())
+                && let Ok(rel) = path.strip_prefix(abs_dir)
+            {
+                return dir.join(rel);
+            }
+        }
+        path
+    }
+
+    /// Under a directory root being watched recursively.
+    fn in_tree(&self, path: &Path) -> bool {
+        self.roots
+            .iter()
+            .any(|r| r.is_dir && path.starts_with(&r.path))
+    }
+
+    /// The root that `path` belongs to, if any.
+    fn root_of(&self, path: &Path) -> Option<&Root> {
+        self.roots.iter().find(|r| {
+            if r.is_dir {
+                path.starts_with(&r.path)
+            } else {
+                path == r.path
+            }
+        })
+    }
+
+    fn ignored(&self, path: &Path, is_dir: bool) -> bool {
+        let Some(root) = self.root_of(path) else {
+            return false;
+        };
+        let rel = path.strip_prefix(&root.path).unwrap_or(path);
+        if let Some((names, paths)) = &self.ignores {
+            let mut p = Some(rel);
+            // An ignored directory hides everything under it.
+            while let Some(part) = p.filter(|p| !p.as_os_str().is_empty()) {
+                if paths.is_match(part) || part.file_name().is_some_and(|n| names.is_match(n)) {
+                    return true;
+                }
+                p = part.parent();
+            }
+        }
+        if let Some(gi) = &root.gitignore
+            && !rel.as_os_str().is_empty()
+            && gi.matched_path_or_any_parents(rel, is_dir).is_ignore()
+        {
+            return true;
+        }
+        false
+    }
+
+    /// Reported: inside a root, not ignored, and matching --glob if given.
+    fn wants(&self, path: &Path) -> bool {
+        let Some(root) = self.root_of(path) else {
+            return false;
+        };
+        if self.ignored(path, false) {
+            return false;
+        }
+        match &self.globs {
+            None => true,
+            Some((names, paths)) => {
+                let rel = path.strip_prefix(&root.path).unwrap_or(path);
+                paths.is_match(rel) || path.file_name().is_some_and(|n| names.is_match(n))
+            }
+        }
+    }
+}
+
+/// Globs without `/` match a file name; the others a path relative to the
+/// watched directory.
+fn glob_sets(globs: &[String]) -> Result<Option<(GlobSet, GlobSet)>> {
+    if globs.is_empty() {
+        return Ok(None);
+    }
+    let (mut names, mut paths) = (GlobSetBuilder::new(), GlobSetBuilder::new());
+    for text in globs {
+        let glob = Glob::new(text).map_err(|e| Exit::usage(format!("bad glob \"{text}\": {e}")))?;
+        if text.contains('/') {
+            paths.add(glob);
+        } else {
+            names.add(glob);
+        }
+    }
+    Ok(Some((names.build()?, paths.build()?)))
+}
+
+fn gitignore_of(dir: &Path) -> Gitignore {
+    let mut builder = GitignoreBuilder::new(dir);
+    builder.add(dir.join(".gitignore"));
+    builder.add(dir.join(".git/info/exclude"));
+    let _ = builder.add_line(None, ".git/");
+    builder.build().unwrap_or_else(|_| Gitignore::empty())
+}
+
+/// A path as the user wrote it, without `./` parts.
+fn normal(path: &Path) -> PathBuf {
+    path.components()
+        .filter(|c| !matches!(c, Component::CurDir))
+        .collect()
+}
+
+fn shown(path: &Path) -> String {
+    if path.as_os_str().is_empty() {
+        ".".into()
+    } else {
+        path.display().to_string()
+    }
+}
+
+fn is_watch_limit(e: &anyhow::Error) -> bool {
+    e.to_string().contains("max_user_watches")
+}
+
+fn watch_error(e: notify::Error, path: &Path) -> anyhow::Error {
+    match &e.kind {
+        notify::ErrorKind::MaxFilesWatch => anyhow::anyhow!(
+            "{}: the inotify watch limit is reached; raise it with \
+             `sudo sysctl fs.inotify.max_user_watches=524288` (now {}), or watch less (--ignore, --gitignore)",
+            shown(path),
+            std::fs::read_to_string("/proc/sys/fs/inotify/max_user_watches")
+                .map(|s| s.trim().to_string())
+                .unwrap_or_else(|_| "?".into())
+        ),
+        notify::ErrorKind::Io(io) if io.raw_os_error() == Some(libc::EMFILE) => anyhow::anyhow!(
+            "too many inotify instances; raise `sudo sysctl fs.inotify.max_user_instances=1024`"
+        ),
+        _ => anyhow::Error::new(e).context(shown(path)),
+    }
+}
+
+/// Prints events, or gathers a burst of them for --debounce and --exec.
+struct Reporter {
+    format: Format,
+    out: io::BufWriter<io::Stdout>,
+    burst: Vec<WatchEvent>,
+    in_burst: HashSet<WatchEvent>,
+    /// Changed paths for the next --exec run.
+    changed: Vec<PathBuf>,
+    in_changed: HashSet<PathBuf>,
+    for_exec: bool,
+}
+
+impl Reporter {
+    fn new(format: Format, for_exec: bool) -> Reporter {
+        Reporter {
+            format,
+            out: io::BufWriter::with_capacity(64 * 1024, io::stdout()),
+            burst: Vec::new(),
+            in_burst: HashSet::new(),
+            changed: Vec::new(),
+            in_changed: HashSet::new(),
+            for_exec,
+        }
+    }
+
+    fn print(&mut self, events: &[WatchEvent]) -> Result<()> {
+        let time = rfc3339(
+            SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map_or(0.0, |d| d.as_secs_f64()),
+        );
+        for event in events {
+            match self.format {
+                Format::Text => {
+                    write!(self.out, "{time} {}", event.kind)?;
+                    if let Some(from) = &event.from
+                        && event.kind == "rename"
+                    {
+                        write!(self.out, " {} ->", shown(from))?;
+                    }
+                    match &event.path {
+                        Some(p) => writeln!(self.out, " {}", shown(p))?,
+                        None => writeln!(self.out)?,
+                    }
+                }
+                Format::Json => {
+                    let json = serde_json::json!({
+                        "time": time,
+                        "kind": event.kind,
+                        "path": event.path.as_deref().map(shown),
+                        "from": event.from.as_deref().map(shown),
+                    });
+                    serde_json::to_writer(&mut self.out, &json)?;
+                    self.out.write_all(b"\n")?;
+                }
+            }
+        }
+        self.out.flush()?;
+        Ok(())
+    }
+
+    fn collect(&mut self, events: &[WatchEvent]) {
+        for event in events {
+            if self.for_exec {
+                // A saved file's temporary name is gone: not worth passing on.
+                if let Some(from) = &event.from {
+                    if event.kind == "modify" {
+                        self.in_changed.remove(from);
+                        self.changed.retain(|p| p != from);
+                    }
+                }
+                if let Some(p) = &event.path
+                    && self.in_changed.insert(p.clone())
+                {
+                    self.changed.push(p.clone());
+                }
+            } else if self.in_burst.insert(event.clone()) {
+                self.burst.push(event.clone());
+            }
+        }
+    }
+
+    fn print_burst(&mut self) -> Result<()> {
+        let burst = std::mem::take(&mut self.burst);
+        self.in_burst.clear();
+        self.print(&burst)
+    }
+
+    fn take_changed(&mut self) -> Vec<PathBuf> {
+        self.in_changed.clear();
+        std::mem::take(&mut self.changed)
+    }
+}
+
+/// Runs --exec CMD, one run at a time.
+struct Runner {
+    command: String,
+    restart: bool,
+    clear: bool,
+    /// Pid (and process group) of the running CMD.
+    running: Option<u32>,
+    done: (Sender<ExitStatus>, Receiver<ExitStatus>),
+    /// A burst settled: run (again) as soon as nothing runs.
+    pending: bool,
+    /// Runs started so far.
+    runs: usize,
+    last_code: i32,
+}
+
+impl Runner {
+    fn burst(&mut self) {
+        self.pending = true;
+        if self.restart
+            && let Some(pid) = self.running
+        {
+            kill_group(pid, libc::SIGTERM);
+            // The waiter thread reports its end; start_if_due waits for it.
+            if let Ok(status) = self.done.1.recv_timeout(Duration::from_secs(5)) {
+                self.finished(status);
+            } else {
+                kill_group(pid, libc::SIGKILL);
+                if let Ok(status) = self.done.1.recv() {
+                    self.finished(status);
+                }
+            }
+        }
+    }
+
+    fn finished(&mut self, status: ExitStatus) {
+        self.running = None;
+        signal::stop_forwarding();
+        self.last_code = exit_code_of(status);
+    }
+
+    /// A run was started and has ended (for --once).
+    fn ran(&self) -> bool {
+        self.running.is_none() && self.runs > 0
+    }
+
+    fn start_if_due(&mut self, reporter: &mut Reporter) -> Result<()> {
+        if !self.pending || self.running.is_some() {
+            return Ok(());
+        }
+        self.pending = false;
+        let paths = reporter.take_changed();
+        if self.clear {
+            reporter.out.write_all(b"\x1b[2J\x1b[3J\x1b[H")?;
+            reporter.out.flush()?;
+        }
+        let list: Vec<String> = paths.iter().map(|p| shown(p)).collect();
+        let mut command = Command::new("/bin/sh");
+        command
+            .arg("-c")
+            .arg(&self.command)
+            .env("FKIT_PATHS", list.join("\n"));
+        #[cfg(unix)]
+        {
+            use std::os::unix::process::CommandExt;
+            // Its own process group, so --restart stops all it started.
+            command.process_group(0);
+        }
+        let mut child = command
+            .spawn()
+            .with_context(|| format!("cannot run {}", self.command))?;
+        let pid = child.id();
+        self.running = Some(pid);
+        self.runs += 1;
+        signal::forward_to(pid);
+        let tx = self.done.0.clone();
+        std::thread::spawn(move || {
+            if let Ok(status) = child.wait() {
+                let _ = tx.send(status);
+            }
+        });
+        Ok(())
+    }
+
+    /// fkit is ending: end CMD and all it started first.
+    fn stop(&mut self, sig: i32) {
+        if let Some(pid) = self.running {
+            kill_group(pid, sig);
+            if self.done.1.recv_timeout(Duration::from_secs(5)).is_err() {
+                kill_group(pid, libc::SIGKILL);
+            }
+            self.running = None;
+            signal::stop_forwarding();
+        }
+    }
+}
+
+fn kill_group(pid: u32, sig: i32) {
+    #[cfg(unix)]
+    unsafe {
+        libc::kill(-(pid as libc::pid_t), sig);
+    }
 }
