@@ -5,7 +5,7 @@ use crate::cmd::lock::rfc3339;
 use crate::cmd::temp::exit_code_of;
 use crate::io::{Exit, signal};
 use anyhow::{Context, Result};
-use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, select};
+use crossbeam_channel::{Receiver, Sender, select};
 use globset::{Glob, GlobSet, GlobSetBuilder};
 use ignore::gitignore::{Gitignore, GitignoreBuilder};
 use notify::event::{AccessKind, AccessMode, CreateKind, EventKind, ModifyKind, RenameMode};
@@ -14,6 +14,7 @@ use std::collections::{BTreeSet, HashSet};
 use std::io::{self, Write};
 use std::path::{Component, Path, PathBuf};
 use std::process::{Command, ExitStatus};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// Watch files and directories; print each change, or run a command.
@@ -185,27 +186,62 @@ pub fn run(args: Args) -> Result<()> {
         recursive: args.recursive,
     };
 
-    let (tx, rx) = crossbeam_channel::unbounded();
-    let mut watcher = notify::recommended_watcher(move |event| {
-        let _ = tx.send(event);
-    })
-    .map_err(|e| watch_error(e, Path::new("inotify")))?;
+    let scope = Arc::new(scope);
+    let immediate = args.exec.is_none() && args.debounce.unwrap_or(0) == 0;
+    let core = Arc::new(Mutex::new(Core {
+        state: State::default(),
+        files: BTreeSet::new(),
+        reporter: Reporter::new(format, args.exec.is_some()),
+        live_roots: scope.roots.iter().filter(|r| r.is_dir).count()
+            + usize::from(scope.roots.iter().any(|r| !r.is_dir)),
+        seen_any: false,
+        immediate,
+        once: args.once,
+        done: false,
+        seen_new: HashSet::new(),
+    }));
+
+    // Events are handled, and printed, on notify's own thread as they come
+    // (one thread wake-up between the kernel and stdout); what needs the
+    // watcher itself goes to this thread as an `Op`.
+    let (tx, rx) = crossbeam_channel::unbounded::<Op>();
+    let handler = {
+        let (core, scope, tx) = (Arc::clone(&core), Arc::clone(&scope), tx.clone());
+        move |msg: notify::Result<notify::Event>| {
+            let Ok(mut core) = core.lock() else { return };
+            let mut ops = Vec::new();
+            let mut events = Vec::new();
+            if let Err(e) = core.handle(msg, &scope, &mut ops, &mut events) {
+                ops.push(Op::Fail(e));
+            }
+            match core.deliver(&events) {
+                Ok(true) => ops.push(Op::Activity),
+                Ok(false) => {}
+                Err(e) => ops.push(Op::Fail(e)),
+            }
+            drop(core);
+            for op in ops {
+                let _ = tx.send(op);
+            }
+        }
+    };
+    let mut watcher =
+        notify::recommended_watcher(handler).map_err(|e| watch_error(e, Path::new("inotify")))?;
     let mut watches = Watches {
         watched: BTreeSet::new(),
-        files: BTreeSet::new(),
     };
     for root in &scope.roots {
-        if root.is_dir {
-            watches.add_tree(&mut watcher, &scope, &root.path, None)?;
+        let found = if root.is_dir {
+            watches.add_tree(&mut watcher, &scope, &root.path)?
         } else {
             // Through the directory: the file's inode changes on a save.
             let dir = root.path.parent().unwrap_or(Path::new(""));
             watches.add(&mut watcher, dir)?;
-            watches.files.insert(root.path.clone());
-        }
+            vec![(root.path.clone(), false)]
+        };
+        lock(&core).known(found);
     }
 
-    let mut reporter = Reporter::new(format, args.exec.is_some());
     let mut runner = args.exec.as_ref().map(|cmd| Runner {
         command: cmd.clone(),
         restart: args.restart,
@@ -224,11 +260,8 @@ pub fn run(args: Args) -> Result<()> {
     let deadline = args
         .timeout
         .map(|s| Instant::now() + Duration::from_secs_f64(s));
-    let mut state = State::default();
-    let mut live_roots = scope.roots.iter().filter(|r| r.is_dir).count()
-        + usize::from(scope.roots.iter().any(|r| !r.is_dir));
     let mut burst_deadline: Option<Instant> = None;
-    let mut seen_any = false;
+    let mut rename_pending = false;
 
     loop {
         // How long to sleep: until the burst settles, a rename pairs up,
@@ -238,66 +271,54 @@ pub fn run(args: Args) -> Result<()> {
         if let Some(t) = burst_deadline {
             wake = wake.min(t);
         }
-        if state.pending_from.is_some() {
+        if rename_pending {
             wake = wake.min(now + Duration::from_millis(2));
         }
         if let Some(t) = deadline {
             wake = wake.min(t);
         }
-        let done_rx = runner.as_ref().map(|r| r.done.1.clone());
-        let received = match &done_rx {
-            Some(done) => select! {
-                recv(rx) -> msg => Some(msg.ok()),
-                recv(done) -> status => {
-                    if let (Some(r), Ok(status)) = (runner.as_mut(), status) {
-                        r.finished(status);
+        let never = crossbeam_channel::never();
+        let done_rx = runner.as_ref().map_or(&never, |r| &r.done.1);
+        select! {
+            recv(rx) -> op => match op {
+                Ok(Op::Activity) => burst_deadline = Some(Instant::now() + debounce),
+                Ok(Op::RenamePending) => rename_pending = true,
+                Ok(Op::Unwatch(dir)) => watches.remove_tree(&mut watcher, &dir),
+                Ok(Op::WatchNew(dir)) => {
+                    let found = watches.add_tree(&mut watcher, &scope, &dir);
+                    let found = match found {
+                        Err(e) if is_watch_limit(&e) => return Err(e),
+                        other => other.unwrap_or_default(),
+                    };
+                    let mut core = lock(&core);
+                    let events = core.found_in_new_dir(&scope, found);
+                    if core.deliver(&events)? {
+                        burst_deadline = Some(Instant::now() + debounce);
                     }
-                    None
                 }
-                default(wake.saturating_duration_since(now)) => Some(None),
+                Ok(Op::WatchMoved(dir)) => {
+                    let found = watches.add_tree(&mut watcher, &scope, &dir).unwrap_or_default();
+                    lock(&core).known(found);
+                }
+                Ok(Op::Fail(e)) => return Err(e),
+                Err(_) => break,
             },
-            None => match rx.recv_timeout(wake.saturating_duration_since(now)) {
-                Ok(msg) => Some(Some(msg)),
-                Err(RecvTimeoutError::Timeout) => Some(None),
-                Err(RecvTimeoutError::Disconnected) => break,
-            },
-        };
-        let mut events = Vec::new();
-        if let Some(Some(msg)) = received {
-            state.handle(
-                msg,
-                &scope,
-                &mut watcher,
-                &mut watches,
-                &mut events,
-                &mut live_roots,
-            )?;
-            // Take everything already queued before flushing once.
-            while let Ok(msg) = rx.try_recv() {
-                state.handle(
-                    msg,
-                    &scope,
-                    &mut watcher,
-                    &mut watches,
-                    &mut events,
-                    &mut live_roots,
-                )?;
-                if events.len() > 4096 {
-                    break;
+            recv(done_rx) -> status => {
+                if let (Some(r), Ok(status)) = (runner.as_mut(), status) {
+                    r.finished(status);
                 }
             }
-        } else if received.is_some() {
-            // Quiet for a while: an unpaired rename was a move out of sight.
-            state.flush_rename(&scope, &mut watches, &mut events);
-            state.synthetic.clear();
-        }
-        if !events.is_empty() {
-            seen_any = true;
-            if debounce.is_zero() && runner.is_none() {
-                reporter.print(&events)?;
-            } else {
-                reporter.collect(&events);
-                burst_deadline = Some(Instant::now() + debounce);
+            default(wake.saturating_duration_since(now)) => {
+                // Quiet for a moment: an unpaired rename was a move out of sight.
+                let mut core = lock(&core);
+                let mut events = Vec::new();
+                core.flush_rename(&scope, &mut events);
+                core.state.synthetic.clear();
+                core.seen_new.clear();
+                rename_pending = false;
+                if core.deliver(&events)? {
+                    burst_deadline = Some(Instant::now() + debounce);
+                }
             }
         }
         let now = Instant::now();
@@ -305,18 +326,23 @@ pub fn run(args: Args) -> Result<()> {
             burst_deadline = None;
             match runner.as_mut() {
                 Some(r) => r.burst(),
-                None => reporter.print_burst()?,
+                None => lock(&core).reporter.print_burst()?,
             }
         }
+        let (seen_any, done, live_roots) = {
+            let core = lock(&core);
+            (core.seen_any, core.done, core.live_roots)
+        };
         if let Some(r) = runner.as_mut() {
-            r.start_if_due(&mut reporter)?;
+            let mut core = lock(&core);
+            r.start_if_due(&mut core.reporter)?;
             if args.once && r.ran() {
                 return match r.last_code {
                     0 => Ok(()),
                     code => Err(Exit::silent(code).into()),
                 };
             }
-        } else if args.once && seen_any && burst_deadline.is_none() {
+        } else if args.once && (done || (seen_any && burst_deadline.is_none())) {
             return Ok(());
         }
         if let Some(sig) = signal::received() {
@@ -341,12 +367,32 @@ pub fn run(args: Args) -> Result<()> {
     Ok(())
 }
 
+/// Work for the thread that owns the watcher (notify's thread may not
+/// call it: it would wait for itself).
+enum Op {
+    /// Something was reported or gathered (for --debounce, --exec, --once).
+    Activity,
+    /// The first half of a rename waits for its second.
+    RenamePending,
+    /// A directory appeared: watch it (with -r) and report what is inside.
+    WatchNew(PathBuf),
+    /// A directory was renamed within the tree: watch it under its new name.
+    WatchMoved(PathBuf),
+    /// A directory went away: drop its watches and those under it.
+    Unwatch(PathBuf),
+    Fail(anyhow::Error),
+}
+
+fn lock(core: &Mutex<Core>) -> std::sync::MutexGuard<'_, Core> {
+    // A panic on notify's thread would abort (panic = "abort"), so the
+    // lock cannot be poisoned in practice; take it anyway if it were.
+    core.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 /// The directories with an inotify watch, so a removed or moved tree can
 /// be unwatched as a whole.
 struct Watches {
     watched: BTreeSet<PathBuf>,
-    /// Files known to exist: a rename onto one of them replaces it (a save).
-    files: BTreeSet<PathBuf>,
 }
 
 impl Watches {
@@ -364,16 +410,15 @@ impl Watches {
     }
 
     /// Watch `dir` and, with -r, every directory under it that is not
-    /// ignored. With `found`, entries seen on the way are reported as
-    /// created (a directory that appeared while fkit was watching).
+    /// ignored; returns the entries seen on the way (path, is a directory).
     fn add_tree(
         &mut self,
         watcher: &mut impl Watcher,
         scope: &Scope,
         dir: &Path,
-        mut found: Option<&mut Vec<PathBuf>>,
-    ) -> Result<()> {
+    ) -> Result<Vec<(PathBuf, bool)>> {
         self.add(watcher, dir)?;
+        let mut found = Vec::new();
         let mut stack = vec![dir.to_path_buf()];
         while let Some(dir) = stack.pop() {
             let listing = if dir.as_os_str().is_empty() {
@@ -390,52 +435,120 @@ impl Watches {
                 if scope.ignored(&path, is_dir) {
                     continue;
                 }
-                if let Some(found) = found.as_deref_mut() {
-                    found.push(path.clone());
-                }
-                if !is_dir {
-                    self.files.insert(path);
-                } else if scope.recursive {
+                if is_dir && scope.recursive {
                     match self.add(watcher, &path) {
-                        Ok(()) => stack.push(path),
+                        Ok(()) => stack.push(path.clone()),
                         Err(e) if is_watch_limit(&e) => return Err(e),
-                        Err(_) => {} // removed while we looked
+                        Err(_) => continue, // removed while we looked
                     }
                 }
+                found.push((path, is_dir));
             }
         }
-        Ok(())
-    }
-
-    /// Paths at and under `dir` in `set`.
-    fn under(set: &BTreeSet<PathBuf>, dir: &Path) -> Vec<PathBuf> {
-        set.range(dir.to_path_buf()..)
-            .take_while(|p| p.starts_with(dir))
-            .cloned()
-            .collect()
-    }
-
-    /// Files under a renamed directory keep existing under the new name.
-    fn move_files(&mut self, from: &Path, to: &Path) {
-        for path in Self::under(&self.files, from) {
-            self.files.remove(&path);
-            if let Ok(rel) = path.strip_prefix(from) {
-                self.files.insert(to.join(rel));
-            }
-        }
-    }
-
-    fn forget_files(&mut self, dir: &Path) {
-        for path in Self::under(&self.files, dir) {
-            self.files.remove(&path);
-        }
+        Ok(found)
     }
 
     fn remove_tree(&mut self, watcher: &mut impl Watcher, dir: &Path) {
-        for path in Self::under(&self.watched, dir) {
+        for path in under(&self.watched, dir) {
             let _ = watcher.unwatch(&path);
             self.watched.remove(&path);
         }
+    }
+}
+
+/// Paths at and under `dir` in `set`.
+fn under(set: &BTreeSet<PathBuf>, dir: &Path) -> Vec<PathBuf> {
+    set.range(dir.to_path_buf()..)
+        .take_while(|p| p.starts_with(dir))
+        .cloned()
+        .collect()
+}
+
+/// Everything the event handler and the main thread share.
+struct Core {
+    state: State,
+    /// Files known to exist: a rename onto one of them replaces it (a save).
+    files: BTreeSet<PathBuf>,
+    reporter: Reporter,
+    /// Watched roots still there.
+    live_roots: usize,
+    seen_any: bool,
+    /// Print at once (no --debounce, no --exec).
+    immediate: bool,
+    once: bool,
+    /// --once: the one event is out.
+    done: bool,
+    /// Paths under just-created directories reported by their own events
+    /// before the directory was scanned.
+    seen_new: HashSet<PathBuf>,
+}
+
+impl Core {
+    /// Remember the files a scan found.
+    fn known(&mut self, found: Vec<(PathBuf, bool)>) {
+        for (path, is_dir) in found {
+            if !is_dir {
+                self.files.insert(path);
+            }
+        }
+    }
+
+    /// Report what a new directory held before its watch existed.
+    fn found_in_new_dir(&mut self, scope: &Scope, found: Vec<(PathBuf, bool)>) -> Vec<WatchEvent> {
+        let mut events = Vec::new();
+        for (path, is_dir) in found {
+            if !is_dir {
+                self.files.insert(path.clone());
+            }
+            if self.seen_new.contains(&path) {
+                continue;
+            }
+            self.state.synthetic.insert(path.clone());
+            self.state
+                .emit(scope, &mut events, Kind::Create, "create", path, None);
+        }
+        events
+    }
+
+    /// Print events, or gather them; true if anything happened.
+    fn deliver(&mut self, events: &[WatchEvent]) -> Result<bool> {
+        if events.is_empty() || self.done {
+            return Ok(false);
+        }
+        self.seen_any = true;
+        if !self.immediate {
+            self.reporter.collect(events);
+        } else if self.once {
+            self.done = true;
+            self.reporter.print(&events[..1])?;
+        } else {
+            self.reporter.print(events)?;
+        }
+        Ok(true)
+    }
+
+    fn flush_rename(&mut self, scope: &Scope, out: &mut Vec<WatchEvent>) {
+        if let Some((from, _)) = self.state.pending_from.take() {
+            forget_files(&mut self.files, &from);
+            self.state
+                .emit(scope, out, Kind::Remove, "remove", from, None);
+        }
+    }
+}
+
+/// Files under a renamed directory keep existing under the new name.
+fn move_files(files: &mut BTreeSet<PathBuf>, from: &Path, to: &Path) {
+    for path in under(files, from) {
+        files.remove(&path);
+        if let Ok(rel) = path.strip_prefix(from) {
+            files.insert(to.join(rel));
+        }
+    }
+}
+
+fn forget_files(files: &mut BTreeSet<PathBuf>, dir: &Path) {
+    for path in under(files, dir) {
+        files.remove(&path);
     }
 }
 
@@ -455,22 +568,22 @@ struct State {
     synthetic: HashSet<PathBuf>,
 }
 
-impl State {
+impl Core {
+    /// One event from notify: update what is known, say what to report
+    /// (`out`) and what the main thread must do with the watcher (`ops`).
     fn handle(
         &mut self,
         msg: notify::Result<notify::Event>,
         scope: &Scope,
-        watcher: &mut impl Watcher,
-        watches: &mut Watches,
+        ops: &mut Vec<Op>,
         out: &mut Vec<WatchEvent>,
-        live_roots: &mut usize,
     ) -> Result<()> {
         let event = match msg {
             Ok(event) => event,
             Err(e) => return Err(watch_error(e, Path::new(""))),
         };
         if event.need_rescan() {
-            self.flush_rename(scope, watches, out);
+            self.flush_rename(scope, out);
             out.push(WatchEvent {
                 kind: "overflow",
                 path: None,
@@ -482,37 +595,48 @@ impl State {
             return Ok(());
         };
         // The second half of a rename must follow its first half at once.
-        if let Some((_, cookie)) = &self.pending_from {
+        if let Some((_, cookie)) = &self.state.pending_from {
             let pairs = matches!(
                 event.kind,
                 EventKind::Modify(ModifyKind::Name(RenameMode::To))
             ) && event.tracker() == Some(*cookie);
             if !pairs {
-                self.flush_rename(scope, watches, out);
+                self.flush_rename(scope, out);
             }
+        }
+        let state = &mut self.state;
+        // Under a directory that is about to be scanned: the scan must not
+        // report it again.
+        if !self.seen_new.is_empty() || matches!(event.kind, EventKind::Create(CreateKind::Folder))
+        {
+            self.seen_new.insert(path.clone());
         }
         match event.kind {
             EventKind::Create(kind) => {
-                if self.synthetic.remove(&path) {
+                if state.synthetic.remove(&path) {
                     return Ok(());
                 }
-                if kind == CreateKind::Folder && scope.recursive && scope.in_tree(&path) {
-                    return self.watch_new_dir(scope, watcher, watches, &path, out);
+                if kind == CreateKind::Folder {
+                    if scope.recursive && scope.in_tree(&path) && !scope.ignored(&path, true) {
+                        ops.push(Op::WatchNew(path.clone()));
+                    }
+                } else {
+                    self.files.insert(path.clone());
                 }
-                if kind != CreateKind::Folder {
-                    watches.files.insert(path.clone());
-                }
-                self.writing = Some((path.clone(), Instant::now()));
-                self.emit(scope, out, Kind::Create, "create", path, None);
+                state.writing = Some((path.clone(), Instant::now()));
+                state.emit(scope, out, Kind::Create, "create", path, None);
             }
             EventKind::Modify(ModifyKind::Name(RenameMode::From)) => match event.tracker() {
-                Some(cookie) => self.pending_from = Some((path, cookie)),
+                Some(cookie) => {
+                    state.pending_from = Some((path, cookie));
+                    ops.push(Op::RenamePending);
+                }
                 None => {
                     // MOVE_SELF: only news for a watched root.
                     if scope.roots.iter().any(|r| r.is_dir && r.path == path) {
-                        *live_roots -= 1;
-                        watches.remove_tree(watcher, &path);
-                        self.emit(scope, out, Kind::Remove, "remove", path.clone(), None);
+                        self.live_roots = self.live_roots.saturating_sub(1);
+                        ops.push(Op::Unwatch(path.clone()));
+                        state.emit(scope, out, Kind::Remove, "remove", path.clone(), None);
                         eprintln!(
                             "fkit: watch: {}: watched directory was moved away",
                             shown(&path)
@@ -521,116 +645,79 @@ impl State {
                 }
             },
             EventKind::Modify(ModifyKind::Name(RenameMode::To)) => {
-                let from = match self.pending_from.take() {
+                let from = match state.pending_from.take() {
                     Some((from, cookie)) if event.tracker() == Some(cookie) => Some(from),
                     other => {
-                        self.pending_from = other;
+                        state.pending_from = other;
                         None
                     }
                 };
                 // Renamed over an existing file: that file was replaced.
-                let replaced = watches.files.contains(&path);
+                let replaced = self.files.contains(&path);
                 if let Some(from) = &from {
-                    watches.remove_tree(watcher, from);
-                    watches.move_files(from, &path);
+                    ops.push(Op::Unwatch(from.clone()));
+                    move_files(&mut self.files, from, &path);
                 }
-                if !path.is_dir() {
-                    watches.files.insert(path.clone());
-                }
-                if scope.recursive && scope.in_tree(&path) && path.is_dir() {
-                    let mut ignored = Vec::new();
-                    let _ = watches.add_tree(watcher, scope, &path, Some(&mut ignored));
-                }
-                self.writing = None;
-                match from {
-                    Some(from) => {
-                        if replaced {
-                            self.emit(scope, out, Kind::Modify, "modify", path, Some(from));
-                        } else {
-                            self.emit(scope, out, Kind::Rename, "rename", path, Some(from));
-                        }
+                if path.is_dir() {
+                    if scope.recursive && scope.in_tree(&path) {
+                        ops.push(Op::WatchMoved(path.clone()));
                     }
+                } else {
+                    self.files.insert(path.clone());
+                }
+                state.writing = None;
+                match from {
+                    Some(from) if replaced => {
+                        state.emit(scope, out, Kind::Modify, "modify", path, Some(from));
+                    }
+                    Some(from) => state.emit(scope, out, Kind::Rename, "rename", path, Some(from)),
                     // Moved in from outside: new here.
-                    None => self.emit(scope, out, Kind::Create, "create", path, None),
+                    None => state.emit(scope, out, Kind::Create, "create", path, None),
                 }
             }
             EventKind::Modify(ModifyKind::Name(_)) => {} // the paired event: handled above
             EventKind::Modify(ModifyKind::Metadata(_)) => {
-                self.emit(scope, out, Kind::Attrib, "attrib", path, None);
+                state.emit(scope, out, Kind::Attrib, "attrib", path, None);
             }
             EventKind::Modify(_) => {
-                let same_session = matches!(&self.writing,
+                let same_session = matches!(&state.writing,
                     Some((p, t)) if *p == path && t.elapsed() < Duration::from_secs(1));
                 if !same_session {
-                    self.writing = Some((path.clone(), Instant::now()));
-                    self.emit(scope, out, Kind::Modify, "modify", path, None);
+                    state.writing = Some((path.clone(), Instant::now()));
+                    state.emit(scope, out, Kind::Modify, "modify", path, None);
                 }
             }
             EventKind::Access(AccessKind::Close(AccessMode::Write)) => {
-                if matches!(&self.writing, Some((p, _)) if *p == path) {
-                    self.writing = None;
+                if matches!(&state.writing, Some((p, _)) if *p == path) {
+                    state.writing = None;
                 }
             }
             EventKind::Remove(_) => {
-                watches.forget_files(&path);
-                watches.remove_tree(watcher, &path);
+                forget_files(&mut self.files, &path);
                 let is_root = scope.roots.iter().any(|r| r.is_dir && r.path == path);
-                let double = self
+                let double = state
                     .last
                     .as_ref()
                     .is_some_and(|l| l.kind == "remove" && l.path.as_ref() == Some(&path));
-                if is_root && !double {
-                    *live_roots -= 1;
-                    eprintln!(
-                        "fkit: watch: {}: watched directory was removed",
-                        shown(&path)
-                    );
-                }
                 if !double {
-                    self.emit(scope, out, Kind::Remove, "remove", path, None);
+                    ops.push(Op::Unwatch(path.clone()));
+                    if is_root {
+                        self.live_roots = self.live_roots.saturating_sub(1);
+                        eprintln!(
+                            "fkit: watch: {}: watched directory was removed",
+                            shown(&path)
+                        );
+                    }
+                    state.emit(scope, out, Kind::Remove, "remove", path, None);
                 }
             }
             _ => {} // opens, reads
         }
         Ok(())
     }
+}
 
-    /// A first half of a rename with no second half: moved out of sight.
-    fn flush_rename(&mut self, scope: &Scope, watches: &mut Watches, out: &mut Vec<WatchEvent>) {
-        if let Some((from, _)) = self.pending_from.take() {
-            watches.forget_files(&from);
-            self.emit(scope, out, Kind::Remove, "remove", from, None);
-        }
-    }
-
-    /// A directory appeared under a recursive watch: watch it, and report
-    /// what is already inside (created before its watch existed).
-    fn watch_new_dir(
-        &mut self,
-        scope: &Scope,
-        watcher: &mut impl Watcher,
-        watches: &mut Watches,
-        dir: &Path,
-        out: &mut Vec<WatchEvent>,
-    ) -> Result<()> {
-        if scope.ignored(dir, true) {
-            return Ok(());
-        }
-        let mut found = Vec::new();
-        if let Err(e) = watches.add_tree(watcher, scope, dir, Some(&mut found)) {
-            if is_watch_limit(&e) {
-                return Err(e);
-            }
-        }
-        // The directory's own create goes first.
-        self.emit(scope, out, Kind::Create, "create", dir.to_path_buf(), None);
-        for path in found {
-            self.synthetic.insert(path.clone());
-            self.emit(scope, out, Kind::Create, "create", path, None);
-        }
-        Ok(())
-    }
-
+impl State {
     fn emit(
         &mut self,
         scope: &Scope,
