@@ -6,7 +6,8 @@ usage: watch-latency.py DIR N -- WATCHER_CMD...   (the command watches DIR)
 Starts the watcher with its stdout on a pipe, waits until it reports a
 probe file, then N times: note the time, open DIR/target for append, write
 one line, close it, and wait for the first output line that names `target`
-(each tool is measured exactly the same way). Prints
+and says "modify" (any case), so an earlier OPEN line does not count; each
+tool is measured exactly the same way. Prints
 `median_ms p90_ms` on stdout.
 """
 import os, select, signal, subprocess, sys, time
@@ -17,13 +18,13 @@ w = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, sta
 fd = w.stdout.fileno()
 buf = b""
 
-def line_with(word, timeout):
+def line_with(word, timeout, kind=None):
     global buf
     end = time.monotonic() + timeout
     while True:
         while b"\n" in buf:
             line, buf = buf.split(b"\n", 1)
-            if word in line:
+            if word in line and (kind is None or kind in line.lower()):
                 return True
         left = end - time.monotonic()
         if left <= 0:
@@ -59,7 +60,7 @@ try:
         t0 = time.perf_counter()
         with open(target, "a") as f:
             f.write(f"line {i}\n")
-        if not line_with(b"target", 2.0):
+        if not line_with(b"target", 2.0, b"modify"):
             sys.exit("no event for a write")
         times.append((time.perf_counter() - t0) * 1000)
         # let the rest of this write's events drain before the next write

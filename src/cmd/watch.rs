@@ -215,6 +215,9 @@ pub fn run(args: Args) -> Result<()> {
                 ops.push(Op::Fail(e));
             }
             match core.deliver(&events) {
+                // Printed at once, nothing more to do: waking the main
+                // thread would only compete with the reader for a CPU.
+                Ok(true) if core.immediate && !core.once => {}
                 Ok(true) => ops.push(Op::Activity),
                 Ok(false) => {}
                 Err(e) => ops.push(Op::Fail(e)),
