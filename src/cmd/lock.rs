@@ -145,7 +145,7 @@ pub fn run(args: Args) -> Result<()> {
     let file = open(&args.lockfile).with_context(|| format!("{name}: cannot open lock file"))?;
     let shared = args.shared && !args.exclusive;
     let started = Instant::now();
-    acquire(&file.file, shared, wait, &args.lockfile).map_err(|e| {
+    acquire(&file.file, shared, wait, &args.lockfile, args.verbose).map_err(|e| {
         if let Some(busy) = e.downcast_ref::<Busy>() {
             return Exit::with(args.conflict_exit_code.into(), format!("{name}: {busy}")).into();
         }
@@ -291,27 +291,37 @@ fn lock_blocking(file: &File, shared: bool) -> io::Result<()> {
 }
 
 /// Take the lock, waiting as told; a busy lock becomes a [`Busy`] error.
-fn acquire(file: &File, shared: bool, wait: Wait, path: &Path) -> Result<()> {
+fn acquire(file: &File, shared: bool, wait: Wait, path: &Path, verbose: bool) -> Result<()> {
     // The common case, a free lock, costs one system call.
     if try_lock(file, shared)? {
         return Ok(());
     }
     let holder = || describe_holders(path, file);
+    let held = || match holder() {
+        who if who.is_empty() => String::new(),
+        who => format!(", held{who}"),
+    };
+    // Whom we wait for, on a terminal (a cron job's log stays as flock's).
+    let tell = verbose || io::stderr().is_terminal();
     match wait {
         Wait::No => Err(Busy(format!("already locked{}", holder())).into()),
         Wait::Forever => {
-            if io::stderr().is_terminal() {
-                eprintln!("fkit: lock: {}: waiting{}", path.display(), holder());
+            if tell {
+                eprintln!(
+                    "fkit: lock: {}: waiting for the lock{}",
+                    path.display(),
+                    held()
+                );
             }
             lock_blocking(file, shared).map_err(Into::into)
         }
         Wait::For(limit) => {
-            if io::stderr().is_terminal() {
+            if tell {
                 eprintln!(
-                    "fkit: lock: {}: waiting up to {:.3}s{}",
+                    "fkit: lock: {}: waiting up to {:.3}s for the lock{}",
                     path.display(),
                     limit.as_secs_f64(),
-                    holder()
+                    held()
                 );
             }
             // The blocking flock runs on a thread so the wait can end on
@@ -358,11 +368,13 @@ fn lock_descriptor(args: &Args, wait: Wait) -> Result<()> {
             return FileExt::unlock(&*file).with_context(|| format!("{fd}: cannot unlock"));
         }
         let path = PathBuf::from(format!("/proc/self/fd/{fd}"));
-        acquire(&file, args.shared, wait, &path).map_err(|e| match e.downcast_ref::<Busy>() {
-            Some(busy) => {
-                Exit::with(args.conflict_exit_code.into(), format!("{fd}: {busy}")).into()
+        acquire(&file, args.shared, wait, &path, args.verbose).map_err(|e| {
+            match e.downcast_ref::<Busy>() {
+                Some(busy) => {
+                    Exit::with(args.conflict_exit_code.into(), format!("{fd}: {busy}")).into()
+                }
+                None => e.context(format!("{fd}")),
             }
-            None => e.context(format!("{fd}")),
         })
     }
     #[cfg(not(unix))]
@@ -655,6 +667,14 @@ impl LockState {
                 .iter()
                 .map(|h| match &h.command {
                     Some(c) => format!("pid {} ({c})", h.pid),
+                    // The locker exited; a process it started (which
+                    // inherited the descriptor) holds the lock now.
+                    None if !process_alive(h.pid) => {
+                        format!(
+                            "pid {} (exited; a process it started still holds it)",
+                            h.pid
+                        )
+                    }
                     None => format!("pid {}", h.pid),
                 })
                 .collect();
