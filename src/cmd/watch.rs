@@ -1093,3 +1093,52 @@ fn kill_group(pid: u32, sig: i32) {
         libc::kill(-(pid as libc::pid_t), sig);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scope(root: &str, globs: &[&str], ignores: &[&str]) -> Scope {
+        let own = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        Scope {
+            roots: vec![Root {
+                path: normal(Path::new(root)),
+                abs: PathBuf::from("/work/x").join(normal(Path::new(root))),
+                is_dir: true,
+                gitignore: None,
+            }],
+            kinds: HashSet::new(),
+            globs: glob_sets(&own(globs)).unwrap(),
+            ignores: glob_sets(&own(ignores)).unwrap(),
+            recursive: true,
+        }
+    }
+
+    #[test]
+    fn paths_are_shown_as_the_user_wrote_them() {
+        assert_eq!(normal(Path::new("./a/./b")), PathBuf::from("a/b"));
+        let s = scope(".", &[], &[]);
+        assert_eq!(
+            s.user_path(Path::new("/work/x/./src/a.rs")),
+            PathBuf::from("src/a.rs")
+        );
+        assert_eq!(shown(&s.user_path(Path::new("/work/x"))), ".");
+        let s = scope("src", &[], &[]);
+        assert_eq!(
+            s.user_path(Path::new("/work/x/src/a.rs")),
+            PathBuf::from("src/a.rs")
+        );
+    }
+
+    #[test]
+    fn globs_match_names_or_relative_paths() {
+        let s = scope("src", &["*.rs", "doc/**/*.md"], &["target", "*.tmp"]);
+        assert!(s.wants(Path::new("src/deep/a.rs")));
+        assert!(s.wants(Path::new("src/doc/x/y.md")));
+        assert!(!s.wants(Path::new("src/a.c")));
+        assert!(!s.wants(Path::new("src/target/a.rs")));
+        assert!(!s.wants(Path::new("src/b.tmp")));
+        assert!(!s.wants(Path::new("elsewhere/a.rs")));
+        assert!(s.ignored(Path::new("src/target"), true));
+    }
+}
