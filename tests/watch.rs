@@ -414,3 +414,65 @@ fn missing_path_is_an_error() {
         run.stderr
     );
 }
+
+#[test]
+fn kernel_queue_overflow_is_reported() {
+    use std::os::unix::fs::PermissionsExt;
+    let wd = Workdir::new();
+    fs::create_dir(wd.join("w")).unwrap();
+    fs::set_permissions(wd.path(), fs::Permissions::from_mode(0o777)).unwrap();
+    fs::set_permissions(wd.join("w"), fs::Permissions::from_mode(0o777)).unwrap();
+    // The kernel does not limit root's queue: run fkit as nobody then.
+    let root = unsafe { libc::geteuid() } == 0;
+    if root && !common::have("setpriv") {
+        eprintln!("skipped: running as root without setpriv");
+        return;
+    }
+    let mut cmd = if root {
+        let mut c = std::process::Command::new("setpriv");
+        c.args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+            .arg(common::fkit_bin());
+        c
+    } else {
+        std::process::Command::new(common::fkit_bin())
+    };
+    let mut child = cmd
+        .args(["watch", "w", "-e", "create"])
+        .current_dir(wd.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        let mut creates = 0;
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if line.ends_with(" overflow") {
+                return (creates, true);
+            }
+            creates += 1;
+        }
+        (creates, false)
+    });
+    sleep(Duration::from_millis(800));
+    // Stop the reader while far more events than the queue holds
+    // (fs.inotify.max_queued_events, 16384 by default) come in.
+    let max: usize = fs::read_to_string("/proc/sys/fs/inotify/max_queued_events")
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(16384);
+    unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGSTOP) };
+    for i in 0..max + 1000 {
+        fs::File::create(wd.join(&format!("w/f{i}"))).unwrap();
+    }
+    unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGCONT) };
+    let start = Instant::now();
+    while !reader.is_finished() && start.elapsed() < Duration::from_secs(30) {
+        sleep(Duration::from_millis(50));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    let (creates, overflow) = reader.join().unwrap();
+    assert!(overflow, "no overflow event after {creates} creates");
+    assert!(creates < max + 1000);
+}

@@ -1142,3 +1142,26 @@ mod tests {
         assert!(s.ignored(Path::new("src/target"), true));
     }
 }
+
+#[cfg(test)]
+mod limit_tests {
+    use super::*;
+
+    #[test]
+    fn watch_limit_names_the_sysctl() {
+        let e = watch_error(
+            notify::Error::new(notify::ErrorKind::MaxFilesWatch),
+            Path::new("src"),
+        );
+        let text = e.to_string();
+        assert!(
+            text.starts_with("src: the inotify watch limit is reached"),
+            "{text}"
+        );
+        assert!(
+            text.contains("sysctl fs.inotify.max_user_watches="),
+            "{text}"
+        );
+        assert!(is_watch_limit(&e));
+    }
+}
