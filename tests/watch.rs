@@ -226,6 +226,7 @@ fn globs_and_ignores_filter() {
     let wd = Workdir::new();
     fs::create_dir_all(wd.join("w/target")).unwrap();
     wd.write("w/.gitignore", "*.log\n");
+    wd.write("w/sub/.gitignore", "*.gen.rs\n");
     let w = Watching::start(
         &wd,
         &[
@@ -244,8 +245,14 @@ fn globs_and_ignores_filter() {
     wd.write("w/target/skip.rs", "");
     wd.write("w/skip.txt", "");
     wd.write("w/skip.log", "");
+    wd.write("w/sub/skip.gen.rs", "");
     wd.write("w/keep.rs", "");
     assert_eq!(event(&w.next(10)), "create w/keep.rs");
+    wd.write("w/sub/deeper/keep.rs", "");
+    assert_eq!(
+        event(&w.until("keep.rs").pop().unwrap()),
+        "create w/sub/deeper/keep.rs"
+    );
     w.stop();
 }
 

@@ -10,7 +10,7 @@ use globset::{Glob, GlobSet, GlobSetBuilder};
 use ignore::gitignore::{Gitignore, GitignoreBuilder};
 use notify::event::{AccessKind, AccessMode, CreateKind, EventKind, ModifyKind, RenameMode};
 use notify::{RecursiveMode, Watcher};
-use std::collections::{BTreeSet, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::io::{self, Write};
 use std::path::{Component, Path, PathBuf};
 use std::process::{Command, ExitStatus};
@@ -77,8 +77,8 @@ pub struct Args {
     #[arg(long, value_name = "GLOB")]
     ignore: Vec<String>,
 
-    /// Ignore what each watched directory's .gitignore and
-    /// .git/info/exclude ignore, and .git itself.
+    /// Ignore what the .gitignore files in the watched directories (and
+    /// below) and .git/info/exclude ignore, and .git itself.
     #[arg(long)]
     gitignore: bool,
 
@@ -153,6 +153,8 @@ struct Root {
 /// Which paths are reported: roots, kinds, globs and ignores.
 struct Scope {
     roots: Vec<Root>,
+    /// With --gitignore: the .gitignore files of directories below the roots.
+    nested: Mutex<HashMap<PathBuf, Option<Arc<Gitignore>>>>,
     kinds: HashSet<Kind>,
     globs: Option<(GlobSet, GlobSet)>,
     ignores: Option<(GlobSet, GlobSet)>,
@@ -180,6 +182,7 @@ pub fn run(args: Args) -> Result<()> {
     }
     let scope = Scope {
         roots,
+        nested: Mutex::new(HashMap::new()),
         kinds: args.events.iter().copied().collect(),
         globs: glob_sets(&args.glob)?,
         ignores: glob_sets(&args.ignore)?,
@@ -808,13 +811,46 @@ impl Scope {
                 p = part.parent();
             }
         }
-        if let Some(gi) = &root.gitignore
-            && !rel.as_os_str().is_empty()
-            && gi.matched_path_or_any_parents(rel, is_dir).is_ignore()
-        {
-            return true;
+        let Some(gi) = &root.gitignore else {
+            return false;
+        };
+        if rel.as_os_str().is_empty() {
+            return false;
         }
-        false
+        // As in git, a deeper .gitignore decides before a shallower one.
+        let mut dir = rel.parent();
+        while let Some(d) = dir.filter(|d| !d.as_os_str().is_empty()) {
+            if let Some(nested) = self.nested_gitignore(&root.path.join(d))
+                && let Ok(sub) = rel.strip_prefix(d)
+            {
+                let verdict = nested.matched_path_or_any_parents(sub, is_dir);
+                if verdict.is_ignore() {
+                    return true;
+                }
+                if verdict.is_whitelist() {
+                    return false;
+                }
+            }
+            dir = d.parent();
+        }
+        gi.matched_path_or_any_parents(rel, is_dir).is_ignore()
+    }
+
+    /// The .gitignore of a directory below a root, read once when first needed.
+    fn nested_gitignore(&self, dir: &Path) -> Option<Arc<Gitignore>> {
+        let mut cache = self.nested.lock().unwrap_or_else(|e| e.into_inner());
+        cache
+            .entry(dir.to_path_buf())
+            .or_insert_with(|| {
+                let file = dir.join(".gitignore");
+                if !file.is_file() {
+                    return None;
+                }
+                let mut builder = GitignoreBuilder::new(dir);
+                builder.add(file);
+                builder.build().ok().map(Arc::new)
+            })
+            .clone()
     }
 
     /// Reported: inside a root, not ignored, and matching --glob if given.
@@ -1101,6 +1137,7 @@ mod tests {
     fn scope(root: &str, globs: &[&str], ignores: &[&str]) -> Scope {
         let own = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
         Scope {
+            nested: Mutex::new(HashMap::new()),
             roots: vec![Root {
                 path: normal(Path::new(root)),
                 abs: PathBuf::from("/work/x").join(normal(Path::new(root))),
