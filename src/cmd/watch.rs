@@ -1,14 +1,1204 @@
-//! `fkit watch`: not built yet (see the open issue).
+//! `fkit watch`: report file changes as they happen (inotifywait -m), or run
+//! a command after each burst of changes (entr, watchexec).
 
-use crate::io::Exit;
+use crate::cmd::lock::rfc3339;
+use crate::cmd::temp::exit_code_of;
+use crate::io::{Exit, signal};
+use anyhow::{Context, Result};
+use crossbeam_channel::{Receiver, Sender, select};
+use globset::{Glob, GlobSet, GlobSetBuilder};
+use ignore::gitignore::{Gitignore, GitignoreBuilder};
+use notify::event::{AccessKind, AccessMode, CreateKind, EventKind, ModifyKind, RenameMode};
+use notify::{RecursiveMode, Watcher};
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::io::{self, Write};
+use std::path::{Component, Path, PathBuf};
+use std::process::{Command, ExitStatus};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-/// Not built yet: this subcommand exits 2 without doing anything.
+/// Watch files and directories; print each change, or run a command.
+///
+/// Prints one line per change, flushed at once (so `fkit watch . | grep`
+/// works): `<time> <kind> <path>`, or with --format json one JSON object per
+/// line: {"time", "kind", "path", "from"}. Kinds: create, modify, remove,
+/// rename (`from -> path`), attrib, and overflow when the kernel's event
+/// queue overflowed and changes were lost (rescan if you keep state).
+///
+/// With --exec CMD, runs CMD (with sh -c) after each burst of changes has
+/// settled for --debounce milliseconds (default 50), with the changed paths,
+/// one per line, in FKIT_PATHS. Never two runs at once: changes made while
+/// CMD runs start one more run when it ends; --restart instead stops the
+/// running CMD (SIGTERM to its process group) and starts it again.
+///
+/// A watched FILE is watched through its directory, so an editor's atomic
+/// save (write a temporary file, rename it over FILE) and delete-then-create
+/// are seen: such a save is reported as `modify FILE` (JSON "from" names the
+/// temporary file). With -r, directories created later are watched too and
+/// files already in them when they are first seen are reported as created.
+/// A watched directory that is deleted or moved away is reported as
+/// `remove`; fkit keeps watching the other paths and exits 1 when none is
+/// left. Default events: create, modify, remove, rename (add attrib with -e).
+///
+/// Examples:
+///   fkit watch -r src                        # print every change under src/
+///   fkit watch -r . --glob '*.rs' --gitignore --format json | jq .path
+///   fkit watch -r src --exec 'cargo test'    # rerun the tests after changes
+///   fkit watch -r . --restart --exec './server'   # restart a server (entr -r)
+///   fkit watch config.toml --once --timeout 60     # wait for one change
+///   fkit watch -r /srv/in -e create,rename --exec 'process "$FKIT_PATHS"'
 #[derive(clap::Args, Debug)]
+#[command(verbatim_doc_comment)]
 pub struct Args {
-    #[arg(trailing_var_arg = true, allow_hyphen_values = true, hide = true)]
-    rest: Vec<std::ffi::OsString>,
+    /// Files and directories to watch (default: the current directory).
+    #[arg(value_name = "PATH")]
+    paths: Vec<PathBuf>,
+
+    /// Watch directories recursively, including ones created later.
+    #[arg(short, long)]
+    recursive: bool,
+
+    /// Only these kinds of change, comma-separated.
+    #[arg(
+        short,
+        long = "events",
+        value_name = "KINDS",
+        value_delimiter = ',',
+        default_value = "create,modify,remove,rename"
+    )]
+    events: Vec<Kind>,
+
+    /// Only paths matching this glob (`*.rs`, `src/**/*.c`); repeatable.
+    /// A glob without `/` matches the file name.
+    #[arg(long, value_name = "GLOB")]
+    glob: Vec<String>,
+
+    /// Ignore paths matching this glob (and, for a directory, all under it).
+    #[arg(long, value_name = "GLOB")]
+    ignore: Vec<String>,
+
+    /// Ignore what the .gitignore files in the watched directories (and
+    /// below) and .git/info/exclude ignore, and .git itself.
+    #[arg(long)]
+    gitignore: bool,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    format: Format,
+
+    /// Same as --format json.
+    #[arg(long, conflicts_with = "format")]
+    json: bool,
+
+    /// Wait until changes pause for MS milliseconds, then report the burst
+    /// once (each path once per kind) or run --exec once.
+    #[arg(long, value_name = "MS")]
+    debounce: Option<u64>,
+
+    /// Exit after the first change (or the first --exec run).
+    #[arg(long)]
+    once: bool,
+
+    /// Stop after SECONDS (exit 0; with --once and no change, exit 2 as
+    /// inotifywait -t does).
+    #[arg(long, value_name = "SECONDS")]
+    timeout: Option<f64>,
+
+    /// Run this shell command after each burst of changes.
+    #[arg(long, value_name = "CMD")]
+    exec: Option<String>,
+
+    /// With --exec: stop a still-running CMD and start it again.
+    #[arg(long, requires = "exec")]
+    restart: bool,
+
+    /// With --exec: clear the screen before each run.
+    #[arg(long, requires = "exec")]
+    clear: bool,
 }
 
-pub fn run(_args: Args) -> anyhow::Result<()> {
-    Err(Exit::usage("not built yet").into())
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq, Hash)]
+enum Kind {
+    Create,
+    Modify,
+    Remove,
+    Rename,
+    Attrib,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+enum Format {
+    Text,
+    Json,
+}
+
+/// One reported change.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct WatchEvent {
+    kind: &'static str,
+    path: Option<PathBuf>,
+    from: Option<PathBuf>,
+}
+
+/// A path given on the command line.
+struct Root {
+    /// As given, without `./` parts ("" for the current directory).
+    path: PathBuf,
+    /// Absolute, as notify reports paths under it.
+    abs: PathBuf,
+    is_dir: bool,
+    gitignore: Option<Gitignore>,
+}
+
+/// Which paths are reported: roots, kinds, globs and ignores.
+struct Scope {
+    roots: Vec<Root>,
+    /// With --gitignore: the .gitignore files of directories below the roots.
+    nested: Mutex<HashMap<PathBuf, Option<Arc<Gitignore>>>>,
+    kinds: HashSet<Kind>,
+    globs: Option<(GlobSet, GlobSet)>,
+    ignores: Option<(GlobSet, GlobSet)>,
+    recursive: bool,
+}
+
+pub fn run(args: Args) -> Result<()> {
+    let format = if args.json { Format::Json } else { args.format };
+    let paths = if args.paths.is_empty() {
+        vec![PathBuf::from(".")]
+    } else {
+        args.paths.clone()
+    };
+    let cwd = std::env::current_dir().context("current directory")?;
+    let mut roots = Vec::new();
+    for path in &paths {
+        let meta = std::fs::metadata(path).with_context(|| path.display().to_string())?;
+        let gitignore = (args.gitignore && meta.is_dir()).then(|| gitignore_of(path));
+        roots.push(Root {
+            path: normal(path),
+            abs: normal(&cwd.join(path)),
+            is_dir: meta.is_dir(),
+            gitignore,
+        });
+    }
+    let scope = Scope {
+        roots,
+        nested: Mutex::new(HashMap::new()),
+        kinds: args.events.iter().copied().collect(),
+        globs: glob_sets(&args.glob)?,
+        ignores: glob_sets(&args.ignore)?,
+        recursive: args.recursive,
+    };
+
+    let scope = Arc::new(scope);
+    let immediate = args.exec.is_none() && args.debounce.unwrap_or(0) == 0;
+    let core = Arc::new(Mutex::new(Core {
+        state: State::default(),
+        files: BTreeSet::new(),
+        reporter: Reporter::new(format, args.exec.is_some()),
+        live_roots: scope.roots.iter().filter(|r| r.is_dir).count()
+            + usize::from(scope.roots.iter().any(|r| !r.is_dir)),
+        seen_any: false,
+        immediate,
+        once: args.once,
+        done: false,
+        seen_new: HashSet::new(),
+    }));
+
+    // Events are handled, and printed, on notify's own thread as they come
+    // (one thread wake-up between the kernel and stdout); what needs the
+    // watcher itself goes to this thread as an `Op`.
+    let (tx, rx) = crossbeam_channel::unbounded::<Op>();
+    let handler = {
+        let (core, scope, tx) = (Arc::clone(&core), Arc::clone(&scope), tx.clone());
+        move |msg: notify::Result<notify::Event>| {
+            let Ok(mut core) = core.lock() else { return };
+            let mut ops = Vec::new();
+            let mut events = Vec::new();
+            if let Err(e) = core.handle(msg, &scope, &mut ops, &mut events) {
+                ops.push(Op::Fail(e));
+            }
+            match core.deliver(&events) {
+                // Printed at once, nothing more to do: waking the main
+                // thread would only compete with the reader for a CPU.
+                Ok(true) if core.immediate && !core.once => {}
+                Ok(true) => ops.push(Op::Activity),
+                Ok(false) => {}
+                Err(e) => ops.push(Op::Fail(e)),
+            }
+            drop(core);
+            for op in ops {
+                let _ = tx.send(op);
+            }
+        }
+    };
+    let mut watcher =
+        notify::recommended_watcher(handler).map_err(|e| watch_error(e, Path::new("inotify")))?;
+    let mut watches = Watches {
+        watched: BTreeSet::new(),
+    };
+    for root in &scope.roots {
+        let found = if root.is_dir {
+            watches.add_tree(&mut watcher, &scope, &root.path)?
+        } else {
+            // Through the directory: the file's inode changes on a save.
+            let dir = root.path.parent().unwrap_or(Path::new(""));
+            watches.add(&mut watcher, dir)?;
+            vec![(root.path.clone(), false)]
+        };
+        lock(&core).known(found);
+    }
+
+    let mut runner = args.exec.as_ref().map(|cmd| Runner {
+        command: cmd.clone(),
+        restart: args.restart,
+        clear: args.clear,
+        running: None,
+        done: crossbeam_channel::bounded(1),
+        pending: false,
+        runs: 0,
+        last_code: 0,
+    });
+    let debounce =
+        Duration::from_millis(
+            args.debounce
+                .unwrap_or(if runner.is_some() { 50 } else { 0 }),
+        );
+    let deadline = args
+        .timeout
+        .map(|s| Instant::now() + Duration::from_secs_f64(s));
+    let mut burst_deadline: Option<Instant> = None;
+    let mut rename_pending = false;
+
+    loop {
+        // How long to sleep: until the burst settles, a rename pairs up,
+        // the timeout, or a periodic check for signals.
+        let now = Instant::now();
+        let mut wake = now + Duration::from_millis(100);
+        if let Some(t) = burst_deadline {
+            wake = wake.min(t);
+        }
+        if rename_pending {
+            wake = wake.min(now + Duration::from_millis(2));
+        }
+        if let Some(t) = deadline {
+            wake = wake.min(t);
+        }
+        let never = crossbeam_channel::never();
+        let done_rx = runner.as_ref().map_or(&never, |r| &r.done.1);
+        select! {
+            recv(rx) -> op => match op {
+                Ok(Op::Activity) => burst_deadline = Some(Instant::now() + debounce),
+                Ok(Op::RenamePending) => rename_pending = true,
+                Ok(Op::Unwatch(dir)) => watches.remove_tree(&mut watcher, &dir),
+                Ok(Op::WatchNew(dir)) => {
+                    let found = watches.add_tree(&mut watcher, &scope, &dir);
+                    let found = match found {
+                        Err(e) if is_watch_limit(&e) => return Err(e),
+                        other => other.unwrap_or_default(),
+                    };
+                    let mut core = lock(&core);
+                    let events = core.found_in_new_dir(&scope, found);
+                    if core.deliver(&events)? {
+                        burst_deadline = Some(Instant::now() + debounce);
+                    }
+                }
+                Ok(Op::WatchMoved(dir)) => {
+                    let found = watches.add_tree(&mut watcher, &scope, &dir).unwrap_or_default();
+                    lock(&core).known(found);
+                }
+                Ok(Op::Fail(e)) => return Err(e),
+                Err(_) => break,
+            },
+            recv(done_rx) -> status => {
+                if let (Some(r), Ok(status)) = (runner.as_mut(), status) {
+                    r.finished(status);
+                }
+            }
+            default(wake.saturating_duration_since(now)) => {
+                // Quiet for a moment: an unpaired rename was a move out of sight.
+                let mut core = lock(&core);
+                let mut events = Vec::new();
+                core.flush_rename(&scope, &mut events);
+                core.state.synthetic.clear();
+                core.seen_new.clear();
+                rename_pending = false;
+                if core.deliver(&events)? {
+                    burst_deadline = Some(Instant::now() + debounce);
+                }
+            }
+        }
+        let now = Instant::now();
+        if burst_deadline.is_some_and(|t| t <= now) {
+            burst_deadline = None;
+            match runner.as_mut() {
+                Some(r) => r.burst(),
+                None => lock(&core).reporter.print_burst()?,
+            }
+        }
+        let (seen_any, done, live_roots) = {
+            let core = lock(&core);
+            (core.seen_any, core.done, core.live_roots)
+        };
+        if let Some(r) = runner.as_mut() {
+            let mut core = lock(&core);
+            r.start_if_due(&mut core.reporter)?;
+            if args.once && r.ran() {
+                return match r.last_code {
+                    0 => Ok(()),
+                    code => Err(Exit::silent(code).into()),
+                };
+            }
+        } else if args.once && (done || (seen_any && burst_deadline.is_none())) {
+            return Ok(());
+        }
+        if let Some(sig) = signal::received() {
+            if let Some(r) = runner.as_mut() {
+                r.stop(sig);
+            }
+            return Err(Exit::silent(128 + sig).into());
+        }
+        if deadline.is_some_and(|t| t <= now) {
+            if let Some(r) = runner.as_mut() {
+                r.stop(libc::SIGTERM);
+            }
+            return match (args.once, seen_any) {
+                (true, false) => Err(Exit::silent(2).into()),
+                _ => Ok(()),
+            };
+        }
+        if live_roots == 0 {
+            return Err(Exit::with(1, "nothing left to watch").into());
+        }
+    }
+    Ok(())
+}
+
+/// Work for the thread that owns the watcher (notify's thread may not
+/// call it: it would wait for itself).
+enum Op {
+    /// Something was reported or gathered (for --debounce, --exec, --once).
+    Activity,
+    /// The first half of a rename waits for its second.
+    RenamePending,
+    /// A directory appeared: watch it (with -r) and report what is inside.
+    WatchNew(PathBuf),
+    /// A directory was renamed within the tree: watch it under its new name.
+    WatchMoved(PathBuf),
+    /// A directory went away: drop its watches and those under it.
+    Unwatch(PathBuf),
+    Fail(anyhow::Error),
+}
+
+fn lock(core: &Mutex<Core>) -> std::sync::MutexGuard<'_, Core> {
+    // A panic on notify's thread would abort (panic = "abort"), so the
+    // lock cannot be poisoned in practice; take it anyway if it were.
+    core.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// The directories with an inotify watch, so a removed or moved tree can
+/// be unwatched as a whole.
+struct Watches {
+    watched: BTreeSet<PathBuf>,
+}
+
+impl Watches {
+    fn add(&mut self, watcher: &mut impl Watcher, dir: &Path) -> Result<()> {
+        let target = if dir.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            dir
+        };
+        watcher
+            .watch(target, RecursiveMode::NonRecursive)
+            .map_err(|e| watch_error(e, target))?;
+        self.watched.insert(dir.to_path_buf());
+        Ok(())
+    }
+
+    /// Watch `dir` and, with -r, every directory under it that is not
+    /// ignored; returns the entries seen on the way (path, is a directory).
+    fn add_tree(
+        &mut self,
+        watcher: &mut impl Watcher,
+        scope: &Scope,
+        dir: &Path,
+    ) -> Result<Vec<(PathBuf, bool)>> {
+        self.add(watcher, dir)?;
+        let mut found = Vec::new();
+        let mut stack = vec![dir.to_path_buf()];
+        while let Some(dir) = stack.pop() {
+            let listing = if dir.as_os_str().is_empty() {
+                std::fs::read_dir(".")
+            } else {
+                std::fs::read_dir(&dir)
+            };
+            let Ok(entries) = listing else {
+                continue; // gone already, or unreadable: nothing to watch
+            };
+            for entry in entries.flatten() {
+                let path = dir.join(entry.file_name());
+                let is_dir = entry.file_type().is_ok_and(|t| t.is_dir());
+                if scope.ignored(&path, is_dir) {
+                    continue;
+                }
+                if is_dir && scope.recursive {
+                    match self.add(watcher, &path) {
+                        Ok(()) => stack.push(path.clone()),
+                        Err(e) if is_watch_limit(&e) => return Err(e),
+                        Err(_) => continue, // removed while we looked
+                    }
+                }
+                found.push((path, is_dir));
+            }
+        }
+        Ok(found)
+    }
+
+    fn remove_tree(&mut self, watcher: &mut impl Watcher, dir: &Path) {
+        for path in under(&self.watched, dir) {
+            let _ = watcher.unwatch(&path);
+            self.watched.remove(&path);
+        }
+    }
+}
+
+/// Paths at and under `dir` in `set`.
+fn under(set: &BTreeSet<PathBuf>, dir: &Path) -> Vec<PathBuf> {
+    set.range(dir.to_path_buf()..)
+        .take_while(|p| p.starts_with(dir))
+        .cloned()
+        .collect()
+}
+
+/// Everything the event handler and the main thread share.
+struct Core {
+    state: State,
+    /// Files known to exist: a rename onto one of them replaces it (a save).
+    files: BTreeSet<PathBuf>,
+    reporter: Reporter,
+    /// Watched roots still there.
+    live_roots: usize,
+    seen_any: bool,
+    /// Print at once (no --debounce, no --exec).
+    immediate: bool,
+    once: bool,
+    /// --once: the one event is out.
+    done: bool,
+    /// Paths under just-created directories reported by their own events
+    /// before the directory was scanned.
+    seen_new: HashSet<PathBuf>,
+}
+
+impl Core {
+    /// Remember the files a scan found.
+    fn known(&mut self, found: Vec<(PathBuf, bool)>) {
+        for (path, is_dir) in found {
+            if !is_dir {
+                self.files.insert(path);
+            }
+        }
+    }
+
+    /// Report what a new directory held before its watch existed.
+    fn found_in_new_dir(&mut self, scope: &Scope, found: Vec<(PathBuf, bool)>) -> Vec<WatchEvent> {
+        let mut events = Vec::new();
+        for (path, is_dir) in found {
+            if !is_dir {
+                self.files.insert(path.clone());
+            }
+            if self.seen_new.contains(&path) {
+                continue;
+            }
+            self.state.synthetic.insert(path.clone());
+            self.state
+                .emit(scope, &mut events, Kind::Create, "create", path, None);
+        }
+        events
+    }
+
+    /// Print events, or gather them; true if anything happened.
+    fn deliver(&mut self, events: &[WatchEvent]) -> Result<bool> {
+        if events.is_empty() || self.done {
+            return Ok(false);
+        }
+        self.seen_any = true;
+        if !self.immediate {
+            self.reporter.collect(events);
+        } else if self.once {
+            self.done = true;
+            self.reporter.print(&events[..1])?;
+        } else {
+            self.reporter.print(events)?;
+        }
+        Ok(true)
+    }
+
+    fn flush_rename(&mut self, scope: &Scope, out: &mut Vec<WatchEvent>) {
+        if let Some((from, _)) = self.state.pending_from.take() {
+            forget_files(&mut self.files, &from);
+            self.state
+                .emit(scope, out, Kind::Remove, "remove", from, None);
+        }
+    }
+}
+
+/// Files under a renamed directory keep existing under the new name.
+fn move_files(files: &mut BTreeSet<PathBuf>, from: &Path, to: &Path) {
+    for path in under(files, from) {
+        files.remove(&path);
+        if let Ok(rel) = path.strip_prefix(from) {
+            files.insert(to.join(rel));
+        }
+    }
+}
+
+fn forget_files(files: &mut BTreeSet<PathBuf>, dir: &Path) {
+    for path in under(files, dir) {
+        files.remove(&path);
+    }
+}
+
+/// What the event loop remembers between kernel events.
+#[derive(Default)]
+struct State {
+    /// The first half of a rename, until its second half arrives.
+    pending_from: Option<(PathBuf, usize)>,
+    /// The last create or modify reported per path, to report one modify
+    /// per write session rather than one per write(2).
+    writing: Option<(PathBuf, Instant)>,
+    /// The last reported event, to drop the kernel's doubles (a directory's
+    /// own delete and its parent's).
+    last: Option<WatchEvent>,
+    /// Paths reported by scanning a new directory; their own create events
+    /// may still arrive.
+    synthetic: HashSet<PathBuf>,
+}
+
+impl Core {
+    /// One event from notify: update what is known, say what to report
+    /// (`out`) and what the main thread must do with the watcher (`ops`).
+    fn handle(
+        &mut self,
+        msg: notify::Result<notify::Event>,
+        scope: &Scope,
+        ops: &mut Vec<Op>,
+        out: &mut Vec<WatchEvent>,
+    ) -> Result<()> {
+        let event = match msg {
+            Ok(event) => event,
+            Err(e) => return Err(watch_error(e, Path::new(""))),
+        };
+        if event.need_rescan() {
+            self.flush_rename(scope, out);
+            out.push(WatchEvent {
+                kind: "overflow",
+                path: None,
+                from: None,
+            });
+            return Ok(());
+        }
+        let Some(path) = event.paths.first().map(|p| scope.user_path(p)) else {
+            return Ok(());
+        };
+        // The second half of a rename must follow its first half at once.
+        if let Some((_, cookie)) = &self.state.pending_from {
+            let pairs = matches!(
+                event.kind,
+                EventKind::Modify(ModifyKind::Name(RenameMode::To))
+            ) && event.tracker() == Some(*cookie);
+            if !pairs {
+                self.flush_rename(scope, out);
+            }
+        }
+        let state = &mut self.state;
+        // Under a directory that is about to be scanned: the scan must not
+        // report it again.
+        if !self.seen_new.is_empty() || matches!(event.kind, EventKind::Create(CreateKind::Folder))
+        {
+            self.seen_new.insert(path.clone());
+        }
+        match event.kind {
+            EventKind::Create(kind) => {
+                if state.synthetic.remove(&path) {
+                    return Ok(());
+                }
+                if kind == CreateKind::Folder {
+                    if scope.recursive && scope.in_tree(&path) && !scope.ignored(&path, true) {
+                        ops.push(Op::WatchNew(path.clone()));
+                    }
+                } else {
+                    self.files.insert(path.clone());
+                }
+                state.writing = Some((path.clone(), Instant::now()));
+                state.emit(scope, out, Kind::Create, "create", path, None);
+            }
+            EventKind::Modify(ModifyKind::Name(RenameMode::From)) => match event.tracker() {
+                Some(cookie) => {
+                    state.pending_from = Some((path, cookie));
+                    ops.push(Op::RenamePending);
+                }
+                None => {
+                    // MOVE_SELF: only news for a watched root.
+                    if scope.roots.iter().any(|r| r.is_dir && r.path == path) {
+                        self.live_roots = self.live_roots.saturating_sub(1);
+                        ops.push(Op::Unwatch(path.clone()));
+                        state.emit(scope, out, Kind::Remove, "remove", path.clone(), None);
+                        eprintln!(
+                            "fkit: watch: {}: watched directory was moved away",
+                            shown(&path)
+                        );
+                    }
+                }
+            },
+            EventKind::Modify(ModifyKind::Name(RenameMode::To)) => {
+                let from = match state.pending_from.take() {
+                    Some((from, cookie)) if event.tracker() == Some(cookie) => Some(from),
+                    other => {
+                        state.pending_from = other;
+                        None
+                    }
+                };
+                // Renamed over an existing file: that file was replaced.
+                let replaced = self.files.contains(&path);
+                if let Some(from) = &from {
+                    ops.push(Op::Unwatch(from.clone()));
+                    move_files(&mut self.files, from, &path);
+                }
+                if path.is_dir() {
+                    if scope.recursive && scope.in_tree(&path) {
+                        ops.push(Op::WatchMoved(path.clone()));
+                    }
+                } else {
+                    self.files.insert(path.clone());
+                }
+                state.writing = None;
+                match from {
+                    Some(from) if replaced => {
+                        state.emit(scope, out, Kind::Modify, "modify", path, Some(from));
+                    }
+                    Some(from) => state.emit(scope, out, Kind::Rename, "rename", path, Some(from)),
+                    // Moved in from outside: new here.
+                    None => state.emit(scope, out, Kind::Create, "create", path, None),
+                }
+            }
+            EventKind::Modify(ModifyKind::Name(_)) => {} // the paired event: handled above
+            EventKind::Modify(ModifyKind::Metadata(_)) => {
+                state.emit(scope, out, Kind::Attrib, "attrib", path, None);
+            }
+            EventKind::Modify(_) => {
+                let same_session = matches!(&state.writing,
+                    Some((p, t)) if *p == path && t.elapsed() < Duration::from_secs(1));
+                if !same_session {
+                    state.writing = Some((path.clone(), Instant::now()));
+                    state.emit(scope, out, Kind::Modify, "modify", path, None);
+                }
+            }
+            EventKind::Access(AccessKind::Close(AccessMode::Write)) => {
+                if matches!(&state.writing, Some((p, _)) if *p == path) {
+                    state.writing = None;
+                }
+            }
+            EventKind::Remove(_) => {
+                forget_files(&mut self.files, &path);
+                let is_root = scope.roots.iter().any(|r| r.is_dir && r.path == path);
+                let double = state
+                    .last
+                    .as_ref()
+                    .is_some_and(|l| l.kind == "remove" && l.path.as_ref() == Some(&path));
+                if !double {
+                    ops.push(Op::Unwatch(path.clone()));
+                    if is_root {
+                        self.live_roots = self.live_roots.saturating_sub(1);
+                        eprintln!(
+                            "fkit: watch: {}: watched directory was removed",
+                            shown(&path)
+                        );
+                    }
+                    state.emit(scope, out, Kind::Remove, "remove", path, None);
+                }
+            }
+            _ => {} // opens, reads
+        }
+        Ok(())
+    }
+}
+
+impl State {
+    fn emit(
+        &mut self,
+        scope: &Scope,
+        out: &mut Vec<WatchEvent>,
+        kind: Kind,
+        name: &'static str,
+        path: PathBuf,
+        from: Option<PathBuf>,
+    ) {
+        if !scope.kinds.contains(&kind) {
+            return;
+        }
+        let wanted = scope.wants(&path) || from.as_deref().is_some_and(|f| scope.wants(f));
+        if !wanted {
+            return;
+        }
+        let event = WatchEvent {
+            kind: name,
+            path: Some(path),
+            from,
+        };
+        self.last = Some(event.clone());
+        out.push(event);
+    }
+}
+
+impl Scope {
+    /// notify's absolute path as the user would write it: under the root
+    /// it belongs to, spelled as that root was given.
+    fn user_path(&self, path: &Path) -> PathBuf {
+        let path = normal(path);
+        let best = self
+            .roots
+            .iter()
+            .filter(|r| path.starts_with(&r.abs))
+            .max_by_key(|r| r.abs.as_os_str().len());
+        if let Some(r) = best {
+            return match path.strip_prefix(&r.abs) {
+                Ok(rel) if rel.as_os_str().is_empty() => r.path.clone(),
+                Ok(rel) => r.path.join(rel),
+                Err(_) => path,
+            };
+        }
+        // Beside a watched file (an editor's temporary file).
+        for r in self.roots.iter().filter(|r| !r.is_dir) {
+            if let (Some(dir), Some(abs_dir)) = (r.path.parent(), r.abs.parent())
+                && let Ok(rel) = path.strip_prefix(abs_dir)
+            {
+                return dir.join(rel);
+            }
+        }
+        path
+    }
+
+    /// Under a directory root being watched recursively.
+    fn in_tree(&self, path: &Path) -> bool {
+        self.roots
+            .iter()
+            .any(|r| r.is_dir && path.starts_with(&r.path))
+    }
+
+    /// The root that `path` belongs to, if any.
+    fn root_of(&self, path: &Path) -> Option<&Root> {
+        self.roots.iter().find(|r| {
+            if r.is_dir {
+                path.starts_with(&r.path)
+            } else {
+                path == r.path
+            }
+        })
+    }
+
+    fn ignored(&self, path: &Path, is_dir: bool) -> bool {
+        let Some(root) = self.root_of(path) else {
+            return false;
+        };
+        let rel = path.strip_prefix(&root.path).unwrap_or(path);
+        if let Some((names, paths)) = &self.ignores {
+            let mut p = Some(rel);
+            // An ignored directory hides everything under it.
+            while let Some(part) = p.filter(|p| !p.as_os_str().is_empty()) {
+                if paths.is_match(part) || part.file_name().is_some_and(|n| names.is_match(n)) {
+                    return true;
+                }
+                p = part.parent();
+            }
+        }
+        let Some(gi) = &root.gitignore else {
+            return false;
+        };
+        if rel.as_os_str().is_empty() {
+            return false;
+        }
+        // As in git, a deeper .gitignore decides before a shallower one.
+        let mut dir = rel.parent();
+        while let Some(d) = dir.filter(|d| !d.as_os_str().is_empty()) {
+            if let Some(nested) = self.nested_gitignore(&root.path.join(d))
+                && let Ok(sub) = rel.strip_prefix(d)
+            {
+                let verdict = nested.matched_path_or_any_parents(sub, is_dir);
+                if verdict.is_ignore() {
+                    return true;
+                }
+                if verdict.is_whitelist() {
+                    return false;
+                }
+            }
+            dir = d.parent();
+        }
+        gi.matched_path_or_any_parents(rel, is_dir).is_ignore()
+    }
+
+    /// The .gitignore of a directory below a root, read once when first needed.
+    fn nested_gitignore(&self, dir: &Path) -> Option<Arc<Gitignore>> {
+        let mut cache = self.nested.lock().unwrap_or_else(|e| e.into_inner());
+        cache
+            .entry(dir.to_path_buf())
+            .or_insert_with(|| {
+                let file = dir.join(".gitignore");
+                if !file.is_file() {
+                    return None;
+                }
+                let mut builder = GitignoreBuilder::new(dir);
+                builder.add(file);
+                builder.build().ok().map(Arc::new)
+            })
+            .clone()
+    }
+
+    /// Reported: inside a root, not ignored, and matching --glob if given.
+    fn wants(&self, path: &Path) -> bool {
+        let Some(root) = self.root_of(path) else {
+            return false;
+        };
+        if self.ignored(path, false) {
+            return false;
+        }
+        match &self.globs {
+            None => true,
+            Some((names, paths)) => {
+                let rel = path.strip_prefix(&root.path).unwrap_or(path);
+                paths.is_match(rel) || path.file_name().is_some_and(|n| names.is_match(n))
+            }
+        }
+    }
+}
+
+/// Globs without `/` match a file name; the others a path relative to the
+/// watched directory.
+fn glob_sets(globs: &[String]) -> Result<Option<(GlobSet, GlobSet)>> {
+    if globs.is_empty() {
+        return Ok(None);
+    }
+    let (mut names, mut paths) = (GlobSetBuilder::new(), GlobSetBuilder::new());
+    for text in globs {
+        let glob = Glob::new(text).map_err(|e| Exit::usage(format!("bad glob \"{text}\": {e}")))?;
+        if text.contains('/') {
+            paths.add(glob);
+        } else {
+            names.add(glob);
+        }
+    }
+    Ok(Some((names.build()?, paths.build()?)))
+}
+
+fn gitignore_of(dir: &Path) -> Gitignore {
+    let mut builder = GitignoreBuilder::new(dir);
+    builder.add(dir.join(".gitignore"));
+    builder.add(dir.join(".git/info/exclude"));
+    let _ = builder.add_line(None, ".git/");
+    builder.build().unwrap_or_else(|_| Gitignore::empty())
+}
+
+/// A path as the user wrote it, without `./` parts.
+fn normal(path: &Path) -> PathBuf {
+    path.components()
+        .filter(|c| !matches!(c, Component::CurDir))
+        .collect()
+}
+
+fn shown(path: &Path) -> String {
+    if path.as_os_str().is_empty() {
+        ".".into()
+    } else {
+        path.display().to_string()
+    }
+}
+
+fn is_watch_limit(e: &anyhow::Error) -> bool {
+    e.to_string().contains("max_user_watches")
+}
+
+fn watch_error(e: notify::Error, path: &Path) -> anyhow::Error {
+    match &e.kind {
+        notify::ErrorKind::MaxFilesWatch => anyhow::anyhow!(
+            "{}: the inotify watch limit is reached; raise it with \
+             `sudo sysctl fs.inotify.max_user_watches=524288` (now {}), or watch less (--ignore, --gitignore)",
+            shown(path),
+            std::fs::read_to_string("/proc/sys/fs/inotify/max_user_watches")
+                .map(|s| s.trim().to_string())
+                .unwrap_or_else(|_| "?".into())
+        ),
+        notify::ErrorKind::Io(io) if io.raw_os_error() == Some(libc::EMFILE) => anyhow::anyhow!(
+            "too many inotify instances; raise `sudo sysctl fs.inotify.max_user_instances=1024`"
+        ),
+        _ => anyhow::Error::new(e).context(shown(path)),
+    }
+}
+
+/// Prints events, or gathers a burst of them for --debounce and --exec.
+struct Reporter {
+    format: Format,
+    out: io::BufWriter<io::Stdout>,
+    burst: Vec<WatchEvent>,
+    in_burst: HashSet<WatchEvent>,
+    /// Changed paths for the next --exec run.
+    changed: Vec<PathBuf>,
+    in_changed: HashSet<PathBuf>,
+    for_exec: bool,
+}
+
+impl Reporter {
+    fn new(format: Format, for_exec: bool) -> Reporter {
+        Reporter {
+            format,
+            out: io::BufWriter::with_capacity(64 * 1024, io::stdout()),
+            burst: Vec::new(),
+            in_burst: HashSet::new(),
+            changed: Vec::new(),
+            in_changed: HashSet::new(),
+            for_exec,
+        }
+    }
+
+    fn print(&mut self, events: &[WatchEvent]) -> Result<()> {
+        let time = rfc3339(
+            SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map_or(0.0, |d| d.as_secs_f64()),
+        );
+        for event in events {
+            match self.format {
+                Format::Text => {
+                    write!(self.out, "{time} {}", event.kind)?;
+                    if let Some(from) = &event.from
+                        && event.kind == "rename"
+                    {
+                        write!(self.out, " {} ->", shown(from))?;
+                    }
+                    match &event.path {
+                        Some(p) => writeln!(self.out, " {}", shown(p))?,
+                        None => writeln!(self.out)?,
+                    }
+                }
+                Format::Json => {
+                    let json = serde_json::json!({
+                        "time": time,
+                        "kind": event.kind,
+                        "path": event.path.as_deref().map(shown),
+                        "from": event.from.as_deref().map(shown),
+                    });
+                    serde_json::to_writer(&mut self.out, &json)?;
+                    self.out.write_all(b"\n")?;
+                }
+            }
+        }
+        self.out.flush()?;
+        Ok(())
+    }
+
+    fn collect(&mut self, events: &[WatchEvent]) {
+        for event in events {
+            if self.for_exec {
+                // A saved file's temporary name is gone: not worth passing on.
+                if let Some(from) = &event.from {
+                    if event.kind == "modify" {
+                        self.in_changed.remove(from);
+                        self.changed.retain(|p| p != from);
+                    }
+                }
+                if let Some(p) = &event.path
+                    && self.in_changed.insert(p.clone())
+                {
+                    self.changed.push(p.clone());
+                }
+            } else if self.in_burst.insert(event.clone()) {
+                self.burst.push(event.clone());
+            }
+        }
+    }
+
+    fn print_burst(&mut self) -> Result<()> {
+        let burst = std::mem::take(&mut self.burst);
+        self.in_burst.clear();
+        self.print(&burst)
+    }
+
+    fn take_changed(&mut self) -> Vec<PathBuf> {
+        self.in_changed.clear();
+        std::mem::take(&mut self.changed)
+    }
+}
+
+/// Runs --exec CMD, one run at a time.
+struct Runner {
+    command: String,
+    restart: bool,
+    clear: bool,
+    /// Pid (and process group) of the running CMD.
+    running: Option<u32>,
+    done: (Sender<ExitStatus>, Receiver<ExitStatus>),
+    /// A burst settled: run (again) as soon as nothing runs.
+    pending: bool,
+    /// Runs started so far.
+    runs: usize,
+    last_code: i32,
+}
+
+impl Runner {
+    fn burst(&mut self) {
+        self.pending = true;
+        if self.restart
+            && let Some(pid) = self.running
+        {
+            kill_group(pid, libc::SIGTERM);
+            // The waiter thread reports its end; start_if_due waits for it.
+            if let Ok(status) = self.done.1.recv_timeout(Duration::from_secs(5)) {
+                self.finished(status);
+            } else {
+                kill_group(pid, libc::SIGKILL);
+                if let Ok(status) = self.done.1.recv() {
+                    self.finished(status);
+                }
+            }
+        }
+    }
+
+    fn finished(&mut self, status: ExitStatus) {
+        self.running = None;
+        signal::stop_forwarding();
+        self.last_code = exit_code_of(status);
+    }
+
+    /// A run was started and has ended (for --once).
+    fn ran(&self) -> bool {
+        self.running.is_none() && self.runs > 0
+    }
+
+    fn start_if_due(&mut self, reporter: &mut Reporter) -> Result<()> {
+        if !self.pending || self.running.is_some() {
+            return Ok(());
+        }
+        self.pending = false;
+        let paths = reporter.take_changed();
+        if self.clear {
+            reporter.out.write_all(b"\x1b[2J\x1b[3J\x1b[H")?;
+            reporter.out.flush()?;
+        }
+        let list: Vec<String> = paths.iter().map(|p| shown(p)).collect();
+        let mut command = Command::new("/bin/sh");
+        command
+            .arg("-c")
+            .arg(&self.command)
+            .env("FKIT_PATHS", list.join("\n"));
+        #[cfg(unix)]
+        {
+            use std::os::unix::process::CommandExt;
+            // Its own process group, so --restart stops all it started.
+            command.process_group(0);
+        }
+        let mut child = command
+            .spawn()
+            .with_context(|| format!("cannot run {}", self.command))?;
+        let pid = child.id();
+        self.running = Some(pid);
+        self.runs += 1;
+        signal::forward_to(pid);
+        let tx = self.done.0.clone();
+        std::thread::spawn(move || {
+            if let Ok(status) = child.wait() {
+                let _ = tx.send(status);
+            }
+        });
+        Ok(())
+    }
+
+    /// fkit is ending: end CMD and all it started first.
+    fn stop(&mut self, sig: i32) {
+        if let Some(pid) = self.running {
+            kill_group(pid, sig);
+            if self.done.1.recv_timeout(Duration::from_secs(5)).is_err() {
+                kill_group(pid, libc::SIGKILL);
+            }
+            self.running = None;
+            signal::stop_forwarding();
+        }
+    }
+}
+
+fn kill_group(pid: u32, sig: i32) {
+    #[cfg(unix)]
+    unsafe {
+        libc::kill(-(pid as libc::pid_t), sig);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scope(root: &str, globs: &[&str], ignores: &[&str]) -> Scope {
+        let own = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        Scope {
+            nested: Mutex::new(HashMap::new()),
+            roots: vec![Root {
+                path: normal(Path::new(root)),
+                abs: PathBuf::from("/work/x").join(normal(Path::new(root))),
+                is_dir: true,
+                gitignore: None,
+            }],
+            kinds: HashSet::new(),
+            globs: glob_sets(&own(globs)).unwrap(),
+            ignores: glob_sets(&own(ignores)).unwrap(),
+            recursive: true,
+        }
+    }
+
+    #[test]
+    fn paths_are_shown_as_the_user_wrote_them() {
+        assert_eq!(normal(Path::new("./a/./b")), PathBuf::from("a/b"));
+        let s = scope(".", &[], &[]);
+        assert_eq!(
+            s.user_path(Path::new("/work/x/./src/a.rs")),
+            PathBuf::from("src/a.rs")
+        );
+        assert_eq!(shown(&s.user_path(Path::new("/work/x"))), ".");
+        let s = scope("src", &[], &[]);
+        assert_eq!(
+            s.user_path(Path::new("/work/x/src/a.rs")),
+            PathBuf::from("src/a.rs")
+        );
+    }
+
+    #[test]
+    fn globs_match_names_or_relative_paths() {
+        let s = scope("src", &["*.rs", "doc/**/*.md"], &["target", "*.tmp"]);
+        assert!(s.wants(Path::new("src/deep/a.rs")));
+        assert!(s.wants(Path::new("src/doc/x/y.md")));
+        assert!(!s.wants(Path::new("src/a.c")));
+        assert!(!s.wants(Path::new("src/target/a.rs")));
+        assert!(!s.wants(Path::new("src/b.tmp")));
+        assert!(!s.wants(Path::new("elsewhere/a.rs")));
+        assert!(s.ignored(Path::new("src/target"), true));
+    }
+}
+
+#[cfg(test)]
+mod limit_tests {
+    use super::*;
+
+    #[test]
+    fn watch_limit_names_the_sysctl() {
+        let e = watch_error(
+            notify::Error::new(notify::ErrorKind::MaxFilesWatch),
+            Path::new("src"),
+        );
+        let text = e.to_string();
+        assert!(
+            text.starts_with("src: the inotify watch limit is reached"),
+            "{text}"
+        );
+        assert!(
+            text.contains("sysctl fs.inotify.max_user_watches="),
+            "{text}"
+        );
+        assert!(is_watch_limit(&e));
+    }
 }

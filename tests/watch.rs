@@ -1,0 +1,485 @@
+mod common;
+
+use common::Workdir;
+use crossbeam_channel::{Receiver, unbounded};
+use std::fs;
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Stdio};
+use std::thread::sleep;
+use std::time::{Duration, Instant};
+
+/// A running `fkit watch` whose output lines arrive on a channel.
+struct Watching {
+    child: Child,
+    lines: Receiver<String>,
+}
+
+impl Watching {
+    /// Start `fkit watch ARGS` in `dir` (relative to the work dir) and wait
+    /// until it reports changes (by touching probe files until one shows).
+    fn start(wd: &Workdir, args: &[&str]) -> Watching {
+        let mut all = vec!["watch"];
+        all.extend_from_slice(args);
+        let mut child = wd
+            .command(&all)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn fkit watch");
+        let stdout = child.stdout.take().unwrap();
+        let (tx, lines) = unbounded();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Watching { child, lines }
+    }
+
+    /// Touch `probe` (a path in a watched place) until a line about it
+    /// comes, so the watches are surely in place; then drop pending lines.
+    fn ready(&self, wd: &Workdir, probe: &str) {
+        let start = Instant::now();
+        loop {
+            // Created anew each time, for watches that only report creates.
+            let _ = fs::remove_file(wd.join(probe));
+            wd.write(probe, "p");
+            if let Ok(line) = self.lines.recv_timeout(Duration::from_millis(200))
+                && line.contains(probe)
+            {
+                break;
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(20),
+                "fkit watch never reported {probe}"
+            );
+        }
+        fs::remove_file(wd.join(probe)).unwrap();
+        sleep(Duration::from_millis(100));
+        while self.lines.try_recv().is_ok() {}
+    }
+
+    /// The next line, or panic after `secs`.
+    fn next(&self, secs: u64) -> String {
+        self.lines
+            .recv_timeout(Duration::from_secs(secs))
+            .expect("no event reported in time")
+    }
+
+    /// Lines until one contains `needle` (returned last); panics on timeout.
+    fn until(&self, needle: &str) -> Vec<String> {
+        let mut seen = Vec::new();
+        loop {
+            let line = self
+                .lines
+                .recv_timeout(Duration::from_secs(10))
+                .unwrap_or_else(|_| panic!("no line with {needle:?}; got {seen:?}"));
+            let done = line.contains(needle);
+            seen.push(line);
+            if done {
+                return seen;
+            }
+        }
+    }
+
+    fn stop(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// With --exec fkit prints nothing itself: write `w/probe` until the
+/// command's output shows it ran, let the run end, then drop its output.
+fn ready_exec(wd: &Workdir, w: &Watching, settle: Duration) {
+    let start = Instant::now();
+    loop {
+        wd.write("w/probe", "p");
+        if w.lines.recv_timeout(Duration::from_millis(800)).is_ok() {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "--exec never ran"
+        );
+    }
+    sleep(settle);
+    while w.lines.try_recv().is_ok() {}
+}
+
+/// `<time> <kind> <rest>` without the time.
+fn event(line: &str) -> String {
+    line.split_once(' ')
+        .map(|(_, e)| e.to_string())
+        .unwrap_or_default()
+}
+
+#[test]
+fn create_modify_remove_rename_are_reported() {
+    let wd = Workdir::new();
+    fs::create_dir(wd.join("w")).unwrap();
+    let w = Watching::start(&wd, &["w"]);
+    w.ready(&wd, "w/probe");
+    wd.write("w/a.txt", "one");
+    assert_eq!(event(&w.next(10)), "create w/a.txt");
+    sleep(Duration::from_millis(50));
+    fs::write(wd.join("w/a.txt"), "two").unwrap();
+    assert_eq!(event(&w.next(10)), "modify w/a.txt");
+    fs::rename(wd.join("w/a.txt"), wd.join("w/b.txt")).unwrap();
+    assert_eq!(event(&w.next(10)), "rename w/a.txt -> w/b.txt");
+    fs::remove_file(wd.join("w/b.txt")).unwrap();
+    assert_eq!(event(&w.next(10)), "remove w/b.txt");
+    // Moved out of the watched directory: gone from here.
+    wd.write("w/c.txt", "c");
+    w.until("create w/c.txt");
+    fs::rename(wd.join("w/c.txt"), wd.join("elsewhere.txt")).unwrap();
+    assert_eq!(event(&w.next(10)), "remove w/c.txt");
+    // Moved in: new here.
+    fs::rename(wd.join("elsewhere.txt"), wd.join("w/d.txt")).unwrap();
+    assert_eq!(event(&w.next(10)), "create w/d.txt");
+    w.stop();
+}
+
+#[test]
+fn editor_save_is_a_change_of_the_target() {
+    let wd = Workdir::new();
+    wd.write("w/notes.txt", "old");
+    // A directory watch: the save is a modify of notes.txt.
+    let w = Watching::start(&wd, &["w", "--format", "json"]);
+    w.ready(&wd, "w/probe");
+    wd.write("w/.notes.txt.swp", "new");
+    fs::rename(wd.join("w/.notes.txt.swp"), wd.join("w/notes.txt")).unwrap();
+    let lines = w.until("\"path\":\"w/notes.txt\"");
+    let last: serde_json::Value = serde_json::from_str(lines.last().unwrap()).unwrap();
+    assert_eq!(last["kind"], "modify");
+    assert_eq!(last["from"], "w/.notes.txt.swp");
+    w.stop();
+
+    // A file watch survives the save (its inode is replaced) and sees the
+    // next one too.
+    let w = Watching::start(&wd, &["w/notes.txt"]);
+    // (The file must exist when fkit starts: no removing probes here.)
+    let start = Instant::now();
+    loop {
+        wd.write("w/notes.txt", "again");
+        if w.lines.recv_timeout(Duration::from_millis(300)).is_ok() {
+            break;
+        }
+        assert!(start.elapsed() < Duration::from_secs(20));
+    }
+    sleep(Duration::from_millis(100));
+    while w.lines.try_recv().is_ok() {}
+    for round in 0..2 {
+        wd.write("w/tmp123", format!("v{round}"));
+        fs::rename(wd.join("w/tmp123"), wd.join("w/notes.txt")).unwrap();
+        assert_eq!(event(&w.next(10)), "modify w/notes.txt");
+    }
+    w.stop();
+}
+
+#[test]
+fn json_lines_have_time_kind_path_from() {
+    let wd = Workdir::new();
+    fs::create_dir(wd.join("w")).unwrap();
+    let w = Watching::start(&wd, &["w", "--json"]);
+    w.ready(&wd, "w/probe");
+    wd.write("w/x", "x");
+    let v: serde_json::Value = serde_json::from_str(&w.next(10)).unwrap();
+    assert_eq!(v["kind"], "create");
+    assert_eq!(v["path"], "w/x");
+    assert!(v["from"].is_null());
+    assert!(v["time"].as_str().unwrap().ends_with('Z'));
+    w.stop();
+}
+
+#[test]
+fn recursive_watches_new_directories() {
+    let wd = Workdir::new();
+    fs::create_dir(wd.join("w")).unwrap();
+    let w = Watching::start(&wd, &["-r", "w"]);
+    w.ready(&wd, "w/probe");
+    // The file is created before fkit can add a watch for the new
+    // directories: it is found by scanning them.
+    fs::create_dir_all(wd.join("w/a/b/c")).unwrap();
+    wd.write("w/a/b/c/f", "f");
+    let lines: Vec<String> = w
+        .until("create w/a/b/c/f")
+        .iter()
+        .map(|l| event(l))
+        .collect();
+    assert_eq!(lines[0], "create w/a");
+    // Later changes deep inside are seen directly.
+    sleep(Duration::from_millis(100));
+    wd.write("w/a/b/c/g", "g");
+    assert_eq!(
+        event(&w.until("w/a/b/c/g").pop().unwrap()),
+        "create w/a/b/c/g"
+    );
+    w.stop();
+}
+
+#[test]
+fn globs_and_ignores_filter() {
+    let wd = Workdir::new();
+    fs::create_dir_all(wd.join("w/target")).unwrap();
+    wd.write("w/.gitignore", "*.log\n");
+    wd.write("w/sub/.gitignore", "*.gen.rs\n");
+    let w = Watching::start(
+        &wd,
+        &[
+            "-r",
+            "w",
+            "--glob",
+            "*.rs",
+            "--glob",
+            "probe",
+            "--ignore",
+            "target",
+            "--gitignore",
+        ],
+    );
+    w.ready(&wd, "w/probe");
+    wd.write("w/target/skip.rs", "");
+    wd.write("w/skip.txt", "");
+    wd.write("w/skip.log", "");
+    wd.write("w/sub/skip.gen.rs", "");
+    wd.write("w/keep.rs", "");
+    assert_eq!(event(&w.next(10)), "create w/keep.rs");
+    wd.write("w/sub/deeper/keep.rs", "");
+    assert_eq!(
+        event(&w.until("keep.rs").pop().unwrap()),
+        "create w/sub/deeper/keep.rs"
+    );
+    w.stop();
+}
+
+#[test]
+fn ten_thousand_creates_are_all_counted_or_overflow_is_said() {
+    let wd = Workdir::new();
+    fs::create_dir(wd.join("w")).unwrap();
+    let w = Watching::start(&wd, &["w", "-e", "create"]);
+    w.ready(&wd, "w/probe");
+    for i in 0..10_000 {
+        fs::File::create(wd.join(&format!("w/f{i}"))).unwrap();
+    }
+    let (mut creates, mut overflow) = (0, false);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while creates < 10_000 && !overflow && Instant::now() < deadline {
+        match w.lines.recv_timeout(Duration::from_secs(5)) {
+            Ok(line) if line.contains(" create w/f") => creates += 1,
+            Ok(line) if line.contains(" overflow") => overflow = true,
+            Ok(_) => {}
+            Err(_) => break,
+        }
+    }
+    assert!(
+        creates == 10_000 || overflow,
+        "{creates} creates and no overflow event"
+    );
+    w.stop();
+}
+
+#[test]
+fn debounce_collapses_a_burst_into_one_run() {
+    let wd = Workdir::new();
+    fs::create_dir(wd.join("w")).unwrap();
+    let w = Watching::start(
+        &wd,
+        &[
+            "w",
+            "--debounce",
+            "300",
+            "--exec",
+            "echo \"$FKIT_PATHS\" | sort > paths; echo run >> runs; echo ran",
+        ],
+    );
+    ready_exec(&wd, &w, Duration::from_millis(500));
+    fs::remove_file(wd.join("runs")).unwrap();
+    for i in 0..50 {
+        wd.write(&format!("w/f{i:02}"), "x");
+        sleep(Duration::from_millis(2));
+    }
+    w.next(10);
+    sleep(Duration::from_millis(800));
+    assert_eq!(String::from_utf8_lossy(&wd.read("runs")), "run\n");
+    let paths = String::from_utf8_lossy(&wd.read("paths")).into_owned();
+    let expected: Vec<String> = (0..50).map(|i| format!("w/f{i:02}")).collect();
+    assert_eq!(paths.lines().collect::<Vec<_>>(), expected);
+    w.stop();
+}
+
+#[test]
+fn exec_never_runs_twice_at_once() {
+    let wd = Workdir::new();
+    fs::create_dir(wd.join("w")).unwrap();
+    let w = Watching::start(
+        &wd,
+        &[
+            "w",
+            "--debounce",
+            "20",
+            "--exec",
+            "echo start >> log; sleep 0.6; echo end >> log; echo done",
+        ],
+    );
+    ready_exec(&wd, &w, Duration::from_millis(1500));
+    fs::remove_file(wd.join("log")).unwrap();
+    wd.write("w/one", "1");
+    sleep(Duration::from_millis(300));
+    wd.write("w/two", "2"); // while the first run is still going
+    w.next(20);
+    w.next(20);
+    let log = String::from_utf8_lossy(&wd.read("log")).into_owned();
+    assert_eq!(log, "start\nend\nstart\nend\n");
+    w.stop();
+}
+
+#[test]
+fn restart_stops_the_running_command() {
+    let wd = Workdir::new();
+    fs::create_dir(wd.join("w")).unwrap();
+    let w = Watching::start(
+        &wd,
+        &[
+            "w",
+            "--restart",
+            "--debounce",
+            "20",
+            "--exec",
+            "echo started; echo start >> log; sleep 30; echo end >> log",
+        ],
+    );
+    ready_exec(&wd, &w, Duration::from_millis(300));
+    fs::remove_file(wd.join("log")).unwrap();
+    wd.write("w/one", "1");
+    assert_eq!(w.next(20), "started");
+    wd.write("w/two", "2");
+    assert_eq!(w.next(20), "started");
+    sleep(Duration::from_millis(200));
+    assert_eq!(String::from_utf8_lossy(&wd.read("log")), "start\nstart\n");
+    w.stop();
+}
+
+#[test]
+fn once_and_timeout() {
+    let wd = Workdir::new();
+    fs::create_dir(wd.join("w")).unwrap();
+    // Nothing happens: --once --timeout exits 2 as inotifywait -t does.
+    let start = Instant::now();
+    wd.run(&["watch", "w", "--once", "--timeout", "0.5"])
+        .code(2);
+    assert!(start.elapsed() < Duration::from_secs(5));
+    wd.run(&["watch", "w", "--timeout", "0.3"]).ok();
+    // --once exits after the first change.
+    let mut child = wd
+        .command(&["watch", "w", "--once", "--timeout", "20"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        wd.write("w/poke", "x");
+        sleep(Duration::from_millis(100));
+        assert!(start.elapsed() < Duration::from_secs(20));
+    }
+    assert!(child.wait().unwrap().success());
+}
+
+#[test]
+fn deleted_watched_directory_is_reported_and_ends_the_watch() {
+    let wd = Workdir::new();
+    fs::create_dir(wd.join("w")).unwrap();
+    let child = wd
+        .command(&["watch", "w"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    sleep(Duration::from_millis(500));
+    fs::remove_dir(wd.join("w")).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.ends_with(" remove w\n"), "{stdout}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("w: watched directory was removed"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn missing_path_is_an_error() {
+    let wd = Workdir::new();
+    let run = wd.run(&["watch", "nope"]).code(1);
+    assert!(
+        run.stderr.starts_with("fkit: watch: nope: "),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn kernel_queue_overflow_is_reported() {
+    use std::os::unix::fs::PermissionsExt;
+    let wd = Workdir::new();
+    fs::create_dir(wd.join("w")).unwrap();
+    fs::set_permissions(wd.path(), fs::Permissions::from_mode(0o777)).unwrap();
+    fs::set_permissions(wd.join("w"), fs::Permissions::from_mode(0o777)).unwrap();
+    // The kernel does not limit root's queue: run fkit as nobody then.
+    let root = unsafe { libc::geteuid() } == 0;
+    if root && !common::have("setpriv") {
+        eprintln!("skipped: running as root without setpriv");
+        return;
+    }
+    let mut cmd = if root {
+        let mut c = std::process::Command::new("setpriv");
+        c.args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+            .arg(common::fkit_bin());
+        c
+    } else {
+        std::process::Command::new(common::fkit_bin())
+    };
+    let mut child = cmd
+        .args(["watch", "w", "-e", "create"])
+        .current_dir(wd.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        let mut creates = 0;
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if line.ends_with(" overflow") {
+                return (creates, true);
+            }
+            creates += 1;
+        }
+        (creates, false)
+    });
+    sleep(Duration::from_millis(800));
+    // Stop the reader while far more events than the queue holds
+    // (fs.inotify.max_queued_events, 16384 by default) come in.
+    let max: usize = fs::read_to_string("/proc/sys/fs/inotify/max_queued_events")
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(16384);
+    unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGSTOP) };
+    for i in 0..max + 1000 {
+        fs::File::create(wd.join(&format!("w/f{i}"))).unwrap();
+    }
+    unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGCONT) };
+    let start = Instant::now();
+    while !reader.is_finished() && start.elapsed() < Duration::from_secs(30) {
+        sleep(Duration::from_millis(50));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    let (creates, overflow) = reader.join().unwrap();
+    assert!(overflow, "no overflow event after {creates} creates");
+    assert!(creates < max + 1000);
+}
