@@ -1100,6 +1100,10 @@ impl Runner {
         let pid = child.id();
         self.running = Some(pid);
         self.runs += 1;
+        // The child leads its own group (on unix): a signal reaches all it started.
+        #[cfg(unix)]
+        signal::forward_to_group(pid);
+        #[cfg(not(unix))]
         signal::forward_to(pid);
         let tx = self.done.0.clone();
         std::thread::spawn(move || {

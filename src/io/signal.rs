@@ -6,34 +6,35 @@
 //! * a command that runs a child (`lock`, `temp --exec`, `watch --exec`)
 //!   forwards the signal to it and keeps running until the child is gone,
 //!   then exits with the child's status (128 + signal when it was killed).
+//!
+//! Nothing is installed until it is needed: until then the default action
+//! (exit at once) loses nothing, and start-up stays cheap for scripts that
+//! call fkit a thousand times. Forwarding needs no thread: its handler only
+//! calls `kill`, which is async-signal-safe. Removing files is not, so
+//! cleanup runs on a listener thread, started by the first temporary path.
 
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicI32, AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 
 static TEMP_PATHS: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
-/// Pid of a child process that signals are forwarded to (0: none).
-static CHILD: AtomicU32 = AtomicU32::new(0);
+/// Where signals go while a child runs: a pid, a negated process group id
+/// (as `kill` takes it), or 0 for nowhere.
+static CHILD: AtomicI32 = AtomicI32::new(0);
 /// The last signal received while a child was running (0: none).
 static RECEIVED: AtomicI32 = AtomicI32::new(0);
-
-static INSTALL: std::sync::Once = std::sync::Once::new();
-
-/// Start listening for SIGINT, SIGTERM and SIGHUP, once. Done lazily, when
-/// there is first something to clean up or a child to forward to: until
-/// then the default action (exit at once) loses nothing, and short commands
-/// such as `fkit temp` skip the listener thread (start-up cost matters to
-/// scripts that call fkit a thousand times).
-pub fn install() {
-    INSTALL.call_once(|| {
-        #[cfg(unix)]
-        unix::install();
-    });
-}
+/// The cleanup listener is running: it decides what a signal without a
+/// child does.
+static CLEANUP: AtomicBool = AtomicBool::new(false);
+static INSTALL_CLEANUP: std::sync::Once = std::sync::Once::new();
+static INSTALL_FORWARDING: std::sync::Once = std::sync::Once::new();
 
 /// Remove `path` if the process is interrupted before [`forget`] is called.
 pub fn remove_on_interrupt(path: &Path) {
-    install();
+    INSTALL_CLEANUP.call_once(|| {
+        #[cfg(unix)]
+        unix::install_cleanup();
+    });
     if let Ok(mut paths) = TEMP_PATHS.lock() {
         paths.push(path.to_path_buf());
     }
@@ -48,10 +49,24 @@ pub fn forget(path: &Path) {
     }
 }
 
-/// While a child runs, signals go to it instead of ending fkit.
+/// While a child runs, SIGINT, SIGTERM and SIGHUP go to it instead of
+/// ending fkit.
 pub fn forward_to(pid: u32) {
-    install();
-    CHILD.store(pid, Ordering::SeqCst);
+    forward(i32::try_from(pid).unwrap_or(0));
+}
+
+/// Like [`forward_to`], for a child that leads its own process group: the
+/// signal goes to the whole group (everything the child started).
+pub fn forward_to_group(pgid: u32) {
+    forward(-i32::try_from(pgid).unwrap_or(0));
+}
+
+fn forward(target: i32) {
+    INSTALL_FORWARDING.call_once(|| {
+        #[cfg(unix)]
+        unix::install_forwarding();
+    });
+    CHILD.store(target, Ordering::SeqCst);
 }
 
 /// The child has exited: signals end fkit again.
@@ -84,27 +99,45 @@ mod unix {
     use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
     use signal_hook::iterator::Signals;
 
-    pub(super) fn install() {
-        let Ok(mut signals) = Signals::new([SIGINT, SIGTERM, SIGHUP]) else {
+    const SIGNALS: [i32; 3] = [SIGINT, SIGTERM, SIGHUP];
+
+    pub(super) fn install_cleanup() {
+        let Ok(mut signals) = Signals::new(SIGNALS) else {
             return;
         };
+        CLEANUP.store(true, Ordering::SeqCst);
         std::thread::spawn(move || {
             for sig in signals.forever() {
-                let child = CHILD.load(Ordering::SeqCst);
-                if child != 0 {
-                    RECEIVED.store(sig, Ordering::SeqCst);
-                    // A terminal's Ctrl-C already reached the child through
-                    // its process group; a `kill` aimed at fkit did not.
-                    // Sending it again is harmless for the programs people
-                    // run under fkit, and is what makes `kill` work.
-                    unsafe {
-                        libc::kill(child as libc::pid_t, sig);
-                    }
+                if CHILD.load(Ordering::SeqCst) != 0 {
+                    // The forwarding handler passed it on; the child decides.
                     continue;
                 }
                 cleanup();
                 std::process::exit(128 + sig);
             }
         });
+    }
+
+    pub(super) fn install_forwarding() {
+        for sig in SIGNALS {
+            // SAFETY: the action only touches atomics and calls kill(2) and
+            // _exit(2), all async-signal-safe.
+            let _ = unsafe {
+                signal_hook::low_level::register(sig, move || {
+                    let target = CHILD.load(Ordering::SeqCst);
+                    if target != 0 {
+                        RECEIVED.store(sig, Ordering::SeqCst);
+                        // A terminal's Ctrl-C already reached the child
+                        // through its process group; a `kill` aimed at fkit
+                        // did not. Sending it again is harmless for the
+                        // programs people run under fkit, and makes `kill` work.
+                        libc::kill(target, sig);
+                    } else if !CLEANUP.load(Ordering::SeqCst) {
+                        // Registering replaced the default action: keep it.
+                        libc::_exit(128 + sig);
+                    }
+                })
+            };
+        }
     }
 }
