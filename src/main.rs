@@ -1,10 +1,9 @@
-use clap::Parser;
 use fkit::cmd::Cli;
 use fkit::io::error::{Outcome, outcome};
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
+    let cli = match Cli::parse_args() {
         Ok(cli) => cli,
         Err(err) => return usage_error(err),
     };

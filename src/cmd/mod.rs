@@ -1,6 +1,7 @@
 //! One module per subcommand: its `Args` (the `--help` text) and `run()`.
 
-use clap::{Parser, Subcommand};
+use clap::{Args as _, FromArgMatches, Parser, Subcommand};
+use std::ffi::OsString;
 
 pub mod buffer;
 pub mod chunk;
@@ -25,6 +26,53 @@ pub mod watch;
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+}
+
+impl Cli {
+    /// Parse the command line. When it names a subcommand, only that
+    /// subcommand's arguments are built: building all of them is a fifth of
+    /// fkit's start-up, and scripts call `fkit lock` or `fkit temp` in loops.
+    pub fn parse_args() -> Result<Cli, clap::Error> {
+        let args: Vec<OsString> = std::env::args_os().collect();
+        let name = args.get(1).and_then(|a| a.to_str()).unwrap_or("");
+        match subcommand(name) {
+            Some(sub) => {
+                let matches = top_level().subcommand(sub).try_get_matches_from(&args)?;
+                Cli::from_arg_matches(&matches)
+            }
+            None => Cli::try_parse_from(args),
+        }
+    }
+}
+
+/// The top-level command without its subcommands: the `#[command]`
+/// settings of [`Cli`], which a unit test keeps in step.
+fn top_level() -> clap::Command {
+    clap::Command::new("fkit")
+        .version(env!("CARGO_PKG_VERSION"))
+        .propagate_version(true)
+        .max_term_width(100)
+        .subcommand_required(true)
+}
+
+/// One subcommand's arguments, as the derived [`Command`] builds them.
+fn subcommand(name: &str) -> Option<clap::Command> {
+    type Augment = fn(clap::Command) -> clap::Command;
+    let (name, augment): (&'static str, Augment) = match name {
+        "buffer" => ("buffer", buffer::Args::augment_args),
+        "mmap" => ("mmap", mmap::Args::augment_args),
+        "lock" => ("lock", lock::Args::augment_args),
+        "temp" => ("temp", temp::Args::augment_args),
+        "gzip" => ("gzip", gzip::Args::augment_args),
+        "csv" => ("csv", csv::Args::augment_args),
+        "json" => ("json", json::Args::augment_args),
+        "chunk" => ("chunk", chunk::Args::augment_args),
+        "watch" => ("watch", watch::Args::augment_args),
+        "completions" => ("completions", completions::Args::augment_args),
+        "man" => ("man", man::Args::augment_args),
+        _ => return None,
+    };
+    Some(augment(clap::Command::new(name)))
 }
 
 #[derive(Subcommand, Debug)]
@@ -74,5 +122,47 @@ pub fn run(command: Command) -> anyhow::Result<()> {
         Command::Watch(args) => watch::run(args),
         Command::Completions(args) => completions::run(args),
         Command::Man(args) => man::run(args),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    /// The one-subcommand parser must say exactly what the full one says.
+    #[test]
+    fn single_subcommand_trees_match_the_full_tree() {
+        let mut full = Cli::command();
+        full.build();
+        for sub in full.get_subcommands() {
+            let name = sub.get_name().to_string();
+            if name == "help" {
+                // clap's own `fkit help …`: parsed by the full tree.
+                continue;
+            }
+            let mut alone = top_level().subcommand(subcommand(&name).expect("listed"));
+            alone.build();
+            let mine = alone.find_subcommand(&name).expect("built");
+            let mut a = mine.clone();
+            let mut b = sub.clone();
+            assert_eq!(
+                a.render_long_help().to_string(),
+                b.render_long_help().to_string(),
+                "{name}"
+            );
+            assert_eq!(
+                a.render_usage().to_string(),
+                b.render_usage().to_string(),
+                "{name}"
+            );
+            assert_eq!(mine.get_version(), sub.get_version(), "{name}");
+        }
+        assert_eq!(top_level().get_name(), full.get_name());
+        assert_eq!(
+            top_level().get_version(),
+            full.get_version(),
+            "the version is the package's"
+        );
     }
 }
