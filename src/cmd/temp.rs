@@ -136,6 +136,13 @@ fn create(args: &Args) -> Result<PathBuf> {
     let suffix = args.suffix.as_deref().unwrap_or("");
     let mut builder = tempfile::Builder::new();
     builder.prefix(&prefix).suffix(suffix).rand_bytes(random);
+    // Private, as mktemp makes them: only the owner may read or enter.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = if args.directory { 0o700 } else { 0o600 };
+        builder.permissions(fs::Permissions::from_mode(mode));
+    }
     let path = if args.directory {
         builder.tempdir_in(&dir).map(|d| d.keep())
     } else {

@@ -4,6 +4,7 @@
 
 pub mod compress;
 pub mod error;
+pub mod flatten;
 pub mod input;
 pub mod map;
 pub mod output;

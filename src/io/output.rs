@@ -41,6 +41,9 @@ pub struct Output {
 
 enum Sink {
     Stdout(BufWriter<RawStdout>),
+    /// A device, FIFO or socket: written in place (it cannot be replaced,
+    /// and renaming a file over `/dev/null` would be a disaster).
+    Special(BufWriter<File>),
     File {
         writer: BufWriter<NamedTempFile>,
         target: PathBuf,
@@ -78,6 +81,7 @@ impl Output {
         let name = self.name;
         match self.sink {
             Sink::Stdout(mut w) => w.flush().with_context(|| name.clone()),
+            Sink::Special(mut w) => w.flush().with_context(|| name.clone()),
             Sink::File {
                 writer,
                 target,
@@ -125,8 +129,22 @@ impl OutputSpec {
         };
         let sink = match self.path {
             None => Sink::Stdout(BufWriter::with_capacity(self.buffer, RawStdout::new())),
+            Some(target) if is_special(&target) => {
+                let file = fs::OpenOptions::new()
+                    .write(true)
+                    .open(&target)
+                    .with_context(|| name.clone())?;
+                Sink::Special(BufWriter::with_capacity(self.buffer, file))
+            }
             Some(target) => {
                 refuse_existing(&target, self.force)?;
+                // Replace what a symlink points to, and keep the link.
+                let target = match fs::symlink_metadata(&target) {
+                    Ok(m) if m.file_type().is_symlink() => {
+                        fs::canonicalize(&target).with_context(|| name.clone())?
+                    }
+                    _ => target,
+                };
                 let temp = temp_beside(&target).with_context(|| name.clone())?;
                 Sink::File {
                     writer: BufWriter::with_capacity(self.buffer, temp),
@@ -138,6 +156,12 @@ impl OutputSpec {
         };
         Ok(Output { name, sink })
     }
+}
+
+/// True for an existing target that is not a regular file or a directory
+/// (after following symlinks): `/dev/null`, a FIFO, a terminal.
+pub fn is_special(target: &Path) -> bool {
+    fs::metadata(target).is_ok_and(|m| !m.is_file() && !m.is_dir())
 }
 
 /// Error unless `target` may be written: it does not exist, or `force`.
@@ -182,6 +206,16 @@ pub fn temp_beside(target: &Path) -> io::Result<NamedTempFile> {
 /// meanwhile.
 pub fn commit(temp: NamedTempFile, target: &Path, force: bool, sync: bool) -> io::Result<()> {
     let temp_path = temp.path().to_path_buf();
+    if is_special(target) {
+        // Never rename over a device or FIFO: copy into it instead.
+        let result = io::copy(
+            &mut File::open(&temp_path)?,
+            &mut fs::OpenOptions::new().write(true).open(target)?,
+        )
+        .map(drop);
+        signal::forget(&temp_path);
+        return result;
+    }
     let result = (|| {
         if let Ok(meta) = fs::metadata(target) {
             temp.as_file().set_permissions(meta.permissions())?;
@@ -223,6 +257,7 @@ impl Write for Output {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         match &mut self.sink {
             Sink::Stdout(w) => w.write(buf),
+            Sink::Special(w) => w.write(buf),
             Sink::File { writer, .. } => writer.write(buf),
         }
     }
@@ -230,6 +265,7 @@ impl Write for Output {
     fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
         match &mut self.sink {
             Sink::Stdout(w) => w.write_all(buf),
+            Sink::Special(w) => w.write_all(buf),
             Sink::File { writer, .. } => writer.write_all(buf),
         }
     }
@@ -237,6 +273,7 @@ impl Write for Output {
     fn flush(&mut self) -> io::Result<()> {
         match &mut self.sink {
             Sink::Stdout(w) => w.flush(),
+            Sink::Special(w) => w.flush(),
             Sink::File { writer, .. } => writer.flush(),
         }
     }

@@ -45,7 +45,10 @@ impl Run {
 impl Workdir {
     pub fn new() -> Workdir {
         Workdir {
-            dir: tempfile::Builder::new().prefix("fkit-test.").tempdir().expect("temp dir"),
+            dir: tempfile::Builder::new()
+                .prefix("fkit-test.")
+                .tempdir()
+                .expect("temp dir"),
         }
     }
 
@@ -111,7 +114,9 @@ impl Default for Workdir {
 
 /// Run any prepared command with `stdin` and collect its output.
 pub fn run_command(cmd: &mut Command, stdin: &[u8]) -> Run {
-    cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    cmd.stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
     let mut child = cmd.spawn().expect("spawn");
     let mut pipe = child.stdin.take().expect("stdin pipe");
     let data = stdin.to_vec();
@@ -119,7 +124,11 @@ pub fn run_command(cmd: &mut Command, stdin: &[u8]) -> Run {
     let writer = std::thread::spawn(move || {
         let _ = pipe.write_all(&data);
     });
-    let Output { status, stdout, stderr } = child.wait_with_output().expect("wait");
+    let Output {
+        status,
+        stdout,
+        stderr,
+    } = child.wait_with_output().expect("wait");
     let _ = writer.join();
     Run {
         status: status.code().unwrap_or(-1),

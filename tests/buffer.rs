@@ -1,0 +1,273 @@
+mod common;
+
+use common::{Workdir, pseudo_random, run_command};
+use std::io::Read;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+const SIZE: usize = 4096;
+
+fn sizes() -> Vec<usize> {
+    vec![0, 1, SIZE - 1, SIZE, SIZE + 1, 3 * 1024 * 1024 + 17]
+}
+
+#[test]
+fn copies_files_byte_for_byte_at_every_boundary() {
+    let wd = Workdir::new();
+    for (i, len) in sizes().into_iter().enumerate() {
+        let data = pseudo_random(len, i as u64);
+        wd.write("in", &data);
+        let out = format!("out{i}");
+        wd.run(&["buffer", "-s", "4K", "in", "-o", &out]).ok();
+        assert_eq!(wd.read(&out), data, "file copy of {len} bytes");
+    }
+}
+
+#[test]
+fn copies_pipes_byte_for_byte_direct_and_through_the_ring() {
+    let wd = Workdir::new();
+    for (i, len) in sizes().into_iter().enumerate() {
+        let data = pseudo_random(len, 100 + i as u64);
+        let direct = wd.run_stdin(&["buffer", "-s", "4K"], &data).ok();
+        assert_eq!(direct.stdout, data, "pipe copy of {len} bytes");
+        let ring = wd
+            .run_stdin(&["buffer", "-s", "4K", "--ring", "64K", "-"], &data)
+            .ok();
+        assert_eq!(ring.stdout, data, "ring copy of {len} bytes");
+    }
+}
+
+#[test]
+fn stats_count_reads_and_writes_of_the_chosen_size() {
+    let wd = Workdir::new();
+    wd.write("in", pseudo_random(10 * 1024, 7));
+    let run = wd
+        .run(&["buffer", "-s", "1K", "--stats", "--json", "in"])
+        .ok();
+    let stats: serde_json::Value = serde_json::from_str(run.stderr.trim()).expect("stats JSON");
+    assert_eq!(stats["bytes"], 10240);
+    assert_eq!(stats["buffer_size"], 1024);
+    assert_eq!(stats["writes"], 10);
+    assert_eq!(stats["reads"], 11, "ten full reads and one at end of file");
+    assert_eq!(run.stdout.len(), 10240);
+
+    let ring = wd
+        .run(&[
+            "buffer", "-s", "1K", "--ring", "8K", "--stats", "--json", "in",
+        ])
+        .ok();
+    let stats: serde_json::Value = serde_json::from_str(ring.stderr.trim()).expect("ring JSON");
+    assert_eq!(stats["ring"]["bytes"], 8192);
+    assert!(stats["ring"]["empty"].is_u64() && stats["ring"]["full"].is_u64());
+}
+
+#[test]
+fn refuses_to_overwrite_without_force_and_keeps_permissions_with_it() {
+    let wd = Workdir::new();
+    wd.write("in", "new content\n");
+    wd.write("out", "old content\n");
+    let run = wd.run(&["buffer", "in", "-o", "out"]).code(1);
+    assert!(
+        run.stderr.contains("fkit: buffer: out: already exists"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(wd.read("out"), b"old content\n");
+
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(wd.join("out"), std::fs::Permissions::from_mode(0o640)).unwrap();
+        wd.run(&["buffer", "in", "-o", "out", "--force"]).ok();
+        assert_eq!(wd.read("out"), b"new content\n");
+        let mode = std::fs::metadata(wd.join("out"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o640);
+    }
+    assert_eq!(
+        wd.list(),
+        vec!["in", "out"],
+        "no temporary file left behind"
+    );
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_failing_copy_leaves_no_partial_output_and_the_old_file_intact() {
+    let wd = Workdir::new();
+    wd.write("out", "precious\n");
+    // Reading /proc/self/mem at offset 0 fails with an I/O error after the
+    // output was opened.
+    let run = wd
+        .run(&["buffer", "/proc/self/mem", "-o", "out", "--force"])
+        .code(1);
+    assert!(
+        run.stderr.starts_with("fkit: buffer: /proc/self/mem: "),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(wd.read("out"), b"precious\n");
+    assert_eq!(wd.list(), vec!["out"]);
+}
+
+#[cfg(unix)]
+#[test]
+fn ctrl_c_removes_the_temporary_output_and_exits_130() {
+    let wd = Workdir::new();
+    wd.write("out", "precious\n");
+    let mut child = wd
+        .command(&["buffer", "--rate", "1K", "-o", "out", "--force"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    std::io::Write::write_all(&mut stdin, &[b'x'; 4096]).unwrap();
+    std::thread::sleep(Duration::from_millis(400));
+    assert!(
+        wd.list().iter().any(|n| n.ends_with(".fkit-tmp")),
+        "the temporary output exists while copying: {:?}",
+        wd.list()
+    );
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(130));
+    assert_eq!(wd.read("out"), b"precious\n");
+    assert_eq!(wd.list(), vec!["out"]);
+}
+
+#[test]
+fn bad_sizes_are_usage_errors() {
+    let wd = Workdir::new();
+    let run = wd.run(&["buffer", "-s", "12Q"]).code(2);
+    assert!(
+        run.stderr.contains("fkit: buffer: invalid size \"12Q\""),
+        "{}",
+        run.stderr
+    );
+    wd.run(&["buffer", "--ring", "lots"]).code(2);
+}
+
+#[test]
+fn a_closed_pipe_ends_quietly() {
+    let wd = Workdir::new();
+    wd.write("big", pseudo_random(8 * 1024 * 1024, 3));
+    let mut child = wd
+        .command(&["buffer", "big"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut head = [0u8; 10];
+    child
+        .stdout
+        .as_mut()
+        .unwrap()
+        .read_exact(&mut head)
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn missing_input_names_the_file() {
+    let wd = Workdir::new();
+    let run = wd.run(&["buffer", "nope"]).code(1);
+    assert!(
+        run.stderr.starts_with("fkit: buffer: nope: "),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn rate_limit_slows_the_copy() {
+    let wd = Workdir::new();
+    wd.write("in", vec![b'a'; 20 * 1024]);
+    let started = std::time::Instant::now();
+    let run = wd.run(&["buffer", "--rate", "40K", "in"]).ok();
+    assert_eq!(run.stdout.len(), 20 * 1024);
+    assert!(
+        started.elapsed() >= Duration::from_millis(400),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[test]
+fn bench_reports_every_size_from_512_bytes_to_16m() {
+    let wd = Workdir::new();
+    wd.write("in", pseudo_random(64 * 1024, 9));
+    let run = wd.run(&["buffer", "--bench", "in", "--json"]).ok();
+    let rows: serde_json::Value = serde_json::from_slice(&run.stdout).unwrap();
+    let rows = rows.as_array().unwrap();
+    assert_eq!(rows.len(), 16);
+    assert_eq!(rows[0]["buffer_size"], 512);
+    assert_eq!(rows[0]["reads"], 129);
+    assert_eq!(rows[15]["buffer_size"], 16 << 20);
+    assert!(rows.iter().all(|r| r["bytes"] == 65536));
+    let text = wd.run(&["buffer", "--bench", "in"]).ok().stdout_str();
+    assert!(
+        text.contains("512 B") && text.contains("16.0 MiB"),
+        "{text}"
+    );
+}
+
+#[test]
+fn help_has_examples() {
+    let wd = Workdir::new();
+    let help = wd.run(&["buffer", "--help"]).ok().stdout_str();
+    assert!(
+        help.contains("Examples:") && help.contains("fkit buffer -s 1M"),
+        "{help}"
+    );
+    let mut cmd = Command::new(common::fkit_bin());
+    cmd.args(["temp", "--help"]);
+    let temp = run_command(&mut cmd, b"").ok().stdout_str();
+    assert!(
+        temp.contains("Examples:") && temp.contains("--soak"),
+        "{temp}"
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn a_device_output_is_written_in_place_never_replaced() {
+    use std::os::unix::fs::FileTypeExt;
+    let wd = Workdir::new();
+    wd.write("in", "data\n");
+    wd.run(&["buffer", "in", "-o", "/dev/null"]).ok();
+    wd.run(&["buffer", "in", "-o", "/dev/null", "--force"]).ok();
+    let meta = std::fs::metadata("/dev/null").unwrap();
+    assert!(
+        meta.file_type().is_char_device(),
+        "/dev/null is still a device"
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn force_through_a_symlink_replaces_its_target_and_keeps_the_link() {
+    let wd = Workdir::new();
+    wd.write("in", "new\n");
+    wd.write("real", "old\n");
+    std::os::unix::fs::symlink("real", wd.join("link")).unwrap();
+    wd.run(&["buffer", "in", "-o", "link"]).code(1);
+    wd.run(&["buffer", "in", "-o", "link", "--force"]).ok();
+    assert_eq!(wd.read("real"), b"new\n");
+    assert!(
+        std::fs::symlink_metadata(wd.join("link"))
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+}
