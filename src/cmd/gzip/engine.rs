@@ -33,16 +33,16 @@ pub struct GzipOptions {
 
 impl Engine {
     /// The engine and its own level for gzip level `level`, chosen by
-    /// measurement on text (bench/rows/gzip.sh): ISA-L's level 1 and 3 are
-    /// the fastest encoders for the fast levels; libdeflate gives smaller
-    /// output than zlib at every level and is faster at the same size.
+    /// measurement on text (bench/rows/gzip.sh, 256 MB log, CPU seconds):
+    /// libdeflate at the same level is faster than zlib-rs and its output
+    /// smaller at every level (level 6: 56.4 MB against gzip -6's 56.5 MB);
+    /// its level 1 output (67.5 MB) is smaller than igzip -3's (68.5 MB)
+    /// for 30% less CPU. ISA-L's level 1 is twice as fast again but its
+    /// output is larger than igzip -3's, so it is only used on request.
     fn resolve(self, level: u32) -> (Engine, u32) {
         match self {
-            Engine::Auto if cfg!(feature = "isal") && level <= 2 => (Engine::Isal, 1),
-            Engine::Auto if cfg!(feature = "isal") && level == 3 => (Engine::Isal, 3),
             Engine::Auto => (Engine::Libdeflate, level.max(1)),
             Engine::Isal if !cfg!(feature = "isal") => (Engine::Libdeflate, level.max(1)),
-            Engine::Isal => (Engine::Isal, if level <= 2 { 1 } else { 3 }),
             other => (other, level),
         }
     }
@@ -260,11 +260,38 @@ pub struct Trailing {
     pub only_zeros: bool,
 }
 
-/// Where the compressed bytes come from: a memory map of a whole file (which
-/// allows reading members in parallel), or a stream.
+/// Where the compressed bytes come from: a file (mapped, so that members can
+/// be found and inflated in parallel), or a stream.
 pub enum Source<'a> {
-    Map(&'a [u8]),
+    File(&'a crate::io::MappedFile),
     Stream(&'a mut dyn BufRead),
+}
+
+/// Read a file from `offset` on, with ordinary reads (pages read this way
+/// are not counted in the process's memory, unlike a map's).
+fn tail(file: &std::fs::File, offset: usize) -> io::Result<io::BufReader<&std::fs::File>> {
+    use std::io::Seek;
+    let mut f = file;
+    f.seek(io::SeekFrom::Start(offset as u64))?;
+    Ok(io::BufReader::with_capacity(1 << 20, f))
+}
+
+/// Tell the kernel the mapped pages before `upto` will not be read again, so
+/// that memory stays bounded whatever the file size.
+fn release(map: &[u8], upto: usize) {
+    #[cfg(unix)]
+    {
+        let page = 4096;
+        let len = upto / page * page;
+        if len > 0 {
+            // SAFETY: the range lies inside the mapping, which starts on a
+            // page boundary; MADV_DONTNEED on a read-only file mapping only
+            // drops pages that are read back from the file if touched again.
+            unsafe { libc::madvise(map.as_ptr() as *mut libc::c_void, len, libc::MADV_DONTNEED) };
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = (map, upto);
 }
 
 /// One member found through fkit's block index.
@@ -316,13 +343,14 @@ pub fn indexed_length(map: &[u8]) -> Option<u64> {
 /// Decompress gzip from `src` into `out`. Members fkit indexed are inflated
 /// on `threads` cores and, with a range, only those that overlap it.
 pub fn decompress_gzip(src: Source, out: &mut Window, threads: usize) -> Result<Option<Trailing>> {
-    let (map, rest_at, members) = match src {
+    let (file, rest_at, members) = match src {
         Source::Stream(reader) => return inflate_stream(reader, 0, 0, out),
-        Source::Map(map) => {
-            let (members, rest_at) = indexed_members(map);
-            (map, rest_at, members)
+        Source::File(file) => {
+            let (members, rest_at) = indexed_members(file);
+            (file, rest_at, members)
         }
     };
+    let map: &[u8] = file;
     // Skip whole members before the range: the index says how long they are.
     let mut first = 0;
     while first < members.len() && out.skip >= members[first].data_len as u64 {
@@ -342,34 +370,28 @@ pub fn decompress_gzip(src: Source, out: &mut Window, threads: usize) -> Result<
     pipeline::ordered(
         threads,
         wanted[..last].iter().map(Ok),
-        libdeflater::Decompressor::new,
+        compress::WholeInflater::new,
         |inflater, m: &Member| {
             let bytes = &map[m.offset as usize..m.offset as usize + m.len];
             let body = &bytes[m.header_len..m.len - 8];
-            let mut data = vec![0u8; m.data_len];
-            let bad = |what: &str| anyhow!("{what} in the member that starts at byte {}", m.offset);
-            match inflater.deflate_decompress(body, &mut data) {
-                Ok(n) if n == m.data_len => {}
-                Ok(_) => return Err(bad("length error")),
-                Err(_) => return Err(bad("invalid compressed data")),
+            let (data, crc) = inflater
+                .inflate(body, m.data_len)
+                .map_err(|what| anyhow!("{what} in the member that starts at byte {}", m.offset))?;
+            if crc.to_le_bytes() != bytes[m.len - 8..m.len - 4] {
+                bail!("crc error in the member that starts at byte {}", m.offset);
             }
-            let crc = &bytes[m.len - 8..m.len - 4];
-            if crc32fast::hash(&data).to_le_bytes() != crc {
-                return Err(bad("crc error"));
-            }
-            Ok(data)
+            Ok((data, m.offset as usize + m.len))
         },
-        |data| out.put(&data),
+        |(data, end)| {
+            release(map, end);
+            out.put(&data)
+        },
     )?;
     if out.full() || rest_at == map.len() && !members.is_empty() {
         return Ok(None);
     }
-    inflate_stream(
-        &mut &map[rest_at..],
-        rest_at as u64,
-        members.len() as u64,
-        out,
-    )
+    let mut rest = tail(file.file(), rest_at)?;
+    inflate_stream(&mut rest, rest_at as u64, members.len() as u64, out)
 }
 
 /// Inflate members one after another from a stream.
@@ -435,16 +457,17 @@ impl std::error::Error for ResumeAt {}
 /// (a magic inside compressed data, damage) falls back to decoding one
 /// stream after another from the last stream known to be good.
 pub fn decompress_bzip2(src: Source, out: &mut Window, threads: usize) -> Result<Option<Trailing>> {
-    let map = match src {
+    let file = match src {
         Source::Stream(reader) => return bunzip_stream(reader, 0, out),
-        Source::Map(map) => map,
+        Source::File(file) => file,
     };
+    let map: &[u8] = file;
     let mut starts: Vec<usize> = memchr::memmem::find_iter(map, b"1AY&SY")
         .filter(|&q| q >= 4 && &map[q - 4..q - 1] == b"BZh" && (b'1'..=b'9').contains(&map[q - 1]))
         .map(|q| q - 4)
         .collect();
     if threads <= 1 || starts.len() < 2 || starts[0] != 0 {
-        return bunzip_stream(&mut &map[..], 0, out);
+        return bunzip_stream(&mut tail(file.file(), 0)?, 0, out);
     }
     starts.push(map.len());
     let segments: Vec<(usize, usize)> = starts.windows(2).map(|w| (w[0], w[1])).collect();
@@ -453,16 +476,21 @@ pub fn decompress_bzip2(src: Source, out: &mut Window, threads: usize) -> Result
         segments.iter().copied().map(Ok),
         || (),
         |_, (start, end): (usize, usize)| {
-            bunzip_segment(&map[start..end]).ok_or_else(|| anyhow::Error::new(ResumeAt(start)))
+            bunzip_segment(&map[start..end])
+                .map(|data| (data, end))
+                .ok_or_else(|| anyhow::Error::new(ResumeAt(start)))
         },
-        |data| out.put(&data),
+        |(data, end)| {
+            release(map, end);
+            out.put(&data)
+        },
     );
     match result {
         Ok(()) => Ok(None),
         Err(e) => match e.downcast_ref::<ResumeAt>() {
             Some(ResumeAt(at)) => {
                 let at = *at;
-                bunzip_stream(&mut &map[at..], at as u64, out)
+                bunzip_stream(&mut tail(file.file(), at)?, at as u64, out)
             }
             None => Err(e),
         },

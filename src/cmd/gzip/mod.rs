@@ -712,8 +712,10 @@ fn decompress_file(path: &Path, meta: &fs::Metadata, plan: &Plan) -> Result<Stat
         let mut writer = sink.writer();
         let mut window = Window::new(&mut writer, plan.range);
         match format {
-            Format::Gzip => engine::decompress_gzip(Source::Map(&map), &mut window, plan.threads),
-            Format::Bzip2 => engine::decompress_bzip2(Source::Map(&map), &mut window, plan.threads),
+            Format::Gzip => engine::decompress_gzip(Source::File(&map), &mut window, plan.threads),
+            Format::Bzip2 => {
+                engine::decompress_bzip2(Source::File(&map), &mut window, plan.threads)
+            }
         }
         .with_context(|| shown.clone())?
     };
