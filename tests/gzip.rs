@@ -431,3 +431,33 @@ fn help_has_examples() {
     assert!(help.contains("Examples:"));
     assert!(help.contains("--range"));
 }
+
+#[test]
+fn bzip2_written_file_decodes_block_by_block_in_parallel() {
+    if skip("bzip2") {
+        return;
+    }
+    let wd = Workdir::new();
+    // Level 1: 100 kB blocks, so one stream holds many blocks.
+    let data = text(1_500_000);
+    let bz = tool(&wd, "bzip2", &["-1", "-c"], &data);
+    wd.write("one.bz2", &bz);
+    for threads in ["1", "2", "4"] {
+        let out = wd.run(&["gzip", "-dc", "-p", threads, "one.bz2"]).ok().stdout;
+        assert!(out == data, "-p{threads}");
+    }
+    // Damage in a middle block: an error, nothing left behind.
+    let mut bad = bz.clone();
+    let n = bad.len();
+    bad[n / 2] ^= 0x10;
+    wd.write("bad.bz2", &bad);
+    let run = wd.run(&["gzip", "-d", "-p", "2", "bad.bz2"]).code(1);
+    assert!(run.stderr.contains("bad.bz2"), "{}", run.stderr);
+    assert!(!wd.exists("bad"));
+    // Trailing garbage after the stream is a warning.
+    let mut trailing = bz.clone();
+    trailing.extend_from_slice(b"junk");
+    wd.write("t.bz2", &trailing);
+    let run = wd.run(&["gzip", "-dc", "-p", "2", "t.bz2"]).code(2);
+    assert!(run.stdout == data);
+}

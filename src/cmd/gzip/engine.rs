@@ -7,6 +7,7 @@
 //! while fkit can inflate the members on every core and jump to any offset.
 //! Each bzip2 block becomes a complete stream; bzip2 reads the concatenation.
 
+use super::bzblocks::{Block, Blocks, Stop};
 use super::pipeline;
 use crate::io::compress::{self, GzipDecoder, parse_header, set_index, write_header};
 use anyhow::{Context, Result, anyhow, bail};
@@ -458,43 +459,62 @@ impl std::error::Error for ResumeAt {}
 /// stream after another from the last stream known to be good.
 pub fn decompress_bzip2(src: Source, out: &mut Window, threads: usize) -> Result<Option<Trailing>> {
     let file = match src {
-        Source::Stream(reader) => return bunzip_stream(reader, 0, out),
+        Source::Stream(reader) => return bunzip_stream(reader, 0, 0, out),
         Source::File(file) => file,
     };
     let map: &[u8] = file;
-    let mut starts: Vec<usize> = memchr::memmem::find_iter(map, b"1AY&SY")
-        .filter(|&q| q >= 4 && &map[q - 4..q - 1] == b"BZh" && (b'1'..=b'9').contains(&map[q - 1]))
-        .map(|q| q - 4)
-        .collect();
-    if threads <= 1 || starts.len() < 2 || starts[0] != 0 {
-        return bunzip_stream(&mut tail(file.file(), 0)?, 0, out);
+    if threads <= 1 {
+        return bunzip_stream(&mut tail(file.file(), 0)?, 0, 0, out);
     }
-    starts.push(map.len());
-    let segments: Vec<(usize, usize)> = starts.windows(2).map(|w| (w[0], w[1])).collect();
+    let mut blocks = Blocks::new(map);
+    // The stream being written, the bytes written from it, and the CRC of
+    // its blocks so far (combined as bzip2 does).
+    let (mut stream, mut written, mut combined) = (usize::MAX, 0u64, 0u32);
     let result = pipeline::ordered(
         threads,
-        segments.iter().copied().map(Ok),
+        (&mut blocks).map(Ok),
         || (),
-        |_, (start, end): (usize, usize)| {
-            bunzip_segment(&map[start..end])
-                .map(|data| (data, end))
-                .ok_or_else(|| anyhow::Error::new(ResumeAt(start)))
+        |_, block: Block| {
+            let data = bunzip_segment(&block.wrapped)
+                .ok_or_else(|| anyhow::Error::new(ResumeAt(block.stream)))?;
+            Ok((data, block))
         },
-        |(data, end)| {
-            release(map, end);
-            out.put(&data)
+        |(data, block)| {
+            if block.stream != stream {
+                (stream, written, combined) = (block.stream, 0, 0);
+            }
+            combined = combined.rotate_left(1) ^ block.crc;
+            if block.stream_crc.is_some_and(|crc| crc != combined) {
+                return Err(anyhow::Error::new(ResumeAt(block.stream)));
+            }
+            release(map, block.end);
+            out.put(&data)?;
+            written += data.len() as u64;
+            Ok(())
         },
     );
-    match result {
-        Ok(()) => Ok(None),
-        Err(e) => match e.downcast_ref::<ResumeAt>() {
-            Some(ResumeAt(at)) => {
-                let at = *at;
-                bunzip_stream(&mut tail(file.file(), at)?, at as u64, out)
-            }
-            None => Err(e),
+    let resume = match result {
+        Ok(()) => match blocks.stop {
+            Some(Stop::At(at)) => at,
+            _ => return Ok(None),
         },
+        Err(e) => match e.downcast_ref::<ResumeAt>() {
+            Some(ResumeAt(at)) => *at,
+            None => return Err(e),
+        },
+    };
+    // Decode the rest one stream after another, without repeating what
+    // was already written from the stream it starts in.
+    if resume == stream {
+        out.skip += written;
     }
+    let streams_before = usize::from(resume > 0);
+    bunzip_stream(
+        &mut tail(file.file(), resume)?,
+        resume as u64,
+        streams_before,
+        out,
+    )
 }
 
 /// Decode `seg` as exactly one complete bzip2 stream, or None.
@@ -549,6 +569,7 @@ impl BufRead for Counted<'_> {
 fn bunzip_stream(
     reader: &mut dyn BufRead,
     base: u64,
+    streams_before: usize,
     out: &mut Window,
 ) -> Result<Option<Trailing>> {
     let mut input = Counted {
@@ -556,7 +577,7 @@ fn bunzip_stream(
         at: base,
     };
     let mut buf = vec![0u8; 1 << 20];
-    let mut streams = 0;
+    let mut streams = streams_before;
     loop {
         let (head_len, format) = {
             let head = input.fill_buf()?;

@@ -1,5 +1,6 @@
 //! `fkit gzip`: gzip and bzip2 as GNU gzip behaves, on every core.
 
+mod bzblocks;
 mod engine;
 mod pipeline;
 
