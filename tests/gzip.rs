@@ -443,7 +443,10 @@ fn bzip2_written_file_decodes_block_by_block_in_parallel() {
     let bz = tool(&wd, "bzip2", &["-1", "-c"], &data);
     wd.write("one.bz2", &bz);
     for threads in ["1", "2", "4"] {
-        let out = wd.run(&["gzip", "-dc", "-p", threads, "one.bz2"]).ok().stdout;
+        let out = wd
+            .run(&["gzip", "-dc", "-p", threads, "one.bz2"])
+            .ok()
+            .stdout;
         assert!(out == data, "-p{threads}");
     }
     // Damage in a middle block: an error, nothing left behind.

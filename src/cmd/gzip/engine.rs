@@ -223,6 +223,7 @@ pub struct Window<'a> {
     skip: u64,
     left: u64,
     pub written: u64,
+    progress: Option<crate::io::Progress>,
 }
 
 impl<'a> Window<'a> {
@@ -233,7 +234,14 @@ impl<'a> Window<'a> {
             skip,
             left,
             written: 0,
+            progress: None,
         }
+    }
+
+    /// Show the bytes written on a progress spinner (on a terminal only).
+    pub fn progress(mut self, enabled: bool) -> Self {
+        self.progress = enabled.then(|| crate::io::Progress::bytes(None, true));
+        self
     }
 
     /// Whether the range is complete (nothing more is wanted).
@@ -250,6 +258,9 @@ impl<'a> Window<'a> {
             self.out.write_all(&data[..take]).context("write error")?;
             self.left -= take as u64;
             self.written += take as u64;
+            if let Some(p) = &mut self.progress {
+                p.inc(take as u64);
+            }
         }
         Ok(())
     }

@@ -189,6 +189,8 @@ struct Plan {
     restore_name: bool,
     range: Option<(u64, u64)>,
     engine: Engine,
+    /// A progress bar on a terminal (one file at a time, not --quiet).
+    progress: bool,
 }
 
 /// How a file went, short of an error.
@@ -265,6 +267,7 @@ pub fn run(args: Args) -> Result<()> {
         restore_name: args.name,
         range,
         engine: args.engine,
+        progress: !args.quiet && inputs.len() == 1,
     };
     if args.list {
         return list(&inputs, &plan, args.json);
@@ -539,7 +542,9 @@ fn compress_file(path: &Path, meta: &fs::Metadata, plan: &Plan) -> Result<Status
             ),
         );
     }
-    let mut file = fs::File::open(path).with_context(|| shown.clone())?;
+    let file = fs::File::open(path).with_context(|| shown.clone())?;
+    let progress = crate::io::Progress::bytes(Some(meta.len()), plan.progress);
+    let mut file = crate::io::progress::ProgressReader::new(file, progress);
     let mtime = filetime::FileTime::from_last_modification_time(meta);
     let (name, stamp) = if plan.no_name {
         (None, 0)
@@ -711,7 +716,7 @@ fn decompress_file(path: &Path, meta: &fs::Metadata, plan: &Plan) -> Result<Stat
     let mut sink = Sink::create(plan, target.as_deref())?;
     let trailing = {
         let mut writer = sink.writer();
-        let mut window = Window::new(&mut writer, plan.range);
+        let mut window = Window::new(&mut writer, plan.range).progress(plan.progress);
         match format {
             Format::Gzip => engine::decompress_gzip(Source::File(&map), &mut window, plan.threads),
             Format::Bzip2 => {
