@@ -84,7 +84,8 @@ pub struct Args {
     /// Compression level: 1 fastest ... 9 best (bzip2: block size x 100 kB). Default 6 (bzip2: 9).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=9))]
     level: Option<u32>,
-    #[arg(short = '1', long = "fast", hide = true)]
+    /// Compress fastest (level 1; -2 ... -8 are the levels between).
+    #[arg(short = '1', long = "fast")]
     l1: bool,
     #[arg(short = '2', hide = true)]
     l2: bool,
@@ -100,7 +101,8 @@ pub struct Args {
     l7: bool,
     #[arg(short = '8', hide = true)]
     l8: bool,
-    #[arg(short = '9', long = "best", hide = true)]
+    /// Compress best (level 9).
+    #[arg(short = '9', long = "best")]
     l9: bool,
 
     /// Compress directories' files too (recursively).
