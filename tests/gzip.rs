@@ -487,3 +487,16 @@ fn interrupted_compression_leaves_no_output() {
     }
     assert_eq!(wd.list(), vec!["big.bin"]);
 }
+
+#[test]
+fn force_stdout_passes_plain_data_through() {
+    let wd = Workdir::new();
+    wd.write("plain.txt", "not compressed\n");
+    let gz = wd.run_stdin(&["gzip"], b"zipped\n").ok().stdout;
+    wd.write("z.gz", &gz);
+    // As zcat -f: compressed files are decompressed, others copied.
+    let out = wd.run(&["gzip", "-dcf", "z.gz", "plain.txt"]).ok().stdout;
+    assert_eq!(out, b"zipped\nnot compressed\n");
+    assert_eq!(wd.run_stdin(&["gzip", "-dcf"], b"raw").ok().stdout, b"raw");
+    wd.run(&["gzip", "-dc", "plain.txt"]).code(1);
+}

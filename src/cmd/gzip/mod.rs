@@ -637,9 +637,10 @@ fn decompress_stdin(plan: &Plan) -> Result<Status> {
     }
     let mut head = Vec::with_capacity(4);
     (&stdin).take(4).read_to_end(&mut head).context("<stdin>")?;
-    let format =
-        Format::detect(&head).ok_or_else(|| anyhow!("<stdin>: not in gzip or bzip2 format"))?;
-    let mut reader = BufReader::with_capacity(1 << 20, io::Cursor::new(head).chain(stdin));
+    let mut reader = BufReader::with_capacity(1 << 20, io::Cursor::new(head.clone()).chain(stdin));
+    let Some(format) = Format::detect(&head) else {
+        return pass_through(plan, "<stdin>", &mut reader);
+    };
     let mut sink = Sink::create(plan, None)?;
     let mut writer = sink.writer();
     let mut window = Window::new(&mut writer, plan.range);
@@ -653,6 +654,16 @@ fn decompress_stdin(plan: &Plan) -> Result<Status> {
     }
     .context("<stdin>")?;
     report_trailing(plan, "<stdin>", trailing)
+}
+
+/// `gzip -cdf` copies input that is not compressed unchanged (as zcat -f).
+fn pass_through(plan: &Plan, shown: &str, input: &mut dyn Read) -> Result<Status> {
+    if !(plan.force && plan.to_stdout && plan.mode == Mode::Decompress) {
+        bail!("{shown}: not in gzip or bzip2 format");
+    }
+    let mut out = crate::io::output::RawStdout::new();
+    io::copy(input, &mut out).with_context(|| shown.to_string())?;
+    Ok(Status::Ok)
 }
 
 fn report_trailing(plan: &Plan, shown: &str, trailing: Option<Trailing>) -> Result<Status> {
@@ -691,8 +702,10 @@ fn decompress_file(path: &Path, meta: &fs::Metadata, plan: &Plan) -> Result<Stat
     // map is what lets members be inflated in parallel.
     let map = MappedFile::open(path)?;
     map.advise_sequential();
-    let format = Format::detect(&map[..map.len().min(4)])
-        .ok_or_else(|| anyhow!("{shown}: not in gzip or bzip2 format"))?;
+    let Some(format) = Format::detect(&map[..map.len().min(4)]) else {
+        let mut file = fs::File::open(path).with_context(|| shown.clone())?;
+        return pass_through(plan, &shown, &mut file);
+    };
     let header = (format == Format::Gzip)
         .then(|| parse_header(&map).ok())
         .flatten();
