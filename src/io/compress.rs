@@ -230,6 +230,9 @@ pub(crate) struct Step {
     pub consumed: usize,
     pub produced: usize,
     pub finished: bool,
+    /// Input bytes past the end of the deflate stream that the inflater had
+    /// already taken (counted in `consumed`): the caller reads them next.
+    pub held: Vec<u8>,
 }
 
 #[cfg(feature = "isal")]
@@ -281,17 +284,25 @@ impl Inflater {
             });
         }
         let finished = s.block_state == isal::isal_block_state_ISAL_BLOCK_FINISH;
-        let mut consumed = input.len() - s.avail_in as usize;
-        if finished && s.read_in_length >= 8 {
-            // Whole bytes still in the bit buffer belong to the trailer.
-            let back = (s.read_in_length / 8) as usize;
-            consumed = consumed.saturating_sub(back);
-            s.read_in_length -= (back * 8) as i32;
+        let mut held = Vec::new();
+        if finished {
+            // ISA-L reads ahead: whole bytes left in its bit buffer, then in
+            // its small input buffer, follow the deflate stream (the gzip
+            // trailer, the next member) and go back to the caller.
+            let bytes = (s.read_in_length.max(0) / 8) as usize;
+            let bits = s.read_in >> (s.read_in_length.max(0) % 8);
+            held.extend_from_slice(&bits.to_le_bytes()[..bytes.min(8)]);
+            let tmp = (s.tmp_in_size.max(0) as usize).min(s.tmp_in_buffer.len());
+            held.extend_from_slice(&s.tmp_in_buffer[..tmp]);
+            s.read_in = 0;
+            s.read_in_length = 0;
+            s.tmp_in_size = 0;
         }
         Ok(Step {
-            consumed,
+            consumed: input.len() - s.avail_in as usize,
             produced: out_len - s.avail_out as usize,
             finished,
+            held,
         })
     }
 }
@@ -327,6 +338,7 @@ impl Inflater {
             consumed,
             produced,
             finished: status == flate2::Status::StreamEnd,
+            held: Vec::new(),
         })
     }
 }
@@ -592,6 +604,10 @@ impl<R: BufRead> Read for GzipDecoder<R> {
                         self.input.consume(step.consumed);
                     }
                     self.offset += step.consumed as u64;
+                    if !step.held.is_empty() {
+                        self.offset -= step.held.len() as u64;
+                        self.header.splice(0..0, step.held);
+                    }
                     self.member_out += step.produced as u64;
                     if step.finished {
                         self.read_trailer()?;
@@ -660,5 +676,37 @@ mod tests {
             .read_to_end(&mut Vec::new())
             .unwrap_err();
         assert!(err.to_string().contains("crc error"), "{err}");
+    }
+
+    #[test]
+    fn decodes_with_tiny_buffers() {
+        // Small reads on both sides exercise the inflater's read-ahead
+        // across member boundaries.
+        let text: Vec<u8> = (0..20_000u32)
+            .flat_map(|i| format!("{i} ").into_bytes())
+            .collect();
+        let mut data = Vec::new();
+        for part in [&text[..], b"x", &text[..5000], b""] {
+            let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::new(6));
+            std::io::Write::write_all(&mut enc, part).unwrap();
+            data.extend(enc.finish().unwrap());
+        }
+        let mut want = text.clone();
+        want.push(b'x');
+        want.extend_from_slice(&text[..5000]);
+        for (cap, chunk) in [(7, 13), (1, 1), (64 * 1024, 3), (5, 1 << 20)] {
+            let mut dec = GzipDecoder::new(std::io::BufReader::with_capacity(cap, &data[..]));
+            let mut out = Vec::new();
+            let mut buf = vec![0u8; chunk];
+            loop {
+                let n = dec.read(&mut buf).unwrap();
+                if n == 0 {
+                    break;
+                }
+                out.extend_from_slice(&buf[..n]);
+            }
+            assert!(out == want, "capacity {cap}, reads of {chunk}");
+            assert_eq!(dec.trailing_at, None);
+        }
     }
 }
