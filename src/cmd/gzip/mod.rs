@@ -29,8 +29,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 /// gzip block is written as its own gzip member with a small index record in
 /// its header: any gzip tool reads the file, and `fkit gzip -d` inflates it
 /// on every core and can extract a byte range (--range) without inflating
-/// the rest. Other gzip files decompress on one core. bzip2 blocks become
-/// concatenated streams, which bzip2 reads and fkit decompresses in parallel.
+/// the rest. Other gzip files decompress on one core (ISA-L, when built with
+/// the `isal` feature). bzip2 blocks become concatenated streams; fkit finds
+/// the blocks of any bzip2 file and decodes them on every core (lbzip2's
+/// technique). Decompression streams in constant memory too.
 ///
 /// Decompression, -t and -l detect the format from the magic bytes, never
 /// from the name. Every member of a multi-member gzip file and every stream
