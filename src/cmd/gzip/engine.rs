@@ -35,14 +35,24 @@ pub struct GzipOptions {
 impl Engine {
     /// The engine and its own level for gzip level `level`, chosen by
     /// measurement on text (bench/rows/gzip.sh, 256 MB log, CPU seconds):
-    /// libdeflate at the same level is faster than zlib-rs and its output
-    /// smaller at every level (level 6: 56.4 MB against gzip -6's 56.5 MB);
-    /// its level 1 output (67.5 MB) is smaller than igzip -3's (68.5 MB)
-    /// for 30% less CPU. ISA-L's level 1 is twice as fast again but its
-    /// output is larger than igzip -3's, so it is only used on request.
+    /// libdeflate is faster than zlib-rs and its output smaller at every
+    /// level (level 6: 56.4 MB against gzip -6's 56.5 MB, 1.7x less CPU than
+    /// pigz -6). The fast levels are held to igzip -3's output size (68.5 MB)
+    /// at the least CPU: libdeflate 1 (67.5 MB, 0.69x igzip -3's CPU) for
+    /// -1 and -2, libdeflate 2 (65.5 MB, 0.81x) for -3. ISA-L's level 1 is
+    /// faster still but its output (69.5 MB) is larger than igzip -3's, so
+    /// it is only used on request.
     fn resolve(self, level: u32) -> (Engine, u32) {
         match self {
-            Engine::Auto => (Engine::Libdeflate, level.max(1)),
+            Engine::Auto => (
+                Engine::Libdeflate,
+                match level {
+                    0..=2 => 1,
+                    3 => 2,
+                    n => n,
+                },
+            ),
+            Engine::Libdeflate => (Engine::Libdeflate, level.max(1)),
             Engine::Isal if !cfg!(feature = "isal") => (Engine::Libdeflate, level.max(1)),
             other => (other, level),
         }
