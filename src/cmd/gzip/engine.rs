@@ -539,7 +539,7 @@ pub fn decompress_bzip2(src: Source, out: &mut Window, threads: usize) -> Result
 }
 
 /// Decode `seg` as exactly one complete bzip2 stream, or None.
-fn bunzip_segment(seg: &[u8]) -> Option<Vec<u8>> {
+pub(super) fn bunzip_segment(seg: &[u8]) -> Option<Vec<u8>> {
     let mut d = bzip2::Decompress::new(false);
     let mut data = Vec::with_capacity(seg.len() * 4);
     loop {
