@@ -1,0 +1,307 @@
+//! Finding the blocks of a bzip2 stream so that they decode in parallel
+//! (the lbzip2 technique).
+//!
+//! A bzip2 stream is "BZh" + a level digit, then blocks that each start with
+//! the 48-bit magic 0x314159265359 at any bit offset, then the end-of-stream
+//! magic 0x177245385090, the stream's CRC and padding to a byte. Each block
+//! is cut out at its bit offsets and wrapped as a complete one-block stream
+//! (whose CRC is the block's), which the bzip2 library decodes on its own.
+//! The magic may also occur by chance inside compressed data; then a piece
+//! fails to decode and the caller decodes that stream sequentially instead.
+
+const BLOCK_MAGIC: u64 = 0x3141_5926_5359;
+const END_MAGIC: u64 = 0x1772_4538_5090;
+
+/// One block, cut out and wrapped as a stream of its own.
+pub struct Block {
+    /// Byte offset of the stream the block belongs to.
+    pub stream: usize,
+    /// The block's CRC, and the stream's CRC when this is its last block.
+    pub crc: u32,
+    pub stream_crc: Option<u32>,
+    /// Byte offset of the end of the block: the input before it is done.
+    pub end: usize,
+    pub wrapped: Vec<u8>,
+}
+
+/// Where the block search stopped.
+pub enum Stop {
+    /// Every stream up to the end of the input was cut into blocks.
+    End,
+    /// From this byte offset on (a stream whose blocks could not be found,
+    /// or bytes that are not a stream) the input is decoded sequentially.
+    At(usize),
+}
+
+/// 48 bits starting at bit `bit` of `data` (zeros past the end).
+fn bits48(data: &[u8], bit: u64) -> u64 {
+    let byte = (bit / 8) as usize;
+    let mut word = [0u8; 8];
+    let avail = data.len().saturating_sub(byte).min(8);
+    word[..avail].copy_from_slice(&data[byte..byte + avail]);
+    (u64::from_be_bytes(word) << (bit % 8)) >> 16
+}
+
+/// The 5 whole bytes a magic covers when it starts `shift` bits into a byte;
+/// they begin one byte after that byte.
+fn pattern(magic: u64, shift: u32) -> [u8; 5] {
+    let mut p = [0u8; 5];
+    for (j, b) in p.iter_mut().enumerate() {
+        *b = (magic >> (shift + 8 * (4 - j as u32))) as u8;
+    }
+    p
+}
+
+/// Finds the next block or end-of-stream magic at or after a bit offset.
+struct MagicFinder {
+    finders: Vec<(memchr::memmem::Finder<'static>, u32, u64)>,
+}
+
+impl MagicFinder {
+    fn new() -> MagicFinder {
+        let mut finders = Vec::new();
+        for magic in [BLOCK_MAGIC, END_MAGIC] {
+            for shift in 0..8 {
+                let finder = memchr::memmem::Finder::new(&pattern(magic, shift)).into_owned();
+                finders.push((finder, shift, magic));
+            }
+        }
+        MagicFinder { finders }
+    }
+
+    /// The first (bit offset, magic) at or after `from`, searching at most
+    /// `limit` bytes on.
+    fn next(&self, data: &[u8], from: u64, limit: usize) -> Option<(u64, u64)> {
+        const CHUNK: usize = 64 * 1024;
+        let mut start = (from / 8) as usize;
+        let end = data.len().min(start + limit);
+        while start < end {
+            // Overlap chunks so a magic across a boundary is seen.
+            let stop = (start + CHUNK + 8).min(data.len());
+            let hay = &data[start..stop];
+            let mut best: Option<(u64, u64)> = None;
+            for (finder, shift, magic) in &self.finders {
+                let mut at = 0;
+                while let Some(i) = finder.find(&hay[at..]) {
+                    let pos = start + at + i;
+                    at += i + 1;
+                    // The magic starts `shift` bits into the byte before.
+                    if pos == 0 {
+                        continue;
+                    }
+                    let bit = (pos as u64 - 1) * 8 + *shift as u64;
+                    if bit < from || bits48(data, bit) != *magic {
+                        continue;
+                    }
+                    if best.is_none_or(|(b, _)| bit < b) {
+                        best = Some((bit, *magic));
+                    }
+                    break;
+                }
+            }
+            if best.is_some() {
+                return best;
+            }
+            start += CHUNK;
+        }
+        None
+    }
+}
+
+/// Append bits [from, to) of `data` to `out`, which holds `*nbits` bits.
+struct BitWriter {
+    out: Vec<u8>,
+    acc: u64,
+    nacc: u32,
+}
+
+impl BitWriter {
+    fn put(&mut self, value: u64, n: u32) {
+        for i in (0..n).rev() {
+            self.acc = (self.acc << 1) | ((value >> i) & 1);
+            self.nacc += 1;
+            if self.nacc == 8 {
+                self.out.push(self.acc as u8);
+                self.acc = 0;
+                self.nacc = 0;
+            }
+        }
+    }
+
+    /// Copy bits [from, to) of `data`; the writer must be byte-aligned.
+    fn copy(&mut self, data: &[u8], from: u64, to: u64) {
+        debug_assert_eq!(self.nacc, 0);
+        let shift = (from % 8) as u32;
+        let first = (from / 8) as usize;
+        let whole = ((to - from) / 8) as usize;
+        self.out.reserve(whole + 16);
+        if shift == 0 {
+            self.out.extend_from_slice(&data[first..first + whole]);
+        } else {
+            self.out.extend(
+                data[first..first + whole + 1]
+                    .windows(2)
+                    .map(|w| (w[0] << shift) | (w[1] >> (8 - shift))),
+            );
+        }
+        let rest = ((to - from) % 8) as u32;
+        if rest > 0 {
+            let bit = from + whole as u64 * 8;
+            let v = bits48(data, bit) >> (48 - rest);
+            self.put(v, rest);
+        }
+    }
+
+    fn finish(mut self) -> Vec<u8> {
+        if self.nacc > 0 {
+            self.out.push((self.acc << (8 - self.nacc)) as u8);
+        }
+        self.out
+    }
+}
+
+/// The blocks of the bzip2 streams in `data`, one by one; a block's
+/// compressed size is bounded, so each search looks at most this far.
+pub struct Blocks<'a> {
+    data: &'a [u8],
+    finder: MagicFinder,
+    /// Byte offset of the current stream, its level, and the bit where the
+    /// next block or end magic must be.
+    stream: usize,
+    level: u8,
+    bit: u64,
+    in_stream: bool,
+    pub stop: Option<Stop>,
+}
+
+impl<'a> Blocks<'a> {
+    pub fn new(data: &'a [u8]) -> Blocks<'a> {
+        Blocks {
+            data,
+            finder: MagicFinder::new(),
+            stream: 0,
+            level: b'9',
+            bit: 0,
+            in_stream: false,
+            stop: None,
+        }
+    }
+
+    fn stop(&mut self, stop: Stop) -> Option<Block> {
+        self.stop = Some(stop);
+        None
+    }
+}
+
+impl Iterator for Blocks<'_> {
+    type Item = Block;
+
+    fn next(&mut self) -> Option<Block> {
+        if self.stop.is_some() {
+            return None;
+        }
+        loop {
+            let data = self.data;
+            if !self.in_stream {
+                let at = self.bit.div_ceil(8) as usize;
+                if at >= data.len() {
+                    return self.stop(Stop::End);
+                }
+                match &data[at..data.len().min(at + 4)] {
+                    [b'B', b'Z', b'h', d @ b'1'..=b'9'] => {
+                        self.stream = at;
+                        self.level = *d;
+                        self.bit = (at as u64 + 4) * 8;
+                        self.in_stream = true;
+                    }
+                    _ => return self.stop(Stop::At(at)),
+                }
+            }
+            let here = self.bit;
+            let magic = if here / 8 + 6 <= data.len() as u64 {
+                bits48(data, here)
+            } else {
+                0
+            };
+            if magic == END_MAGIC {
+                // Stream CRC, then padding to a byte; the next stream follows.
+                self.bit = here + 48 + 32;
+                self.in_stream = false;
+                continue;
+            }
+            if magic != BLOCK_MAGIC {
+                return self.stop(Stop::At(self.stream));
+            }
+            // A block is at most level x 100 kB before compression; bzip2's
+            // worst case expansion keeps it well under twice that.
+            let limit = (self.level - b'0') as usize * 200_000 + 4096;
+            let Some((end, next_magic)) = self.finder.next(data, here + 48, limit) else {
+                return self.stop(Stop::At(self.stream));
+            };
+            let crc = (bits48(data, here + 48) >> 16) as u32;
+            let stream_crc =
+                (next_magic == END_MAGIC).then(|| (bits48(data, end + 48) >> 16) as u32);
+            let mut w = BitWriter {
+                out: Vec::with_capacity(((end - here) / 8) as usize + 32),
+                acc: 0,
+                nacc: 0,
+            };
+            w.out.extend_from_slice(&[b'B', b'Z', b'h', self.level]);
+            w.copy(data, here, end);
+            w.put(END_MAGIC, 48);
+            // A one-block stream's CRC is its block's CRC.
+            w.put(crc as u64, 32);
+            self.bit = end;
+            return Some(Block {
+                stream: self.stream,
+                crc,
+                stream_crc,
+                end: (end / 8) as usize,
+                wrapped: w.finish(),
+            });
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::{Read, Write};
+
+    #[test]
+    fn blocks_rewrap_into_streams_that_decode() {
+        // Several blocks at level 1 (100 kB each), in two streams.
+        let text: Vec<u8> = (0..400_000u32)
+            .flat_map(|i| format!("{} ", i % 9973).into_bytes())
+            .collect();
+        for level in [1, 9] {
+            check(&text, level);
+        }
+    }
+
+    fn check(text: &[u8], level: u32) {
+        let mut file = Vec::new();
+        for part in [text, &text[..1000]] {
+            let mut enc = bzip2::write::BzEncoder::new(Vec::new(), bzip2::Compression::new(level));
+            enc.write_all(part).unwrap();
+            file.extend(enc.finish().unwrap());
+        }
+        let mut blocks = Blocks::new(&file);
+        let mut out = Vec::new();
+        let mut count = 0;
+        for b in &mut blocks {
+            let mut d = bzip2::read::BzDecoder::new(&b.wrapped[..]);
+            d.read_to_end(&mut out).unwrap();
+            assert!(
+                super::super::engine::bunzip_segment(&b.wrapped).is_some(),
+                "block {count}"
+            );
+            count += 1;
+        }
+        assert!(matches!(blocks.stop, Some(Stop::End)));
+        assert!(count > 2, "{count} blocks");
+        let mut want = text.to_vec();
+        want.extend_from_slice(&text[..1000]);
+        assert!(out == want);
+    }
+}

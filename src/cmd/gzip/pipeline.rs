@@ -1,0 +1,114 @@
+//! An ordered parallel pipeline (the pigz technique): one thread reads jobs,
+//! worker threads transform them, and the caller's thread consumes the
+//! results in input order. At most a few jobs per worker are in flight, so
+//! memory stays bounded whatever the input size.
+
+use anyhow::Result;
+use crossbeam_channel::{Receiver, bounded};
+
+/// Run `work` on every job from `jobs` on `threads` workers (each with its
+/// own state from `init`), handing the results to `sink` in job order.
+/// The first error from any side stops the pipeline and is returned.
+pub fn ordered<J, R, S>(
+    threads: usize,
+    jobs: impl Iterator<Item = Result<J>> + Send,
+    init: impl Fn() -> S + Sync,
+    work: impl Fn(&mut S, J) -> Result<R> + Sync,
+    mut sink: impl FnMut(R) -> Result<()>,
+) -> Result<()>
+where
+    J: Send,
+    R: Send,
+{
+    if threads <= 1 {
+        let mut state = init();
+        for job in jobs {
+            sink(work(&mut state, job?)?)?;
+        }
+        return Ok(());
+    }
+    let depth = threads * 2;
+    let (job_tx, job_rx) = bounded::<(J, crossbeam_channel::Sender<Result<R>>)>(depth);
+    let (order_tx, order_rx) = bounded::<Receiver<Result<R>>>(depth + 2);
+    std::thread::scope(|scope| {
+        for _ in 0..threads {
+            let job_rx = job_rx.clone();
+            let (init, work) = (&init, &work);
+            scope.spawn(move || {
+                let mut state = init();
+                for (job, reply) in job_rx {
+                    let _ = reply.send(work(&mut state, job));
+                }
+            });
+        }
+        drop(job_rx);
+        scope.spawn(move || {
+            for job in jobs {
+                let (reply_tx, reply_rx) = bounded(1);
+                if order_tx.send(reply_rx).is_err() {
+                    return;
+                }
+                match job {
+                    Ok(job) => {
+                        if job_tx.send((job, reply_tx)).is_err() {
+                            return;
+                        }
+                    }
+                    Err(e) => {
+                        let _ = reply_tx.send(Err(e));
+                        return;
+                    }
+                }
+            }
+        });
+        let mut result = Ok(());
+        for reply in order_rx.iter() {
+            let step = reply
+                .recv()
+                .map_err(|_| anyhow::anyhow!("a worker thread stopped"))
+                .and_then(|r| r)
+                .and_then(&mut sink);
+            if let Err(e) = step {
+                result = Err(e);
+                break;
+            }
+        }
+        // Dropping the receiver ends the reader, which ends the workers.
+        drop(order_rx);
+        result
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn keeps_order_and_stops_on_error() {
+        let mut seen = Vec::new();
+        super::ordered(
+            3,
+            (0..100u64).map(Ok),
+            || (),
+            |_, n| Ok(n * 2),
+            |r| {
+                seen.push(r);
+                Ok(())
+            },
+        )
+        .unwrap();
+        assert_eq!(seen, (0..100).map(|n| n * 2).collect::<Vec<_>>());
+        let err = super::ordered(
+            2,
+            (0..100u64).map(Ok),
+            || (),
+            |_, n| {
+                if n == 50 {
+                    anyhow::bail!("boom")
+                } else {
+                    Ok(n)
+                }
+            },
+            |_| Ok(()),
+        );
+        assert!(err.is_err());
+    }
+}
