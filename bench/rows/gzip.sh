@@ -6,10 +6,6 @@ need pigz pigz
 need igzip isal
 need bzip2 bzip2
 need lbzip2 lbzip2
-# The fastest build: ISA-L inflates (needs nasm, autoconf, automake, libtool).
-need nasm nasm
-(cd "$repo" && cargo build --release --locked -q --features isal) ||
-  echo "bench: gzip: building with --features isal failed; measuring the default build" >&2
 log=$corpus/text.log
 size=$(stat -c %s "$log")
 gz=$work/gzip
