@@ -264,16 +264,26 @@ fn verify(pieces: &[Piece], whole: Option<&Whole>, stop: &AtomicBool) -> Result<
             all.update(b);
         })
         .with_context(|| format!("{}: reading (truncated?)", p.name))?;
-        if let Some(want) = &p.checksum
-            && sum.hex() != *want
-        {
-            bail!(
-                "{}: chunk is corrupt: checksum {} but the manifest says {want}",
-                p.name,
-                sum.hex()
-            );
-        }
+        check_chunk(&p.name, &sum, p.checksum.as_deref())?;
     }
+    check_whole(&all, whole)
+}
+
+/// A chunk's bytes must have the checksum the manifest gives (if any).
+fn check_chunk(name: &str, sum: &Checksum, want: Option<&str>) -> Result<()> {
+    if let Some(want) = want
+        && sum.hex() != want
+    {
+        bail!(
+            "{name}: chunk is corrupt: checksum {} but the manifest says {want}",
+            sum.hex()
+        );
+    }
+    Ok(())
+}
+
+/// All the bytes joined must have the whole file's checksum (if known).
+fn check_whole(all: &Checksum, whole: Option<&Whole>) -> Result<()> {
     if let Some((_, want)) = whole
         && all.hex() != *want
     {
@@ -366,25 +376,9 @@ fn copy_verified(
                         return Ok(());
                     }
                 }
-                if let Some(want) = &p.checksum
-                    && sum.hex() != *want
-                {
-                    bail!(
-                        "{}: chunk is corrupt: checksum {} but the manifest says {want}",
-                        p.name,
-                        sum.hex()
-                    );
-                }
+                check_chunk(&p.name, &sum, p.checksum.as_deref())?;
             }
-            if let Some((_, want)) = whole
-                && all.hex() != *want
-            {
-                bail!(
-                    "the joined bytes have checksum {} but the manifest says {want}",
-                    all.hex()
-                );
-            }
-            Ok(())
+            check_whole(&all, whole)
         })();
         drop(full_tx);
         let written = writer
