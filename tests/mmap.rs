@@ -207,13 +207,23 @@ fn self_overlapping_patterns_do_not_overlap() {
     let wd = Workdir::new();
     let data = b"aaaaaaa-abababab-aaa".to_vec();
     wd.write("d", &data);
-    for pattern in ["aa", "abab", "aaa"] {
+    for pattern in ["aa", "abab", "aaa", "a-a", "aaaa"] {
         let want = naive_offsets(&data, pattern.as_bytes());
-        for slice in ["1", "2", "3", "1G"] {
+        for slice in ["1", "2", "3", "4", "7", "1G"] {
             let mut cmd = wd.command(&["mmap", "find", "d", pattern]);
             cmd.env("FKIT_MMAP_SLICE", slice);
             let run = run_command(&mut cmd, b"").ok();
             assert_eq!(offsets_of(&run.stdout), want, "{pattern} slice {slice}");
+        }
+        for slice in ["1", "2", "3", "5", "1G"] {
+            let mut cmd = wd.command(&["mmap", "find", "d", pattern, "--count"]);
+            cmd.env("FKIT_MMAP_SLICE", slice);
+            let run = run_command(&mut cmd, b"").ok();
+            assert_eq!(
+                run.stdout_str().trim(),
+                want.len().to_string(),
+                "{pattern} count slice {slice}"
+            );
         }
         let piped = wd.run_stdin(&["mmap", "find", "-", pattern], &data).ok();
         assert_eq!(offsets_of(&piped.stdout), want, "{pattern} stdin");

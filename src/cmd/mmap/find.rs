@@ -213,8 +213,7 @@ fn search_map(
 ) -> Result<()> {
     let finder = Finder::new(needle);
     let m = needle.len();
-    if self_overlapping(needle) || hay.len() < 2 * m {
-        // One pass from the start decides which overlapping matches count.
+    if hay.len() < 2 * m {
         for pos in finder.find_iter(hay) {
             if report.found >= max {
                 break;
@@ -225,39 +224,64 @@ fn search_map(
     }
     // Each slice owns the matches that start inside it and looks m - 1
     // bytes past its end for them, so a match across a boundary is found
-    // exactly once. Without self-overlap, matches of different slices
-    // cannot conflict.
+    // exactly once. A pattern that can overlap itself (`aa`, `abab`) makes
+    // the slices depend on each other: which matches count is decided from
+    // the start of the file. So each slice also reports where its first
+    // match starts, and one that begins inside the previous slice's last
+    // match is searched again from that match's end, in order (rare: only
+    // at a boundary a match straddles).
+    let overlapping = self_overlapping(needle);
     let parts = slices(hay.len());
     let threads = cores();
     let counting = report.counting_only;
+    let search = |from: usize, end: usize, limit: usize| -> SliceHits {
+        let window = &hay[from..(end + m - 1).min(hay.len())];
+        let mut hits = SliceHits::default();
+        for p in finder.find_iter(window) {
+            let at = (from + p) as u64;
+            hits.first.get_or_insert(at);
+            hits.last_end = at + m as u64;
+            hits.count += 1;
+            if !counting {
+                hits.offsets.push(at);
+            }
+            // Without self-overlap no later slice looks at this one's last
+            // match, so the search can stop at the limit.
+            if !overlapping && hits.count as usize >= limit {
+                break;
+            }
+        }
+        hits
+    };
     // Slices go in ordered batches: offsets print in order, the work stays
     // parallel, and --max stops the scan early.
     // A batch is at least a few slices per core and about 256 MiB, which
     // bounds the offsets held at once and the threads started per batch.
     let slice_len = parts.first().map_or(1, |r| r.len().max(1));
     let per_batch = (threads * 2).max((256 << 20) / slice_len);
+    let limit = if counting {
+        usize::MAX
+    } else {
+        max.min(usize::MAX as u64) as usize
+    };
+    let mut prev_end = 0u64;
     for batch in parts.chunks(per_batch) {
-        let results: Vec<Vec<u64>> = scan_slices(batch, |r| {
-            let end = (r.end + m - 1).min(hay.len());
-            let window = &hay[r.start..end];
-            let found = if counting {
-                let n = finder.find_iter(window).count() as u64;
-                vec![n]
-            } else {
-                finder
-                    .find_iter(window)
-                    .take(max.min(usize::MAX as u64) as usize)
-                    .map(|p| (r.start + p) as u64)
-                    .collect()
-            };
+        let results: Vec<SliceHits> = scan_slices(batch, |r| {
+            let hits = search(r.start, r.end, limit);
             progress.done(r.len());
-            found
+            hits
         });
-        for result in results {
+        for (r, mut hits) in batch.iter().zip(results) {
+            if overlapping && hits.first.is_some_and(|f| f < prev_end) {
+                hits = search(prev_end as usize, r.end, limit);
+            }
+            if hits.count > 0 {
+                prev_end = hits.last_end;
+            }
             if report.counting_only {
-                report.add_count(result[0].min(max - report.found));
+                report.add_count(hits.count.min(max - report.found));
             } else {
-                for pos in result {
+                for pos in hits.offsets {
                     if report.found >= max {
                         break;
                     }
@@ -270,6 +294,18 @@ fn search_map(
         }
     }
     Ok(())
+}
+
+/// What one slice's search found.
+#[derive(Default)]
+struct SliceHits {
+    count: u64,
+    /// Where the first match starts.
+    first: Option<u64>,
+    /// Where the last match ends.
+    last_end: u64,
+    /// Every match's offset, unless only counting.
+    offsets: Vec<u64>,
 }
 
 /// Search a stream block by block, keeping the last m - 1 bytes of each
