@@ -33,7 +33,6 @@ pub struct Input {
     name: String,
     path: Option<PathBuf>,
     len: Option<u64>,
-    format: Option<Format>,
     reader: Box<dyn BufRead + Send>,
 }
 
@@ -69,11 +68,6 @@ impl Input {
     /// True when the input is known to be empty.
     pub fn is_empty(&self) -> bool {
         self.len == Some(0)
-    }
-
-    /// The compressed format that was decoded on the fly, if any.
-    pub fn decoded_from(&self) -> Option<Format> {
-        self.format
     }
 }
 
@@ -136,7 +130,6 @@ impl InputSpec {
             name,
             path: self.path,
             len: if format.is_some() { None } else { len },
-            format,
             reader,
         })
     }

@@ -20,7 +20,7 @@ use super::input::{DEFAULT_BUFFER, display_name};
 use super::signal;
 use anyhow::{Context, Result, bail};
 use std::fs::{self, File};
-use std::io::{self, BufWriter, IsTerminal, Write};
+use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 use tempfile::NamedTempFile;
 
@@ -71,11 +71,6 @@ impl Output {
         &self.name
     }
 
-    /// True when this output is the terminal (for refusing binary output).
-    pub fn is_terminal(&self) -> bool {
-        matches!(self.sink, Sink::Stdout(_)) && io::stdout().is_terminal()
-    }
-
     /// Flush everything; for a file, fsync it and rename it into place.
     pub fn finish(self) -> Result<()> {
         let name = self.name;
@@ -116,10 +111,6 @@ impl OutputSpec {
     pub fn sync(mut self, yes: bool) -> Self {
         self.sync = yes;
         self
-    }
-
-    pub fn is_stdout(&self) -> bool {
-        self.path.is_none()
     }
 
     pub fn create(self) -> Result<Output> {

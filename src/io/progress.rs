@@ -45,11 +45,6 @@ impl Progress {
         }
     }
 
-    /// A bar that never draws.
-    pub fn hidden() -> Progress {
-        Progress::bytes(None, false)
-    }
-
     /// `n` more bytes are done.
     pub fn inc(&mut self, n: u64) {
         self.bar.inc(n);
