@@ -611,9 +611,13 @@ impl Core {
             }
         }
         let state = &mut self.state;
-        // Under a directory that is about to be scanned: the scan must not
-        // report it again.
-        if !self.seen_new.is_empty() || matches!(event.kind, EventKind::Create(CreateKind::Folder))
+        // A create reported while a new directory is about to be scanned:
+        // the scan must not report it again. Only creates count: a file
+        // created before the directory's watch existed shows up first as
+        // its close or modify, and the scan is what reports its creation.
+        if matches!(event.kind, EventKind::Create(_))
+            && (!self.seen_new.is_empty()
+                || matches!(event.kind, EventKind::Create(CreateKind::Folder)))
         {
             self.seen_new.insert(path.clone());
         }
