@@ -400,7 +400,7 @@ pub fn decompress_gzip(src: Source, out: &mut Window, threads: usize) -> Result<
     if out.full() || rest_at == map.len() && !members.is_empty() {
         return Ok(None);
     }
-    gzdec_map::inflate_mapped(map, rest_at, members.len() as u64, out)
+    gzdec_map::inflate_mapped(map, rest_at, members.len() as u64, out, threads)
 }
 
 /// Inflate indexed members on `threads` cores, writing each whole member

@@ -68,19 +68,79 @@ impl<'a> Release<'a> {
 }
 
 /// Inflate the members of `map` from byte `start` on (after
-/// `members_before` members already decoded), into `out`.
+/// `members_before` members already decoded), into `out`. With more than
+/// one thread, the writes (a copy into a pipe or the page cache, 20-30% of
+/// the inflating time) run on this thread while another inflates.
 pub(super) fn inflate_mapped(
     map: &[u8],
     start: usize,
     members_before: u64,
     out: &mut Window,
+    threads: usize,
+) -> Result<Option<Trailing>> {
+    if threads <= 1 {
+        let mut buf = vec![0u8; OUT_BUF];
+        return inflate_members(map, start, members_before, &mut buf, |buf, len| {
+            out.put(&buf[..len])?;
+            Ok(!out.full())
+        });
+    }
+    // Three buffers: one being filled, one waiting, one being written.
+    let (full_tx, full_rx) = crossbeam_channel::bounded::<(Vec<u8>, usize)>(1);
+    let (spare_tx, spare_rx) = crossbeam_channel::bounded::<Vec<u8>>(2);
+    for _ in 0..2 {
+        let _ = spare_tx.send(vec![0u8; OUT_BUF]);
+    }
+    std::thread::scope(|scope| {
+        let inflating = scope.spawn(move || {
+            let mut buf = vec![0u8; OUT_BUF];
+            inflate_members(map, start, members_before, &mut buf, |buf, len| {
+                // A closed channel: the writer stopped (range complete, or
+                // a write error it reports itself).
+                let Ok(spare) = spare_rx.recv() else {
+                    return Ok(false);
+                };
+                let full = std::mem::replace(buf, spare);
+                Ok(full_tx.send((full, len)).is_ok())
+            })
+        });
+        let mut written = Ok(());
+        for (buf, len) in &full_rx {
+            written = out.put(&buf[..len]);
+            if written.is_err() || out.full() {
+                break;
+            }
+            let _ = spare_tx.send(buf);
+        }
+        // Ends the inflating thread if it is still going.
+        drop((full_rx, spare_tx));
+        let inflated = inflating
+            .join()
+            .map_err(|_| anyhow::anyhow!("the inflating thread stopped"))?;
+        written?;
+        if out.full() {
+            return Ok(None);
+        }
+        inflated
+    })
+}
+
+/// Inflate members from `start` on, handing each fill of `buf` to `emit`
+/// (which may swap in another buffer of the same length), until the end,
+/// or until `emit` says no more is wanted.
+fn inflate_members(
+    map: &[u8],
+    start: usize,
+    members_before: u64,
+    buf: &mut Vec<u8>,
+    mut emit: impl FnMut(&mut Vec<u8>, usize) -> Result<bool>,
 ) -> Result<Option<Trailing>> {
     let mut inflater = Inflater::new();
-    let mut buf = vec![0u8; OUT_BUF];
     let mut release = Release::new(map);
     let mut off = start;
     let mut members = members_before;
-    while !out.full() {
+    let mut more = true;
+    while more {
         let rest = &map[off..];
         if rest.is_empty() {
             if members > 0 {
@@ -114,7 +174,7 @@ pub(super) fn inflate_mapped(
             if input.is_empty() {
                 bail!("unexpected end of file at byte {off} (truncated input)");
             }
-            let step = inflater.inflate(input, &mut buf).map_err(|e| {
+            let step = inflater.inflate(input, &mut buf[..]).map_err(|e| {
                 anyhow::anyhow!(
                     "{} at byte {}, in the member that starts at byte {member_start}",
                     e.why,
@@ -126,12 +186,15 @@ pub(super) fn inflate_mapped(
             // (They may have been counted in an earlier step: subtract last.)
             off = off + step.consumed - step.held.len();
             member_out += step.produced as u64;
-            out.put(&buf[..step.produced])?;
+            if step.produced > 0 {
+                more = emit(buf, step.produced)?;
+            }
             release.upto(off);
             if step.finished {
+                // Check the trailer even when no more output is wanted.
                 break;
             }
-            if out.full() {
+            if !more {
                 return Ok(None);
             }
             if step.consumed == 0 && step.produced == 0 {
