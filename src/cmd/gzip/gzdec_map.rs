@@ -1,5 +1,6 @@
 //! Gzip members that carry no index (any file GNU gzip, pigz or zlib wrote),
-//! inflated on one core straight from a memory map of the file.
+//! inflated one after another straight from a memory map of the file (with
+//! more than one thread, the writes overlap the inflating).
 //!
 //! The inflater is given everything that is left of the file at once: no
 //! read copies the compressed bytes into a buffer, and the inflater never
@@ -20,7 +21,7 @@ const OUT_BUF: usize = 1 << 20;
 
 /// Give the pages of the map that were read back to the kernel every this
 /// many bytes, so that a huge file does not stay resident.
-pub(super) const RELEASE_EVERY: usize = 8 << 20;
+const RELEASE_EVERY: usize = 8 << 20;
 
 /// Gives mapped pages that will not be read again back to the kernel, a
 /// stretch at a time (each call costs a page-table walk and a TLB flush).
