@@ -500,3 +500,223 @@ fn force_stdout_passes_plain_data_through() {
     assert_eq!(wd.run_stdin(&["gzip", "-dcf"], b"raw").ok().stdout, b"raw");
     wd.run(&["gzip", "-dc", "plain.txt"]).code(1);
 }
+
+/// One gzip member written by zlib (flate2) at `level`: a foreign member,
+/// without fkit's index.
+fn zlib_member(data: &[u8], level: u32) -> Vec<u8> {
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::new(level));
+    std::io::Write::write_all(&mut enc, data).unwrap();
+    enc.finish().unwrap()
+}
+
+/// Decode `gz` as a file (mapped) with -dc and -t, and from stdin, and
+/// check every way gives `want`.
+fn decodes_every_way(wd: &Workdir, gz: &[u8], want: &[u8], what: &str) {
+    wd.write("x.gz", gz);
+    for threads in ["1", "2"] {
+        let out = wd.run(&["gzip", "-dc", "-p", threads, "x.gz"]).ok().stdout;
+        assert!(out == want, "{what}: file, -p{threads}");
+        wd.run(&["gzip", "-t", "-p", threads, "x.gz"]).ok();
+    }
+    let out = wd.run_stdin(&["gzip", "-dc"], gz).ok().stdout;
+    assert!(out == want, "{what}: stdin");
+}
+
+#[test]
+fn foreign_multi_member_files_decode_completely() {
+    let wd = Workdir::new();
+    let big = text(2_500_000);
+    let random = pseudo_random(300_000, 11);
+    let parts: Vec<&[u8]> = vec![&big, b"", b"x", &random, &big[..1 << 20], &big[7..70_007]];
+    let mut gz = Vec::new();
+    let mut want = Vec::new();
+    for (i, part) in parts.iter().enumerate() {
+        gz.extend(zlib_member(part, [6, 1, 9, 0, 6, 3][i]));
+        want.extend_from_slice(part);
+    }
+    decodes_every_way(&wd, &gz, &want, "zlib members");
+    // Members fkit indexed, then foreign ones, then indexed ones again: the
+    // indexed run is inflated in parallel, the rest one member at a time.
+    let ours = wd
+        .run_stdin(&["gzip", "-b", "64K"], &big[..500_000])
+        .ok()
+        .stdout;
+    let mut mixed = ours.clone();
+    mixed.extend(zlib_member(&random, 6));
+    mixed.extend(&ours);
+    let mut want = big[..500_000].to_vec();
+    want.extend_from_slice(&random);
+    want.extend_from_slice(&big[..500_000]);
+    decodes_every_way(&wd, &mixed, &want, "indexed, foreign, indexed");
+    if have("gzip") {
+        let mut gnu = tool(&wd, "gzip", &["-6", "-c"], &big);
+        gnu.extend(tool(&wd, "gzip", &["-1", "-c"], &random));
+        let mut want = big.clone();
+        want.extend_from_slice(&random);
+        decodes_every_way(&wd, &gnu, &want, "GNU gzip members");
+    }
+}
+
+#[test]
+fn member_boundary_may_fall_anywhere() {
+    // Members of every small length, stored and compressed, end at every
+    // byte (and bit) position; members of about one output buffer (1 MiB)
+    // end just before, at and just after a buffer fill.
+    let wd = Workdir::new();
+    let data = text(3 << 20);
+    let mut gz = Vec::new();
+    let mut want = Vec::new();
+    for len in 0..64 {
+        let part = &data[len * 31..len * 32 + len];
+        gz.extend(zlib_member(part, (len % 10) as u32));
+        want.extend_from_slice(part);
+    }
+    for len in [
+        (1 << 20) - 1,
+        1 << 20,
+        (1 << 20) + 1,
+        32 * 1024,
+        32 * 1024 + 1,
+    ] {
+        for level in [0, 6] {
+            gz.extend(zlib_member(&data[..len], level));
+            want.extend_from_slice(&data[..len]);
+        }
+    }
+    decodes_every_way(&wd, &gz, &want, "members of every length");
+}
+
+/// The byte offset the error message names after "at byte".
+fn error_offset(stderr: &str) -> u64 {
+    let at = stderr.find("at byte ").expect(stderr) + "at byte ".len();
+    stderr[at..]
+        .split(|c: char| !c.is_ascii_digit())
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+#[test]
+fn truncated_foreign_file_names_the_offset() {
+    let wd = Workdir::new();
+    let data = text(1_500_000);
+    let mut gz = zlib_member(&data[..700_000], 6);
+    let second = gz.len();
+    gz.extend(zlib_member(&data[700_000..], 6));
+    // Cut inside the first body, inside the second header, inside the
+    // second body, and inside the last trailer.
+    for cut in [second / 2, second + 5, second + 1000, gz.len() - 3] {
+        wd.write("cut.gz", &gz[..cut]);
+        for threads in ["1", "2"] {
+            let run = wd.run(&["gzip", "-t", "-p", threads, "cut.gz"]).code(1);
+            assert!(run.stderr.contains("cut.gz"), "{}", run.stderr);
+            assert!(run.stderr.contains("truncated"), "{cut}: {}", run.stderr);
+            assert_eq!(error_offset(&run.stderr), cut as u64, "{}", run.stderr);
+        }
+        let run = wd.run_stdin(&["gzip", "-dc"], &gz[..cut]).code(1);
+        assert!(run.stderr.contains("truncated"), "{cut}: {}", run.stderr);
+        // Decompressing to a file leaves nothing behind.
+        wd.run(&["gzip", "-d", "cut.gz"]).code(1);
+        assert_eq!(wd.list(), vec!["cut.gz"]);
+    }
+}
+
+#[test]
+fn corrupt_crc_and_length_are_errors_naming_the_member() {
+    let wd = Workdir::new();
+    let data = text(400_000);
+    let mut gz = zlib_member(&data[..150_000], 6);
+    let second = gz.len();
+    gz.extend(zlib_member(&data[150_000..], 9));
+    let n = gz.len();
+    let mut bad_crc = gz.clone();
+    bad_crc[n - 7] ^= 0x10;
+    let mut bad_len = gz.clone();
+    bad_len[n - 2] ^= 1;
+    for (what, bytes) in [("crc error", bad_crc), ("length error", bad_len)] {
+        wd.write("bad.gz", &bytes);
+        let run = wd.run(&["gzip", "-t", "bad.gz"]).code(1);
+        assert!(run.stderr.contains(what), "{}", run.stderr);
+        assert!(
+            run.stderr
+                .contains(&format!("member that starts at byte {second}")),
+            "{}",
+            run.stderr
+        );
+        let run = wd.run_stdin(&["gzip", "-dc"], &bytes).code(1);
+        assert!(run.stderr.contains(what), "{}", run.stderr);
+    }
+    // A flipped byte in a foreign body: an error at an offset inside it.
+    let mut flipped = gz.clone();
+    flipped[second + 2000] ^= 0x55;
+    wd.write("flip.gz", &flipped);
+    let run = wd.run(&["gzip", "-t", "flip.gz"]).code(1);
+    assert!(error_offset(&run.stderr) >= second as u64, "{}", run.stderr);
+}
+
+#[test]
+fn trailing_garbage_after_foreign_members() {
+    let wd = Workdir::new();
+    let data = text(100_000);
+    let gz = [
+        zlib_member(&data[..40_000], 6),
+        zlib_member(&data[40_000..], 1),
+    ]
+    .concat();
+    for (tail, warns) in [
+        (&b"garbage!"[..], true),
+        (b"\x1f", true),
+        (b"\x1f\x8b", false),
+        (&[0u8; 1000][..], false),
+    ] {
+        let mut bytes = gz.clone();
+        bytes.extend_from_slice(tail);
+        wd.write("g.gz", &bytes);
+        if tail == b"\x1f\x8b" {
+            // The start of a header with nothing after it: truncated.
+            let run = wd.run(&["gzip", "-dc", "g.gz"]).code(1);
+            assert!(run.stderr.contains("truncated"), "{}", run.stderr);
+            continue;
+        }
+        let run = wd.run(&["gzip", "-dc", "g.gz"]);
+        assert!(run.stdout == data, "{tail:?}");
+        if warns {
+            let run = run.code(2);
+            assert!(
+                run.stderr.contains(&format!(
+                    "trailing garbage ignored (from byte {})",
+                    gz.len()
+                )),
+                "{}",
+                run.stderr
+            );
+        } else {
+            run.ok();
+        }
+        let run = wd.run_stdin(&["gzip", "-dc"], &bytes);
+        assert!(run.stdout == data, "{tail:?} from stdin");
+        if warns {
+            run.code(2);
+        } else {
+            run.ok();
+        }
+    }
+}
+
+#[test]
+fn range_of_a_foreign_file() {
+    let wd = Workdir::new();
+    let data = text(3_000_000);
+    let gz = [
+        zlib_member(&data[..1_200_000], 6),
+        zlib_member(&data[1_200_000..], 6),
+    ]
+    .concat();
+    wd.write("f.gz", &gz);
+    for (off, len) in [(0usize, 10usize), (1_199_990, 20), (2_000_000, 1_500_000)] {
+        let arg = format!("{off}:{len}");
+        let out = wd.run(&["gzip", "-d", "--range", &arg, "f.gz"]).ok().stdout;
+        assert!(out == data[off..(off + len).min(data.len())], "{arg}");
+    }
+}

@@ -225,6 +225,14 @@ struct IsalState(Box<isal::isal_sys::igzip_lib::inflate_state>);
 // SAFETY: see above: no pointer is dereferenced outside `inflate`.
 unsafe impl Send for IsalState {}
 
+/// Why inflating failed, and how far into the input the inflater had read
+/// (for the byte offset in the message).
+#[derive(Debug)]
+pub(crate) struct InflateError {
+    pub why: String,
+    pub consumed: usize,
+}
+
 /// What one step of inflating did.
 pub(crate) struct Step {
     pub consumed: usize,
@@ -263,7 +271,7 @@ impl Inflater {
         self.state.0.crc
     }
 
-    pub fn inflate(&mut self, input: &[u8], output: &mut [u8]) -> Result<Step, String> {
+    pub fn inflate(&mut self, input: &[u8], output: &mut [u8]) -> Result<Step, InflateError> {
         use isal::isal_sys::igzip_lib as isal;
         // ISA-L takes 32-bit lengths.
         let input = &input[..input.len().min(1 << 30)];
@@ -276,11 +284,14 @@ impl Inflater {
         // SAFETY: next_in/next_out point into live slices of the given lengths.
         let ret = unsafe { isal::isal_inflate(s) };
         if ret < 0 {
-            return Err(match ret {
-                isal::ISAL_INVALID_BLOCK => "invalid deflate block".into(),
-                isal::ISAL_INVALID_SYMBOL => "invalid deflate symbol".into(),
-                isal::ISAL_INVALID_LOOKBACK => "invalid distance too far back".into(),
-                other => format!("invalid compressed data (ISA-L error {other})"),
+            return Err(InflateError {
+                why: match ret {
+                    isal::ISAL_INVALID_BLOCK => "invalid deflate block".into(),
+                    isal::ISAL_INVALID_SYMBOL => "invalid deflate symbol".into(),
+                    isal::ISAL_INVALID_LOOKBACK => "invalid distance too far back".into(),
+                    other => format!("invalid compressed data (ISA-L error {other})"),
+                },
+                consumed: input.len() - s.avail_in as usize,
             });
         }
         let finished = s.block_state == isal::isal_block_state_ISAL_BLOCK_FINISH;
@@ -325,12 +336,15 @@ impl Inflater {
         self.crc.clone().finalize()
     }
 
-    pub fn inflate(&mut self, input: &[u8], output: &mut [u8]) -> Result<Step, String> {
+    pub fn inflate(&mut self, input: &[u8], output: &mut [u8]) -> Result<Step, InflateError> {
         let (before_in, before_out) = (self.state.total_in(), self.state.total_out());
         let status = self
             .state
             .decompress(input, output, flate2::FlushDecompress::None)
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| InflateError {
+                why: e.to_string(),
+                consumed: (self.state.total_in() - before_in) as usize,
+            })?;
         let consumed = (self.state.total_in() - before_in) as usize;
         let produced = (self.state.total_out() - before_out) as usize;
         self.crc.update(&output[..produced]);
@@ -367,39 +381,39 @@ impl WholeInflater {
         }
     }
 
-    /// The `len` bytes `body` inflates to, and their CRC-32; an error unless
-    /// `body` is one complete deflate stream of exactly that length.
+    /// Inflate `body` into all of `out` and return the CRC-32 of `out`; an
+    /// error unless `body` is one complete deflate stream of exactly
+    /// `out.len()` bytes. `out` is the caller's, so that it can be reused
+    /// (fresh pages cost a fault each).
     #[cfg(feature = "isal")]
-    pub fn inflate(&mut self, body: &[u8], len: usize) -> Result<(Vec<u8>, u32), &'static str> {
+    pub fn inflate_into(&mut self, body: &[u8], out: &mut [u8]) -> Result<u32, &'static str> {
         use isal::isal_sys::igzip_lib as isal;
-        let mut data: Vec<u8> = Vec::with_capacity(len);
+        if body.len() > u32::MAX as usize || out.len() > u32::MAX as usize {
+            return Err("member too large");
+        }
         let s = &mut *self.state.0;
         // SAFETY: the state was initialised by isal_inflate_init.
         unsafe { isal::isal_inflate_reset(s) };
+        // ISA-L computes the CRC-32 of what it writes (one pass, no second
+        // read of the output by the caller).
         s.crc_flag = isal::ISAL_GZIP_NO_HDR;
         s.next_in = body.as_ptr() as *mut u8;
         s.avail_in = body.len() as u32;
-        s.next_out = data.as_mut_ptr();
-        s.avail_out = len as u32;
+        s.next_out = out.as_mut_ptr();
+        s.avail_out = out.len() as u32;
         // SAFETY: ISA-L reads `avail_in` bytes of `body` and writes at most
-        // `avail_out` bytes into the capacity of `data`.
+        // `avail_out` bytes of `out`.
         let ret = unsafe { isal::isal_inflate_stateless(s) };
         if ret != isal::ISAL_DECOMP_OK as i32 || s.avail_out != 0 || s.avail_in != 0 {
             return Err("invalid compressed data");
         }
-        // SAFETY: ISA-L initialised exactly `len` bytes (avail_out is 0).
-        unsafe { data.set_len(len) };
-        Ok((data, s.crc))
+        Ok(s.crc)
     }
 
     #[cfg(not(feature = "isal"))]
-    pub fn inflate(&mut self, body: &[u8], len: usize) -> Result<(Vec<u8>, u32), &'static str> {
-        let mut data = vec![0u8; len];
-        match self.state.deflate_decompress(body, &mut data) {
-            Ok(n) if n == len => {
-                let crc = crc32fast::hash(&data);
-                Ok((data, crc))
-            }
+    pub fn inflate_into(&mut self, body: &[u8], out: &mut [u8]) -> Result<u32, &'static str> {
+        match self.state.deflate_decompress(body, out) {
+            Ok(n) if n == out.len() => Ok(libdeflater::crc32(out)),
             _ => Err("invalid compressed data"),
         }
     }
@@ -596,7 +610,7 @@ impl<R: BufRead> Read for GzipDecoder<R> {
                         }
                         self.inflater
                             .inflate(input, out)
-                            .map_err(|why| invalid(self.offset, why))?
+                            .map_err(|e| invalid(self.offset + e.consumed as u64, e.why))?
                     };
                     if from_header {
                         self.header.drain(..step.consumed);

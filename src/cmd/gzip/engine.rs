@@ -337,7 +337,10 @@ fn indexed_members(map: &[u8]) -> (Vec<Member>, usize) {
             break;
         };
         let (len, data_len) = (len as usize, data_len as usize);
+        // Deflate expands at most 1032 times: a larger claim is damage (and
+        // must not make a worker allocate gigabytes).
         if len < h.len + 8
+            || data_len / 1032 > len
             || off + len > map.len()
             || map[off + len - 4..off + len] != (data_len as u32).to_le_bytes()
         {
@@ -362,8 +365,12 @@ pub fn indexed_length(map: &[u8]) -> Option<u64> {
         .then(|| members.iter().map(|m| m.data_len as u64).sum())
 }
 
+#[path = "gzdec_map.rs"]
+mod gzdec_map;
+
 /// Decompress gzip from `src` into `out`. Members fkit indexed are inflated
-/// on `threads` cores and, with a range, only those that overlap it.
+/// on `threads` cores and, with a range, only those that overlap it; any
+/// other members are inflated on one core, straight from the map.
 pub fn decompress_gzip(src: Source, out: &mut Window, threads: usize) -> Result<Option<Trailing>> {
     let (file, rest_at, members) = match src {
         Source::Stream(reader) => return inflate_stream(reader, 0, 0, out),
@@ -389,31 +396,45 @@ pub fn decompress_gzip(src: Source, out: &mut Window, threads: usize) -> Result<
             done
         })
         .map_or(wanted.len(), |i| i + 1);
+    inflate_indexed(map, &wanted[..last], out, threads)?;
+    if out.full() || rest_at == map.len() && !members.is_empty() {
+        return Ok(None);
+    }
+    gzdec_map::inflate_mapped(map, rest_at, members.len() as u64, out, threads)
+}
+
+/// Inflate indexed members on `threads` cores, writing each whole member
+/// with one write, in order. Output buffers go round between the workers
+/// and the writer: a fresh buffer would cost a page fault per 4 KiB.
+fn inflate_indexed(map: &[u8], members: &[Member], out: &mut Window, threads: usize) -> Result<()> {
+    let (spare_tx, spare_rx) = crossbeam_channel::bounded::<Vec<u8>>(threads * 4 + 4);
+    let mut release = gzdec_map::Release::new(map);
     pipeline::ordered(
         threads,
-        wanted[..last].iter().map(Ok),
+        members.iter().map(Ok),
         compress::WholeInflater::new,
         |inflater, m: &Member| {
             let bytes = &map[m.offset as usize..m.offset as usize + m.len];
             let body = &bytes[m.header_len..m.len - 8];
-            let (data, crc) = inflater
-                .inflate(body, m.data_len)
+            let mut buf = spare_rx.try_recv().unwrap_or_default();
+            if buf.len() < m.data_len {
+                buf.resize(m.data_len, 0);
+            }
+            let crc = inflater
+                .inflate_into(body, &mut buf[..m.data_len])
                 .map_err(|what| anyhow!("{what} in the member that starts at byte {}", m.offset))?;
             if crc.to_le_bytes() != bytes[m.len - 8..m.len - 4] {
                 bail!("crc error in the member that starts at byte {}", m.offset);
             }
-            Ok((data, m.offset as usize + m.len))
+            Ok((buf, m.data_len, m.offset as usize + m.len))
         },
-        |(data, end)| {
-            release(map, end);
-            out.put(&data)
+        |(buf, len, end)| {
+            release.upto(end);
+            out.put(&buf[..len])?;
+            let _ = spare_tx.try_send(buf);
+            Ok(())
         },
-    )?;
-    if out.full() || rest_at == map.len() && !members.is_empty() {
-        return Ok(None);
-    }
-    let mut rest = tail(file.file(), rest_at)?;
-    inflate_stream(&mut rest, rest_at as u64, members.len() as u64, out)
+    )
 }
 
 /// Inflate members one after another from a stream.
