@@ -38,7 +38,7 @@ fn block_limit(level: u32) -> usize {
 #[derive(Default)]
 pub struct BlockEncoder {
     block: Vec<u8>,
-    rotated: Vec<u8>,
+    doubled: Vec<u8>,
     sa: Vec<i32>,
     bwt: Vec<u8>,
     mtf: Vec<u16>,
@@ -79,7 +79,7 @@ impl BlockEncoder {
     fn block_body(&mut self, crc: u32, in_use: &[bool; 256], bits: &mut BitWriter) {
         let n = self.block.len();
         self.bwt.resize(n, 0);
-        let orig_ptr = bwt(&self.block, &mut self.rotated, &mut self.sa, &mut self.bwt);
+        let orig_ptr = bwt(&self.block, &mut self.doubled, &mut self.sa, &mut self.bwt);
         let mut seq = [0u8; 256];
         let mut used = 0;
         for (c, &u) in in_use.iter().enumerate() {
@@ -157,62 +157,120 @@ impl BlockEncoder {
 
 /// Run-length code (bzip2's first stage: a run of 4 to 255 equal bytes
 /// becomes 4 bytes and a count) as much of `input` as fits in `limit`
-/// bytes of `block`; returns how many input bytes were taken.
+/// bytes of `block`; returns how many input bytes were taken. Bytes between
+/// runs are copied as they are.
+#[inline(never)]
 fn rle1(input: &[u8], limit: usize, block: &mut Vec<u8>, in_use: &mut [bool; 256]) -> usize {
     block.clear();
     block.reserve(limit.min(input.len() + 8));
+    let n = input.len();
     let mut i = 0;
-    while i < input.len() {
-        let c = input[i];
-        let end = input.len().min(i + 255);
-        let mut j = i + 1;
+    while i < n {
+        let run = next_run(input, i);
+        let take = (run - i).min(limit - block.len());
+        block.extend_from_slice(&input[i..i + take]);
+        i += take;
+        if i < run || run == n || block.len() + 5 > limit {
+            break;
+        }
+        let c = input[run];
+        let end = n.min(run + 255);
+        let mut j = run + 4;
         while j < end && input[j] == c {
             j += 1;
         }
-        let run = j - i;
-        let need = if run >= 4 { 5 } else { run };
-        if block.len() + need > limit {
-            break;
-        }
-        in_use[c as usize] = true;
-        if run >= 4 {
-            in_use[run - 4] = true;
-            block.extend_from_slice(&[c, c, c, c, (run - 4) as u8]);
-        } else {
-            for _ in 0..run {
-                block.push(c);
-            }
-        }
+        block.extend_from_slice(&[c, c, c, c, (j - run - 4) as u8]);
         i = j;
+    }
+    for &b in block.iter() {
+        in_use[b as usize] = true;
     }
     i
 }
 
-/// The start of the least rotation of `s`, and the length of its primitive
-/// root (`s.len()` unless `s` is periodic). Two candidate starts are
-/// compared until one is known not to be least; when a full turn matches,
-/// the string repeats.
-fn least_rotation(s: &[u8]) -> (usize, bool) {
+/// The first position at or after `from` where 4 equal bytes start, or
+/// the end of `s`. Looks at 6 positions per step: a zero byte in
+/// `word ^ (word >> 8)` marks two equal neighbours, three zero bytes in a
+/// row mark four.
+fn next_run(s: &[u8], from: usize) -> usize {
+    const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
     let n = s.len();
-    let (mut i, mut j, mut k) = (0usize, 1usize, 0usize);
-    let at = |x: usize| s[if x >= n { x - n } else { x }];
-    while i < n && j < n && k < n {
-        let (a, b) = (at(i + k), at(j + k));
-        if a == b {
-            k += 1;
-            continue;
+    let mut p = from;
+    while p + 9 <= n {
+        let x = u64::from_le_bytes(s[p..p + 8].try_into().expect("8 bytes"));
+        let y = u64::from_le_bytes(s[p + 1..p + 9].try_into().expect("8 bytes"));
+        let e = x ^ y;
+        // 0x80 in each zero byte of e, exactly (no borrow between bytes).
+        let z = !(((e & LOW7) + LOW7) | e | LOW7);
+        let m = z & (z >> 8) & (z >> 16);
+        if m != 0 {
+            return p + (m.trailing_zeros() / 8) as usize;
         }
-        if a > b {
-            i += k + 1;
+        p += 6;
+    }
+    while p + 4 <= n {
+        if s[p] == s[p + 1] && s[p] == s[p + 2] && s[p] == s[p + 3] {
+            return p;
+        }
+        p += 1;
+    }
+    n
+}
+
+/// Length of the common prefix of `a` and `b`, 8 bytes at a time.
+fn common_prefix(a: &[u8], b: &[u8]) -> usize {
+    let n = a.len().min(b.len());
+    let mut i = 0;
+    while i + 8 <= n {
+        let x = u64::from_le_bytes(a[i..i + 8].try_into().expect("8 bytes"))
+            ^ u64::from_le_bytes(b[i..i + 8].try_into().expect("8 bytes"));
+        if x != 0 {
+            return i + (x.trailing_zeros() / 8) as usize;
+        }
+        i += 8;
+    }
+    while i < n && a[i] == b[i] {
+        i += 1;
+    }
+    i
+}
+
+/// The start of the least rotation of the string `d` holds twice, and
+/// whether that string is periodic. Two candidate starts are compared until
+/// one is known not to be least; when a full turn matches, the string
+/// repeats. Only starts at the smallest byte are candidates (in text, the
+/// line ends), so each step skips straight to the next one.
+#[inline(never)]
+fn least_rotation(d: &[u8]) -> (usize, bool) {
+    let n = d.len() / 2;
+    let Some(&least) = d[..n].iter().min() else {
+        return (0, false);
+    };
+    let next = |p: usize| -> usize {
+        if p >= n {
+            return n;
+        }
+        p + memchr::memchr(least, &d[p..n]).unwrap_or(n - p)
+    };
+    let mut i = next(0);
+    let mut j = next(i + 1);
+    let mut k = 0;
+    while i < n && j < n && k < n {
+        k += common_prefix(&d[i + k..i + n], &d[j + k..j + n]);
+        if k >= n {
+            break;
+        }
+        if d[i + k] > d[j + k] {
+            i = next(i + k + 1);
         } else {
-            j += k + 1;
+            j = next(j + k + 1);
         }
         if i == j {
-            j += 1;
+            j = next(j + 1);
         }
         k = 0;
     }
-    (i.min(j), k == n && n > 1)
+    (i.min(j), k >= n && n > 1)
 }
 
 /// Length of the primitive root of the periodic string `s`: its smallest
@@ -237,38 +295,37 @@ fn root_len(s: &[u8], scratch: &mut Vec<i32>) -> usize {
 
 /// bzip2's Burrows-Wheeler transform of `block` into `out` (the last column
 /// of its sorted rotations); returns origPtr, the row of the block itself.
-fn bwt(block: &[u8], rotated: &mut Vec<u8>, sa: &mut Vec<i32>, out: &mut [u8]) -> usize {
+#[inline(never)]
+fn bwt(block: &[u8], doubled: &mut Vec<u8>, sa: &mut Vec<i32>, out: &mut [u8]) -> usize {
     let n = block.len();
     if n == 0 {
         return 0;
     }
-    let (start, periodic) = least_rotation(block);
-    // rotated = [last byte of w] + w, w the least rotation: then the byte
-    // before the rotation starting at i of w is rotated[i].
-    rotated.clear();
-    rotated.push(0);
-    rotated.extend_from_slice(&block[start..]);
-    rotated.extend_from_slice(&block[..start]);
-    let q = if periodic {
-        root_len(&rotated[1..], sa)
-    } else {
-        n
-    };
-    rotated[0] = rotated[q];
+    // doubled = [last byte] + block + block: the least rotation w is
+    // doubled[1 + start..][..n], and the byte before its rotation i (of w,
+    // or of w's root when w repeats) is doubled[start + i].
+    doubled.clear();
+    doubled.push(block[n - 1]);
+    doubled.extend_from_slice(block);
+    doubled.extend_from_slice(block);
+    let (start, periodic) = least_rotation(&doubled[1..]);
+    let w = &doubled[1 + start..1 + start + n];
+    let q = if periodic { root_len(w, sa) } else { n };
     let copies = n / q;
     // The block itself starts at this offset of w (and of its root).
     let target = (n - start) % n % q;
     if q == 1 {
-        out.fill(rotated[1]);
+        out.fill(w[0]);
         return 0;
     }
-    sa.clear();
-    sa.resize(q, 0);
-    // SAFETY: rotated[1..=q] holds q bytes and sa has room for q entries;
+    if sa.len() < q {
+        sa.resize(q, 0);
+    }
+    // SAFETY: w holds at least q bytes and sa has room for q entries;
     // q < 2^31 because blocks are at most 900 kB.
     let status = unsafe {
         libsais_sys::libsais::libsais(
-            rotated[1..].as_ptr(),
+            w.as_ptr(),
             sa.as_mut_ptr(),
             q as i32,
             0,
@@ -278,17 +335,17 @@ fn bwt(block: &[u8], rotated: &mut Vec<u8>, sa: &mut Vec<i32>, out: &mut [u8]) -
     assert_eq!(status, 0, "libsais failed on a {q}-byte block");
     let mut orig = 0;
     if copies == 1 {
-        for (r, (o, &s)) in out.iter_mut().zip(sa.iter()).enumerate() {
+        for (r, (o, &s)) in out.iter_mut().zip(&sa[..q]).enumerate() {
             let s = s as usize;
-            *o = rotated[s];
+            *o = doubled[start + s];
             if s == target {
                 orig = r;
             }
         }
     } else {
-        for (r, &s) in sa.iter().enumerate() {
+        for (r, &s) in sa[..q].iter().enumerate() {
             let s = s as usize;
-            out[r * copies..(r + 1) * copies].fill(rotated[s]);
+            out[r * copies..(r + 1) * copies].fill(doubled[start + s]);
             if s == target {
                 orig = r * copies;
             }
@@ -300,6 +357,7 @@ fn bwt(block: &[u8], rotated: &mut Vec<u8>, sa: &mut Vec<i32>, out: &mut [u8]) -
 /// Move-to-front over the used bytes, with runs of rank 0 written as
 /// RUNA/RUNB digits (bijective base 2) and ranks r > 0 as r + 1; ends with
 /// the end-of-block symbol. Counts each symbol in `freq`.
+#[inline(never)]
 fn mtf_rle2(bwt: &[u8], seq: &[u8; 256], used: usize, out: &mut Vec<u16>, freq: &mut [u32; 258]) {
     out.clear();
     out.reserve(bwt.len() + 1);
@@ -362,6 +420,7 @@ struct Table16 {
 /// the symbol frequencies, then four times assign each 50-symbol group to
 /// its cheapest table and rebuild each table from the groups it won.
 /// Fills `selectors` (one per group) and returns the tables.
+#[inline(never)]
 fn huffman_tables(mtf: &[u16], freq: &[u32], selectors: &mut Vec<u8>) -> Vec<Table16> {
     let alpha = freq.len();
     let n_mtf = mtf.len();
@@ -458,6 +517,7 @@ fn huffman_tables(mtf: &[u16], freq: &[u32], selectors: &mut Vec<u8>) -> Vec<Tab
 /// Huffman code lengths for `freq` (every symbol gets a code, at most
 /// `max_len` bits long): when the tree is too deep, frequencies are halved
 /// toward 1 and the tree rebuilt, as bzip2 does.
+#[inline(never)]
 fn code_lengths(freq: &[u32], max_len: u32, lens: &mut [u8]) {
     let n = freq.len();
     let mut weight: Vec<u64> = freq.iter().map(|&f| f.max(1) as u64).collect();
@@ -584,9 +644,9 @@ mod tests {
     }
 
     fn check(s: &[u8]) {
-        let (mut rotated, mut sa) = (Vec::new(), Vec::new());
+        let (mut doubled, mut sa) = (Vec::new(), Vec::new());
         let mut out = vec![0u8; s.len()];
-        let orig = bwt(s, &mut rotated, &mut sa, &mut out);
+        let orig = bwt(s, &mut doubled, &mut sa, &mut out);
         if s.is_empty() {
             assert_eq!(orig, 0);
             return;
@@ -644,9 +704,18 @@ mod tests {
 
     #[test]
     fn least_rotation_finds_the_root() {
-        assert_eq!(least_rotation(b"bca"), (2, false));
-        assert_eq!(least_rotation(b"abab"), (0, true));
-        assert_eq!(least_rotation(b"aaaa"), (0, true));
+        assert_eq!(least_rotation(b"bcabca"), (2, false));
+        assert_eq!(least_rotation(b"abababab"), (0, true));
+        assert_eq!(least_rotation(b"aaaaaaaa"), (0, true));
+        let mut s = b"xyzzy".repeat(40);
+        s.extend_from_slice(b"xyzzyx");
+        let d = s.repeat(2);
+        assert_eq!(least_rotation(&d), (205, false));
+        assert_eq!(next_run(b"abcdefghijkllll", 0), 11);
+        assert_eq!(next_run(b"abcdefghijkllll", 12), 15);
+        assert_eq!(next_run(b"aaabbbcccdddeeeffffggggg", 0), 15);
+        assert_eq!(next_run(b"aaaaaaaaaaaaaaaaaa", 3), 3);
+        assert_eq!(next_run(b"abc", 0), 3);
         let mut scratch = Vec::new();
         assert_eq!(root_len(b"abab", &mut scratch), 2);
         assert_eq!(root_len(b"aaaa", &mut scratch), 1);
@@ -660,6 +729,8 @@ mod tests {
         let mut in_use = [false; 256];
         let taken = rle1(&[7u8; 4], 100, &mut block, &mut in_use);
         assert_eq!((taken, block.as_slice()), (4, &[7, 7, 7, 7, 0][..]));
+        // The count byte is a symbol of the block too.
+        assert!(in_use[0] && in_use[7] && !in_use[1]);
         rle1(&[7u8; 256], 100, &mut block, &mut in_use);
         assert_eq!(block, [7, 7, 7, 7, 251, 7]);
         rle1(&[7u8; 259], 100, &mut block, &mut in_use);
@@ -669,6 +740,49 @@ mod tests {
         // A run never straddles the block limit.
         let taken = rle1(b"abcdddd", 5, &mut block, &mut in_use);
         assert_eq!((taken, block.as_slice()), (3, &b"abc"[..]));
+    }
+
+    #[test]
+    fn rle1_matches_a_byte_at_a_time_coder() {
+        let mut seed = 3;
+        let (mut block, mut in_use) = (Vec::new(), [false; 256]);
+        for _ in 0..3000 {
+            let len = lcg(&mut seed) as usize % 1200;
+            let alphabet = lcg(&mut seed) % 3 + 1;
+            let mut s = Vec::new();
+            while s.len() < len {
+                let run = [1, 2, 3, 4, 5, 254, 255, 256, 300][lcg(&mut seed) as usize % 9];
+                let c = b'a' + (lcg(&mut seed) % alphabet) as u8;
+                s.extend(std::iter::repeat_n(c, run));
+            }
+            let limit = lcg(&mut seed) as usize % 2000 + 5;
+            let taken = rle1(&s, limit, &mut block, &mut in_use);
+            // The reference: whole runs, each while it fits.
+            let (mut want, mut i) = (Vec::new(), 0);
+            while i < s.len() {
+                let mut j = i + 1;
+                while j < s.len() && j - i < 255 && s[j] == s[i] {
+                    j += 1;
+                }
+                let code: Vec<u8> = if j - i >= 4 {
+                    vec![s[i], s[i], s[i], s[i], (j - i - 4) as u8]
+                } else {
+                    s[i..j].to_vec()
+                };
+                if want.len() + code.len() > limit {
+                    // Bytes between runs may be split anywhere.
+                    if j - i < 4 {
+                        let room = limit - want.len();
+                        want.extend_from_slice(&code[..room]);
+                        i += room;
+                    }
+                    break;
+                }
+                want.extend_from_slice(&code);
+                i = j;
+            }
+            assert_eq!((taken, &block), (i, &want), "{s:?} limit {limit}");
+        }
     }
 
     #[test]
