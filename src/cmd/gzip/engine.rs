@@ -218,7 +218,7 @@ pub fn compress_bzip2(
         BlockEncoder::new,
         |encoder, (_, data): (usize, Vec<u8>)| {
             let mut stream = Vec::with_capacity(data.len() / 3 + 64);
-            encoder.stream(&data, level, &mut stream);
+            encoder.stream(&data, level, &mut stream)?;
             Ok(stream)
         },
         |stream| out.write_all(&stream).context("write error"),
