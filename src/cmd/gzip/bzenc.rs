@@ -1,7 +1,8 @@
 //! fkit's own bzip2 encoder: the bzip2 block format, with the
-//! Burrows-Wheeler transform computed by libsais (the fastest suffix sorter
-//! measured here on 900 kB blocks of text: 1.6x faster than divsufsort, the
-//! sorter lbzip2 uses, and about 2x faster than libbz2's own block sorter).
+//! Burrows-Wheeler transform computed by libsais through libsais-sys, the
+//! fastest suffix sorter measured here on 900 kB blocks of text.log (38 ms a
+//! block, against 61 ms for cdivsufsort and 72 ms for the divsufsort port;
+//! divsufsort is the algorithm lbzip2's block sorter comes from).
 //!
 //! bzip2 sorts the cyclic rotations of a block; libsais sorts suffixes. The
 //! two orders agree for a Lyndon word (a string strictly smaller than each of
