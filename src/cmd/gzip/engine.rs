@@ -8,7 +8,6 @@
 //! Each bzip2 block becomes a complete stream; bzip2 reads the concatenation.
 
 use super::bzblocks::{Block, Blocks, Stop};
-use super::bzenc::BlockEncoder;
 use super::pipeline;
 use crate::io::compress::{self, GzipDecoder, parse_header, set_index, write_header};
 use anyhow::{Context, Result, anyhow, bail};
@@ -216,7 +215,7 @@ pub fn compress_bzip2(
     pipeline::ordered(
         threads,
         blocks(input, block, &mut total),
-        BlockEncoder::new,
+        super::bzenc::BlockEncoder::new,
         |encoder, (_, data): (usize, Vec<u8>)| {
             let mut stream = Vec::with_capacity(data.len() / 3 + 64);
             encoder.stream(&data, level, &mut stream)?;
