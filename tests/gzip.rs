@@ -720,3 +720,113 @@ fn range_of_a_foreign_file() {
         assert!(out == data[off..(off + len).min(data.len())], "{arg}");
     }
 }
+
+/// Decode `bz` with every bzip2 reader at hand (bzip2, lbzip2, Python's bz2
+/// module, fkit itself) and check each gives back `data`.
+fn all_readers_agree(wd: &Workdir, what: &str, bz: &[u8], data: &[u8]) {
+    if have("bzip2") {
+        assert!(tool(wd, "bzip2", &["-dc"], bz) == data, "{what}: bzip2 -d");
+    }
+    if have("lbzip2") {
+        assert!(
+            tool(wd, "lbzip2", &["-dc"], bz) == data,
+            "{what}: lbzip2 -d"
+        );
+    }
+    if have("python3") {
+        let script =
+            "import bz2,sys; sys.stdout.buffer.write(bz2.decompress(sys.stdin.buffer.read()))";
+        assert!(
+            tool(wd, "python3", &["-c", script], bz) == data,
+            "{what}: python bz2"
+        );
+    }
+    let back = wd.run_stdin(&["gzip", "-dc"], bz).ok().stdout;
+    assert!(back == data, "{what}: fkit gzip -d");
+}
+
+/// Inputs at the edges of bzip2's run-length coding and block sorting.
+fn bzip2_edge_cases() -> Vec<(String, Vec<u8>)> {
+    let mut cases: Vec<(String, Vec<u8>)> = vec![
+        ("empty".into(), Vec::new()),
+        ("one byte".into(), b"x".to_vec()),
+        ("two symbols".into(), b"ab".repeat(50_000)),
+        ("periodic".into(), b"abcab".repeat(30_000)),
+        ("one byte repeated".into(), vec![b'z'; 1_000_000]),
+        ("zeros".into(), vec![0; 300_000]),
+        ("random".into(), pseudo_random(300_000, 11)),
+    ];
+    // Runs of 4, 5, 255, 256 and 259 bytes, alone and between other bytes.
+    for run in [1, 2, 3, 4, 5, 255, 256, 259, 510, 1000] {
+        cases.push((format!("run of {run}"), vec![b'r'; run]));
+        let mut mixed = Vec::new();
+        for i in 0..50u8 {
+            mixed.push(i);
+            mixed.extend(std::iter::repeat_n(b'q', run));
+        }
+        cases.push((format!("runs of {run} between bytes"), mixed));
+    }
+    cases
+}
+
+#[test]
+fn bzip2_encoder_edge_cases_decode_with_every_reader() {
+    let wd = Workdir::new();
+    for (name, data) in bzip2_edge_cases() {
+        for level in ["-1", "-9"] {
+            let bz = wd
+                .run_stdin(&["gzip", "--bzip2", level, "-c"], &data)
+                .ok()
+                .stdout;
+            all_readers_agree(&wd, &format!("{name} {level}"), &bz, &data);
+        }
+    }
+}
+
+#[test]
+fn bzip2_encoder_every_level_and_block_boundaries() {
+    let wd = Workdir::new();
+    // Text across many blocks at every level.
+    let data = text(1_200_000);
+    for level in 1..=9 {
+        let flag = format!("-{level}");
+        let bz = wd
+            .run_stdin(&["gzip", "--bzip2", &flag, "-p", "2"], &data)
+            .ok()
+            .stdout;
+        assert_eq!(bz[3], b'0' + level as u8, "level digit");
+        all_readers_agree(&wd, &flag, &bz, &data);
+    }
+    // Blocks exactly at the level 1 limit (100 000 - 19 run-length coded
+    // bytes) and one byte past it; and input whose run-length coding grows
+    // (runs of exactly 4 bytes) so that it needs a second block.
+    let limit = 100_000 - 19;
+    let runs4 = b"aaaabbbb".repeat(99_981 / 8 + 1);
+    for (name, data) in [
+        ("at the limit", text(limit)),
+        ("past the limit", text(limit + 1)),
+        ("two limits", text(2 * limit)),
+        ("growing runs", runs4),
+    ] {
+        let bz = wd.run_stdin(&["gzip", "--bzip2", "-1"], &data).ok().stdout;
+        all_readers_agree(&wd, name, &bz, &data);
+    }
+}
+
+#[test]
+fn bzip2_encoder_output_is_as_small_as_bzip2s() {
+    if skip("bzip2") {
+        return;
+    }
+    let wd = Workdir::new();
+    let data = text(2_000_000);
+    let ours = wd.run_stdin(&["gzip", "--bzip2", "-9"], &data).ok().stdout;
+    let theirs = tool(&wd, "bzip2", &["-9", "-c"], &data);
+    let ratio = ours.len() as f64 / theirs.len() as f64;
+    assert!(
+        ratio < 1.02,
+        "{} bytes against bzip2's {}",
+        ours.len(),
+        theirs.len()
+    );
+}
