@@ -483,3 +483,52 @@ fn kernel_queue_overflow_is_reported() {
     assert!(overflow, "no overflow event after {creates} creates");
     assert!(creates < max + 1000);
 }
+
+#[test]
+fn a_renamed_directory_is_reported_under_its_new_name() {
+    let wd = Workdir::new();
+    fs::create_dir_all(wd.join("w/d/sub")).unwrap();
+    let w = Watching::start(&wd, &["-r", "w"]);
+    w.ready(&wd, "w/probe");
+    // A write right after the rename, before fkit can have reported it: the
+    // watches of the directory and of those below it took the new name.
+    fs::rename(wd.join("w/d"), wd.join("w/e")).unwrap();
+    wd.write("w/e/sub/f", "f");
+    assert_eq!(event(&w.next(10)), "rename w/d -> w/e");
+    assert_eq!(event(&w.next(10)), "create w/e/sub/f");
+    fs::rename(wd.join("w/e/sub"), wd.join("w/e/sub2")).unwrap();
+    assert_eq!(event(&w.next(10)), "rename w/e/sub -> w/e/sub2");
+    fs::write(wd.join("w/e/sub2/f"), "g").unwrap();
+    assert_eq!(event(&w.next(10)), "modify w/e/sub2/f");
+    // Moved out of the tree: removed, and no longer watched.
+    fs::rename(wd.join("w/e"), wd.join("gone")).unwrap();
+    assert_eq!(event(&w.next(10)), "remove w/e");
+    wd.write("gone/sub2/h", "h");
+    wd.write("w/marker", "m");
+    assert_eq!(event(&w.next(10)), "create w/marker");
+    w.stop();
+}
+
+#[test]
+fn a_deleted_watched_file_is_reported_and_still_watched() {
+    let wd = Workdir::new();
+    wd.write("w/notes.txt", "old");
+    wd.write("w/other", "x");
+    let w = Watching::start(&wd, &["w/notes.txt"]);
+    let start = Instant::now();
+    loop {
+        wd.write("w/notes.txt", "again");
+        if w.lines.recv_timeout(Duration::from_millis(300)).is_ok() {
+            break;
+        }
+        assert!(start.elapsed() < Duration::from_secs(20));
+    }
+    sleep(Duration::from_millis(100));
+    while w.lines.try_recv().is_ok() {}
+    fs::remove_file(wd.join("w/other")).unwrap(); // not watched: not reported
+    fs::remove_file(wd.join("w/notes.txt")).unwrap();
+    assert_eq!(event(&w.next(10)), "remove w/notes.txt");
+    wd.write("w/notes.txt", "back");
+    assert_eq!(event(&w.next(10)), "create w/notes.txt");
+    w.stop();
+}

@@ -1,21 +1,31 @@
 //! `fkit watch`: report file changes as they happen (inotifywait -m), or run
 //! a command after each burst of changes (entr, watchexec).
+//!
+//! Two backends feed the same logic ([`Core::handle`]): on Linux,
+//! `linux.rs` reads inotify itself, in the thread that prints; elsewhere,
+//! `portable.rs` uses the notify crate.
 
 use crate::cmd::lock::rfc3339;
 use crate::cmd::temp::exit_code_of;
+use crate::io::output::RawStdout;
 use crate::io::{Exit, signal};
 use anyhow::{Context, Result};
 use crossbeam_channel::{Receiver, Sender, select};
 use globset::{Glob, GlobSet, GlobSetBuilder};
 use ignore::gitignore::{Gitignore, GitignoreBuilder};
-use notify::event::{AccessKind, AccessMode, CreateKind, EventKind, ModifyKind, RenameMode};
-use notify::{RecursiveMode, Watcher};
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::fmt;
 use std::io::{self, Write};
 use std::path::{Component, Path, PathBuf};
 use std::process::{Command, ExitStatus};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+#[cfg(target_os = "linux")]
+mod linux;
+// Also built for the tests on Linux, so that it keeps compiling.
+#[cfg(any(not(target_os = "linux"), test))]
+mod portable;
 
 /// Watch files and directories; print each change, or run a command.
 ///
@@ -36,9 +46,11 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 /// are seen: such a save is reported as `modify FILE` (JSON "from" names the
 /// temporary file). With -r, directories created later are watched too and
 /// files already in them when they are first seen are reported as created.
-/// A watched directory that is deleted or moved away is reported as
-/// `remove`; fkit keeps watching the other paths and exits 1 when none is
-/// left. Default events: create, modify, remove, rename (add attrib with -e).
+/// A renamed directory keeps its watches: later changes under it are
+/// reported under its new name. A watched directory that is deleted or
+/// moved away is reported as `remove`; fkit keeps watching the other paths
+/// and exits 1 when none is left. Default events: create, modify, remove,
+/// rename (add attrib with -e).
 ///
 /// Examples:
 ///   fkit watch -r src                        # print every change under src/
@@ -145,6 +157,7 @@ struct Root {
     /// As given, without `./` parts ("" for the current directory).
     path: PathBuf,
     /// Absolute, as notify reports paths under it.
+    #[cfg_attr(all(target_os = "linux", not(test)), allow(dead_code))]
     abs: PathBuf,
     is_dir: bool,
     gitignore: Option<Gitignore>,
@@ -202,51 +215,19 @@ pub fn run(args: Args) -> Result<()> {
         once: args.once,
         done: false,
         seen_new: HashSet::new(),
+        ops: Vec::new(),
     }));
 
-    // Events are handled, and printed, on notify's own thread as they come
-    // (one thread wake-up between the kernel and stdout); what needs the
-    // watcher itself goes to this thread as an `Op`.
+    // Changes are handled, and printed, on the backend's thread as they
+    // come (one thread wake-up between the kernel and stdout); this thread
+    // keeps the time: --debounce, --exec, --once, --timeout, signals.
     let (tx, rx) = crossbeam_channel::unbounded::<Op>();
-    let handler = {
-        let (core, scope, tx) = (Arc::clone(&core), Arc::clone(&scope), tx.clone());
-        move |msg: notify::Result<notify::Event>| {
-            let Ok(mut core) = core.lock() else { return };
-            let mut ops = Vec::new();
-            let mut events = Vec::new();
-            if let Err(e) = core.handle(msg, &scope, &mut ops, &mut events) {
-                ops.push(Op::Fail(e));
-            }
-            match core.deliver(&events) {
-                // Printed at once, nothing more to do: waking the main
-                // thread would only compete with the reader for a CPU.
-                Ok(true) if core.immediate && !core.once => {}
-                Ok(true) => ops.push(Op::Activity),
-                Ok(false) => {}
-                Err(e) => ops.push(Op::Fail(e)),
-            }
-            drop(core);
-            for op in ops {
-                let _ = tx.send(op);
-            }
-        }
-    };
-    let mut watcher =
-        notify::recommended_watcher(handler).map_err(|e| watch_error(e, Path::new("inotify")))?;
-    let mut watches = Watches {
-        watched: BTreeSet::new(),
-    };
-    for root in &scope.roots {
-        let found = if root.is_dir {
-            watches.add_tree(&mut watcher, &scope, &root.path)?
-        } else {
-            // Through the directory: the file's inode changes on a save.
-            let dir = root.path.parent().unwrap_or(Path::new(""));
-            watches.add(&mut watcher, dir)?;
-            vec![(root.path.clone(), false)]
-        };
-        lock(&core).known(found);
-    }
+    #[cfg(target_os = "linux")]
+    linux::start(Arc::clone(&scope), Arc::clone(&core), tx.clone())?;
+    #[cfg(not(target_os = "linux"))]
+    let mut watcher = portable::Backend::start(Arc::clone(&scope), Arc::clone(&core), tx.clone())?;
+    #[cfg(not(target_os = "linux"))]
+    let mut rename_pending = false;
 
     let mut runner = args.exec.as_ref().map(|cmd| Runner {
         command: cmd.clone(),
@@ -267,16 +248,16 @@ pub fn run(args: Args) -> Result<()> {
         .timeout
         .map(|s| Instant::now() + Duration::from_secs_f64(s));
     let mut burst_deadline: Option<Instant> = None;
-    let mut rename_pending = false;
 
     loop {
-        // How long to sleep: until the burst settles, a rename pairs up,
-        // the timeout, or a periodic check for signals.
+        // How long to sleep: until the burst settles, the timeout, or a
+        // periodic check for signals and the roots.
         let now = Instant::now();
         let mut wake = now + Duration::from_millis(100);
         if let Some(t) = burst_deadline {
             wake = wake.min(t);
         }
+        #[cfg(not(target_os = "linux"))]
         if rename_pending {
             wake = wake.min(now + Duration::from_millis(2));
         }
@@ -288,24 +269,19 @@ pub fn run(args: Args) -> Result<()> {
         select! {
             recv(rx) -> op => match op {
                 Ok(Op::Activity) => burst_deadline = Some(Instant::now() + debounce),
+                #[cfg(not(target_os = "linux"))]
                 Ok(Op::RenamePending) => rename_pending = true,
-                Ok(Op::Unwatch(dir)) => watches.remove_tree(&mut watcher, &dir),
-                Ok(Op::WatchNew(dir)) => {
-                    let found = watches.add_tree(&mut watcher, &scope, &dir);
-                    let found = match found {
-                        Err(e) if is_watch_limit(&e) => return Err(e),
-                        other => other.unwrap_or_default(),
-                    };
-                    let mut core = lock(&core);
-                    let events = core.found_in_new_dir(&scope, found);
-                    if core.deliver(&events)? {
+                #[cfg(not(target_os = "linux"))]
+                Ok(Op::Watch(op)) => {
+                    if watcher.apply(op, &core, &scope)? {
                         burst_deadline = Some(Instant::now() + debounce);
                     }
                 }
-                Ok(Op::WatchMoved(dir)) => {
-                    let found = watches.add_tree(&mut watcher, &scope, &dir).unwrap_or_default();
-                    lock(&core).known(found);
-                }
+                // (The notify backend's, built on Linux only for its tests.)
+                #[cfg(all(target_os = "linux", test))]
+                Ok(Op::RenamePending) => {}
+                #[cfg(all(target_os = "linux", test))]
+                Ok(Op::Watch(op)) => drop(op),
                 Ok(Op::Fail(e)) => return Err(e),
                 Err(_) => break,
             },
@@ -315,15 +291,13 @@ pub fn run(args: Args) -> Result<()> {
                 }
             }
             default(wake.saturating_duration_since(now)) => {
-                // Quiet for a moment: an unpaired rename was a move out of sight.
-                let mut core = lock(&core);
-                let mut events = Vec::new();
-                core.flush_rename(&scope, &mut events);
-                core.state.synthetic.clear();
-                core.seen_new.clear();
-                rename_pending = false;
-                if core.deliver(&events)? {
-                    burst_deadline = Some(Instant::now() + debounce);
+                // (On Linux the reader keeps this time itself.)
+                #[cfg(not(target_os = "linux"))]
+                {
+                    rename_pending = false;
+                    if watcher.quiet(&core, &scope)? {
+                        burst_deadline = Some(Instant::now() + debounce);
+                    }
                 }
             }
         }
@@ -373,93 +347,106 @@ pub fn run(args: Args) -> Result<()> {
     Ok(())
 }
 
-/// Work for the thread that owns the watcher (notify's thread may not
-/// call it: it would wait for itself).
+/// News from the backend's thread for this one.
 enum Op {
     /// Something was reported or gathered (for --debounce, --exec, --once).
     Activity,
     /// The first half of a rename waits for its second.
+    #[cfg(any(not(target_os = "linux"), test))]
     RenamePending,
-    /// A directory appeared: watch it (with -r) and report what is inside.
-    WatchNew(PathBuf),
-    /// A directory was renamed within the tree: watch it under its new name.
-    WatchMoved(PathBuf),
-    /// A directory went away: drop its watches and those under it.
-    Unwatch(PathBuf),
+    /// Work that needs notify's watcher, which only this thread may call
+    /// (notify's thread would wait for itself).
+    #[cfg(any(not(target_os = "linux"), test))]
+    Watch(WatchOp),
     Fail(anyhow::Error),
 }
 
+/// What a change means for the watches.
+#[derive(Debug, PartialEq, Eq)]
+enum WatchOp {
+    /// A directory appeared (with -r): watch it and report what is inside.
+    New(PathBuf),
+    /// A directory moved in from outside (with -r): watch it.
+    MovedIn(PathBuf),
+    /// A directory was renamed within the tree (with -r): its watches
+    /// follow it, under the new name.
+    Moved { from: PathBuf, to: PathBuf },
+    /// A path went away: drop its watches and those under it.
+    Gone(PathBuf),
+}
+
+/// A change as a backend saw it, with paths spelled as the user would.
+#[derive(Debug, PartialEq, Eq)]
+enum Change {
+    Created {
+        path: PathBuf,
+        is_dir: bool,
+    },
+    /// The first half of a rename.
+    MovedFrom {
+        path: PathBuf,
+        cookie: usize,
+    },
+    /// The second half of a rename (cookie: its first half), or a move in
+    /// from outside.
+    MovedTo {
+        path: PathBuf,
+        cookie: Option<usize>,
+        is_dir: bool,
+    },
+    /// A watched directory itself was moved (inotify's IN_MOVE_SELF).
+    SelfMoved(PathBuf),
+    Modified(PathBuf),
+    Attrib(PathBuf),
+    /// A file opened for writing was closed: its write session ended.
+    ClosedWrite(PathBuf),
+    Removed(PathBuf),
+    /// The kernel's queue overflowed: changes were lost.
+    Overflow,
+}
+
 fn lock(core: &Mutex<Core>) -> std::sync::MutexGuard<'_, Core> {
-    // A panic on notify's thread would abort (panic = "abort"), so the
+    // A panic on the backend's thread would abort (panic = "abort"), so the
     // lock cannot be poisoned in practice; take it anyway if it were.
     core.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// The directories with an inotify watch, so a removed or moved tree can
-/// be unwatched as a whole.
-struct Watches {
-    watched: BTreeSet<PathBuf>,
-}
-
-impl Watches {
-    fn add(&mut self, watcher: &mut impl Watcher, dir: &Path) -> Result<()> {
-        let target = if dir.as_os_str().is_empty() {
-            Path::new(".")
+/// Watch `dir` (through `add`) and, with -r, every directory under it that
+/// is not ignored; returns the entries seen on the way (path, is a directory).
+fn watch_tree(
+    scope: &Scope,
+    dir: &Path,
+    mut add: impl FnMut(&Path) -> Result<()>,
+) -> Result<Vec<(PathBuf, bool)>> {
+    add(dir)?;
+    let mut found = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        let listing = if dir.as_os_str().is_empty() {
+            std::fs::read_dir(".")
         } else {
-            dir
+            std::fs::read_dir(&dir)
         };
-        watcher
-            .watch(target, RecursiveMode::NonRecursive)
-            .map_err(|e| watch_error(e, target))?;
-        self.watched.insert(dir.to_path_buf());
-        Ok(())
-    }
-
-    /// Watch `dir` and, with -r, every directory under it that is not
-    /// ignored; returns the entries seen on the way (path, is a directory).
-    fn add_tree(
-        &mut self,
-        watcher: &mut impl Watcher,
-        scope: &Scope,
-        dir: &Path,
-    ) -> Result<Vec<(PathBuf, bool)>> {
-        self.add(watcher, dir)?;
-        let mut found = Vec::new();
-        let mut stack = vec![dir.to_path_buf()];
-        while let Some(dir) = stack.pop() {
-            let listing = if dir.as_os_str().is_empty() {
-                std::fs::read_dir(".")
-            } else {
-                std::fs::read_dir(&dir)
-            };
-            let Ok(entries) = listing else {
-                continue; // gone already, or unreadable: nothing to watch
-            };
-            for entry in entries.flatten() {
-                let path = dir.join(entry.file_name());
-                let is_dir = entry.file_type().is_ok_and(|t| t.is_dir());
-                if scope.ignored(&path, is_dir) {
-                    continue;
-                }
-                if is_dir && scope.recursive {
-                    match self.add(watcher, &path) {
-                        Ok(()) => stack.push(path.clone()),
-                        Err(e) if is_watch_limit(&e) => return Err(e),
-                        Err(_) => continue, // removed while we looked
-                    }
-                }
-                found.push((path, is_dir));
+        let Ok(entries) = listing else {
+            continue; // gone already, or unreadable: nothing to watch
+        };
+        for entry in entries.flatten() {
+            let path = dir.join(entry.file_name());
+            let is_dir = entry.file_type().is_ok_and(|t| t.is_dir());
+            if scope.ignored(&path, is_dir) {
+                continue;
             }
+            if is_dir && scope.recursive {
+                match add(&path) {
+                    Ok(()) => stack.push(path.clone()),
+                    Err(e) if is_watch_limit(&e) => return Err(e),
+                    Err(_) => continue, // removed while we looked
+                }
+            }
+            found.push((path, is_dir));
         }
-        Ok(found)
     }
-
-    fn remove_tree(&mut self, watcher: &mut impl Watcher, dir: &Path) {
-        for path in under(&self.watched, dir) {
-            let _ = watcher.unwatch(&path);
-            self.watched.remove(&path);
-        }
-    }
+    Ok(found)
 }
 
 /// Paths at and under `dir` in `set`.
@@ -470,7 +457,24 @@ fn under(set: &BTreeSet<PathBuf>, dir: &Path) -> Vec<PathBuf> {
         .collect()
 }
 
-/// Everything the event handler and the main thread share.
+/// Entries at and under `dir` in `map`.
+fn under_map<V: Copy>(map: &BTreeMap<PathBuf, V>, dir: &Path) -> Vec<(PathBuf, V)> {
+    map.range(dir.to_path_buf()..)
+        .take_while(|(p, _)| p.starts_with(dir))
+        .map(|(p, v)| (p.clone(), *v))
+        .collect()
+}
+
+/// `path`, which is at or under `from`, moved to `to`.
+fn rebase(path: &Path, from: &Path, to: &Path) -> PathBuf {
+    match path.strip_prefix(from) {
+        // (Joining "" would add a trailing slash.)
+        Ok(rel) if !rel.as_os_str().is_empty() => to.join(rel),
+        _ => to.to_path_buf(),
+    }
+}
+
+/// Everything the backend's thread and the main thread share.
 struct Core {
     state: State,
     /// Files known to exist: a rename onto one of them replaces it (a save).
@@ -485,8 +489,11 @@ struct Core {
     /// --once: the one event is out.
     done: bool,
     /// Paths under just-created directories reported by their own events
-    /// before the directory was scanned.
+    /// before the directory was scanned (notify: the scan runs later, on
+    /// the main thread).
     seen_new: HashSet<PathBuf>,
+    /// What the backend must do with its watches after the changes handled.
+    ops: Vec<WatchOp>,
 }
 
 impl Core {
@@ -500,8 +507,12 @@ impl Core {
     }
 
     /// Report what a new directory held before its watch existed.
-    fn found_in_new_dir(&mut self, scope: &Scope, found: Vec<(PathBuf, bool)>) -> Vec<WatchEvent> {
-        let mut events = Vec::new();
+    fn found_in_new_dir(
+        &mut self,
+        scope: &Scope,
+        found: Vec<(PathBuf, bool)>,
+        out: &mut Vec<WatchEvent>,
+    ) {
         for (path, is_dir) in found {
             if !is_dir {
                 self.files.insert(path.clone());
@@ -511,9 +522,8 @@ impl Core {
             }
             self.state.synthetic.insert(path.clone());
             self.state
-                .emit(scope, &mut events, Kind::Create, "create", path, None);
+                .emit(scope, out, Kind::Create, "create", path, None);
         }
-        events
     }
 
     /// Print events, or gather them; true if anything happened.
@@ -533,102 +543,74 @@ impl Core {
         Ok(true)
     }
 
+    /// Deliver `events` (emptied after) and tell the main thread if it has
+    /// something to do about them.
+    fn publish(&mut self, events: &mut Vec<WatchEvent>, tx: &Sender<Op>) -> Result<()> {
+        let delivered = self.deliver(events);
+        events.clear();
+        // Printed at once with nothing more to do, the main thread is left
+        // asleep: waking it would only compete with the reader for a CPU.
+        if delivered? && (self.once || !self.immediate) {
+            let _ = tx.send(Op::Activity);
+        }
+        Ok(())
+    }
+
+    /// Nothing came for a moment: an unpaired rename was a move out of
+    /// sight, and the creates a scan reported have had their own events.
+    fn quiet(&mut self, scope: &Scope, out: &mut Vec<WatchEvent>) {
+        self.flush_rename(scope, out);
+        self.state.synthetic.clear();
+        self.seen_new.clear();
+    }
+
+    /// Something is waiting for a quiet moment (see [`Core::quiet`]).
+    fn waits_for_quiet(&self) -> bool {
+        !self.state.synthetic.is_empty() || !self.seen_new.is_empty()
+    }
+
     fn flush_rename(&mut self, scope: &Scope, out: &mut Vec<WatchEvent>) {
         if let Some((from, _)) = self.state.pending_from.take() {
             forget_files(&mut self.files, &from);
+            self.ops.push(WatchOp::Gone(from.clone()));
             self.state
                 .emit(scope, out, Kind::Remove, "remove", from, None);
         }
     }
-}
 
-/// Files under a renamed directory keep existing under the new name.
-fn move_files(files: &mut BTreeSet<PathBuf>, from: &Path, to: &Path) {
-    for path in under(files, from) {
-        files.remove(&path);
-        if let Ok(rel) = path.strip_prefix(from) {
-            files.insert(to.join(rel));
-        }
-    }
-}
-
-fn forget_files(files: &mut BTreeSet<PathBuf>, dir: &Path) {
-    for path in under(files, dir) {
-        files.remove(&path);
-    }
-}
-
-/// What the event loop remembers between kernel events.
-#[derive(Default)]
-struct State {
-    /// The first half of a rename, until its second half arrives.
-    pending_from: Option<(PathBuf, usize)>,
-    /// The last create or modify reported per path, to report one modify
-    /// per write session rather than one per write(2).
-    writing: Option<(PathBuf, Instant)>,
-    /// The last reported event, to drop the kernel's doubles (a directory's
-    /// own delete and its parent's).
-    last: Option<WatchEvent>,
-    /// Paths reported by scanning a new directory; their own create events
-    /// may still arrive.
-    synthetic: HashSet<PathBuf>,
-}
-
-impl Core {
-    /// One event from notify: update what is known, say what to report
-    /// (`out`) and what the main thread must do with the watcher (`ops`).
-    fn handle(
-        &mut self,
-        msg: notify::Result<notify::Event>,
-        scope: &Scope,
-        ops: &mut Vec<Op>,
-        out: &mut Vec<WatchEvent>,
-    ) -> Result<()> {
-        let event = match msg {
-            Ok(event) => event,
-            Err(e) => return Err(watch_error(e, Path::new(""))),
-        };
-        if event.need_rescan() {
-            self.flush_rename(scope, out);
-            out.push(WatchEvent {
-                kind: "overflow",
-                path: None,
-                from: None,
-            });
-            return Ok(());
-        }
-        let Some(path) = event.paths.first().map(|p| scope.user_path(p)) else {
-            return Ok(());
-        };
-        // The second half of a rename must follow its first half at once.
+    /// One change: update what is known, say what to report (`out`) and
+    /// what the backend must do with its watches (`self.ops`).
+    fn handle(&mut self, change: Change, scope: &Scope, out: &mut Vec<WatchEvent>) {
+        // The second half of a rename follows its first half at once.
         if let Some((_, cookie)) = &self.state.pending_from {
-            let pairs = matches!(
-                event.kind,
-                EventKind::Modify(ModifyKind::Name(RenameMode::To))
-            ) && event.tracker() == Some(*cookie);
+            let pairs = matches!(&change,
+                Change::MovedTo { cookie: Some(c), .. } if c == cookie);
             if !pairs {
                 self.flush_rename(scope, out);
             }
         }
         let state = &mut self.state;
-        // A create reported while a new directory is about to be scanned:
-        // the scan must not report it again. Only creates count: a file
-        // created before the directory's watch existed shows up first as
-        // its close or modify, and the scan is what reports its creation.
-        if matches!(event.kind, EventKind::Create(_))
-            && (!self.seen_new.is_empty()
-                || matches!(event.kind, EventKind::Create(CreateKind::Folder)))
-        {
-            self.seen_new.insert(path.clone());
-        }
-        match event.kind {
-            EventKind::Create(kind) => {
-                if state.synthetic.remove(&path) {
-                    return Ok(());
+        match change {
+            Change::Overflow => out.push(WatchEvent {
+                kind: "overflow",
+                path: None,
+                from: None,
+            }),
+            Change::Created { path, is_dir } => {
+                // A create reported while a new directory is about to be
+                // scanned: the scan must not report it again. Only creates
+                // count: a file created before the directory's watch
+                // existed shows up first as its close or modify, and the
+                // scan is what reports its creation.
+                if is_dir || !self.seen_new.is_empty() {
+                    self.seen_new.insert(path.clone());
                 }
-                if kind == CreateKind::Folder {
+                if state.synthetic.remove(&path) {
+                    return;
+                }
+                if is_dir {
                     if scope.recursive && scope.in_tree(&path) && !scope.ignored(&path, true) {
-                        ops.push(Op::WatchNew(path.clone()));
+                        self.ops.push(WatchOp::New(path.clone()));
                     }
                 } else {
                     self.files.insert(path.clone());
@@ -636,27 +618,27 @@ impl Core {
                 state.writing = Some((path.clone(), Instant::now()));
                 state.emit(scope, out, Kind::Create, "create", path, None);
             }
-            EventKind::Modify(ModifyKind::Name(RenameMode::From)) => match event.tracker() {
-                Some(cookie) => {
-                    state.pending_from = Some((path, cookie));
-                    ops.push(Op::RenamePending);
+            Change::MovedFrom { path, cookie } => state.pending_from = Some((path, cookie)),
+            Change::SelfMoved(path) => {
+                // Only news for a watched root: a directory below one is
+                // reported by its parent's events.
+                if scope.roots.iter().any(|r| r.is_dir && r.path == path) {
+                    self.live_roots = self.live_roots.saturating_sub(1);
+                    self.ops.push(WatchOp::Gone(path.clone()));
+                    state.emit(scope, out, Kind::Remove, "remove", path.clone(), None);
+                    eprintln!(
+                        "fkit: watch: {}: watched directory was moved away",
+                        shown(&path)
+                    );
                 }
-                None => {
-                    // MOVE_SELF: only news for a watched root.
-                    if scope.roots.iter().any(|r| r.is_dir && r.path == path) {
-                        self.live_roots = self.live_roots.saturating_sub(1);
-                        ops.push(Op::Unwatch(path.clone()));
-                        state.emit(scope, out, Kind::Remove, "remove", path.clone(), None);
-                        eprintln!(
-                            "fkit: watch: {}: watched directory was moved away",
-                            shown(&path)
-                        );
-                    }
-                }
-            },
-            EventKind::Modify(ModifyKind::Name(RenameMode::To)) => {
+            }
+            Change::MovedTo {
+                path,
+                cookie,
+                is_dir,
+            } => {
                 let from = match state.pending_from.take() {
-                    Some((from, cookie)) if event.tracker() == Some(cookie) => Some(from),
+                    Some((from, c)) if cookie == Some(c) => Some(from),
                     other => {
                         state.pending_from = other;
                         None
@@ -665,13 +647,20 @@ impl Core {
                 // Renamed over an existing file: that file was replaced.
                 let replaced = self.files.contains(&path);
                 if let Some(from) = &from {
-                    ops.push(Op::Unwatch(from.clone()));
                     move_files(&mut self.files, from, &path);
                 }
-                if path.is_dir() {
-                    if scope.recursive && scope.in_tree(&path) {
-                        ops.push(Op::WatchMoved(path.clone()));
-                    }
+                if is_dir {
+                    let watched =
+                        scope.recursive && scope.in_tree(&path) && !scope.ignored(&path, true);
+                    self.ops.push(match (&from, watched) {
+                        (Some(from), true) => WatchOp::Moved {
+                            from: from.clone(),
+                            to: path.clone(),
+                        },
+                        (Some(from), false) => WatchOp::Gone(from.clone()),
+                        (None, true) => WatchOp::MovedIn(path.clone()),
+                        (None, false) => WatchOp::Gone(path.clone()),
+                    });
                 } else {
                     self.files.insert(path.clone());
                 }
@@ -685,11 +674,8 @@ impl Core {
                     None => state.emit(scope, out, Kind::Create, "create", path, None),
                 }
             }
-            EventKind::Modify(ModifyKind::Name(_)) => {} // the paired event: handled above
-            EventKind::Modify(ModifyKind::Metadata(_)) => {
-                state.emit(scope, out, Kind::Attrib, "attrib", path, None);
-            }
-            EventKind::Modify(_) => {
+            Change::Attrib(path) => state.emit(scope, out, Kind::Attrib, "attrib", path, None),
+            Change::Modified(path) => {
                 let same_session = matches!(&state.writing,
                     Some((p, t)) if *p == path && t.elapsed() < Duration::from_secs(1));
                 if !same_session {
@@ -697,20 +683,21 @@ impl Core {
                     state.emit(scope, out, Kind::Modify, "modify", path, None);
                 }
             }
-            EventKind::Access(AccessKind::Close(AccessMode::Write)) => {
+            Change::ClosedWrite(path) => {
                 if matches!(&state.writing, Some((p, _)) if *p == path) {
                     state.writing = None;
                 }
             }
-            EventKind::Remove(_) => {
+            Change::Removed(path) => {
                 forget_files(&mut self.files, &path);
                 let is_root = scope.roots.iter().any(|r| r.is_dir && r.path == path);
+                // A directory's own delete and its parent's: report once.
                 let double = state
                     .last
                     .as_ref()
                     .is_some_and(|l| l.kind == "remove" && l.path.as_ref() == Some(&path));
                 if !double {
-                    ops.push(Op::Unwatch(path.clone()));
+                    self.ops.push(WatchOp::Gone(path.clone()));
                     if is_root {
                         self.live_roots = self.live_roots.saturating_sub(1);
                         eprintln!(
@@ -721,10 +708,39 @@ impl Core {
                     state.emit(scope, out, Kind::Remove, "remove", path, None);
                 }
             }
-            _ => {} // opens, reads
         }
-        Ok(())
     }
+}
+
+/// Files under a renamed directory keep existing under the new name.
+fn move_files(files: &mut BTreeSet<PathBuf>, from: &Path, to: &Path) {
+    for path in under(files, from) {
+        files.remove(&path);
+        files.insert(rebase(&path, from, to));
+    }
+}
+
+fn forget_files(files: &mut BTreeSet<PathBuf>, dir: &Path) {
+    for path in under(files, dir) {
+        files.remove(&path);
+    }
+}
+
+/// What the event loop remembers between kernel events.
+#[derive(Default)]
+struct State {
+    /// The first half of a rename (path, cookie), until its second half
+    /// arrives.
+    pending_from: Option<(PathBuf, usize)>,
+    /// The last create or modify reported per path, to report one modify
+    /// per write session rather than one per write(2).
+    writing: Option<(PathBuf, Instant)>,
+    /// The last reported event, to drop the kernel's doubles (a directory's
+    /// own delete and its parent's).
+    last: Option<WatchEvent>,
+    /// Paths reported by scanning a new directory; their own create events
+    /// may still arrive.
+    synthetic: HashSet<PathBuf>,
 }
 
 impl State {
@@ -749,39 +765,15 @@ impl State {
             path: Some(path),
             from,
         };
-        self.last = Some(event.clone());
+        // Only removes are compared (see `last`): no need to copy others.
+        if kind == Kind::Remove || self.last.is_some() {
+            self.last = (kind == Kind::Remove).then(|| event.clone());
+        }
         out.push(event);
     }
 }
 
 impl Scope {
-    /// notify's absolute path as the user would write it: under the root
-    /// it belongs to, spelled as that root was given.
-    fn user_path(&self, path: &Path) -> PathBuf {
-        let path = normal(path);
-        let best = self
-            .roots
-            .iter()
-            .filter(|r| path.starts_with(&r.abs))
-            .max_by_key(|r| r.abs.as_os_str().len());
-        if let Some(r) = best {
-            return match path.strip_prefix(&r.abs) {
-                Ok(rel) if rel.as_os_str().is_empty() => r.path.clone(),
-                Ok(rel) => r.path.join(rel),
-                Err(_) => path,
-            };
-        }
-        // Beside a watched file (an editor's temporary file).
-        for r in self.roots.iter().filter(|r| !r.is_dir) {
-            if let (Some(dir), Some(abs_dir)) = (r.path.parent(), r.abs.parent())
-                && let Ok(rel) = path.strip_prefix(abs_dir)
-            {
-                return dir.join(rel);
-            }
-        }
-        path
-    }
-
     /// Under a directory root being watched recursively.
     fn in_tree(&self, path: &Path) -> bool {
         self.roots
@@ -916,31 +908,62 @@ fn shown(path: &Path) -> String {
     }
 }
 
+/// A path for output: "." for the current directory.
+struct Shown<'a>(&'a Path);
+
+impl fmt::Display for Shown<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.0.as_os_str().is_empty() {
+            f.write_str(".")
+        } else {
+            self.0.display().fmt(f)
+        }
+    }
+}
+
+impl serde::Serialize for Shown<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+/// One line of --format json.
+#[derive(serde::Serialize)]
+struct JsonLine<'a> {
+    time: &'a str,
+    kind: &'a str,
+    path: Option<Shown<'a>>,
+    from: Option<Shown<'a>>,
+}
+
 fn is_watch_limit(e: &anyhow::Error) -> bool {
     e.to_string().contains("max_user_watches")
 }
 
-fn watch_error(e: notify::Error, path: &Path) -> anyhow::Error {
-    match &e.kind {
-        notify::ErrorKind::MaxFilesWatch => anyhow::anyhow!(
-            "{}: the inotify watch limit is reached; raise it with \
-             `sudo sysctl fs.inotify.max_user_watches=524288` (now {}), or watch less (--ignore, --gitignore)",
-            shown(path),
-            std::fs::read_to_string("/proc/sys/fs/inotify/max_user_watches")
-                .map(|s| s.trim().to_string())
-                .unwrap_or_else(|_| "?".into())
-        ),
-        notify::ErrorKind::Io(io) if io.raw_os_error() == Some(libc::EMFILE) => anyhow::anyhow!(
-            "too many inotify instances; raise `sudo sysctl fs.inotify.max_user_instances=1024`"
-        ),
-        _ => anyhow::Error::new(e).context(shown(path)),
-    }
+/// The kernel refused one more watch (inotify's ENOSPC).
+fn watch_limit(path: &Path) -> anyhow::Error {
+    anyhow::anyhow!(
+        "{}: the inotify watch limit is reached; raise it with \
+         `sudo sysctl fs.inotify.max_user_watches=524288` (now {}), or watch less (--ignore, --gitignore)",
+        shown(path),
+        std::fs::read_to_string("/proc/sys/fs/inotify/max_user_watches")
+            .map(|s| s.trim().to_string())
+            .unwrap_or_else(|_| "?".into())
+    )
+}
+
+/// The kernel refused one more inotify instance (EMFILE).
+fn instance_limit() -> anyhow::Error {
+    anyhow::anyhow!(
+        "too many inotify instances; raise `sudo sysctl fs.inotify.max_user_instances=1024`"
+    )
 }
 
 /// Prints events, or gathers a burst of them for --debounce and --exec.
 struct Reporter {
     format: Format,
-    out: io::BufWriter<io::Stdout>,
+    /// Straight to fd 1: std's Stdout would add a lock and a line buffer.
+    out: io::BufWriter<RawStdout>,
     burst: Vec<WatchEvent>,
     in_burst: HashSet<WatchEvent>,
     /// Changed paths for the next --exec run.
@@ -953,7 +976,7 @@ impl Reporter {
     fn new(format: Format, for_exec: bool) -> Reporter {
         Reporter {
             format,
-            out: io::BufWriter::with_capacity(64 * 1024, io::stdout()),
+            out: io::BufWriter::with_capacity(64 * 1024, RawStdout::new()),
             burst: Vec::new(),
             in_burst: HashSet::new(),
             changed: Vec::new(),
@@ -962,39 +985,41 @@ impl Reporter {
         }
     }
 
+    /// Print `events` with one write(2), so that each line is out at once.
     fn print(&mut self, events: &[WatchEvent]) -> Result<()> {
         let time = rfc3339(
             SystemTime::now()
                 .duration_since(UNIX_EPOCH)
                 .map_or(0.0, |d| d.as_secs_f64()),
         );
+        let out = &mut self.out;
         for event in events {
             match self.format {
                 Format::Text => {
-                    write!(self.out, "{time} {}", event.kind)?;
+                    write!(out, "{time} {}", event.kind)?;
                     if let Some(from) = &event.from
                         && event.kind == "rename"
                     {
-                        write!(self.out, " {} ->", shown(from))?;
+                        write!(out, " {} ->", Shown(from))?;
                     }
                     match &event.path {
-                        Some(p) => writeln!(self.out, " {}", shown(p))?,
-                        None => writeln!(self.out)?,
+                        Some(p) => writeln!(out, " {}", Shown(p))?,
+                        None => out.write_all(b"\n")?,
                     }
                 }
                 Format::Json => {
-                    let json = serde_json::json!({
-                        "time": time,
-                        "kind": event.kind,
-                        "path": event.path.as_deref().map(shown),
-                        "from": event.from.as_deref().map(shown),
-                    });
-                    serde_json::to_writer(&mut self.out, &json)?;
-                    self.out.write_all(b"\n")?;
+                    let line = JsonLine {
+                        time: &time,
+                        kind: event.kind,
+                        path: event.path.as_deref().map(Shown),
+                        from: event.from.as_deref().map(Shown),
+                    };
+                    serde_json::to_writer(&mut *out, &line)?;
+                    out.write_all(b"\n")?;
                 }
             }
         }
-        self.out.flush()?;
+        out.flush()?;
         Ok(())
     }
 
@@ -1142,7 +1167,7 @@ fn kill_group(pid: u32, sig: i32) {
 mod tests {
     use super::*;
 
-    fn scope(root: &str, globs: &[&str], ignores: &[&str]) -> Scope {
+    pub(super) fn scope(root: &str, globs: &[&str], ignores: &[&str]) -> Scope {
         let own = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
         Scope {
             nested: Mutex::new(HashMap::new()),
@@ -1152,27 +1177,36 @@ mod tests {
                 is_dir: true,
                 gitignore: None,
             }],
-            kinds: HashSet::new(),
+            kinds: [Kind::Create, Kind::Modify, Kind::Remove, Kind::Rename]
+                .into_iter()
+                .collect(),
             globs: glob_sets(&own(globs)).unwrap(),
             ignores: glob_sets(&own(ignores)).unwrap(),
             recursive: true,
         }
     }
 
-    #[test]
-    fn paths_are_shown_as_the_user_wrote_them() {
-        assert_eq!(normal(Path::new("./a/./b")), PathBuf::from("a/b"));
-        let s = scope(".", &[], &[]);
-        assert_eq!(
-            s.user_path(Path::new("/work/x/./src/a.rs")),
-            PathBuf::from("src/a.rs")
-        );
-        assert_eq!(shown(&s.user_path(Path::new("/work/x"))), ".");
-        let s = scope("src", &[], &[]);
-        assert_eq!(
-            s.user_path(Path::new("/work/x/src/a.rs")),
-            PathBuf::from("src/a.rs")
-        );
+    fn core() -> Core {
+        Core {
+            state: State::default(),
+            files: BTreeSet::new(),
+            reporter: Reporter::new(Format::Text, false),
+            live_roots: 1,
+            seen_any: false,
+            immediate: true,
+            once: false,
+            done: false,
+            seen_new: HashSet::new(),
+            ops: Vec::new(),
+        }
+    }
+
+    fn event(kind: &'static str, path: &str, from: Option<&str>) -> WatchEvent {
+        WatchEvent {
+            kind,
+            path: Some(path.into()),
+            from: from.map(PathBuf::from),
+        }
     }
 
     #[test]
@@ -1186,27 +1220,109 @@ mod tests {
         assert!(!s.wants(Path::new("elsewhere/a.rs")));
         assert!(s.ignored(Path::new("src/target"), true));
     }
-}
-
-#[cfg(test)]
-mod limit_tests {
-    use super::*;
 
     #[test]
-    fn watch_limit_names_the_sysctl() {
-        let e = watch_error(
-            notify::Error::new(notify::ErrorKind::MaxFilesWatch),
-            Path::new("src"),
+    fn a_renamed_directory_takes_its_watches_along() {
+        let (s, mut c, mut out) = (scope("w", &[], &[]), core(), Vec::new());
+        c.files.insert("w/a/f".into());
+        c.handle(
+            Change::MovedFrom {
+                path: "w/a".into(),
+                cookie: 7,
+            },
+            &s,
+            &mut out,
         );
-        let text = e.to_string();
-        assert!(
-            text.starts_with("src: the inotify watch limit is reached"),
-            "{text}"
+        assert!(out.is_empty(), "the first half waits for the second");
+        let to = Change::MovedTo {
+            path: "w/b".into(),
+            cookie: Some(7),
+            is_dir: true,
+        };
+        c.handle(to, &s, &mut out);
+        assert_eq!(out, [event("rename", "w/b", Some("w/a"))]);
+        let moved = WatchOp::Moved {
+            from: "w/a".into(),
+            to: "w/b".into(),
+        };
+        assert_eq!(c.ops, [moved]);
+        assert_eq!(c.files.iter().collect::<Vec<_>>(), [Path::new("w/b/f")]);
+    }
+
+    #[test]
+    fn a_move_out_of_sight_is_a_remove() {
+        let (s, mut c, mut out) = (scope("w", &[], &[]), core(), Vec::new());
+        c.handle(
+            Change::MovedFrom {
+                path: "w/a".into(),
+                cookie: 7,
+            },
+            &s,
+            &mut out,
         );
-        assert!(
-            text.contains("sysctl fs.inotify.max_user_watches="),
-            "{text}"
+        c.handle(Change::Modified("w/x".into()), &s, &mut out);
+        assert_eq!(
+            out,
+            [event("remove", "w/a", None), event("modify", "w/x", None)]
         );
-        assert!(is_watch_limit(&e));
+        assert_eq!(c.ops, [WatchOp::Gone("w/a".into())]);
+        // Or nothing more comes.
+        let (mut c, mut out) = (core(), Vec::new());
+        c.handle(
+            Change::MovedFrom {
+                path: "w/a".into(),
+                cookie: 7,
+            },
+            &s,
+            &mut out,
+        );
+        c.quiet(&s, &mut out);
+        assert_eq!(out, [event("remove", "w/a", None)]);
+    }
+
+    #[test]
+    fn a_rename_over_a_known_file_is_a_save() {
+        let (s, mut c, mut out) = (scope("w", &[], &[]), core(), Vec::new());
+        c.files.insert("w/f".into());
+        c.handle(
+            Change::MovedFrom {
+                path: "w/.f.swp".into(),
+                cookie: 3,
+            },
+            &s,
+            &mut out,
+        );
+        let to = Change::MovedTo {
+            path: "w/f".into(),
+            cookie: Some(3),
+            is_dir: false,
+        };
+        c.handle(to, &s, &mut out);
+        assert_eq!(out, [event("modify", "w/f", Some("w/.f.swp"))]);
+        assert!(c.ops.is_empty());
+    }
+
+    #[test]
+    fn one_modify_per_write_session() {
+        let (s, mut c, mut out) = (scope("w", &[], &[]), core(), Vec::new());
+        for _ in 0..3 {
+            c.handle(Change::Modified("w/f".into()), &s, &mut out);
+        }
+        c.handle(Change::ClosedWrite("w/f".into()), &s, &mut out);
+        c.handle(Change::Modified("w/f".into()), &s, &mut out);
+        assert_eq!(
+            out,
+            [event("modify", "w/f", None), event("modify", "w/f", None)]
+        );
+    }
+
+    #[test]
+    fn rebase_keeps_no_trailing_slash() {
+        let (from, to) = (Path::new("w/a"), Path::new("w/b"));
+        assert_eq!(rebase(Path::new("w/a"), from, to).as_os_str(), "w/b");
+        assert_eq!(
+            rebase(Path::new("w/a/c/d"), from, to).as_os_str(),
+            "w/b/c/d"
+        );
     }
 }
