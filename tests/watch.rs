@@ -532,3 +532,38 @@ fn a_deleted_watched_file_is_reported_and_still_watched() {
     assert_eq!(event(&w.next(10)), "create w/notes.txt");
     w.stop();
 }
+
+#[test]
+fn running_out_of_watches_is_an_error_naming_the_sysctl() {
+    let wd = Workdir::new();
+    fs::create_dir_all(wd.join("w/a/b")).unwrap();
+    fs::create_dir_all(wd.join("w/c")).unwrap();
+    // A user namespace of our own has a watch limit of its own, which may
+    // be lowered there (no change to the machine's).
+    let lower = "echo 2 > /proc/sys/user/max_inotify_watches";
+    let can = common::have("unshare")
+        && std::process::Command::new("unshare")
+            .args(["-U", "-r", "sh", "-c", lower])
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+    if !can {
+        eprintln!("skipped: no user namespace with its own inotify limit");
+        return;
+    }
+    let script = format!("{lower} && exec \"$0\" watch -r w --timeout 10");
+    let out = std::process::Command::new("unshare")
+        .args(["-U", "-r", "sh", "-c", &script])
+        .arg(common::fkit_bin())
+        .current_dir(wd.path())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.starts_with("fkit: watch: w/")
+            && stderr.contains("the inotify watch limit is reached")
+            && stderr.contains("sysctl fs.inotify.max_user_watches="),
+        "{stderr}"
+    );
+}

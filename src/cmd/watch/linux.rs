@@ -318,8 +318,9 @@ fn read_changes(
         {
             let mut core = lock(core);
             core.quiet(scope, &mut events);
-            watches.apply(&mut core, scope, &mut events)?;
+            let applied = watches.apply(&mut core, scope, &mut events);
             core.publish(&mut events, tx)?;
+            applied?;
             continue;
         }
         // SAFETY: reads into our own buffer, within its length.
@@ -332,14 +333,20 @@ fn read_changes(
             return Err(anyhow::Error::new(e).context("reading inotify events"));
         }
         let mut core = lock(core);
+        let mut applied = Ok(());
         for raw in raw_events(&buf[..n as usize]) {
             if let Some(change) = watches.change(scope, &raw) {
                 core.handle(change, scope, &mut events);
                 // At once: the next event's path may depend on it.
-                watches.apply(&mut core, scope, &mut events)?;
+                applied = watches.apply(&mut core, scope, &mut events);
+                if applied.is_err() {
+                    break;
+                }
             }
         }
+        // What was seen is out before an error ends the watch.
         core.publish(&mut events, tx)?;
+        applied?;
         quiet_after = if core.state.pending_from.is_some() {
             // The second half of a rename comes with its first half, or not
             // at all (a move out of sight).
