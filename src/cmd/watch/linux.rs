@@ -108,10 +108,14 @@ impl Watches {
             dir
         };
         let mut mask = self.mask;
-        // A root may be a symlink to follow; a directory found below one is
-        // taken as it is (a symlink there is not descended into), and must
-        // still be a directory when the watch is made.
-        if !scope.roots.iter().any(|r| r.path == dir) {
+        // A root (or a watched file's directory) may be a symlink to follow;
+        // a directory found below a root is taken as it is (a symlink there
+        // is not descended into), and must still be one when watched.
+        let given = scope.roots.iter().any(|r| match r.is_dir {
+            true => r.path == dir,
+            false => r.path.parent().unwrap_or(Path::new("")) == dir,
+        });
+        if !given {
             mask |= libc::IN_DONT_FOLLOW | libc::IN_ONLYDIR;
         }
         let c_path = CString::new(target.as_os_str().as_bytes()).with_context(|| shown(target))?;
