@@ -13,14 +13,17 @@ use super::{
 };
 use anyhow::{Context, Result};
 use crossbeam_channel::Sender;
-use std::collections::{BTreeMap, HashMap};
-use std::ffi::{CString, OsStr};
+use std::collections::BTreeMap;
+use std::ffi::{CString, OsString};
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
-use std::os::unix::ffi::OsStrExt;
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
+
+/// Watch descriptor to directory: looked up for every event.
+type Dirs = std::collections::HashMap<i32, PathBuf, foldhash::fast::RandomState>;
 
 /// Watch the roots, then handle and print changes on a thread of their own.
 pub(super) fn start(scope: Arc<Scope>, core: Arc<Mutex<Core>>, tx: Sender<Op>) -> Result<()> {
@@ -37,7 +40,7 @@ pub(super) fn start(scope: Arc<Scope>, core: Arc<Mutex<Core>>, tx: Sender<Op>) -
         // SAFETY: a fresh descriptor that nothing else owns.
         fd: unsafe { OwnedFd::from_raw_fd(fd) },
         mask: mask_for(&scope),
-        dirs: HashMap::new(),
+        dirs: Dirs::default(),
         wds: BTreeMap::new(),
     };
     for root in &scope.roots {
@@ -72,7 +75,7 @@ fn mask_for(scope: &Scope) -> u32 {
         // New and moved directories, to keep the watches and names right.
         mask |= libc::IN_CREATE | moves;
     }
-    for kind in &scope.kinds {
+    for kind in Kind::ALL.into_iter().filter(|&k| scope.kinds.contains(k)) {
         mask |= match kind {
             Kind::Create => libc::IN_CREATE | moves,
             // Creates, removes and moves keep the known files right, so
@@ -94,7 +97,7 @@ struct Watches {
     fd: OwnedFd,
     mask: u32,
     /// Each watch's directory, as the user would write it.
-    dirs: HashMap<i32, PathBuf>,
+    dirs: Dirs,
     /// The same by path, to find the watches under a moved or removed
     /// directory.
     wds: BTreeMap<PathBuf, i32>,
@@ -207,7 +210,7 @@ impl Watches {
                 _ => None,
             };
         }
-        let path = dir.join(OsStr::from_bytes(raw.name));
+        let path = child(dir, raw.name);
         let m = raw.mask;
         Some(if m & libc::IN_CREATE != 0 {
             Change::Created { path, is_dir }
@@ -268,6 +271,18 @@ impl Watches {
     }
 }
 
+/// `dir/name` with one allocation (Path::join copies, then grows).
+fn child(dir: &Path, name: &[u8]) -> PathBuf {
+    let dir = dir.as_os_str().as_bytes();
+    let mut path = Vec::with_capacity(dir.len() + 1 + name.len());
+    path.extend_from_slice(dir);
+    if !dir.is_empty() && !dir.ends_with(b"/") {
+        path.push(b'/');
+    }
+    path.extend_from_slice(name);
+    PathBuf::from(OsString::from_vec(path))
+}
+
 /// One `struct inotify_event` in the read buffer.
 struct RawEvent<'a> {
     wd: i32,
@@ -290,7 +305,7 @@ fn raw_events(buf: &[u8]) -> impl Iterator<Item = RawEvent<'_>> {
         let end = (HEADER + len).min(rest.len());
         // The name is padded with NULs to an aligned length.
         let name = &rest[HEADER..end];
-        let name = &name[..memchr::memchr(0, name).unwrap_or(name.len())];
+        let name = &name[..name.iter().position(|&b| b == 0).unwrap_or(name.len())];
         let event = RawEvent {
             wd: i32::from_ne_bytes(word(rest, 0)),
             mask: u32::from_ne_bytes(word(rest, 4)),
@@ -321,6 +336,7 @@ fn read_changes(
             && !readable(&watches.fd, wait)?
         {
             let mut core = lock(core);
+            core.now = Instant::now();
             core.quiet(scope, &mut events);
             let applied = watches.apply(&mut core, scope, &mut events);
             core.publish(&mut events, tx)?;
@@ -337,6 +353,7 @@ fn read_changes(
             return Err(anyhow::Error::new(e).context("reading inotify events"));
         }
         let mut core = lock(core);
+        core.now = Instant::now();
         let mut applied = Ok(());
         for raw in raw_events(&buf[..n as usize]) {
             if let Some(change) = watches.change(scope, &raw) {
@@ -466,7 +483,7 @@ mod tests {
         let mut w = Watches {
             fd,
             mask: 0,
-            dirs: HashMap::new(),
+            dirs: Dirs::default(),
             wds: BTreeMap::new(),
         };
         for (wd, path) in [(1, "w"), (2, "w/a"), (3, "w/a/b"), (4, "w/ab")] {

@@ -5,7 +5,6 @@
 //! `linux.rs` reads inotify itself, in the thread that prints; elsewhere,
 //! `portable.rs` uses the notify crate.
 
-use crate::cmd::lock::rfc3339;
 use crate::cmd::temp::exit_code_of;
 use crate::io::output::RawStdout;
 use crate::io::{Exit, signal};
@@ -138,6 +137,32 @@ enum Kind {
     Attrib,
 }
 
+impl Kind {
+    const ALL: [Kind; 5] = [
+        Kind::Create,
+        Kind::Modify,
+        Kind::Remove,
+        Kind::Rename,
+        Kind::Attrib,
+    ];
+}
+
+/// The kinds to report, as bits: asked for each event.
+#[derive(Clone, Copy, Debug, Default)]
+struct Kinds(u8);
+
+impl Kinds {
+    fn contains(self, kind: Kind) -> bool {
+        self.0 & (1 << kind as u8) != 0
+    }
+}
+
+impl FromIterator<Kind> for Kinds {
+    fn from_iter<I: IntoIterator<Item = Kind>>(kinds: I) -> Kinds {
+        Kinds(kinds.into_iter().fold(0, |bits, k| bits | 1 << k as u8))
+    }
+}
+
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 enum Format {
     Text,
@@ -168,10 +193,13 @@ struct Scope {
     roots: Vec<Root>,
     /// With --gitignore: the .gitignore files of directories below the roots.
     nested: Mutex<HashMap<PathBuf, Option<Arc<Gitignore>>>>,
-    kinds: HashSet<Kind>,
+    kinds: Kinds,
     globs: Option<(GlobSet, GlobSet)>,
     ignores: Option<(GlobSet, GlobSet)>,
     recursive: bool,
+    /// Every path under a root is reported: no globs, no ignores, no
+    /// watched files (so no neighbours of theirs to leave out).
+    everything: bool,
 }
 
 pub fn run(args: Args) -> Result<()> {
@@ -193,14 +221,13 @@ pub fn run(args: Args) -> Result<()> {
             gitignore,
         });
     }
-    let scope = Scope {
+    let scope = Scope::new(
         roots,
-        nested: Mutex::new(HashMap::new()),
-        kinds: args.events.iter().copied().collect(),
-        globs: glob_sets(&args.glob)?,
-        ignores: glob_sets(&args.ignore)?,
-        recursive: args.recursive,
-    };
+        args.events.iter().copied().collect(),
+        glob_sets(&args.glob)?,
+        glob_sets(&args.ignore)?,
+        args.recursive,
+    );
 
     let scope = Arc::new(scope);
     let immediate = args.exec.is_none() && args.debounce.unwrap_or(0) == 0;
@@ -216,6 +243,7 @@ pub fn run(args: Args) -> Result<()> {
         done: false,
         seen_new: HashSet::new(),
         ops: Vec::new(),
+        now: Instant::now(),
     }));
 
     // Changes are handled, and printed, on the backend's thread as they
@@ -494,6 +522,8 @@ struct Core {
     seen_new: HashSet<PathBuf>,
     /// What the backend must do with its watches after the changes handled.
     ops: Vec<WatchOp>,
+    /// When the changes being handled were read (one clock read a batch).
+    now: Instant,
 }
 
 impl Core {
@@ -581,6 +611,7 @@ impl Core {
     /// One change: update what is known, say what to report (`out`) and
     /// what the backend must do with its watches (`self.ops`).
     fn handle(&mut self, change: Change, scope: &Scope, out: &mut Vec<WatchEvent>) {
+        let now = self.now;
         // The second half of a rename follows its first half at once.
         if let Some((_, cookie)) = &self.state.pending_from {
             let pairs = matches!(&change,
@@ -615,7 +646,7 @@ impl Core {
                 } else {
                     self.files.insert(path.clone());
                 }
-                state.writing = Some((path.clone(), Instant::now()));
+                state.writing.start(&path, now);
                 state.emit(scope, out, Kind::Create, "create", path, None);
             }
             Change::MovedFrom { path, cookie } => state.pending_from = Some((path, cookie)),
@@ -664,7 +695,7 @@ impl Core {
                 } else {
                     self.files.insert(path.clone());
                 }
-                state.writing = None;
+                state.writing.end();
                 match from {
                     Some(from) if replaced => {
                         state.emit(scope, out, Kind::Modify, "modify", path, Some(from));
@@ -676,16 +707,14 @@ impl Core {
             }
             Change::Attrib(path) => state.emit(scope, out, Kind::Attrib, "attrib", path, None),
             Change::Modified(path) => {
-                let same_session = matches!(&state.writing,
-                    Some((p, t)) if *p == path && t.elapsed() < Duration::from_secs(1));
-                if !same_session {
-                    state.writing = Some((path.clone(), Instant::now()));
+                if !state.writing.goes_on(&path, now) {
+                    state.writing.start(&path, now);
                     state.emit(scope, out, Kind::Modify, "modify", path, None);
                 }
             }
             Change::ClosedWrite(path) => {
-                if matches!(&state.writing, Some((p, _)) if *p == path) {
-                    state.writing = None;
+                if state.writing.is(&path) {
+                    state.writing.end();
                 }
             }
             Change::Removed(path) => {
@@ -732,15 +761,49 @@ struct State {
     /// The first half of a rename (path, cookie), until its second half
     /// arrives.
     pending_from: Option<(PathBuf, usize)>,
-    /// The last create or modify reported per path, to report one modify
-    /// per write session rather than one per write(2).
-    writing: Option<(PathBuf, Instant)>,
+    /// The last file created or modified, to report one modify per write
+    /// session rather than one per write(2).
+    writing: Session,
     /// The last reported event, to drop the kernel's doubles (a directory's
     /// own delete and its parent's).
     last: Option<WatchEvent>,
     /// Paths reported by scanning a new directory; their own create events
     /// may still arrive.
     synthetic: HashSet<PathBuf>,
+}
+
+/// A file being written: its first write is reported, the next ones until
+/// it is closed (within a second) are not.
+#[derive(Default)]
+struct Session {
+    /// (A buffer kept from session to session: no allocation per event.)
+    path: PathBuf,
+    since: Option<Instant>,
+}
+
+impl Session {
+    fn start(&mut self, path: &Path, now: Instant) {
+        let buf = self.path.as_mut_os_string();
+        buf.clear();
+        buf.push(path.as_os_str());
+        self.since = Some(now);
+    }
+
+    fn end(&mut self) {
+        self.since = None;
+    }
+
+    fn is(&self, path: &Path) -> bool {
+        // Spelled alike: both come from the same watch's name.
+        self.since.is_some() && self.path.as_os_str() == path.as_os_str()
+    }
+
+    fn goes_on(&self, path: &Path, now: Instant) -> bool {
+        self.is(path)
+            && self
+                .since
+                .is_some_and(|t| now.saturating_duration_since(t) < Duration::from_secs(1))
+    }
 }
 
 impl State {
@@ -753,7 +816,7 @@ impl State {
         path: PathBuf,
         from: Option<PathBuf>,
     ) {
-        if !scope.kinds.contains(&kind) {
+        if !scope.kinds.contains(kind) {
             return;
         }
         let wanted = scope.wants(&path) || from.as_deref().is_some_and(|f| scope.wants(f));
@@ -774,6 +837,27 @@ impl State {
 }
 
 impl Scope {
+    fn new(
+        roots: Vec<Root>,
+        kinds: Kinds,
+        globs: Option<(GlobSet, GlobSet)>,
+        ignores: Option<(GlobSet, GlobSet)>,
+        recursive: bool,
+    ) -> Scope {
+        let everything = globs.is_none()
+            && ignores.is_none()
+            && roots.iter().all(|r| r.is_dir && r.gitignore.is_none());
+        Scope {
+            roots,
+            nested: Mutex::new(HashMap::new()),
+            kinds,
+            globs,
+            ignores,
+            recursive,
+            everything,
+        }
+    }
+
     /// Under a directory root being watched recursively.
     fn in_tree(&self, path: &Path) -> bool {
         self.roots
@@ -851,6 +935,9 @@ impl Scope {
 
     /// Reported: inside a root, not ignored, and matching --glob if given.
     fn wants(&self, path: &Path) -> bool {
+        if self.everything {
+            return true; // (a backend only reports paths under its roots)
+        }
         let Some(root) = self.root_of(path) else {
             return false;
         };
@@ -936,6 +1023,54 @@ struct JsonLine<'a> {
     from: Option<Shown<'a>>,
 }
 
+/// A path in text output: its bytes as the kernel has them on Unix (as
+/// inotifywait prints them), "." for the current directory.
+fn write_path(out: &mut impl Write, path: &Path) -> io::Result<()> {
+    if path.as_os_str().is_empty() {
+        return out.write_all(b".");
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::ffi::OsStrExt;
+        out.write_all(path.as_os_str().as_bytes())
+    }
+    #[cfg(not(unix))]
+    write!(out, "{}", path.display())
+}
+
+/// `now` in RFC 3339, UTC, with milliseconds (`2026-11-25T14:51:31.716Z`),
+/// formatted by hand: no allocation and no formatting machinery per line.
+fn stamp(now: SystemTime) -> [u8; 24] {
+    let since = now.duration_since(UNIX_EPOCH).unwrap_or_default();
+    let secs = i64::try_from(since.as_secs()).unwrap_or(0);
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    // Howard Hinnant's days-to-civil algorithm.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    let mut text = *b"0000-00-00T00:00:00.000Z";
+    let mut put = |at: usize, width: usize, mut value: i64| {
+        for i in (at..at + width).rev() {
+            text[i] = b'0' + (value % 10) as u8;
+            value /= 10;
+        }
+    };
+    put(0, 4, year);
+    put(5, 2, month);
+    put(8, 2, day);
+    put(11, 2, rem / 3600);
+    put(14, 2, rem / 60 % 60);
+    put(17, 2, rem % 60);
+    put(20, 3, i64::from(since.subsec_millis()));
+    text
+}
+
 fn is_watch_limit(e: &anyhow::Error) -> bool {
     e.to_string().contains("max_user_watches")
 }
@@ -987,29 +1122,32 @@ impl Reporter {
 
     /// Print `events` with one write(2), so that each line is out at once.
     fn print(&mut self, events: &[WatchEvent]) -> Result<()> {
-        let time = rfc3339(
-            SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .map_or(0.0, |d| d.as_secs_f64()),
-        );
+        let time = stamp(SystemTime::now());
         let out = &mut self.out;
         for event in events {
             match self.format {
+                // Byte slices into the buffer: this runs between the
+                // kernel's event and the printed line.
                 Format::Text => {
-                    write!(out, "{time} {}", event.kind)?;
+                    out.write_all(&time)?;
+                    out.write_all(b" ")?;
+                    out.write_all(event.kind.as_bytes())?;
                     if let Some(from) = &event.from
                         && event.kind == "rename"
                     {
-                        write!(out, " {} ->", Shown(from))?;
+                        out.write_all(b" ")?;
+                        write_path(out, from)?;
+                        out.write_all(b" ->")?;
                     }
-                    match &event.path {
-                        Some(p) => writeln!(out, " {}", Shown(p))?,
-                        None => out.write_all(b"\n")?,
+                    if let Some(path) = &event.path {
+                        out.write_all(b" ")?;
+                        write_path(out, path)?;
                     }
+                    out.write_all(b"\n")?;
                 }
                 Format::Json => {
                     let line = JsonLine {
-                        time: &time,
+                        time: std::str::from_utf8(&time).unwrap_or_default(),
                         kind: event.kind,
                         path: event.path.as_deref().map(Shown),
                         from: event.from.as_deref().map(Shown),
@@ -1169,21 +1307,20 @@ mod tests {
 
     pub(super) fn scope(root: &str, globs: &[&str], ignores: &[&str]) -> Scope {
         let own = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
-        Scope {
-            nested: Mutex::new(HashMap::new()),
-            roots: vec![Root {
+        Scope::new(
+            vec![Root {
                 path: normal(Path::new(root)),
                 abs: PathBuf::from("/work/x").join(normal(Path::new(root))),
                 is_dir: true,
                 gitignore: None,
             }],
-            kinds: [Kind::Create, Kind::Modify, Kind::Remove, Kind::Rename]
+            [Kind::Create, Kind::Modify, Kind::Remove, Kind::Rename]
                 .into_iter()
                 .collect(),
-            globs: glob_sets(&own(globs)).unwrap(),
-            ignores: glob_sets(&own(ignores)).unwrap(),
-            recursive: true,
-        }
+            glob_sets(&own(globs)).unwrap(),
+            glob_sets(&own(ignores)).unwrap(),
+            true,
+        )
     }
 
     fn core() -> Core {
@@ -1198,6 +1335,7 @@ mod tests {
             done: false,
             seen_new: HashSet::new(),
             ops: Vec::new(),
+            now: Instant::now(),
         }
     }
 
@@ -1314,6 +1452,15 @@ mod tests {
             out,
             [event("modify", "w/f", None), event("modify", "w/f", None)]
         );
+    }
+
+    #[test]
+    fn time_stamps_are_rfc3339_utc_millis() {
+        for ms in [0, 951_782_400_500, 1_767_225_599_999, 1_795_000_000_123] {
+            let t = UNIX_EPOCH + Duration::from_millis(ms);
+            let want = crate::cmd::lock::rfc3339(ms as f64 / 1000.0);
+            assert_eq!(std::str::from_utf8(&stamp(t)).unwrap(), want);
+        }
     }
 
     #[test]
