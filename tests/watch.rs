@@ -567,3 +567,30 @@ fn running_out_of_watches_is_an_error_naming_the_sysctl() {
         "{stderr}"
     );
 }
+
+#[test]
+fn text_lines_carry_a_name_as_its_bytes() {
+    use std::os::unix::ffi::OsStrExt;
+    let wd = Workdir::new();
+    fs::create_dir(wd.join("w")).unwrap();
+    let mut child = wd
+        .command(&["watch", "w", "-e", "create", "--once", "--timeout", "20"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Latin-1 "café": not UTF-8, printed as it is (as inotifywait does).
+    let file = wd.join("w").join(std::ffi::OsStr::from_bytes(b"caf\xe9"));
+    let start = Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        let _ = fs::remove_file(&file);
+        fs::write(&file, "x").unwrap();
+        sleep(Duration::from_millis(100));
+        assert!(start.elapsed() < Duration::from_secs(20));
+    }
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.stdout.ends_with(b" create w/caf\xe9\n"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}

@@ -20,7 +20,7 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::{Duration, SystemTime};
 
 /// Watch descriptor to directory: looked up for every event.
 type Dirs = std::collections::HashMap<i32, PathBuf, foldhash::fast::RandomState>;
@@ -336,7 +336,7 @@ fn read_changes(
             && !readable(&watches.fd, wait)?
         {
             let mut core = lock(core);
-            core.now = Instant::now();
+            core.now = SystemTime::now();
             core.quiet(scope, &mut events);
             let applied = watches.apply(&mut core, scope, &mut events);
             core.publish(&mut events, tx)?;
@@ -353,7 +353,7 @@ fn read_changes(
             return Err(anyhow::Error::new(e).context("reading inotify events"));
         }
         let mut core = lock(core);
-        core.now = Instant::now();
+        core.now = SystemTime::now();
         let mut applied = Ok(());
         for raw in raw_events(&buf[..n as usize]) {
             if let Some(change) = watches.change(scope, &raw) {

@@ -243,7 +243,7 @@ pub fn run(args: Args) -> Result<()> {
         done: false,
         seen_new: HashSet::new(),
         ops: Vec::new(),
-        now: Instant::now(),
+        now: SystemTime::now(),
     }));
 
     // Changes are handled, and printed, on the backend's thread as they
@@ -522,8 +522,9 @@ struct Core {
     seen_new: HashSet<PathBuf>,
     /// What the backend must do with its watches after the changes handled.
     ops: Vec<WatchOp>,
-    /// When the changes being handled were read (one clock read a batch).
-    now: Instant,
+    /// When the changes being handled were read: one clock read a batch,
+    /// for the write sessions and the printed time.
+    now: SystemTime,
 }
 
 impl Core {
@@ -566,9 +567,9 @@ impl Core {
             self.reporter.collect(events);
         } else if self.once {
             self.done = true;
-            self.reporter.print(&events[..1])?;
+            self.reporter.print(&events[..1], self.now)?;
         } else {
-            self.reporter.print(events)?;
+            self.reporter.print(events, self.now)?;
         }
         Ok(true)
     }
@@ -778,11 +779,13 @@ struct State {
 struct Session {
     /// (A buffer kept from session to session: no allocation per event.)
     path: PathBuf,
-    since: Option<Instant>,
+    /// (Wall-clock time, read once a batch anyway: a clock set back ends
+    /// the session.)
+    since: Option<SystemTime>,
 }
 
 impl Session {
-    fn start(&mut self, path: &Path, now: Instant) {
+    fn start(&mut self, path: &Path, now: SystemTime) {
         let buf = self.path.as_mut_os_string();
         buf.clear();
         buf.push(path.as_os_str());
@@ -798,11 +801,12 @@ impl Session {
         self.since.is_some() && self.path.as_os_str() == path.as_os_str()
     }
 
-    fn goes_on(&self, path: &Path, now: Instant) -> bool {
+    fn goes_on(&self, path: &Path, now: SystemTime) -> bool {
         self.is(path)
-            && self
-                .since
-                .is_some_and(|t| now.saturating_duration_since(t) < Duration::from_secs(1))
+            && self.since.is_some_and(|t| {
+                now.duration_since(t)
+                    .is_ok_and(|d| d < Duration::from_secs(1))
+            })
     }
 }
 
@@ -1121,8 +1125,8 @@ impl Reporter {
     }
 
     /// Print `events` with one write(2), so that each line is out at once.
-    fn print(&mut self, events: &[WatchEvent]) -> Result<()> {
-        let time = stamp(SystemTime::now());
+    fn print(&mut self, events: &[WatchEvent], now: SystemTime) -> Result<()> {
+        let time = stamp(now);
         let out = &mut self.out;
         for event in events {
             match self.format {
@@ -1185,7 +1189,7 @@ impl Reporter {
     fn print_burst(&mut self) -> Result<()> {
         let burst = std::mem::take(&mut self.burst);
         self.in_burst.clear();
-        self.print(&burst)
+        self.print(&burst, SystemTime::now())
     }
 
     fn take_changed(&mut self) -> Vec<PathBuf> {
@@ -1335,7 +1339,7 @@ mod tests {
             done: false,
             seen_new: HashSet::new(),
             ops: Vec::new(),
-            now: Instant::now(),
+            now: SystemTime::now(),
         }
     }
 

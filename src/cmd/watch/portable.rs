@@ -41,7 +41,7 @@ impl Backend {
                     }
                 };
                 let mut core = lock(&core);
-                core.now = std::time::Instant::now();
+                core.now = std::time::SystemTime::now();
                 let mut events = Vec::new();
                 if let Some(change) = translate(event, &scope) {
                     core.handle(change, &scope, &mut events);
