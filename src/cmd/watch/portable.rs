@@ -14,6 +14,7 @@ use notify::{RecommendedWatcher, RecursiveMode, Watcher};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
+use std::time::SystemTime;
 
 /// notify's watcher, and the directories it watches (so that a removed or
 /// moved tree can be unwatched as a whole).
@@ -41,7 +42,7 @@ impl Backend {
                     }
                 };
                 let mut core = lock(&core);
-                core.now = std::time::SystemTime::now();
+                core.now = SystemTime::now();
                 let mut events = Vec::new();
                 if let Some(change) = translate(event, &scope) {
                     core.handle(change, &scope, &mut events);
@@ -114,6 +115,7 @@ impl Backend {
                     other => other.unwrap_or_default(),
                 };
                 let mut core = lock(core);
+                core.now = SystemTime::now();
                 let mut events = Vec::new();
                 core.found_in_new_dir(scope, found, &mut events);
                 core.deliver(&events)
@@ -141,6 +143,7 @@ impl Backend {
     pub(super) fn quiet(&mut self, core: &Mutex<Core>, scope: &Scope) -> Result<bool> {
         let (mut delivered, ops) = {
             let mut core = lock(core);
+            core.now = SystemTime::now();
             let mut events = Vec::new();
             core.quiet(scope, &mut events);
             (core.deliver(&events)?, std::mem::take(&mut core.ops))
