@@ -594,3 +594,82 @@ fn text_lines_carry_a_name_as_its_bytes() {
         String::from_utf8_lossy(&out.stdout)
     );
 }
+
+/// fkit as a command whose inotify queue the kernel limits: as nobody
+/// when the tests run as root. None (skip) when that cannot be done.
+fn fkit_with_a_limited_queue() -> Option<std::process::Command> {
+    if unsafe { libc::geteuid() } != 0 {
+        return Some(std::process::Command::new(common::fkit_bin()));
+    }
+    if !common::have("setpriv") {
+        eprintln!("skipped: running as root without setpriv");
+        return None;
+    }
+    let mut c = std::process::Command::new("setpriv");
+    c.args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+        .arg(common::fkit_bin());
+    Some(c)
+}
+
+#[test]
+fn a_rename_lost_in_an_overflow_is_caught_up() {
+    use std::os::unix::fs::PermissionsExt;
+    let wd = Workdir::new();
+    fs::create_dir_all(wd.join("w/d")).unwrap();
+    fs::create_dir_all(wd.join("w/x")).unwrap();
+    for dir in ["", "w", "w/d", "w/x"] {
+        fs::set_permissions(wd.join(dir), fs::Permissions::from_mode(0o777)).unwrap();
+    }
+    let Some(mut cmd) = fkit_with_a_limited_queue() else {
+        return;
+    };
+    let mut child = cmd
+        .args(["watch", "-r", "w", "-e", "create"])
+        .current_dir(wd.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (tx, lines) = unbounded();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let w = Watching { child, lines };
+    w.ready(&wd, "w/x/probe");
+    let max: usize = fs::read_to_string("/proc/sys/fs/inotify/max_queued_events")
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(16384);
+    // Fill the queue while fkit is stopped, then rename: the kernel drops
+    // the rename's events.
+    let pid = w.child.id() as libc::pid_t;
+    unsafe { libc::kill(pid, libc::SIGSTOP) };
+    for i in 0..max + 100 {
+        fs::File::create(wd.join(&format!("w/x/f{i}"))).unwrap();
+    }
+    fs::rename(wd.join("w/d"), wd.join("w/e")).unwrap();
+    unsafe { libc::kill(pid, libc::SIGCONT) };
+    let (mut creates, mut overflow) = (0, false);
+    while !overflow && creates < max + 100 {
+        match w.lines.recv_timeout(Duration::from_secs(30)) {
+            Ok(line) if line.ends_with(" overflow") => overflow = true,
+            Ok(_) => creates += 1,
+            Err(_) => panic!("{creates} creates, then nothing"),
+        }
+    }
+    if !overflow {
+        // fkit kept reading after all (seen once, on a loaded machine): the
+        // rename was then handled as it came. The name must be right anyway.
+        eprintln!("note: the queue did not overflow this time");
+    }
+    // The overflow made fkit walk the tree again: w/e is known by its name.
+    wd.write("w/e/f", "f");
+    let last = w.until("/f");
+    assert_eq!(event(last.last().unwrap()), "create w/e/f");
+    w.stop();
+}

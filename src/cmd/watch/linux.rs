@@ -256,7 +256,49 @@ impl Watches {
                 }
                 WatchOp::MovedIn(dir) => self.moved_in(core, scope, &dir)?,
                 WatchOp::Gone(path) => self.remove_tree(&path),
+                WatchOp::Rescan => self.rescan(core, scope, out)?,
             }
+        }
+        Ok(())
+    }
+
+    /// After lost events: walk the roots again. The kernel hands back the
+    /// watch a directory has already (so its name is made right again, if
+    /// a rename was lost), new directories get one, and the watches of
+    /// directories no longer found are dropped.
+    fn rescan(&mut self, core: &mut Core, scope: &Scope, out: &mut Vec<WatchEvent>) -> Result<()> {
+        let (dirs, wds) = (
+            std::mem::take(&mut self.dirs),
+            std::mem::take(&mut self.wds),
+        );
+        core.files.clear();
+        for root in &scope.roots {
+            let dir = match root.is_dir {
+                true => root.path.as_path(),
+                false => root.path.parent().unwrap_or(Path::new("")),
+            };
+            if !wds.contains_key(dir) {
+                continue; // reported gone already
+            }
+            let found = match root.is_dir {
+                true => self.add_tree(scope, dir),
+                false => self
+                    .add(scope, dir)
+                    .map(|()| vec![(root.path.clone(), false)]),
+            };
+            match found {
+                Ok(found) => core.known(found),
+                Err(e) if is_watch_limit(&e) => return Err(e),
+                // Its end was among the lost events.
+                Err(_) if root.is_dir => {
+                    core.handle(Change::Removed(root.path.clone()), scope, out)
+                }
+                Err(_) => {}
+            }
+        }
+        for wd in dirs.keys().filter(|wd| !self.dirs.contains_key(wd)) {
+            // SAFETY: plain syscall (see remove_tree).
+            unsafe { libc::inotify_rm_watch(self.fd.as_raw_fd(), *wd) };
         }
         Ok(())
     }

@@ -401,6 +401,9 @@ enum WatchOp {
     Moved { from: PathBuf, to: PathBuf },
     /// A path went away: drop its watches and those under it.
     Gone(PathBuf),
+    /// Events were lost (a queue overflow), renames perhaps among them:
+    /// walk the roots again.
+    Rescan,
 }
 
 /// A change as a backend saw it, with paths spelled as the user would.
@@ -623,11 +626,14 @@ impl Core {
         }
         let state = &mut self.state;
         match change {
-            Change::Overflow => out.push(WatchEvent {
-                kind: "overflow",
-                path: None,
-                from: None,
-            }),
+            Change::Overflow => {
+                self.ops.push(WatchOp::Rescan);
+                out.push(WatchEvent {
+                    kind: "overflow",
+                    path: None,
+                    from: None,
+                });
+            }
             Change::Created { path, is_dir } => {
                 // A create reported while a new directory is about to be
                 // scanned: the scan must not report it again. Only creates

@@ -135,6 +135,8 @@ impl Backend {
                 self.remove_tree(&path);
                 Ok(false)
             }
+            // notify keeps its watches by path itself.
+            WatchOp::Rescan => Ok(false),
         }
     }
 
