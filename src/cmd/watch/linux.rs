@@ -9,7 +9,7 @@
 
 use super::{
     Change, Core, Kind, Op, Scope, WatchEvent, WatchOp, instance_limit, is_watch_limit, lock,
-    rebase, shown, under_map, watch_limit, watch_tree,
+    rebase, shown, watch_limit, watch_tree,
 };
 use anyhow::{Context, Result};
 use crossbeam_channel::Sender;
@@ -75,7 +75,14 @@ fn mask_for(scope: &Scope) -> u32 {
         // New and moved directories, to keep the watches and names right.
         mask |= libc::IN_CREATE | moves;
     }
-    for kind in Kind::ALL.into_iter().filter(|&k| scope.kinds.contains(k)) {
+    let all = [
+        Kind::Create,
+        Kind::Modify,
+        Kind::Remove,
+        Kind::Rename,
+        Kind::Attrib,
+    ];
+    for kind in all.into_iter().filter(|&k| scope.kinds.contains(k)) {
         mask |= match kind {
             Kind::Create => libc::IN_CREATE | moves,
             // Creates, removes and moves keep the known files right, so
@@ -325,6 +332,14 @@ fn child(dir: &Path, name: &[u8]) -> PathBuf {
     PathBuf::from(OsString::from_vec(path))
 }
 
+/// Entries at and under `dir` in `map`.
+fn under_map<V: Copy>(map: &BTreeMap<PathBuf, V>, dir: &Path) -> Vec<(PathBuf, V)> {
+    map.range(dir.to_path_buf()..)
+        .take_while(|(p, _)| p.starts_with(dir))
+        .map(|(p, v)| (p.clone(), *v))
+        .collect()
+}
+
 /// One `struct inotify_event` in the read buffer.
 struct RawEvent<'a> {
     wd: i32,
@@ -414,7 +429,8 @@ fn read_changes(
             // The second half of a rename comes with its first half, or not
             // at all (a move out of sight).
             Some(Duration::from_millis(2))
-        } else if core.waits_for_quiet() {
+        } else if !core.state.synthetic.is_empty() || !core.seen_new.is_empty() {
+            // Creates a scan reported may still come as events: see Core::quiet.
             Some(Duration::from_millis(50))
         } else {
             None

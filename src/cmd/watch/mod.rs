@@ -12,7 +12,7 @@ use anyhow::{Context, Result};
 use crossbeam_channel::{Receiver, Sender, select};
 use globset::{Glob, GlobSet, GlobSetBuilder};
 use ignore::gitignore::{Gitignore, GitignoreBuilder};
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::fmt;
 use std::io::{self, Write};
 use std::path::{Component, Path, PathBuf};
@@ -135,16 +135,6 @@ enum Kind {
     Remove,
     Rename,
     Attrib,
-}
-
-impl Kind {
-    const ALL: [Kind; 5] = [
-        Kind::Create,
-        Kind::Modify,
-        Kind::Remove,
-        Kind::Rename,
-        Kind::Attrib,
-    ];
 }
 
 /// The kinds to report, as bits: asked for each event.
@@ -488,14 +478,6 @@ fn under(set: &BTreeSet<PathBuf>, dir: &Path) -> Vec<PathBuf> {
         .collect()
 }
 
-/// Entries at and under `dir` in `map`.
-fn under_map<V: Copy>(map: &BTreeMap<PathBuf, V>, dir: &Path) -> Vec<(PathBuf, V)> {
-    map.range(dir.to_path_buf()..)
-        .take_while(|(p, _)| p.starts_with(dir))
-        .map(|(p, v)| (p.clone(), *v))
-        .collect()
-}
-
 /// `path`, which is at or under `from`, moved to `to`.
 fn rebase(path: &Path, from: &Path, to: &Path) -> PathBuf {
     match path.strip_prefix(from) {
@@ -596,11 +578,6 @@ impl Core {
         self.flush_rename(scope, out);
         self.state.synthetic.clear();
         self.seen_new.clear();
-    }
-
-    /// Something is waiting for a quiet moment (see [`Core::quiet`]).
-    fn waits_for_quiet(&self) -> bool {
-        !self.state.synthetic.is_empty() || !self.seen_new.is_empty()
     }
 
     fn flush_rename(&mut self, scope: &Scope, out: &mut Vec<WatchEvent>) {
