@@ -1,21 +1,30 @@
 //! `fkit watch`: report file changes as they happen (inotifywait -m), or run
 //! a command after each burst of changes (entr, watchexec).
+//!
+//! Two backends feed the same logic ([`Core::handle`]): on Linux,
+//! `linux.rs` reads inotify itself, in the thread that prints; elsewhere,
+//! `portable.rs` uses the notify crate.
 
-use crate::cmd::lock::rfc3339;
 use crate::cmd::temp::exit_code_of;
+use crate::io::output::RawStdout;
 use crate::io::{Exit, signal};
 use anyhow::{Context, Result};
 use crossbeam_channel::{Receiver, Sender, select};
 use globset::{Glob, GlobSet, GlobSetBuilder};
 use ignore::gitignore::{Gitignore, GitignoreBuilder};
-use notify::event::{AccessKind, AccessMode, CreateKind, EventKind, ModifyKind, RenameMode};
-use notify::{RecursiveMode, Watcher};
 use std::collections::{BTreeSet, HashMap, HashSet};
+use std::fmt;
 use std::io::{self, Write};
 use std::path::{Component, Path, PathBuf};
 use std::process::{Command, ExitStatus};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+#[cfg(target_os = "linux")]
+mod linux;
+// Also built for the tests on Linux, so that it keeps compiling.
+#[cfg(any(not(target_os = "linux"), test))]
+mod portable;
 
 /// Watch files and directories; print each change, or run a command.
 ///
@@ -36,9 +45,11 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 /// are seen: such a save is reported as `modify FILE` (JSON "from" names the
 /// temporary file). With -r, directories created later are watched too and
 /// files already in them when they are first seen are reported as created.
-/// A watched directory that is deleted or moved away is reported as
-/// `remove`; fkit keeps watching the other paths and exits 1 when none is
-/// left. Default events: create, modify, remove, rename (add attrib with -e).
+/// A renamed directory keeps its watches: later changes under it are
+/// reported under its new name. A watched directory that is deleted or
+/// moved away is reported as `remove`; fkit keeps watching the other paths
+/// and exits 1 when none is left. Default events: create, modify, remove,
+/// rename (add attrib with -e).
 ///
 /// Examples:
 ///   fkit watch -r src                        # print every change under src/
@@ -126,6 +137,22 @@ enum Kind {
     Attrib,
 }
 
+/// The kinds to report, as bits: asked for each event.
+#[derive(Clone, Copy, Debug, Default)]
+struct Kinds(u8);
+
+impl Kinds {
+    fn contains(self, kind: Kind) -> bool {
+        self.0 & (1 << kind as u8) != 0
+    }
+}
+
+impl FromIterator<Kind> for Kinds {
+    fn from_iter<I: IntoIterator<Item = Kind>>(kinds: I) -> Kinds {
+        Kinds(kinds.into_iter().fold(0, |bits, k| bits | 1 << k as u8))
+    }
+}
+
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 enum Format {
     Text,
@@ -145,6 +172,7 @@ struct Root {
     /// As given, without `./` parts ("" for the current directory).
     path: PathBuf,
     /// Absolute, as notify reports paths under it.
+    #[cfg_attr(all(target_os = "linux", not(test)), allow(dead_code))]
     abs: PathBuf,
     is_dir: bool,
     gitignore: Option<Gitignore>,
@@ -155,10 +183,13 @@ struct Scope {
     roots: Vec<Root>,
     /// With --gitignore: the .gitignore files of directories below the roots.
     nested: Mutex<HashMap<PathBuf, Option<Arc<Gitignore>>>>,
-    kinds: HashSet<Kind>,
+    kinds: Kinds,
     globs: Option<(GlobSet, GlobSet)>,
     ignores: Option<(GlobSet, GlobSet)>,
     recursive: bool,
+    /// Every path under a root is reported: no globs, no ignores, no
+    /// watched files (so no neighbours of theirs to leave out).
+    everything: bool,
 }
 
 pub fn run(args: Args) -> Result<()> {
@@ -180,14 +211,13 @@ pub fn run(args: Args) -> Result<()> {
             gitignore,
         });
     }
-    let scope = Scope {
+    let scope = Scope::new(
         roots,
-        nested: Mutex::new(HashMap::new()),
-        kinds: args.events.iter().copied().collect(),
-        globs: glob_sets(&args.glob)?,
-        ignores: glob_sets(&args.ignore)?,
-        recursive: args.recursive,
-    };
+        args.events.iter().copied().collect(),
+        glob_sets(&args.glob)?,
+        glob_sets(&args.ignore)?,
+        args.recursive,
+    );
 
     let scope = Arc::new(scope);
     let immediate = args.exec.is_none() && args.debounce.unwrap_or(0) == 0;
@@ -202,51 +232,20 @@ pub fn run(args: Args) -> Result<()> {
         once: args.once,
         done: false,
         seen_new: HashSet::new(),
+        ops: Vec::new(),
+        now: SystemTime::now(),
     }));
 
-    // Events are handled, and printed, on notify's own thread as they come
-    // (one thread wake-up between the kernel and stdout); what needs the
-    // watcher itself goes to this thread as an `Op`.
+    // Changes are handled, and printed, on the backend's thread as they
+    // come (one thread wake-up between the kernel and stdout); this thread
+    // keeps the time: --debounce, --exec, --once, --timeout, signals.
     let (tx, rx) = crossbeam_channel::unbounded::<Op>();
-    let handler = {
-        let (core, scope, tx) = (Arc::clone(&core), Arc::clone(&scope), tx.clone());
-        move |msg: notify::Result<notify::Event>| {
-            let Ok(mut core) = core.lock() else { return };
-            let mut ops = Vec::new();
-            let mut events = Vec::new();
-            if let Err(e) = core.handle(msg, &scope, &mut ops, &mut events) {
-                ops.push(Op::Fail(e));
-            }
-            match core.deliver(&events) {
-                // Printed at once, nothing more to do: waking the main
-                // thread would only compete with the reader for a CPU.
-                Ok(true) if core.immediate && !core.once => {}
-                Ok(true) => ops.push(Op::Activity),
-                Ok(false) => {}
-                Err(e) => ops.push(Op::Fail(e)),
-            }
-            drop(core);
-            for op in ops {
-                let _ = tx.send(op);
-            }
-        }
-    };
-    let mut watcher =
-        notify::recommended_watcher(handler).map_err(|e| watch_error(e, Path::new("inotify")))?;
-    let mut watches = Watches {
-        watched: BTreeSet::new(),
-    };
-    for root in &scope.roots {
-        let found = if root.is_dir {
-            watches.add_tree(&mut watcher, &scope, &root.path)?
-        } else {
-            // Through the directory: the file's inode changes on a save.
-            let dir = root.path.parent().unwrap_or(Path::new(""));
-            watches.add(&mut watcher, dir)?;
-            vec![(root.path.clone(), false)]
-        };
-        lock(&core).known(found);
-    }
+    #[cfg(target_os = "linux")]
+    linux::start(Arc::clone(&scope), Arc::clone(&core), tx.clone())?;
+    #[cfg(not(target_os = "linux"))]
+    let mut watcher = portable::Backend::start(Arc::clone(&scope), Arc::clone(&core), tx.clone())?;
+    #[cfg(not(target_os = "linux"))]
+    let mut rename_pending = false;
 
     let mut runner = args.exec.as_ref().map(|cmd| Runner {
         command: cmd.clone(),
@@ -267,16 +266,16 @@ pub fn run(args: Args) -> Result<()> {
         .timeout
         .map(|s| Instant::now() + Duration::from_secs_f64(s));
     let mut burst_deadline: Option<Instant> = None;
-    let mut rename_pending = false;
 
     loop {
-        // How long to sleep: until the burst settles, a rename pairs up,
-        // the timeout, or a periodic check for signals.
+        // How long to sleep: until the burst settles, the timeout, or a
+        // periodic check for signals and the roots.
         let now = Instant::now();
         let mut wake = now + Duration::from_millis(100);
         if let Some(t) = burst_deadline {
             wake = wake.min(t);
         }
+        #[cfg(not(target_os = "linux"))]
         if rename_pending {
             wake = wake.min(now + Duration::from_millis(2));
         }
@@ -288,24 +287,19 @@ pub fn run(args: Args) -> Result<()> {
         select! {
             recv(rx) -> op => match op {
                 Ok(Op::Activity) => burst_deadline = Some(Instant::now() + debounce),
+                #[cfg(not(target_os = "linux"))]
                 Ok(Op::RenamePending) => rename_pending = true,
-                Ok(Op::Unwatch(dir)) => watches.remove_tree(&mut watcher, &dir),
-                Ok(Op::WatchNew(dir)) => {
-                    let found = watches.add_tree(&mut watcher, &scope, &dir);
-                    let found = match found {
-                        Err(e) if is_watch_limit(&e) => return Err(e),
-                        other => other.unwrap_or_default(),
-                    };
-                    let mut core = lock(&core);
-                    let events = core.found_in_new_dir(&scope, found);
-                    if core.deliver(&events)? {
+                #[cfg(not(target_os = "linux"))]
+                Ok(Op::Watch(op)) => {
+                    if watcher.apply(op, &core, &scope)? {
                         burst_deadline = Some(Instant::now() + debounce);
                     }
                 }
-                Ok(Op::WatchMoved(dir)) => {
-                    let found = watches.add_tree(&mut watcher, &scope, &dir).unwrap_or_default();
-                    lock(&core).known(found);
-                }
+                // (The notify backend's, built on Linux only for its tests.)
+                #[cfg(all(target_os = "linux", test))]
+                Ok(Op::RenamePending) => {}
+                #[cfg(all(target_os = "linux", test))]
+                Ok(Op::Watch(op)) => drop(op),
                 Ok(Op::Fail(e)) => return Err(e),
                 Err(_) => break,
             },
@@ -315,15 +309,13 @@ pub fn run(args: Args) -> Result<()> {
                 }
             }
             default(wake.saturating_duration_since(now)) => {
-                // Quiet for a moment: an unpaired rename was a move out of sight.
-                let mut core = lock(&core);
-                let mut events = Vec::new();
-                core.flush_rename(&scope, &mut events);
-                core.state.synthetic.clear();
-                core.seen_new.clear();
-                rename_pending = false;
-                if core.deliver(&events)? {
-                    burst_deadline = Some(Instant::now() + debounce);
+                // (On Linux the reader keeps this time itself.)
+                #[cfg(not(target_os = "linux"))]
+                {
+                    rename_pending = false;
+                    if watcher.quiet(&core, &scope)? {
+                        burst_deadline = Some(Instant::now() + debounce);
+                    }
                 }
             }
         }
@@ -373,93 +365,109 @@ pub fn run(args: Args) -> Result<()> {
     Ok(())
 }
 
-/// Work for the thread that owns the watcher (notify's thread may not
-/// call it: it would wait for itself).
+/// News from the backend's thread for this one.
 enum Op {
     /// Something was reported or gathered (for --debounce, --exec, --once).
     Activity,
     /// The first half of a rename waits for its second.
+    #[cfg(any(not(target_os = "linux"), test))]
     RenamePending,
-    /// A directory appeared: watch it (with -r) and report what is inside.
-    WatchNew(PathBuf),
-    /// A directory was renamed within the tree: watch it under its new name.
-    WatchMoved(PathBuf),
-    /// A directory went away: drop its watches and those under it.
-    Unwatch(PathBuf),
+    /// Work that needs notify's watcher, which only this thread may call
+    /// (notify's thread would wait for itself).
+    #[cfg(any(not(target_os = "linux"), test))]
+    Watch(WatchOp),
     Fail(anyhow::Error),
 }
 
+/// What a change means for the watches.
+#[derive(Debug, PartialEq, Eq)]
+enum WatchOp {
+    /// A directory appeared (with -r): watch it and report what is inside.
+    New(PathBuf),
+    /// A directory moved in from outside (with -r): watch it.
+    MovedIn(PathBuf),
+    /// A directory was renamed within the tree (with -r): its watches
+    /// follow it, under the new name.
+    Moved { from: PathBuf, to: PathBuf },
+    /// A path went away: drop its watches and those under it.
+    Gone(PathBuf),
+    /// Events were lost (a queue overflow), renames perhaps among them:
+    /// walk the roots again.
+    Rescan,
+}
+
+/// A change as a backend saw it, with paths spelled as the user would.
+#[derive(Debug, PartialEq, Eq)]
+enum Change {
+    Created {
+        path: PathBuf,
+        is_dir: bool,
+    },
+    /// The first half of a rename.
+    MovedFrom {
+        path: PathBuf,
+        cookie: usize,
+    },
+    /// The second half of a rename (cookie: its first half), or a move in
+    /// from outside.
+    MovedTo {
+        path: PathBuf,
+        cookie: Option<usize>,
+        is_dir: bool,
+    },
+    /// A watched directory itself was moved (inotify's IN_MOVE_SELF).
+    SelfMoved(PathBuf),
+    Modified(PathBuf),
+    Attrib(PathBuf),
+    /// A file opened for writing was closed: its write session ended.
+    ClosedWrite(PathBuf),
+    Removed(PathBuf),
+    /// The kernel's queue overflowed: changes were lost.
+    Overflow,
+}
+
 fn lock(core: &Mutex<Core>) -> std::sync::MutexGuard<'_, Core> {
-    // A panic on notify's thread would abort (panic = "abort"), so the
+    // A panic on the backend's thread would abort (panic = "abort"), so the
     // lock cannot be poisoned in practice; take it anyway if it were.
     core.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// The directories with an inotify watch, so a removed or moved tree can
-/// be unwatched as a whole.
-struct Watches {
-    watched: BTreeSet<PathBuf>,
-}
-
-impl Watches {
-    fn add(&mut self, watcher: &mut impl Watcher, dir: &Path) -> Result<()> {
-        let target = if dir.as_os_str().is_empty() {
-            Path::new(".")
+/// Watch `dir` (through `add`) and, with -r, every directory under it that
+/// is not ignored; returns the entries seen on the way (path, is a directory).
+fn watch_tree(
+    scope: &Scope,
+    dir: &Path,
+    mut add: impl FnMut(&Path) -> Result<()>,
+) -> Result<Vec<(PathBuf, bool)>> {
+    add(dir)?;
+    let mut found = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        let listing = if dir.as_os_str().is_empty() {
+            std::fs::read_dir(".")
         } else {
-            dir
+            std::fs::read_dir(&dir)
         };
-        watcher
-            .watch(target, RecursiveMode::NonRecursive)
-            .map_err(|e| watch_error(e, target))?;
-        self.watched.insert(dir.to_path_buf());
-        Ok(())
-    }
-
-    /// Watch `dir` and, with -r, every directory under it that is not
-    /// ignored; returns the entries seen on the way (path, is a directory).
-    fn add_tree(
-        &mut self,
-        watcher: &mut impl Watcher,
-        scope: &Scope,
-        dir: &Path,
-    ) -> Result<Vec<(PathBuf, bool)>> {
-        self.add(watcher, dir)?;
-        let mut found = Vec::new();
-        let mut stack = vec![dir.to_path_buf()];
-        while let Some(dir) = stack.pop() {
-            let listing = if dir.as_os_str().is_empty() {
-                std::fs::read_dir(".")
-            } else {
-                std::fs::read_dir(&dir)
-            };
-            let Ok(entries) = listing else {
-                continue; // gone already, or unreadable: nothing to watch
-            };
-            for entry in entries.flatten() {
-                let path = dir.join(entry.file_name());
-                let is_dir = entry.file_type().is_ok_and(|t| t.is_dir());
-                if scope.ignored(&path, is_dir) {
-                    continue;
-                }
-                if is_dir && scope.recursive {
-                    match self.add(watcher, &path) {
-                        Ok(()) => stack.push(path.clone()),
-                        Err(e) if is_watch_limit(&e) => return Err(e),
-                        Err(_) => continue, // removed while we looked
-                    }
-                }
-                found.push((path, is_dir));
+        let Ok(entries) = listing else {
+            continue; // gone already, or unreadable: nothing to watch
+        };
+        for entry in entries.flatten() {
+            let path = dir.join(entry.file_name());
+            let is_dir = entry.file_type().is_ok_and(|t| t.is_dir());
+            if scope.ignored(&path, is_dir) {
+                continue;
             }
+            if is_dir && scope.recursive {
+                match add(&path) {
+                    Ok(()) => stack.push(path.clone()),
+                    Err(e) if is_watch_limit(&e) => return Err(e),
+                    Err(_) => continue, // removed while we looked
+                }
+            }
+            found.push((path, is_dir));
         }
-        Ok(found)
     }
-
-    fn remove_tree(&mut self, watcher: &mut impl Watcher, dir: &Path) {
-        for path in under(&self.watched, dir) {
-            let _ = watcher.unwatch(&path);
-            self.watched.remove(&path);
-        }
-    }
+    Ok(found)
 }
 
 /// Paths at and under `dir` in `set`.
@@ -470,7 +478,16 @@ fn under(set: &BTreeSet<PathBuf>, dir: &Path) -> Vec<PathBuf> {
         .collect()
 }
 
-/// Everything the event handler and the main thread share.
+/// `path`, which is at or under `from`, moved to `to`.
+fn rebase(path: &Path, from: &Path, to: &Path) -> PathBuf {
+    match path.strip_prefix(from) {
+        // (Joining "" would add a trailing slash.)
+        Ok(rel) if !rel.as_os_str().is_empty() => to.join(rel),
+        _ => to.to_path_buf(),
+    }
+}
+
+/// Everything the backend's thread and the main thread share.
 struct Core {
     state: State,
     /// Files known to exist: a rename onto one of them replaces it (a save).
@@ -485,8 +502,14 @@ struct Core {
     /// --once: the one event is out.
     done: bool,
     /// Paths under just-created directories reported by their own events
-    /// before the directory was scanned.
+    /// before the directory was scanned (notify: the scan runs later, on
+    /// the main thread).
     seen_new: HashSet<PathBuf>,
+    /// What the backend must do with its watches after the changes handled.
+    ops: Vec<WatchOp>,
+    /// When the changes being handled were read: one clock read a batch,
+    /// for the write sessions and the printed time.
+    now: SystemTime,
 }
 
 impl Core {
@@ -500,8 +523,12 @@ impl Core {
     }
 
     /// Report what a new directory held before its watch existed.
-    fn found_in_new_dir(&mut self, scope: &Scope, found: Vec<(PathBuf, bool)>) -> Vec<WatchEvent> {
-        let mut events = Vec::new();
+    fn found_in_new_dir(
+        &mut self,
+        scope: &Scope,
+        found: Vec<(PathBuf, bool)>,
+        out: &mut Vec<WatchEvent>,
+    ) {
         for (path, is_dir) in found {
             if !is_dir {
                 self.files.insert(path.clone());
@@ -511,9 +538,8 @@ impl Core {
             }
             self.state.synthetic.insert(path.clone());
             self.state
-                .emit(scope, &mut events, Kind::Create, "create", path, None);
+                .emit(scope, out, Kind::Create, "create", path, None);
         }
-        events
     }
 
     /// Print events, or gather them; true if anything happened.
@@ -526,18 +552,175 @@ impl Core {
             self.reporter.collect(events);
         } else if self.once {
             self.done = true;
-            self.reporter.print(&events[..1])?;
+            self.reporter.print(&events[..1], self.now)?;
         } else {
-            self.reporter.print(events)?;
+            self.reporter.print(events, self.now)?;
         }
         Ok(true)
+    }
+
+    /// Deliver `events` (emptied after) and tell the main thread if it has
+    /// something to do about them.
+    fn publish(&mut self, events: &mut Vec<WatchEvent>, tx: &Sender<Op>) -> Result<()> {
+        let delivered = self.deliver(events);
+        events.clear();
+        // Printed at once with nothing more to do, the main thread is left
+        // asleep: waking it would only compete with the reader for a CPU.
+        if delivered? && (self.once || !self.immediate) {
+            let _ = tx.send(Op::Activity);
+        }
+        Ok(())
+    }
+
+    /// Nothing came for a moment: an unpaired rename was a move out of
+    /// sight, and the creates a scan reported have had their own events.
+    fn quiet(&mut self, scope: &Scope, out: &mut Vec<WatchEvent>) {
+        self.flush_rename(scope, out);
+        self.state.synthetic.clear();
+        self.seen_new.clear();
     }
 
     fn flush_rename(&mut self, scope: &Scope, out: &mut Vec<WatchEvent>) {
         if let Some((from, _)) = self.state.pending_from.take() {
             forget_files(&mut self.files, &from);
+            self.ops.push(WatchOp::Gone(from.clone()));
             self.state
                 .emit(scope, out, Kind::Remove, "remove", from, None);
+        }
+    }
+
+    /// One change: update what is known, say what to report (`out`) and
+    /// what the backend must do with its watches (`self.ops`).
+    fn handle(&mut self, change: Change, scope: &Scope, out: &mut Vec<WatchEvent>) {
+        let now = self.now;
+        // The second half of a rename follows its first half at once.
+        if let Some((_, cookie)) = &self.state.pending_from {
+            let pairs = matches!(&change,
+                Change::MovedTo { cookie: Some(c), .. } if c == cookie);
+            if !pairs {
+                self.flush_rename(scope, out);
+            }
+        }
+        let state = &mut self.state;
+        match change {
+            Change::Overflow => {
+                self.ops.push(WatchOp::Rescan);
+                out.push(WatchEvent {
+                    kind: "overflow",
+                    path: None,
+                    from: None,
+                });
+            }
+            Change::Created { path, is_dir } => {
+                // A create reported while a new directory is about to be
+                // scanned: the scan must not report it again. Only creates
+                // count: a file created before the directory's watch
+                // existed shows up first as its close or modify, and the
+                // scan is what reports its creation.
+                if is_dir || !self.seen_new.is_empty() {
+                    self.seen_new.insert(path.clone());
+                }
+                if state.synthetic.remove(&path) {
+                    return;
+                }
+                if is_dir {
+                    if scope.recursive && scope.in_tree(&path) && !scope.ignored(&path, true) {
+                        self.ops.push(WatchOp::New(path.clone()));
+                    }
+                } else {
+                    self.files.insert(path.clone());
+                }
+                state.writing.start(&path, now);
+                state.emit(scope, out, Kind::Create, "create", path, None);
+            }
+            Change::MovedFrom { path, cookie } => state.pending_from = Some((path, cookie)),
+            Change::SelfMoved(path) => {
+                // Only news for a watched root: a directory below one is
+                // reported by its parent's events.
+                if scope.roots.iter().any(|r| r.is_dir && r.path == path) {
+                    self.live_roots = self.live_roots.saturating_sub(1);
+                    self.ops.push(WatchOp::Gone(path.clone()));
+                    state.emit(scope, out, Kind::Remove, "remove", path.clone(), None);
+                    eprintln!(
+                        "fkit: watch: {}: watched directory was moved away",
+                        shown(&path)
+                    );
+                }
+            }
+            Change::MovedTo {
+                path,
+                cookie,
+                is_dir,
+            } => {
+                let from = match state.pending_from.take() {
+                    Some((from, c)) if cookie == Some(c) => Some(from),
+                    other => {
+                        state.pending_from = other;
+                        None
+                    }
+                };
+                // Renamed over an existing file: that file was replaced.
+                let replaced = self.files.contains(&path);
+                if let Some(from) = &from {
+                    move_files(&mut self.files, from, &path);
+                }
+                if is_dir {
+                    let watched =
+                        scope.recursive && scope.in_tree(&path) && !scope.ignored(&path, true);
+                    self.ops.push(match (&from, watched) {
+                        (Some(from), true) => WatchOp::Moved {
+                            from: from.clone(),
+                            to: path.clone(),
+                        },
+                        (Some(from), false) => WatchOp::Gone(from.clone()),
+                        (None, true) => WatchOp::MovedIn(path.clone()),
+                        (None, false) => WatchOp::Gone(path.clone()),
+                    });
+                } else {
+                    self.files.insert(path.clone());
+                }
+                state.writing.end();
+                match from {
+                    Some(from) if replaced => {
+                        state.emit(scope, out, Kind::Modify, "modify", path, Some(from));
+                    }
+                    Some(from) => state.emit(scope, out, Kind::Rename, "rename", path, Some(from)),
+                    // Moved in from outside: new here.
+                    None => state.emit(scope, out, Kind::Create, "create", path, None),
+                }
+            }
+            Change::Attrib(path) => state.emit(scope, out, Kind::Attrib, "attrib", path, None),
+            Change::Modified(path) => {
+                if !state.writing.goes_on(&path, now) {
+                    state.writing.start(&path, now);
+                    state.emit(scope, out, Kind::Modify, "modify", path, None);
+                }
+            }
+            Change::ClosedWrite(path) => {
+                if state.writing.is(&path) {
+                    state.writing.end();
+                }
+            }
+            Change::Removed(path) => {
+                forget_files(&mut self.files, &path);
+                let is_root = scope.roots.iter().any(|r| r.is_dir && r.path == path);
+                // A directory's own delete and its parent's: report once.
+                let double = state
+                    .last
+                    .as_ref()
+                    .is_some_and(|l| l.kind == "remove" && l.path.as_ref() == Some(&path));
+                if !double {
+                    self.ops.push(WatchOp::Gone(path.clone()));
+                    if is_root {
+                        self.live_roots = self.live_roots.saturating_sub(1);
+                        eprintln!(
+                            "fkit: watch: {}: watched directory was removed",
+                            shown(&path)
+                        );
+                    }
+                    state.emit(scope, out, Kind::Remove, "remove", path, None);
+                }
+            }
         }
     }
 }
@@ -546,9 +729,7 @@ impl Core {
 fn move_files(files: &mut BTreeSet<PathBuf>, from: &Path, to: &Path) {
     for path in under(files, from) {
         files.remove(&path);
-        if let Ok(rel) = path.strip_prefix(from) {
-            files.insert(to.join(rel));
-        }
+        files.insert(rebase(&path, from, to));
     }
 }
 
@@ -561,11 +742,12 @@ fn forget_files(files: &mut BTreeSet<PathBuf>, dir: &Path) {
 /// What the event loop remembers between kernel events.
 #[derive(Default)]
 struct State {
-    /// The first half of a rename, until its second half arrives.
+    /// The first half of a rename (path, cookie), until its second half
+    /// arrives.
     pending_from: Option<(PathBuf, usize)>,
-    /// The last create or modify reported per path, to report one modify
-    /// per write session rather than one per write(2).
-    writing: Option<(PathBuf, Instant)>,
+    /// The last file created or modified, to report one modify per write
+    /// session rather than one per write(2).
+    writing: Session,
     /// The last reported event, to drop the kernel's doubles (a directory's
     /// own delete and its parent's).
     last: Option<WatchEvent>,
@@ -574,156 +756,40 @@ struct State {
     synthetic: HashSet<PathBuf>,
 }
 
-impl Core {
-    /// One event from notify: update what is known, say what to report
-    /// (`out`) and what the main thread must do with the watcher (`ops`).
-    fn handle(
-        &mut self,
-        msg: notify::Result<notify::Event>,
-        scope: &Scope,
-        ops: &mut Vec<Op>,
-        out: &mut Vec<WatchEvent>,
-    ) -> Result<()> {
-        let event = match msg {
-            Ok(event) => event,
-            Err(e) => return Err(watch_error(e, Path::new(""))),
-        };
-        if event.need_rescan() {
-            self.flush_rename(scope, out);
-            out.push(WatchEvent {
-                kind: "overflow",
-                path: None,
-                from: None,
-            });
-            return Ok(());
-        }
-        let Some(path) = event.paths.first().map(|p| scope.user_path(p)) else {
-            return Ok(());
-        };
-        // The second half of a rename must follow its first half at once.
-        if let Some((_, cookie)) = &self.state.pending_from {
-            let pairs = matches!(
-                event.kind,
-                EventKind::Modify(ModifyKind::Name(RenameMode::To))
-            ) && event.tracker() == Some(*cookie);
-            if !pairs {
-                self.flush_rename(scope, out);
-            }
-        }
-        let state = &mut self.state;
-        // A create reported while a new directory is about to be scanned:
-        // the scan must not report it again. Only creates count: a file
-        // created before the directory's watch existed shows up first as
-        // its close or modify, and the scan is what reports its creation.
-        if matches!(event.kind, EventKind::Create(_))
-            && (!self.seen_new.is_empty()
-                || matches!(event.kind, EventKind::Create(CreateKind::Folder)))
-        {
-            self.seen_new.insert(path.clone());
-        }
-        match event.kind {
-            EventKind::Create(kind) => {
-                if state.synthetic.remove(&path) {
-                    return Ok(());
-                }
-                if kind == CreateKind::Folder {
-                    if scope.recursive && scope.in_tree(&path) && !scope.ignored(&path, true) {
-                        ops.push(Op::WatchNew(path.clone()));
-                    }
-                } else {
-                    self.files.insert(path.clone());
-                }
-                state.writing = Some((path.clone(), Instant::now()));
-                state.emit(scope, out, Kind::Create, "create", path, None);
-            }
-            EventKind::Modify(ModifyKind::Name(RenameMode::From)) => match event.tracker() {
-                Some(cookie) => {
-                    state.pending_from = Some((path, cookie));
-                    ops.push(Op::RenamePending);
-                }
-                None => {
-                    // MOVE_SELF: only news for a watched root.
-                    if scope.roots.iter().any(|r| r.is_dir && r.path == path) {
-                        self.live_roots = self.live_roots.saturating_sub(1);
-                        ops.push(Op::Unwatch(path.clone()));
-                        state.emit(scope, out, Kind::Remove, "remove", path.clone(), None);
-                        eprintln!(
-                            "fkit: watch: {}: watched directory was moved away",
-                            shown(&path)
-                        );
-                    }
-                }
-            },
-            EventKind::Modify(ModifyKind::Name(RenameMode::To)) => {
-                let from = match state.pending_from.take() {
-                    Some((from, cookie)) if event.tracker() == Some(cookie) => Some(from),
-                    other => {
-                        state.pending_from = other;
-                        None
-                    }
-                };
-                // Renamed over an existing file: that file was replaced.
-                let replaced = self.files.contains(&path);
-                if let Some(from) = &from {
-                    ops.push(Op::Unwatch(from.clone()));
-                    move_files(&mut self.files, from, &path);
-                }
-                if path.is_dir() {
-                    if scope.recursive && scope.in_tree(&path) {
-                        ops.push(Op::WatchMoved(path.clone()));
-                    }
-                } else {
-                    self.files.insert(path.clone());
-                }
-                state.writing = None;
-                match from {
-                    Some(from) if replaced => {
-                        state.emit(scope, out, Kind::Modify, "modify", path, Some(from));
-                    }
-                    Some(from) => state.emit(scope, out, Kind::Rename, "rename", path, Some(from)),
-                    // Moved in from outside: new here.
-                    None => state.emit(scope, out, Kind::Create, "create", path, None),
-                }
-            }
-            EventKind::Modify(ModifyKind::Name(_)) => {} // the paired event: handled above
-            EventKind::Modify(ModifyKind::Metadata(_)) => {
-                state.emit(scope, out, Kind::Attrib, "attrib", path, None);
-            }
-            EventKind::Modify(_) => {
-                let same_session = matches!(&state.writing,
-                    Some((p, t)) if *p == path && t.elapsed() < Duration::from_secs(1));
-                if !same_session {
-                    state.writing = Some((path.clone(), Instant::now()));
-                    state.emit(scope, out, Kind::Modify, "modify", path, None);
-                }
-            }
-            EventKind::Access(AccessKind::Close(AccessMode::Write)) => {
-                if matches!(&state.writing, Some((p, _)) if *p == path) {
-                    state.writing = None;
-                }
-            }
-            EventKind::Remove(_) => {
-                forget_files(&mut self.files, &path);
-                let is_root = scope.roots.iter().any(|r| r.is_dir && r.path == path);
-                let double = state
-                    .last
-                    .as_ref()
-                    .is_some_and(|l| l.kind == "remove" && l.path.as_ref() == Some(&path));
-                if !double {
-                    ops.push(Op::Unwatch(path.clone()));
-                    if is_root {
-                        self.live_roots = self.live_roots.saturating_sub(1);
-                        eprintln!(
-                            "fkit: watch: {}: watched directory was removed",
-                            shown(&path)
-                        );
-                    }
-                    state.emit(scope, out, Kind::Remove, "remove", path, None);
-                }
-            }
-            _ => {} // opens, reads
-        }
-        Ok(())
+/// A file being written: its first write is reported, the next ones until
+/// it is closed (within a second) are not.
+#[derive(Default)]
+struct Session {
+    /// (A buffer kept from session to session: no allocation per event.)
+    path: PathBuf,
+    /// (Wall-clock time, read once a batch anyway: a clock set back ends
+    /// the session.)
+    since: Option<SystemTime>,
+}
+
+impl Session {
+    fn start(&mut self, path: &Path, now: SystemTime) {
+        let buf = self.path.as_mut_os_string();
+        buf.clear();
+        buf.push(path.as_os_str());
+        self.since = Some(now);
+    }
+
+    fn end(&mut self) {
+        self.since = None;
+    }
+
+    fn is(&self, path: &Path) -> bool {
+        // Spelled alike: both come from the same watch's name.
+        self.since.is_some() && self.path.as_os_str() == path.as_os_str()
+    }
+
+    fn goes_on(&self, path: &Path, now: SystemTime) -> bool {
+        self.is(path)
+            && self.since.is_some_and(|t| {
+                now.duration_since(t)
+                    .is_ok_and(|d| d < Duration::from_secs(1))
+            })
     }
 }
 
@@ -737,7 +803,7 @@ impl State {
         path: PathBuf,
         from: Option<PathBuf>,
     ) {
-        if !scope.kinds.contains(&kind) {
+        if !scope.kinds.contains(kind) {
             return;
         }
         let wanted = scope.wants(&path) || from.as_deref().is_some_and(|f| scope.wants(f));
@@ -749,37 +815,34 @@ impl State {
             path: Some(path),
             from,
         };
-        self.last = Some(event.clone());
+        // Only removes are compared (see `last`): no need to copy others.
+        if kind == Kind::Remove || self.last.is_some() {
+            self.last = (kind == Kind::Remove).then(|| event.clone());
+        }
         out.push(event);
     }
 }
 
 impl Scope {
-    /// notify's absolute path as the user would write it: under the root
-    /// it belongs to, spelled as that root was given.
-    fn user_path(&self, path: &Path) -> PathBuf {
-        let path = normal(path);
-        let best = self
-            .roots
-            .iter()
-            .filter(|r| path.starts_with(&r.abs))
-            .max_by_key(|r| r.abs.as_os_str().len());
-        if let Some(r) = best {
-            return match path.strip_prefix(&r.abs) {
-                Ok(rel) if rel.as_os_str().is_empty() => r.path.clone(),
-                Ok(rel) => r.path.join(rel),
-                Err(_) => path,
-            };
+    fn new(
+        roots: Vec<Root>,
+        kinds: Kinds,
+        globs: Option<(GlobSet, GlobSet)>,
+        ignores: Option<(GlobSet, GlobSet)>,
+        recursive: bool,
+    ) -> Scope {
+        let everything = globs.is_none()
+            && ignores.is_none()
+            && roots.iter().all(|r| r.is_dir && r.gitignore.is_none());
+        Scope {
+            roots,
+            nested: Mutex::new(HashMap::new()),
+            kinds,
+            globs,
+            ignores,
+            recursive,
+            everything,
         }
-        // Beside a watched file (an editor's temporary file).
-        for r in self.roots.iter().filter(|r| !r.is_dir) {
-            if let (Some(dir), Some(abs_dir)) = (r.path.parent(), r.abs.parent())
-                && let Ok(rel) = path.strip_prefix(abs_dir)
-            {
-                return dir.join(rel);
-            }
-        }
-        path
     }
 
     /// Under a directory root being watched recursively.
@@ -859,6 +922,9 @@ impl Scope {
 
     /// Reported: inside a root, not ignored, and matching --glob if given.
     fn wants(&self, path: &Path) -> bool {
+        if self.everything {
+            return true; // (a backend only reports paths under its roots)
+        }
         let Some(root) = self.root_of(path) else {
             return false;
         };
@@ -916,31 +982,110 @@ fn shown(path: &Path) -> String {
     }
 }
 
+/// A path for output: "." for the current directory.
+struct Shown<'a>(&'a Path);
+
+impl fmt::Display for Shown<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.0.as_os_str().is_empty() {
+            f.write_str(".")
+        } else {
+            self.0.display().fmt(f)
+        }
+    }
+}
+
+impl serde::Serialize for Shown<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+/// One line of --format json.
+#[derive(serde::Serialize)]
+struct JsonLine<'a> {
+    time: &'a str,
+    kind: &'a str,
+    path: Option<Shown<'a>>,
+    from: Option<Shown<'a>>,
+}
+
+/// A path in text output: its bytes as the kernel has them on Unix (as
+/// inotifywait prints them), "." for the current directory.
+fn write_path(out: &mut impl Write, path: &Path) -> io::Result<()> {
+    if path.as_os_str().is_empty() {
+        return out.write_all(b".");
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::ffi::OsStrExt;
+        out.write_all(path.as_os_str().as_bytes())
+    }
+    #[cfg(not(unix))]
+    write!(out, "{}", path.display())
+}
+
+/// `now` in RFC 3339, UTC, with milliseconds (`2026-11-25T14:51:31.716Z`),
+/// formatted by hand: no allocation and no formatting machinery per line.
+fn stamp(now: SystemTime) -> [u8; 24] {
+    let since = now.duration_since(UNIX_EPOCH).unwrap_or_default();
+    let secs = i64::try_from(since.as_secs()).unwrap_or(0);
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    // Howard Hinnant's days-to-civil algorithm.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    let mut text = *b"0000-00-00T00:00:00.000Z";
+    let mut put = |at: usize, width: usize, mut value: i64| {
+        for i in (at..at + width).rev() {
+            text[i] = b'0' + (value % 10) as u8;
+            value /= 10;
+        }
+    };
+    put(0, 4, year);
+    put(5, 2, month);
+    put(8, 2, day);
+    put(11, 2, rem / 3600);
+    put(14, 2, rem / 60 % 60);
+    put(17, 2, rem % 60);
+    put(20, 3, i64::from(since.subsec_millis()));
+    text
+}
+
 fn is_watch_limit(e: &anyhow::Error) -> bool {
     e.to_string().contains("max_user_watches")
 }
 
-fn watch_error(e: notify::Error, path: &Path) -> anyhow::Error {
-    match &e.kind {
-        notify::ErrorKind::MaxFilesWatch => anyhow::anyhow!(
-            "{}: the inotify watch limit is reached; raise it with \
-             `sudo sysctl fs.inotify.max_user_watches=524288` (now {}), or watch less (--ignore, --gitignore)",
-            shown(path),
-            std::fs::read_to_string("/proc/sys/fs/inotify/max_user_watches")
-                .map(|s| s.trim().to_string())
-                .unwrap_or_else(|_| "?".into())
-        ),
-        notify::ErrorKind::Io(io) if io.raw_os_error() == Some(libc::EMFILE) => anyhow::anyhow!(
-            "too many inotify instances; raise `sudo sysctl fs.inotify.max_user_instances=1024`"
-        ),
-        _ => anyhow::Error::new(e).context(shown(path)),
-    }
+/// The kernel refused one more watch (inotify's ENOSPC).
+fn watch_limit(path: &Path) -> anyhow::Error {
+    anyhow::anyhow!(
+        "{}: the inotify watch limit is reached; raise it with \
+         `sudo sysctl fs.inotify.max_user_watches=524288` (now {}), or watch less (--ignore, --gitignore)",
+        shown(path),
+        std::fs::read_to_string("/proc/sys/fs/inotify/max_user_watches")
+            .map(|s| s.trim().to_string())
+            .unwrap_or_else(|_| "?".into())
+    )
+}
+
+/// The kernel refused one more inotify instance (EMFILE).
+fn instance_limit() -> anyhow::Error {
+    anyhow::anyhow!(
+        "too many inotify instances; raise `sudo sysctl fs.inotify.max_user_instances=1024`"
+    )
 }
 
 /// Prints events, or gathers a burst of them for --debounce and --exec.
 struct Reporter {
     format: Format,
-    out: io::BufWriter<io::Stdout>,
+    /// Straight to fd 1: std's Stdout would add a lock and a line buffer.
+    out: io::BufWriter<RawStdout>,
     burst: Vec<WatchEvent>,
     in_burst: HashSet<WatchEvent>,
     /// Changed paths for the next --exec run.
@@ -953,7 +1098,7 @@ impl Reporter {
     fn new(format: Format, for_exec: bool) -> Reporter {
         Reporter {
             format,
-            out: io::BufWriter::with_capacity(64 * 1024, io::stdout()),
+            out: io::BufWriter::with_capacity(64 * 1024, RawStdout::new()),
             burst: Vec::new(),
             in_burst: HashSet::new(),
             changed: Vec::new(),
@@ -962,39 +1107,44 @@ impl Reporter {
         }
     }
 
-    fn print(&mut self, events: &[WatchEvent]) -> Result<()> {
-        let time = rfc3339(
-            SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .map_or(0.0, |d| d.as_secs_f64()),
-        );
+    /// Print `events` with one write(2), so that each line is out at once.
+    fn print(&mut self, events: &[WatchEvent], now: SystemTime) -> Result<()> {
+        let time = stamp(now);
+        let out = &mut self.out;
         for event in events {
             match self.format {
+                // Byte slices into the buffer: this runs between the
+                // kernel's event and the printed line.
                 Format::Text => {
-                    write!(self.out, "{time} {}", event.kind)?;
+                    out.write_all(&time)?;
+                    out.write_all(b" ")?;
+                    out.write_all(event.kind.as_bytes())?;
                     if let Some(from) = &event.from
                         && event.kind == "rename"
                     {
-                        write!(self.out, " {} ->", shown(from))?;
+                        out.write_all(b" ")?;
+                        write_path(out, from)?;
+                        out.write_all(b" ->")?;
                     }
-                    match &event.path {
-                        Some(p) => writeln!(self.out, " {}", shown(p))?,
-                        None => writeln!(self.out)?,
+                    if let Some(path) = &event.path {
+                        out.write_all(b" ")?;
+                        write_path(out, path)?;
                     }
+                    out.write_all(b"\n")?;
                 }
                 Format::Json => {
-                    let json = serde_json::json!({
-                        "time": time,
-                        "kind": event.kind,
-                        "path": event.path.as_deref().map(shown),
-                        "from": event.from.as_deref().map(shown),
-                    });
-                    serde_json::to_writer(&mut self.out, &json)?;
-                    self.out.write_all(b"\n")?;
+                    let line = JsonLine {
+                        time: std::str::from_utf8(&time).unwrap_or_default(),
+                        kind: event.kind,
+                        path: event.path.as_deref().map(Shown),
+                        from: event.from.as_deref().map(Shown),
+                    };
+                    serde_json::to_writer(&mut *out, &line)?;
+                    out.write_all(b"\n")?;
                 }
             }
         }
-        self.out.flush()?;
+        out.flush()?;
         Ok(())
     }
 
@@ -1022,7 +1172,7 @@ impl Reporter {
     fn print_burst(&mut self) -> Result<()> {
         let burst = std::mem::take(&mut self.burst);
         self.in_burst.clear();
-        self.print(&burst)
+        self.print(&burst, SystemTime::now())
     }
 
     fn take_changed(&mut self) -> Vec<PathBuf> {
@@ -1142,37 +1292,46 @@ fn kill_group(pid: u32, sig: i32) {
 mod tests {
     use super::*;
 
-    fn scope(root: &str, globs: &[&str], ignores: &[&str]) -> Scope {
+    pub(super) fn scope(root: &str, globs: &[&str], ignores: &[&str]) -> Scope {
         let own = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
-        Scope {
-            nested: Mutex::new(HashMap::new()),
-            roots: vec![Root {
+        Scope::new(
+            vec![Root {
                 path: normal(Path::new(root)),
                 abs: PathBuf::from("/work/x").join(normal(Path::new(root))),
                 is_dir: true,
                 gitignore: None,
             }],
-            kinds: HashSet::new(),
-            globs: glob_sets(&own(globs)).unwrap(),
-            ignores: glob_sets(&own(ignores)).unwrap(),
-            recursive: true,
+            [Kind::Create, Kind::Modify, Kind::Remove, Kind::Rename]
+                .into_iter()
+                .collect(),
+            glob_sets(&own(globs)).unwrap(),
+            glob_sets(&own(ignores)).unwrap(),
+            true,
+        )
+    }
+
+    fn core() -> Core {
+        Core {
+            state: State::default(),
+            files: BTreeSet::new(),
+            reporter: Reporter::new(Format::Text, false),
+            live_roots: 1,
+            seen_any: false,
+            immediate: true,
+            once: false,
+            done: false,
+            seen_new: HashSet::new(),
+            ops: Vec::new(),
+            now: SystemTime::now(),
         }
     }
 
-    #[test]
-    fn paths_are_shown_as_the_user_wrote_them() {
-        assert_eq!(normal(Path::new("./a/./b")), PathBuf::from("a/b"));
-        let s = scope(".", &[], &[]);
-        assert_eq!(
-            s.user_path(Path::new("/work/x/./src/a.rs")),
-            PathBuf::from("src/a.rs")
-        );
-        assert_eq!(shown(&s.user_path(Path::new("/work/x"))), ".");
-        let s = scope("src", &[], &[]);
-        assert_eq!(
-            s.user_path(Path::new("/work/x/src/a.rs")),
-            PathBuf::from("src/a.rs")
-        );
+    fn event(kind: &'static str, path: &str, from: Option<&str>) -> WatchEvent {
+        WatchEvent {
+            kind,
+            path: Some(path.into()),
+            from: from.map(PathBuf::from),
+        }
     }
 
     #[test]
@@ -1186,27 +1345,118 @@ mod tests {
         assert!(!s.wants(Path::new("elsewhere/a.rs")));
         assert!(s.ignored(Path::new("src/target"), true));
     }
-}
-
-#[cfg(test)]
-mod limit_tests {
-    use super::*;
 
     #[test]
-    fn watch_limit_names_the_sysctl() {
-        let e = watch_error(
-            notify::Error::new(notify::ErrorKind::MaxFilesWatch),
-            Path::new("src"),
+    fn a_renamed_directory_takes_its_watches_along() {
+        let (s, mut c, mut out) = (scope("w", &[], &[]), core(), Vec::new());
+        c.files.insert("w/a/f".into());
+        c.handle(
+            Change::MovedFrom {
+                path: "w/a".into(),
+                cookie: 7,
+            },
+            &s,
+            &mut out,
         );
-        let text = e.to_string();
-        assert!(
-            text.starts_with("src: the inotify watch limit is reached"),
-            "{text}"
+        assert!(out.is_empty(), "the first half waits for the second");
+        let to = Change::MovedTo {
+            path: "w/b".into(),
+            cookie: Some(7),
+            is_dir: true,
+        };
+        c.handle(to, &s, &mut out);
+        assert_eq!(out, [event("rename", "w/b", Some("w/a"))]);
+        let moved = WatchOp::Moved {
+            from: "w/a".into(),
+            to: "w/b".into(),
+        };
+        assert_eq!(c.ops, [moved]);
+        assert_eq!(c.files.iter().collect::<Vec<_>>(), [Path::new("w/b/f")]);
+    }
+
+    #[test]
+    fn a_move_out_of_sight_is_a_remove() {
+        let (s, mut c, mut out) = (scope("w", &[], &[]), core(), Vec::new());
+        c.handle(
+            Change::MovedFrom {
+                path: "w/a".into(),
+                cookie: 7,
+            },
+            &s,
+            &mut out,
         );
-        assert!(
-            text.contains("sysctl fs.inotify.max_user_watches="),
-            "{text}"
+        c.handle(Change::Modified("w/x".into()), &s, &mut out);
+        assert_eq!(
+            out,
+            [event("remove", "w/a", None), event("modify", "w/x", None)]
         );
-        assert!(is_watch_limit(&e));
+        assert_eq!(c.ops, [WatchOp::Gone("w/a".into())]);
+        // Or nothing more comes.
+        let (mut c, mut out) = (core(), Vec::new());
+        c.handle(
+            Change::MovedFrom {
+                path: "w/a".into(),
+                cookie: 7,
+            },
+            &s,
+            &mut out,
+        );
+        c.quiet(&s, &mut out);
+        assert_eq!(out, [event("remove", "w/a", None)]);
+    }
+
+    #[test]
+    fn a_rename_over_a_known_file_is_a_save() {
+        let (s, mut c, mut out) = (scope("w", &[], &[]), core(), Vec::new());
+        c.files.insert("w/f".into());
+        c.handle(
+            Change::MovedFrom {
+                path: "w/.f.swp".into(),
+                cookie: 3,
+            },
+            &s,
+            &mut out,
+        );
+        let to = Change::MovedTo {
+            path: "w/f".into(),
+            cookie: Some(3),
+            is_dir: false,
+        };
+        c.handle(to, &s, &mut out);
+        assert_eq!(out, [event("modify", "w/f", Some("w/.f.swp"))]);
+        assert!(c.ops.is_empty());
+    }
+
+    #[test]
+    fn one_modify_per_write_session() {
+        let (s, mut c, mut out) = (scope("w", &[], &[]), core(), Vec::new());
+        for _ in 0..3 {
+            c.handle(Change::Modified("w/f".into()), &s, &mut out);
+        }
+        c.handle(Change::ClosedWrite("w/f".into()), &s, &mut out);
+        c.handle(Change::Modified("w/f".into()), &s, &mut out);
+        assert_eq!(
+            out,
+            [event("modify", "w/f", None), event("modify", "w/f", None)]
+        );
+    }
+
+    #[test]
+    fn time_stamps_are_rfc3339_utc_millis() {
+        for ms in [0, 951_782_400_500, 1_767_225_599_999, 1_795_000_000_123] {
+            let t = UNIX_EPOCH + Duration::from_millis(ms);
+            let want = crate::cmd::lock::rfc3339(ms as f64 / 1000.0);
+            assert_eq!(std::str::from_utf8(&stamp(t)).unwrap(), want);
+        }
+    }
+
+    #[test]
+    fn rebase_keeps_no_trailing_slash() {
+        let (from, to) = (Path::new("w/a"), Path::new("w/b"));
+        assert_eq!(rebase(Path::new("w/a"), from, to).as_os_str(), "w/b");
+        assert_eq!(
+            rebase(Path::new("w/a/c/d"), from, to).as_os_str(),
+            "w/b/c/d"
+        );
     }
 }

@@ -1,0 +1,591 @@
+//! Linux: inotify read directly, in the thread that prints.
+//!
+//! One thread does a blocking read(2) of the inotify descriptor, turns each
+//! event into a `Change`, and prints what a batch of events yields with one
+//! write(2): one wake-up between the kernel and stdout, as in inotifywait.
+//! It asks the kernel only for the events the chosen kinds need, and keeps
+//! its own map from watch descriptors to paths, renamed along with the
+//! directories, so that a path is never reported under a stale name.
+
+use super::{
+    Change, Core, Kind, Op, Scope, WatchEvent, WatchOp, instance_limit, is_watch_limit, lock,
+    rebase, shown, watch_limit, watch_tree,
+};
+use anyhow::{Context, Result};
+use crossbeam_channel::Sender;
+use std::collections::BTreeMap;
+use std::ffi::{CString, OsString};
+use std::io;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+
+/// Watch descriptor to directory: looked up for every event.
+type Dirs = std::collections::HashMap<i32, PathBuf, foldhash::fast::RandomState>;
+
+/// Watch the roots, then handle and print changes on a thread of their own.
+pub(super) fn start(scope: Arc<Scope>, core: Arc<Mutex<Core>>, tx: Sender<Op>) -> Result<()> {
+    // A blocking descriptor: the reader sleeps in read(2) itself.
+    let fd = unsafe { libc::inotify_init1(libc::IN_CLOEXEC) };
+    if fd < 0 {
+        let e = io::Error::last_os_error();
+        return Err(match e.raw_os_error() {
+            Some(libc::EMFILE) => instance_limit(),
+            _ => anyhow::Error::new(e).context("inotify"),
+        });
+    }
+    let mut watches = Watches {
+        // SAFETY: a fresh descriptor that nothing else owns.
+        fd: unsafe { OwnedFd::from_raw_fd(fd) },
+        mask: mask_for(&scope),
+        dirs: Dirs::default(),
+        wds: BTreeMap::new(),
+    };
+    for root in &scope.roots {
+        let found = if root.is_dir {
+            watches.add_tree(&scope, &root.path)?
+        } else {
+            // Through the directory: the file's inode changes on a save.
+            let dir = root.path.parent().unwrap_or(Path::new(""));
+            watches.add(&scope, dir)?;
+            vec![(root.path.clone(), false)]
+        };
+        lock(&core).known(found);
+    }
+    std::thread::Builder::new()
+        .name("inotify".into())
+        .spawn(move || {
+            if let Err(e) = read_changes(watches, &scope, &core, &tx) {
+                let _ = tx.send(Op::Fail(e));
+            }
+        })
+        .context("cannot start the inotify reader")?;
+    Ok(())
+}
+
+/// The kernel events the chosen kinds need, and no more: each one asked
+/// for but not reported would still cost a wake-up.
+fn mask_for(scope: &Scope) -> u32 {
+    let moves = libc::IN_MOVED_FROM | libc::IN_MOVED_TO;
+    // A watched directory's own end is always news.
+    let mut mask = libc::IN_DELETE_SELF | libc::IN_MOVE_SELF;
+    if scope.recursive {
+        // New and moved directories, to keep the watches and names right.
+        mask |= libc::IN_CREATE | moves;
+    }
+    let all = [
+        Kind::Create,
+        Kind::Modify,
+        Kind::Remove,
+        Kind::Rename,
+        Kind::Attrib,
+    ];
+    for kind in all.into_iter().filter(|&k| scope.kinds.contains(k)) {
+        mask |= match kind {
+            Kind::Create => libc::IN_CREATE | moves,
+            // Creates, removes and moves keep the known files right, so
+            // that a rename over one is told apart as an editor's save;
+            // a close ends a write session.
+            Kind::Modify => {
+                libc::IN_MODIFY | libc::IN_CLOSE_WRITE | libc::IN_CREATE | libc::IN_DELETE | moves
+            }
+            Kind::Remove => libc::IN_DELETE | moves,
+            Kind::Rename => moves,
+            Kind::Attrib => libc::IN_ATTRIB,
+        };
+    }
+    mask
+}
+
+/// The inotify descriptor and its watches.
+struct Watches {
+    fd: OwnedFd,
+    mask: u32,
+    /// Each watch's directory, as the user would write it.
+    dirs: Dirs,
+    /// The same by path, to find the watches under a moved or removed
+    /// directory.
+    wds: BTreeMap<PathBuf, i32>,
+}
+
+impl Watches {
+    fn add(&mut self, scope: &Scope, dir: &Path) -> Result<()> {
+        let target = if dir.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            dir
+        };
+        let mut mask = self.mask;
+        // A root (or a watched file's directory) may be a symlink to follow;
+        // a directory found below a root is taken as it is (a symlink there
+        // is not descended into), and must still be one when watched.
+        let given = scope.roots.iter().any(|r| match r.is_dir {
+            true => r.path == dir,
+            false => r.path.parent().unwrap_or(Path::new("")) == dir,
+        });
+        if !given {
+            mask |= libc::IN_DONT_FOLLOW | libc::IN_ONLYDIR;
+        }
+        let c_path = CString::new(target.as_os_str().as_bytes()).with_context(|| shown(target))?;
+        // SAFETY: a valid descriptor and a NUL-terminated path.
+        let wd = unsafe { libc::inotify_add_watch(self.fd.as_raw_fd(), c_path.as_ptr(), mask) };
+        if wd < 0 {
+            let e = io::Error::last_os_error();
+            return Err(match e.raw_os_error() {
+                Some(libc::ENOSPC) => watch_limit(target),
+                _ => anyhow::Error::new(e).context(shown(target)),
+            });
+        }
+        // The kernel hands back the same descriptor for a directory watched
+        // already (reached by a second path): the newest name wins.
+        if let Some(old) = self.dirs.insert(wd, dir.to_path_buf()) {
+            self.forget_path(&old, wd);
+        }
+        self.wds.insert(dir.to_path_buf(), wd);
+        Ok(())
+    }
+
+    fn add_tree(&mut self, scope: &Scope, dir: &Path) -> Result<Vec<(PathBuf, bool)>> {
+        watch_tree(scope, dir, |path| self.add(scope, path))
+    }
+
+    /// Drop the watches at and under `dir`.
+    fn remove_tree(&mut self, dir: &Path) {
+        for (path, wd) in under_map(&self.wds, dir) {
+            // SAFETY: plain syscall; a watch the kernel dropped already
+            // only makes it fail with EINVAL.
+            unsafe { libc::inotify_rm_watch(self.fd.as_raw_fd(), wd) };
+            self.wds.remove(&path);
+            self.dirs.remove(&wd);
+        }
+    }
+
+    /// A watched directory was renamed: its watches (the kernel keeps them,
+    /// they follow the inode) and those under it take the new name.
+    fn rename(&mut self, from: &Path, to: &Path) -> bool {
+        let moved = under_map(&self.wds, from);
+        for (path, _) in &moved {
+            self.wds.remove(path);
+        }
+        for (path, wd) in &moved {
+            let new = rebase(path, from, to);
+            self.dirs.insert(*wd, new.clone());
+            self.wds.insert(new, *wd);
+        }
+        !moved.is_empty()
+    }
+
+    /// The kernel dropped watch `wd` (its directory is gone).
+    fn forget(&mut self, wd: i32) {
+        if let Some(path) = self.dirs.remove(&wd) {
+            self.forget_path(&path, wd);
+        }
+    }
+
+    fn forget_path(&mut self, path: &Path, wd: i32) {
+        // Unless another watch has the name by now (a directory renamed
+        // over this one).
+        if self.wds.get(path) == Some(&wd) {
+            self.wds.remove(path);
+        }
+    }
+
+    /// One kernel event as a `Change`, or None for what is not news.
+    fn change(&mut self, scope: &Scope, raw: &RawEvent) -> Option<Change> {
+        if raw.mask & libc::IN_Q_OVERFLOW != 0 {
+            return Some(Change::Overflow);
+        }
+        if raw.mask & libc::IN_IGNORED != 0 {
+            self.forget(raw.wd);
+            return None;
+        }
+        let dir = self.dirs.get(&raw.wd)?; // a watch dropped already
+        let is_dir = raw.mask & libc::IN_ISDIR != 0;
+        if raw.name.is_empty() {
+            // About the watched directory itself.
+            let path = dir.clone();
+            let is_root = scope.roots.iter().any(|r| r.is_dir && r.path == path);
+            return match raw.mask {
+                m if m & (libc::IN_DELETE_SELF | libc::IN_UNMOUNT) != 0 => {
+                    // Below a root, its parent's IN_DELETE tells.
+                    is_root.then_some(Change::Removed(path))
+                }
+                m if m & libc::IN_MOVE_SELF != 0 => Some(Change::SelfMoved(path)),
+                m if m & libc::IN_ATTRIB != 0 => Some(Change::Attrib(path)),
+                _ => None,
+            };
+        }
+        let path = child(dir, raw.name);
+        let m = raw.mask;
+        Some(if m & libc::IN_CREATE != 0 {
+            Change::Created { path, is_dir }
+        } else if m & libc::IN_MODIFY != 0 {
+            Change::Modified(path)
+        } else if m & libc::IN_CLOSE_WRITE != 0 {
+            Change::ClosedWrite(path)
+        } else if m & libc::IN_MOVED_FROM != 0 {
+            Change::MovedFrom {
+                path,
+                cookie: raw.cookie as usize,
+            }
+        } else if m & libc::IN_MOVED_TO != 0 {
+            Change::MovedTo {
+                path,
+                cookie: Some(raw.cookie as usize),
+                is_dir,
+            }
+        } else if m & libc::IN_DELETE != 0 {
+            Change::Removed(path)
+        } else if m & libc::IN_ATTRIB != 0 {
+            Change::Attrib(path)
+        } else {
+            return None;
+        })
+    }
+
+    /// Do what the changes handled asked of the watches.
+    fn apply(&mut self, core: &mut Core, scope: &Scope, out: &mut Vec<WatchEvent>) -> Result<()> {
+        for op in std::mem::take(&mut core.ops) {
+            match op {
+                WatchOp::New(dir) => match self.add_tree(scope, &dir) {
+                    Ok(found) => core.found_in_new_dir(scope, found, out),
+                    Err(e) if is_watch_limit(&e) => return Err(e),
+                    Err(_) => {} // gone again already
+                },
+                WatchOp::Moved { from, to } => {
+                    if !self.rename(&from, &to) {
+                        // Not watched under its old name (it was ignored):
+                        // watch it now.
+                        self.moved_in(core, scope, &to)?;
+                    }
+                }
+                WatchOp::MovedIn(dir) => self.moved_in(core, scope, &dir)?,
+                WatchOp::Gone(path) => self.remove_tree(&path),
+                WatchOp::Rescan => self.rescan(core, scope, out)?,
+            }
+        }
+        Ok(())
+    }
+
+    /// After lost events: walk the roots again. The kernel hands back the
+    /// watch a directory has already (so its name is made right again, if
+    /// a rename was lost), new directories get one, and the watches of
+    /// directories no longer found are dropped.
+    fn rescan(&mut self, core: &mut Core, scope: &Scope, out: &mut Vec<WatchEvent>) -> Result<()> {
+        let (dirs, wds) = (
+            std::mem::take(&mut self.dirs),
+            std::mem::take(&mut self.wds),
+        );
+        core.files.clear();
+        for root in &scope.roots {
+            let dir = match root.is_dir {
+                true => root.path.as_path(),
+                false => root.path.parent().unwrap_or(Path::new("")),
+            };
+            if !wds.contains_key(dir) {
+                continue; // reported gone already
+            }
+            let found = match root.is_dir {
+                true => self.add_tree(scope, dir),
+                false => self
+                    .add(scope, dir)
+                    .map(|()| vec![(root.path.clone(), false)]),
+            };
+            match found {
+                Ok(found) => core.known(found),
+                Err(e) if is_watch_limit(&e) => return Err(e),
+                // Its end was among the lost events.
+                Err(_) if root.is_dir => {
+                    core.handle(Change::Removed(root.path.clone()), scope, out)
+                }
+                Err(_) => {}
+            }
+        }
+        for wd in dirs.keys().filter(|wd| !self.dirs.contains_key(wd)) {
+            // SAFETY: plain syscall (see remove_tree).
+            unsafe { libc::inotify_rm_watch(self.fd.as_raw_fd(), *wd) };
+        }
+        Ok(())
+    }
+
+    fn moved_in(&mut self, core: &mut Core, scope: &Scope, dir: &Path) -> Result<()> {
+        match self.add_tree(scope, dir) {
+            Ok(found) => core.known(found),
+            Err(e) if is_watch_limit(&e) => return Err(e),
+            Err(_) => {}
+        }
+        Ok(())
+    }
+}
+
+/// `dir/name` with one allocation (Path::join copies, then grows).
+fn child(dir: &Path, name: &[u8]) -> PathBuf {
+    let dir = dir.as_os_str().as_bytes();
+    let mut path = Vec::with_capacity(dir.len() + 1 + name.len());
+    path.extend_from_slice(dir);
+    if !dir.is_empty() && !dir.ends_with(b"/") {
+        path.push(b'/');
+    }
+    path.extend_from_slice(name);
+    PathBuf::from(OsString::from_vec(path))
+}
+
+/// Entries at and under `dir` in `map`.
+fn under_map<V: Copy>(map: &BTreeMap<PathBuf, V>, dir: &Path) -> Vec<(PathBuf, V)> {
+    map.range(dir.to_path_buf()..)
+        .take_while(|(p, _)| p.starts_with(dir))
+        .map(|(p, v)| (p.clone(), *v))
+        .collect()
+}
+
+/// One `struct inotify_event` in the read buffer.
+struct RawEvent<'a> {
+    wd: i32,
+    mask: u32,
+    cookie: u32,
+    /// The name within the watched directory; empty for the directory itself.
+    name: &'a [u8],
+}
+
+/// The events in `buf` (what one read(2) returned).
+fn raw_events(buf: &[u8]) -> impl Iterator<Item = RawEvent<'_>> {
+    const HEADER: usize = std::mem::size_of::<libc::inotify_event>();
+    let word = |b: &[u8], at: usize| [b[at], b[at + 1], b[at + 2], b[at + 3]];
+    let mut rest = buf;
+    std::iter::from_fn(move || {
+        if rest.len() < HEADER {
+            return None;
+        }
+        let len = u32::from_ne_bytes(word(rest, 12)) as usize;
+        let end = (HEADER + len).min(rest.len());
+        // The name is padded with NULs to an aligned length.
+        let name = &rest[HEADER..end];
+        let name = &name[..name.iter().position(|&b| b == 0).unwrap_or(name.len())];
+        let event = RawEvent {
+            wd: i32::from_ne_bytes(word(rest, 0)),
+            mask: u32::from_ne_bytes(word(rest, 4)),
+            cookie: u32::from_ne_bytes(word(rest, 8)),
+            name,
+        };
+        rest = &rest[end..];
+        Some(event)
+    })
+}
+
+/// The reader's loop: sleep in read(2) until the kernel has events, handle
+/// them all, print what they yield at once.
+fn read_changes(
+    mut watches: Watches,
+    scope: &Scope,
+    core: &Mutex<Core>,
+    tx: &Sender<Op>,
+) -> Result<()> {
+    // Room for a few thousand events: a burst is handled, and printed, in
+    // few reads and writes.
+    let mut buf = vec![0u8; 256 * 1024];
+    let mut events = Vec::new();
+    // How long to wait for a quiet moment, if something waits for one.
+    let mut quiet_after: Option<Duration> = None;
+    loop {
+        if let Some(wait) = quiet_after.take()
+            && !readable(&watches.fd, wait)?
+        {
+            let mut core = lock(core);
+            core.now = SystemTime::now();
+            core.quiet(scope, &mut events);
+            let applied = watches.apply(&mut core, scope, &mut events);
+            core.publish(&mut events, tx)?;
+            applied?;
+            continue;
+        }
+        // SAFETY: reads into our own buffer, within its length.
+        let n = unsafe { libc::read(watches.fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
+        if n < 0 {
+            let e = io::Error::last_os_error();
+            if e.kind() == io::ErrorKind::Interrupted {
+                continue;
+            }
+            return Err(anyhow::Error::new(e).context("reading inotify events"));
+        }
+        let mut core = lock(core);
+        core.now = SystemTime::now();
+        let mut applied = Ok(());
+        for raw in raw_events(&buf[..n as usize]) {
+            if let Some(change) = watches.change(scope, &raw) {
+                core.handle(change, scope, &mut events);
+                // At once: the next event's path may depend on it.
+                applied = watches.apply(&mut core, scope, &mut events);
+                if applied.is_err() {
+                    break;
+                }
+            }
+        }
+        // What was seen is out before an error ends the watch.
+        core.publish(&mut events, tx)?;
+        applied?;
+        quiet_after = if core.state.pending_from.is_some() {
+            // The second half of a rename comes with its first half, or not
+            // at all (a move out of sight).
+            Some(Duration::from_millis(2))
+        } else if !core.state.synthetic.is_empty() || !core.seen_new.is_empty() {
+            // Creates a scan reported may still come as events: see Core::quiet.
+            Some(Duration::from_millis(50))
+        } else {
+            None
+        };
+    }
+}
+
+/// Wait up to `wait` for events; true if some came.
+fn readable(fd: &OwnedFd, wait: Duration) -> Result<bool> {
+    let mut poll = libc::pollfd {
+        fd: fd.as_raw_fd(),
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    let ms = wait.as_millis().clamp(1, i32::MAX as u128) as i32;
+    loop {
+        // SAFETY: one valid pollfd.
+        let n = unsafe { libc::poll(&mut poll, 1, ms) };
+        if n >= 0 {
+            return Ok(n > 0);
+        }
+        let e = io::Error::last_os_error();
+        if e.kind() != io::ErrorKind::Interrupted {
+            return Err(anyhow::Error::new(e).context("waiting for inotify events"));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::tests::scope;
+    use super::*;
+
+    fn raw(wd: i32, mask: u32, cookie: u32, name: &str) -> Vec<u8> {
+        let mut b = Vec::new();
+        let padded = if name.is_empty() {
+            0
+        } else {
+            (name.len() + 1).next_multiple_of(16)
+        };
+        b.extend_from_slice(&wd.to_ne_bytes());
+        b.extend_from_slice(&mask.to_ne_bytes());
+        b.extend_from_slice(&cookie.to_ne_bytes());
+        b.extend_from_slice(&(padded as u32).to_ne_bytes());
+        b.extend_from_slice(name.as_bytes());
+        b.resize(16 + padded, 0);
+        b
+    }
+
+    #[test]
+    fn events_are_parsed_from_the_read_buffer() {
+        let mut buf = raw(1, libc::IN_CREATE, 0, "a.txt");
+        buf.extend(raw(2, libc::IN_DELETE_SELF, 0, ""));
+        buf.extend(raw(1, libc::IN_MOVED_FROM, 77, "a-long-name-past-sixteen"));
+        let got: Vec<_> = raw_events(&buf)
+            .map(|e| (e.wd, e.mask, e.cookie, e.name.to_vec()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (1, libc::IN_CREATE, 0, b"a.txt".to_vec()),
+                (2, libc::IN_DELETE_SELF, 0, Vec::new()),
+                (
+                    1,
+                    libc::IN_MOVED_FROM,
+                    77,
+                    b"a-long-name-past-sixteen".to_vec()
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn only_the_needed_events_are_asked_for() {
+        let mut s = scope("w", &[], &[]);
+        s.recursive = false;
+        s.kinds = [Kind::Attrib].into_iter().collect();
+        assert_eq!(
+            mask_for(&s),
+            libc::IN_ATTRIB | libc::IN_DELETE_SELF | libc::IN_MOVE_SELF
+        );
+        s.kinds = [Kind::Modify].into_iter().collect();
+        let m = mask_for(&s);
+        assert_eq!(m & (libc::IN_OPEN | libc::IN_ACCESS | libc::IN_ATTRIB), 0);
+        assert_ne!(m & libc::IN_MODIFY, 0);
+    }
+
+    #[test]
+    fn watch_limit_names_the_sysctl() {
+        let e = watch_limit(Path::new("src"));
+        let text = e.to_string();
+        assert!(
+            text.starts_with("src: the inotify watch limit is reached"),
+            "{text}"
+        );
+        assert!(
+            text.contains("sysctl fs.inotify.max_user_watches="),
+            "{text}"
+        );
+        assert!(is_watch_limit(&e));
+    }
+
+    #[test]
+    fn renamed_directories_keep_their_watches_under_the_new_name() {
+        let s = scope("w", &[], &[]);
+        // SAFETY: a fresh descriptor.
+        let fd = unsafe { OwnedFd::from_raw_fd(libc::inotify_init1(libc::IN_CLOEXEC)) };
+        let mut w = Watches {
+            fd,
+            mask: 0,
+            dirs: Dirs::default(),
+            wds: BTreeMap::new(),
+        };
+        for (wd, path) in [(1, "w"), (2, "w/a"), (3, "w/a/b"), (4, "w/ab")] {
+            w.dirs.insert(wd, path.into());
+            w.wds.insert(path.into(), wd);
+        }
+        assert!(w.rename(Path::new("w/a"), Path::new("w/z")));
+        let name = |w: &Watches, wd| w.dirs[&wd].to_str().unwrap().to_string();
+        assert_eq!(
+            (name(&w, 2), name(&w, 3), name(&w, 4)),
+            ("w/z".into(), "w/z/b".into(), "w/ab".into())
+        );
+        let created = w.change(
+            &s,
+            &RawEvent {
+                wd: 3,
+                mask: libc::IN_CREATE,
+                cookie: 0,
+                name: b"f",
+            },
+        );
+        assert_eq!(
+            created,
+            Some(Change::Created {
+                path: "w/z/b/f".into(),
+                is_dir: false
+            })
+        );
+        w.remove_tree(Path::new("w/z"));
+        assert_eq!(
+            w.wds.keys().collect::<Vec<_>>(),
+            [Path::new("w"), Path::new("w/ab")]
+        );
+        assert_eq!(
+            w.change(
+                &s,
+                &RawEvent {
+                    wd: 3,
+                    mask: libc::IN_MODIFY,
+                    cookie: 0,
+                    name: b"f"
+                }
+            ),
+            None
+        );
+    }
+}

@@ -1,0 +1,286 @@
+//! The notify crate as the backend, where fkit does not read the kernel's
+//! events itself (macOS, Windows, the BSDs). Built on Linux for the tests
+//! only, so that it keeps compiling.
+#![cfg_attr(target_os = "linux", allow(dead_code))]
+
+use super::{
+    Change, Core, Op, Scope, WatchOp, instance_limit, is_watch_limit, lock, normal, shown,
+    watch_limit, watch_tree,
+};
+use anyhow::Result;
+use crossbeam_channel::Sender;
+use notify::event::{AccessKind, AccessMode, CreateKind, EventKind, ModifyKind, RenameMode};
+use notify::{RecommendedWatcher, RecursiveMode, Watcher};
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::SystemTime;
+
+/// notify's watcher, and the directories it watches (so that a removed or
+/// moved tree can be unwatched as a whole).
+pub(super) struct Backend {
+    watcher: RecommendedWatcher,
+    watched: BTreeSet<PathBuf>,
+}
+
+impl Backend {
+    /// Watch the roots; changes are handled and printed on notify's thread,
+    /// and what needs the watcher comes back to this thread as `Op::Watch`.
+    pub(super) fn start(
+        scope: Arc<Scope>,
+        core: Arc<Mutex<Core>>,
+        tx: Sender<Op>,
+    ) -> Result<Backend> {
+        let handler = {
+            let (core, scope) = (Arc::clone(&core), Arc::clone(&scope));
+            move |msg: notify::Result<notify::Event>| {
+                let event = match msg {
+                    Ok(event) => event,
+                    Err(e) => {
+                        let _ = tx.send(Op::Fail(watch_error(e, Path::new(""))));
+                        return;
+                    }
+                };
+                let mut core = lock(&core);
+                core.now = SystemTime::now();
+                let mut events = Vec::new();
+                if let Some(change) = translate(event, &scope) {
+                    core.handle(change, &scope, &mut events);
+                }
+                let published = core.publish(&mut events, &tx);
+                let ops = std::mem::take(&mut core.ops);
+                let pending = core.state.pending_from.is_some();
+                drop(core);
+                if let Err(e) = published {
+                    let _ = tx.send(Op::Fail(e));
+                }
+                if pending {
+                    let _ = tx.send(Op::RenamePending);
+                }
+                for op in ops {
+                    let _ = tx.send(Op::Watch(op));
+                }
+            }
+        };
+        let watcher = notify::recommended_watcher(handler)
+            .map_err(|e| watch_error(e, Path::new("inotify")))?;
+        let mut backend = Backend {
+            watcher,
+            watched: BTreeSet::new(),
+        };
+        for root in &scope.roots {
+            let found = if root.is_dir {
+                backend.add_tree(&scope, &root.path)?
+            } else {
+                // Through the directory: the file's inode changes on a save.
+                let dir = root.path.parent().unwrap_or(Path::new(""));
+                backend.add(dir)?;
+                vec![(root.path.clone(), false)]
+            };
+            lock(&core).known(found);
+        }
+        Ok(backend)
+    }
+
+    fn add(&mut self, dir: &Path) -> Result<()> {
+        let target = if dir.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            dir
+        };
+        self.watcher
+            .watch(target, RecursiveMode::NonRecursive)
+            .map_err(|e| watch_error(e, target))?;
+        self.watched.insert(dir.to_path_buf());
+        Ok(())
+    }
+
+    fn add_tree(&mut self, scope: &Scope, dir: &Path) -> Result<Vec<(PathBuf, bool)>> {
+        watch_tree(scope, dir, |path| self.add(path))
+    }
+
+    fn remove_tree(&mut self, dir: &Path) {
+        for path in super::under(&self.watched, dir) {
+            let _ = self.watcher.unwatch(&path);
+            self.watched.remove(&path);
+        }
+    }
+
+    /// Do what a change asked for; true if events were delivered.
+    pub(super) fn apply(&mut self, op: WatchOp, core: &Mutex<Core>, scope: &Scope) -> Result<bool> {
+        match op {
+            WatchOp::New(dir) => {
+                let found = match self.add_tree(scope, &dir) {
+                    Err(e) if is_watch_limit(&e) => return Err(e),
+                    other => other.unwrap_or_default(),
+                };
+                let mut core = lock(core);
+                core.now = SystemTime::now();
+                let mut events = Vec::new();
+                core.found_in_new_dir(scope, found, &mut events);
+                core.deliver(&events)
+            }
+            WatchOp::MovedIn(dir) => {
+                // notify's watches keep the name they were made with:
+                // watch a renamed tree anew under its new name.
+                let found = self.add_tree(scope, &dir).unwrap_or_default();
+                lock(core).known(found);
+                Ok(false)
+            }
+            WatchOp::Moved { from, to } => {
+                self.remove_tree(&from);
+                self.apply(WatchOp::MovedIn(to), core, scope)
+            }
+            WatchOp::Gone(path) => {
+                self.remove_tree(&path);
+                Ok(false)
+            }
+            // notify keeps its watches by path itself.
+            WatchOp::Rescan => Ok(false),
+        }
+    }
+
+    /// Nothing came for a moment (see `Core::quiet`); true if events were
+    /// delivered.
+    pub(super) fn quiet(&mut self, core: &Mutex<Core>, scope: &Scope) -> Result<bool> {
+        let (mut delivered, ops) = {
+            let mut core = lock(core);
+            core.now = SystemTime::now();
+            let mut events = Vec::new();
+            core.quiet(scope, &mut events);
+            (core.deliver(&events)?, std::mem::take(&mut core.ops))
+        };
+        for op in ops {
+            delivered |= self.apply(op, core, scope)?;
+        }
+        Ok(delivered)
+    }
+}
+
+/// notify's event as a `Change`, or None for what fkit does not report
+/// (opens, reads).
+fn translate(event: notify::Event, scope: &Scope) -> Option<Change> {
+    if event.need_rescan() {
+        return Some(Change::Overflow);
+    }
+    let abs = event.paths.first()?;
+    let path = user_path(scope, abs);
+    Some(match event.kind {
+        EventKind::Create(kind) => Change::Created {
+            path,
+            is_dir: kind == CreateKind::Folder,
+        },
+        EventKind::Modify(ModifyKind::Name(RenameMode::From)) => match event.tracker() {
+            Some(cookie) => Change::MovedFrom { path, cookie },
+            // inotify's MOVE_SELF comes without a cookie.
+            None => Change::SelfMoved(path),
+        },
+        EventKind::Modify(ModifyKind::Name(RenameMode::To)) => Change::MovedTo {
+            is_dir: abs.is_dir(),
+            path,
+            cookie: event.tracker(),
+        },
+        EventKind::Modify(ModifyKind::Name(_)) => return None, // the pair again
+        EventKind::Modify(ModifyKind::Metadata(_)) => Change::Attrib(path),
+        EventKind::Modify(_) => Change::Modified(path),
+        EventKind::Access(AccessKind::Close(AccessMode::Write)) => Change::ClosedWrite(path),
+        EventKind::Remove(_) => Change::Removed(path),
+        _ => return None,
+    })
+}
+
+/// notify's absolute path as the user would write it: under the root it
+/// belongs to, spelled as that root was given.
+fn user_path(scope: &Scope, path: &Path) -> PathBuf {
+    let path = normal(path);
+    let best = scope
+        .roots
+        .iter()
+        .filter(|r| path.starts_with(&r.abs))
+        .max_by_key(|r| r.abs.as_os_str().len());
+    if let Some(r) = best {
+        return match path.strip_prefix(&r.abs) {
+            Ok(rel) if rel.as_os_str().is_empty() => r.path.clone(),
+            Ok(rel) => r.path.join(rel),
+            Err(_) => path,
+        };
+    }
+    // Beside a watched file (an editor's temporary file).
+    for r in scope.roots.iter().filter(|r| !r.is_dir) {
+        if let (Some(dir), Some(abs_dir)) = (r.path.parent(), r.abs.parent())
+            && let Ok(rel) = path.strip_prefix(abs_dir)
+        {
+            return dir.join(rel);
+        }
+    }
+    path
+}
+
+fn watch_error(e: notify::Error, path: &Path) -> anyhow::Error {
+    match &e.kind {
+        notify::ErrorKind::MaxFilesWatch => watch_limit(path),
+        notify::ErrorKind::Io(io) if io.raw_os_error() == Some(libc::EMFILE) => instance_limit(),
+        _ => anyhow::Error::new(e).context(shown(path)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::tests::scope;
+    use super::*;
+
+    #[test]
+    fn paths_are_shown_as_the_user_wrote_them() {
+        assert_eq!(normal(Path::new("./a/./b")), PathBuf::from("a/b"));
+        let s = scope(".", &[], &[]);
+        assert_eq!(
+            user_path(&s, Path::new("/work/x/./src/a.rs")),
+            PathBuf::from("src/a.rs")
+        );
+        assert_eq!(shown(&user_path(&s, Path::new("/work/x"))), ".");
+        let s = scope("src", &[], &[]);
+        assert_eq!(
+            user_path(&s, Path::new("/work/x/src/a.rs")),
+            PathBuf::from("src/a.rs")
+        );
+    }
+
+    #[test]
+    fn notify_events_become_changes() {
+        use notify::event::{Event, RemoveKind};
+        let s = scope("w", &[], &[]);
+        let from = Event::new(EventKind::Modify(ModifyKind::Name(RenameMode::From)))
+            .add_path("/work/x/w/a".into())
+            .set_tracker(9);
+        assert_eq!(
+            translate(from, &s),
+            Some(Change::MovedFrom {
+                path: "w/a".into(),
+                cookie: 9
+            })
+        );
+        let gone = Event::new(EventKind::Remove(RemoveKind::File)).add_path("/work/x/w/b".into());
+        assert_eq!(translate(gone, &s), Some(Change::Removed("w/b".into())));
+        let open = Event::new(EventKind::Access(AccessKind::Open(AccessMode::Any)))
+            .add_path("/work/x/w/b".into());
+        assert_eq!(translate(open, &s), None);
+    }
+
+    #[test]
+    fn watch_limit_names_the_sysctl() {
+        let e = watch_error(
+            notify::Error::new(notify::ErrorKind::MaxFilesWatch),
+            Path::new("src"),
+        );
+        let text = e.to_string();
+        assert!(
+            text.starts_with("src: the inotify watch limit is reached"),
+            "{text}"
+        );
+        assert!(
+            text.contains("sysctl fs.inotify.max_user_watches="),
+            "{text}"
+        );
+        assert!(is_watch_limit(&e));
+    }
+}
