@@ -7,12 +7,12 @@
 //!   big-endian window at every symbol;
 //! - move-to-front with the first 16 entries moved as one 128-bit word
 //!   (text almost only uses those), RUNA/RUNB run lengths;
-//! - the inverse BWT walked as two independent chains at once: forwards
-//!   from the start of the block and backwards from its end. Each step is
-//!   a load whose address depends on the previous one and usually misses
-//!   the cache, so two chains keep two misses in flight and take about
-//!   the time of one. Each array entry packs the next index (high 24 bits)
-//!   with the byte (low 8), as libbz2's fast path does;
+//! - the inverse BWT walked as many independent chains at once, started
+//!   from rows spread over the matrix and joined afterwards. Each step is a
+//!   load whose address depends on the previous one and usually misses the
+//!   cache, so one chain (as in libbz2) waits for every miss in turn, while
+//!   many keep many misses in flight. Each array entry packs the next row
+//!   (high bits) with the byte (low 8), as libbz2's fast path does;
 //! - the initial run-length coding (RLE1) undone in one pass, then the
 //!   block's CRC checked.
 //!
@@ -233,8 +233,8 @@ pub struct Decoder {
     last: Vec<u8>,
     /// For each row: the next row forwards (high 24 bits) and its byte.
     forward: Vec<u32>,
-    /// For each row: the previous row (high 24 bits) and its byte.
-    backward: Vec<u32>,
+    /// The text each chain of the inverse BWT walks.
+    chains: Vec<Vec<u8>>,
     /// The block before the RLE1 undo.
     text: Vec<u8>,
 }
@@ -252,7 +252,7 @@ impl Decoder {
             selectors: Vec::new(),
             last: Vec::new(),
             forward: Vec::new(),
-            backward: Vec::new(),
+            chains: Vec::new(),
             text: Vec::new(),
         }
     }
@@ -423,44 +423,16 @@ impl Decoder {
             return corrupt("bad BWT origin");
         }
 
-        // The inverse BWT. Row p of the sorted matrix starts with byte F[p];
-        // the row whose last byte is last[i] (the j-th occurrence of that
-        // byte) is the one starting with the j-th occurrence of it in F.
-        let last = &self.last[..n];
-        self.forward.resize(n, 0);
-        self.backward.resize(n, 0);
-        let (forward, backward) = (&mut self.forward[..n], &mut self.backward[..n]);
-        let mut start = [0u32; 256];
-        let mut sum = 0u32;
-        for (s, &c) in start.iter_mut().zip(counts.iter()) {
-            *s = sum;
-            sum += c;
-        }
-        for (i, &c) in last.iter().enumerate() {
-            let p = start[c as usize];
-            start[c as usize] = p + 1;
-            forward[p as usize] = ((i as u32) << 8) | c as u32;
-            backward[i] = (p << 8) | c as u32;
-        }
-        self.text.resize(n, 0);
-        let text = &mut self.text[..n];
-        let half = n / 2;
-        let (head, tail) = text.split_at_mut(half);
-        let (mut f, mut b) = (orig_ptr, orig_ptr);
-        // Forwards from the first byte into `head`, backwards from the last
-        // one into `tail`; the two chains are independent.
-        let tail_len = tail.len();
-        for k in 0..half {
-            let e = forward[f];
-            head[k] = e as u8;
-            f = (e >> 8) as usize;
-            let e = backward[b];
-            tail[tail_len - 1 - k] = e as u8;
-            b = (e >> 8) as usize;
-        }
-        if tail_len > half {
-            tail[0] = forward[f] as u8;
-        }
+        self.text.clear();
+        inverse_bwt(
+            &self.last[..n],
+            &counts,
+            orig_ptr,
+            &mut self.forward,
+            &mut self.chains,
+            &mut self.text,
+        )?;
+        let text = &self.text[..];
 
         // Undo RLE1: after four equal bytes comes a count of more.
         let out_start = out.len();
@@ -472,6 +444,122 @@ impl Decoder {
         }
         Ok((bits.pos, crc))
     }
+}
+
+/// Chains the inverse BWT walks at once (see `inverse_bwt`).
+const CHAINS: usize = 24;
+/// Marks the row a chain starts from, in `forward`.
+const START: u32 = 1 << 31;
+
+/// Recover the block's text (before RLE1) from the last column of its
+/// BWT matrix, into `text`.
+///
+/// Row p of the sorted matrix starts with byte F[p], and the row whose
+/// last byte is last[i], the j-th occurrence of that byte in `last`, is the
+/// one starting with the j-th occurrence of it in F; so `forward[p]` packs
+/// the row that follows row p in the text (high bits) with F[p] (low 8).
+/// Walking from the origin row gives the text in order, one dependent load
+/// at a time, each usually a cache miss. So the walk starts at once from
+/// several rows spread over the matrix, each chain stopping where another
+/// starts (their entries carry the START bit), and the pieces are then
+/// joined in text order: the misses of all chains overlap.
+#[inline(never)]
+fn inverse_bwt(
+    last: &[u8],
+    counts: &[u32; 256],
+    origin: usize,
+    forward: &mut Vec<u32>,
+    chains: &mut Vec<Vec<u8>>,
+    text: &mut Vec<u8>,
+) -> Result<(), BlockError> {
+    let n = last.len();
+    debug_assert!(n < 1 << 23 && origin < n);
+    forward.resize(n, 0);
+    let forward = &mut forward[..n];
+    let mut next = [0u32; 256];
+    let mut sum = 0u32;
+    for (s, &c) in next.iter_mut().zip(counts.iter()) {
+        *s = sum;
+        sum += c;
+    }
+    for (i, &c) in last.iter().enumerate() {
+        let p = next[c as usize];
+        next[c as usize] = p + 1;
+        forward[p as usize] = ((i as u32) << 8) | c as u32;
+    }
+
+    // The rows the chains start from: the origin, then rows spread evenly.
+    let mut starts: Vec<u32> = Vec::with_capacity(CHAINS);
+    starts.push(origin as u32);
+    for k in 1..CHAINS {
+        let row = (k * n / CHAINS) as u32;
+        if !starts.contains(&row) {
+            starts.push(row);
+        }
+    }
+    for &row in &starts {
+        forward[row as usize] |= START;
+    }
+    if chains.len() < starts.len() {
+        chains.resize_with(starts.len(), Vec::new);
+    }
+    let chains = &mut chains[..starts.len()];
+    // Each chain's current row, and the chain walking it; a chain leaves
+    // `rows` when it reaches a start, which it records in `ends`.
+    let mut rows: Vec<u32> = Vec::with_capacity(starts.len());
+    let mut owner: Vec<usize> = Vec::with_capacity(starts.len());
+    let mut ends = vec![u32::MAX; starts.len()];
+    for (k, &row) in starts.iter().enumerate() {
+        let e = forward[row as usize];
+        chains[k].clear();
+        chains[k].reserve(2 * n / starts.len() + 64);
+        chains[k].push(e as u8);
+        rows.push((e & !START) >> 8);
+        owner.push(k);
+    }
+    // A chain that never meets a start (in a damaged block) is stopped
+    // once the chains walked more rows than the block holds.
+    let mut walked = starts.len();
+    while !rows.is_empty() {
+        walked += rows.len();
+        if walked > n + 2 * starts.len() {
+            return corrupt("bad BWT (a cycle)");
+        }
+        let mut k = 0;
+        while k < rows.len() {
+            let row = rows[k];
+            let e = forward[row as usize];
+            if e & START != 0 {
+                ends[owner[k]] = row;
+                rows.swap_remove(k);
+                owner.swap_remove(k);
+                continue;
+            }
+            chains[owner[k]].push(e as u8);
+            rows[k] = e >> 8;
+            k += 1;
+        }
+    }
+
+    // Join the pieces: each is followed by the one starting where it
+    // ended; the one that ends at the origin is the last.
+    text.reserve(n);
+    let mut k = 0;
+    for _ in 0..starts.len() {
+        text.extend_from_slice(&chains[k]);
+        let end = ends[k];
+        if end == origin as u32 {
+            break;
+        }
+        match starts.iter().position(|&s| s == end) {
+            Some(next) => k = next,
+            None => return corrupt("bad BWT"),
+        }
+    }
+    if text.len() != n || ends[k] != origin as u32 {
+        return corrupt("bad BWT (not one cycle)");
+    }
+    Ok(())
 }
 
 /// Append `text` to `out` with every run of four equal bytes followed by a
