@@ -223,6 +223,48 @@ mod tests {
         }
     }
 
+    /// Files the real bzip2 and lbzip2 write (lbzip2 has its own encoder)
+    /// decode block by block with fkit's decoder, with no fallback.
+    #[test]
+    fn blocks_of_bzip2_and_lbzip2_decode_in_place() {
+        let mut text: Vec<u8> = (0..300_000u32)
+            .flat_map(|i| format!("{} {} ", i % 9973, i % 7).into_bytes())
+            .collect();
+        text.extend(std::iter::repeat_n(b'x', 100_000));
+        let mut seed = 3u32;
+        text.extend((0..200_000).map(|_| {
+            seed = seed.wrapping_mul(1_103_515_245).wrapping_add(12345);
+            (seed >> 16) as u8
+        }));
+        for (tool, args) in [("bzip2", ["-1", "-c"]), ("lbzip2", ["-1", "-c"])] {
+            let child = std::process::Command::new(tool)
+                .args(args)
+                .stdin(std::process::Stdio::piped())
+                .stdout(std::process::Stdio::piped())
+                .spawn();
+            let Ok(mut child) = child else {
+                eprintln!("skipped: {tool} is not installed");
+                continue;
+            };
+            let mut stdin = child.stdin.take().unwrap();
+            let input = text.clone();
+            let writer = std::thread::spawn(move || stdin.write_all(&input));
+            let file = child.wait_with_output().unwrap().stdout;
+            writer.join().unwrap().unwrap();
+            let mut blocks = Blocks::new(&file);
+            let mut decoder = super::super::bzdec::Decoder::new();
+            let mut out = Vec::new();
+            for b in &mut blocks {
+                let (end, crc) = decoder
+                    .decode_block(&file, b.start_bit, b.level, &mut out)
+                    .unwrap();
+                assert_eq!((end, crc), (b.end_bit, b.crc), "{tool}");
+            }
+            assert!(matches!(blocks.stop, Some(Stop::End)), "{tool}");
+            assert!(out == text, "{tool}");
+        }
+    }
+
     fn check(text: &[u8], level: u32) {
         let mut file = Vec::new();
         for part in [text, &text[..1000]] {
