@@ -233,8 +233,9 @@ pub struct Decoder {
     last: Vec<u8>,
     /// For each row: the next row forwards (high 24 bits) and its byte.
     forward: Vec<u32>,
-    /// The text each chain of the inverse BWT walks.
-    chains: Vec<Vec<u8>>,
+    /// The text the chains of the inverse BWT walk, in pieces.
+    scratch: Vec<u8>,
+    pieces: Vec<Piece>,
     /// The block before the RLE1 undo.
     text: Vec<u8>,
 }
@@ -252,7 +253,8 @@ impl Decoder {
             selectors: Vec::new(),
             last: Vec::new(),
             forward: Vec::new(),
-            chains: Vec::new(),
+            scratch: Vec::new(),
+            pieces: Vec::new(),
             text: Vec::new(),
         }
     }
@@ -429,7 +431,8 @@ impl Decoder {
             &counts,
             orig_ptr,
             &mut self.forward,
-            &mut self.chains,
+            &mut self.scratch,
+            &mut self.pieces,
             &mut self.text,
         )?;
         let text = &self.text[..];
@@ -469,7 +472,8 @@ fn inverse_bwt(
     counts: &[u32; 256],
     origin: usize,
     forward: &mut Vec<u32>,
-    chains: &mut Vec<Vec<u8>>,
+    scratch: &mut Vec<u8>,
+    pieces: &mut Vec<Piece>,
     text: &mut Vec<u8>,
 ) -> Result<(), BlockError> {
     let n = last.len();
@@ -489,54 +493,94 @@ fn inverse_bwt(
     }
 
     // The rows the chains start from: the origin, then rows spread evenly.
-    let mut starts: Vec<u32> = Vec::with_capacity(CHAINS);
-    starts.push(origin as u32);
+    let mut starts = [0u32; CHAINS];
+    let mut n_starts = 1;
+    starts[0] = origin as u32;
     for k in 1..CHAINS {
         let row = (k * n / CHAINS) as u32;
-        if !starts.contains(&row) {
-            starts.push(row);
+        if !starts[..n_starts].contains(&row) {
+            starts[n_starts] = row;
+            n_starts += 1;
         }
     }
-    for &row in &starts {
+    for &row in &starts[..n_starts] {
         forward[row as usize] |= START;
     }
-    if chains.len() < starts.len() {
-        chains.resize_with(starts.len(), Vec::new);
+
+    // Each chain writes into regions of `scratch`; a chain whose region is
+    // full stops there and a new one, starting at that row, takes a fresh
+    // region. So every region but the last of each chain is full, and
+    // `regions` of them are always enough.
+    let region = 2 * n / CHAINS + 64;
+    let regions = CHAINS + n / region + 1;
+    scratch.resize(regions * region, 0);
+    pieces.clear();
+    // The active chains: their row, where they write, and their piece.
+    let mut row = [0u32; CHAINS];
+    let mut at = [0usize; CHAINS];
+    let mut lim = [0usize; CHAINS];
+    let mut piece = [0usize; CHAINS];
+    let mut active = n_starts;
+    for k in 0..n_starts {
+        row[k] = starts[k];
+        at[k] = k * region;
+        lim[k] = at[k] + region;
+        piece[k] = k;
+        pieces.push(Piece {
+            start: starts[k],
+            from: k * region,
+            len: 0,
+            end: u32::MAX,
+        });
     }
-    let chains = &mut chains[..starts.len()];
-    // Each chain's current row, and the chain walking it; a chain leaves
-    // `rows` when it reaches a start, which it records in `ends`.
-    let mut rows: Vec<u32> = Vec::with_capacity(starts.len());
-    let mut owner: Vec<usize> = Vec::with_capacity(starts.len());
-    let mut ends = vec![u32::MAX; starts.len()];
-    for (k, &row) in starts.iter().enumerate() {
-        let e = forward[row as usize];
-        chains[k].clear();
-        chains[k].reserve(2 * n / starts.len() + 64);
-        chains[k].push(e as u8);
-        rows.push((e & !START) >> 8);
-        owner.push(k);
+    let mut next_region = n_starts;
+    // The first step of each chain is at its own START row.
+    for k in 0..active {
+        let e = forward[row[k] as usize];
+        scratch[at[k]] = e as u8;
+        at[k] += 1;
+        row[k] = (e & !START) >> 8;
     }
-    // A chain that never meets a start (in a damaged block) is stopped
-    // once the chains walked more rows than the block holds.
-    let mut walked = starts.len();
-    while !rows.is_empty() {
-        walked += rows.len();
-        if walked > n + 2 * starts.len() {
+    // A chain that never meets a start (in a damaged block) is stopped once
+    // more rows were walked than the block holds.
+    let mut walked = active;
+    while active > 0 {
+        walked += active;
+        if walked > n + 2 * pieces.len() {
             return corrupt("bad BWT (a cycle)");
         }
         let mut k = 0;
-        while k < rows.len() {
-            let row = rows[k];
-            let e = forward[row as usize];
-            if e & START != 0 {
-                ends[owner[k]] = row;
-                rows.swap_remove(k);
-                owner.swap_remove(k);
-                continue;
+        while k < active {
+            let e = forward[row[k] as usize];
+            if e & START != 0 || at[k] == lim[k] {
+                let p = piece[k];
+                pieces[p].len = at[k] - pieces[p].from;
+                pieces[p].end = row[k];
+                if e & START != 0 {
+                    active -= 1;
+                    row[k] = row[active];
+                    at[k] = at[active];
+                    lim[k] = lim[active];
+                    piece[k] = piece[active];
+                    continue;
+                }
+                if next_region == regions {
+                    return corrupt("bad BWT");
+                }
+                piece[k] = pieces.len();
+                at[k] = next_region * region;
+                lim[k] = at[k] + region;
+                pieces.push(Piece {
+                    start: row[k],
+                    from: at[k],
+                    len: 0,
+                    end: u32::MAX,
+                });
+                next_region += 1;
             }
-            chains[owner[k]].push(e as u8);
-            rows[k] = e >> 8;
+            scratch[at[k]] = e as u8;
+            at[k] += 1;
+            row[k] = e >> 8;
             k += 1;
         }
     }
@@ -545,21 +589,30 @@ fn inverse_bwt(
     // ended; the one that ends at the origin is the last.
     text.reserve(n);
     let mut k = 0;
-    for _ in 0..starts.len() {
-        text.extend_from_slice(&chains[k]);
-        let end = ends[k];
-        if end == origin as u32 {
+    for _ in 0..pieces.len() {
+        let p = &pieces[k];
+        text.extend_from_slice(&scratch[p.from..p.from + p.len]);
+        if p.end == origin as u32 {
             break;
         }
-        match starts.iter().position(|&s| s == end) {
+        match pieces.iter().position(|q| q.start == p.end) {
             Some(next) => k = next,
             None => return corrupt("bad BWT"),
         }
     }
-    if text.len() != n || ends[k] != origin as u32 {
+    if text.len() != n || pieces[k].end != origin as u32 {
         return corrupt("bad BWT (not one cycle)");
     }
     Ok(())
+}
+
+/// A stretch of the text one chain walked: from row `start` to row `end`
+/// (exclusive), written at `from` in the scratch buffer.
+struct Piece {
+    start: u32,
+    from: usize,
+    len: usize,
+    end: u32,
 }
 
 /// Append `text` to `out` with every run of four equal bytes followed by a
