@@ -450,7 +450,7 @@ impl Decoder {
 }
 
 /// Chains the inverse BWT walks at once (see `inverse_bwt`).
-const CHAINS: usize = 24;
+const CHAINS: usize = 48;
 /// Marks the row a chain starts from, in `forward`.
 const START: u32 = 1 << 31;
 
