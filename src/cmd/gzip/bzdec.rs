@@ -793,6 +793,15 @@ mod tests {
     }
 
     #[test]
+    fn randomised_blocks_are_reported_as_such() {
+        // The bit after the first block's magic (bits 32..80) and CRC.
+        let mut bz = compress(b"hello hello hello", 9);
+        assert_eq!(bz[14] & 0x80, 0);
+        bz[14] |= 0x80;
+        assert_eq!(decode_stream(&bz), Err(BlockError::Randomised));
+    }
+
+    #[test]
     fn damage_anywhere_is_an_error_or_the_right_data_never_a_panic() {
         let data = sample();
         let good = compress(&data, 1);
