@@ -830,3 +830,126 @@ fn bzip2_encoder_output_is_as_small_as_bzip2s() {
         theirs.len()
     );
 }
+
+/// Data whose runs sit on the edges of bzip2's first run-length coding
+/// (4 bytes and a count of 0..=251 more), with text between them.
+fn runs() -> Vec<u8> {
+    let mut data = Vec::new();
+    for (i, len) in [1, 3, 4, 5, 8, 9, 255, 256, 259, 260, 263, 1000, 4, 5]
+        .into_iter()
+        .enumerate()
+    {
+        data.extend(std::iter::repeat_n(b'a' + i as u8 % 3, len));
+        data.extend_from_slice(format!("-{i}-").as_bytes());
+    }
+    // A run at the very end.
+    data.extend(std::iter::repeat_n(b'z', 259));
+    data
+}
+
+/// Decode `bz` as a file with 1 and 2 threads, and from a pipe; all must
+/// give `want`.
+fn decodes_to(wd: &Workdir, bz: &[u8], want: &[u8], what: &str) {
+    wd.write("in.bz2", bz);
+    for threads in ["1", "2"] {
+        let out = wd
+            .run(&["gzip", "-dc", "-p", threads, "in.bz2"])
+            .ok()
+            .stdout;
+        assert!(out == want, "{what}: -p{threads} differs");
+    }
+    let out = wd.run_stdin(&["gzip", "-dc"], bz).ok().stdout;
+    assert!(out == want, "{what}: from a pipe differs");
+}
+
+#[test]
+fn bzip2_decoder_reads_every_level_and_shape() {
+    if skip("bzip2") {
+        return;
+    }
+    let wd = Workdir::new();
+    let mut shapes = vec![
+        ("empty", Vec::new()),
+        ("one", b"x".to_vec()),
+        ("runs", runs()),
+        ("one-run", vec![0u8; 2_000_000]),
+        ("random", pseudo_random(300_000, 11)),
+    ];
+    let mut mixed = text(700_000);
+    mixed.extend(runs());
+    mixed.extend(pseudo_random(50_000, 3));
+    shapes.push(("mixed", mixed));
+    for (name, data) in &shapes {
+        for level in ["-1", "-5", "-9"] {
+            let bz = tool(&wd, "bzip2", &[level, "-c"], data);
+            decodes_to(&wd, &bz, data, &format!("{name} bzip2 {level}"));
+        }
+    }
+    // Every level on one input: many blocks at -1, one at -9.
+    let data = text(1_000_000);
+    for level in 1..=9 {
+        let level = format!("-{level}");
+        let bz = tool(&wd, "bzip2", &[&level, "-c"], &data);
+        decodes_to(&wd, &bz, &data, &format!("text bzip2 {level}"));
+    }
+}
+
+#[test]
+fn bzip2_decoder_reads_lbzip2_and_concatenated_streams() {
+    let wd = Workdir::new();
+    let data = text(2_500_000);
+    if !skip("lbzip2") {
+        for level in ["-1", "-9"] {
+            let bz = tool(&wd, "lbzip2", &[level, "-n2", "-c"], &data);
+            decodes_to(&wd, &bz, &data, &format!("lbzip2 {level}"));
+        }
+    }
+    // Streams of fkit's, with an empty one between.
+    let mut bz = Vec::new();
+    let mut want = Vec::new();
+    for part in [&data[..300_000], &[][..], &runs()[..]] {
+        bz.extend(wd.run_stdin(&["gzip", "--bzip2", "-1"], part).ok().stdout);
+        want.extend_from_slice(part);
+    }
+    decodes_to(&wd, &bz, &want, "concatenated");
+}
+
+#[test]
+fn bzip2_decoder_rejects_damage_with_an_offset() {
+    if skip("bzip2") {
+        return;
+    }
+    let wd = Workdir::new();
+    let data = text(600_000);
+    let bz = tool(&wd, "bzip2", &["-2", "-c"], &data);
+    let n = bz.len();
+    let mut flipped = bz.clone();
+    flipped[n / 2] ^= 0x08;
+    // The first block's CRC is right after its magic (bytes 4..10).
+    let mut bad_crc = bz.clone();
+    bad_crc[11] ^= 0x01;
+    let mut bad_stream_crc = bz.clone();
+    bad_stream_crc[n - 3] ^= 0x40;
+    let cases = [
+        ("flipped", flipped),
+        ("bad-block-crc", bad_crc),
+        ("bad-stream-crc", bad_stream_crc),
+        ("truncated", bz[..n - 30].to_vec()),
+        ("truncated-early", bz[..n / 3].to_vec()),
+    ];
+    for (kind, bytes) in cases {
+        wd.write("bad.bz2", &bytes);
+        for threads in ["1", "2"] {
+            let run = wd.run(&["gzip", "-t", "-p", threads, "bad.bz2"]).code(1);
+            assert!(
+                run.stderr.contains("bad.bz2") && run.stderr.contains("byte"),
+                "{kind} -p{threads}: {}",
+                run.stderr
+            );
+            let run = wd.run(&["gzip", "-d", "-p", threads, "bad.bz2"]).code(1);
+            assert!(!run.stderr.contains("panicked"), "{kind}: {}", run.stderr);
+            assert!(!wd.exists("bad"), "{kind}: output left behind");
+            assert!(wd.exists("bad.bz2"), "{kind}: input removed");
+        }
+    }
+}

@@ -4,15 +4,15 @@
 //! A bzip2 stream is "BZh" + a level digit, then blocks that each start with
 //! the 48-bit magic 0x314159265359 at any bit offset, then the end-of-stream
 //! magic 0x177245385090, the stream's CRC and padding to a byte. Each block
-//! is cut out at its bit offsets and wrapped as a complete one-block stream
-//! (whose CRC is the block's), which the bzip2 library decodes on its own.
-//! The magic may also occur by chance inside compressed data; then a piece
-//! fails to decode and the caller decodes that stream sequentially instead.
+//! is found by its magic and handed on as its bit range in the input, which
+//! fkit's block decoder (bzdec) decodes in place. The magic may also occur
+//! by chance inside compressed data; then a block does not decode to exactly
+//! its range and the caller decodes that stream sequentially instead.
 
 const BLOCK_MAGIC: u64 = 0x3141_5926_5359;
 const END_MAGIC: u64 = 0x1772_4538_5090;
 
-/// One block, cut out and wrapped as a stream of its own.
+/// One block: where it is in the input.
 pub struct Block {
     /// Byte offset of the stream the block belongs to.
     pub stream: usize,
@@ -21,7 +21,11 @@ pub struct Block {
     pub stream_crc: Option<u32>,
     /// Byte offset of the end of the block: the input before it is done.
     pub end: usize,
-    pub wrapped: Vec<u8>,
+    /// The bits of the block: from its magic to the next magic.
+    pub start_bit: u64,
+    pub end_bit: u64,
+    /// The stream's level (1..=9): its blocks hold up to level x 100 kB.
+    pub level: u32,
 }
 
 /// Where the block search stopped.
@@ -108,58 +112,6 @@ impl MagicFinder {
     }
 }
 
-/// Append bits [from, to) of `data` to `out`, which holds `*nbits` bits.
-struct BitWriter {
-    out: Vec<u8>,
-    acc: u64,
-    nacc: u32,
-}
-
-impl BitWriter {
-    fn put(&mut self, value: u64, n: u32) {
-        for i in (0..n).rev() {
-            self.acc = (self.acc << 1) | ((value >> i) & 1);
-            self.nacc += 1;
-            if self.nacc == 8 {
-                self.out.push(self.acc as u8);
-                self.acc = 0;
-                self.nacc = 0;
-            }
-        }
-    }
-
-    /// Copy bits [from, to) of `data`; the writer must be byte-aligned.
-    fn copy(&mut self, data: &[u8], from: u64, to: u64) {
-        debug_assert_eq!(self.nacc, 0);
-        let shift = (from % 8) as u32;
-        let first = (from / 8) as usize;
-        let whole = ((to - from) / 8) as usize;
-        self.out.reserve(whole + 16);
-        if shift == 0 {
-            self.out.extend_from_slice(&data[first..first + whole]);
-        } else {
-            self.out.extend(
-                data[first..first + whole + 1]
-                    .windows(2)
-                    .map(|w| (w[0] << shift) | (w[1] >> (8 - shift))),
-            );
-        }
-        let rest = ((to - from) % 8) as u32;
-        if rest > 0 {
-            let bit = from + whole as u64 * 8;
-            let v = bits48(data, bit) >> (48 - rest);
-            self.put(v, rest);
-        }
-    }
-
-    fn finish(mut self) -> Vec<u8> {
-        if self.nacc > 0 {
-            self.out.push((self.acc << (8 - self.nacc)) as u8);
-        }
-        self.out
-    }
-}
-
 /// The blocks of the bzip2 streams in `data`, one by one; a block's
 /// compressed size is bounded, so each search looks at most this far.
 pub struct Blocks<'a> {
@@ -241,23 +193,15 @@ impl Iterator for Blocks<'_> {
             let crc = (bits48(data, here + 48) >> 16) as u32;
             let stream_crc =
                 (next_magic == END_MAGIC).then(|| (bits48(data, end + 48) >> 16) as u32);
-            let mut w = BitWriter {
-                out: Vec::with_capacity(((end - here) / 8) as usize + 32),
-                acc: 0,
-                nacc: 0,
-            };
-            w.out.extend_from_slice(&[b'B', b'Z', b'h', self.level]);
-            w.copy(data, here, end);
-            w.put(END_MAGIC, 48);
-            // A one-block stream's CRC is its block's CRC.
-            w.put(crc as u64, 32);
             self.bit = end;
             return Some(Block {
                 stream: self.stream,
                 crc,
                 stream_crc,
                 end: (end / 8) as usize,
-                wrapped: w.finish(),
+                start_bit: here,
+                end_bit: end,
+                level: (self.level - b'0') as u32,
             });
         }
     }
@@ -266,16 +210,58 @@ impl Iterator for Blocks<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::io::{Read, Write};
+    use std::io::Write;
 
     #[test]
-    fn blocks_rewrap_into_streams_that_decode() {
+    fn blocks_are_found_and_decode_in_place() {
         // Several blocks at level 1 (100 kB each), in two streams.
         let text: Vec<u8> = (0..400_000u32)
             .flat_map(|i| format!("{} ", i % 9973).into_bytes())
             .collect();
         for level in [1, 9] {
             check(&text, level);
+        }
+    }
+
+    /// Files the real bzip2 and lbzip2 write (lbzip2 has its own encoder)
+    /// decode block by block with fkit's decoder, with no fallback.
+    #[test]
+    fn blocks_of_bzip2_and_lbzip2_decode_in_place() {
+        let mut text: Vec<u8> = (0..300_000u32)
+            .flat_map(|i| format!("{} {} ", i % 9973, i % 7).into_bytes())
+            .collect();
+        text.extend(std::iter::repeat_n(b'x', 100_000));
+        let mut seed = 3u32;
+        text.extend((0..200_000).map(|_| {
+            seed = seed.wrapping_mul(1_103_515_245).wrapping_add(12345);
+            (seed >> 16) as u8
+        }));
+        for (tool, args) in [("bzip2", ["-1", "-c"]), ("lbzip2", ["-1", "-c"])] {
+            let child = std::process::Command::new(tool)
+                .args(args)
+                .stdin(std::process::Stdio::piped())
+                .stdout(std::process::Stdio::piped())
+                .spawn();
+            let Ok(mut child) = child else {
+                eprintln!("skipped: {tool} is not installed");
+                continue;
+            };
+            let mut stdin = child.stdin.take().unwrap();
+            let input = text.clone();
+            let writer = std::thread::spawn(move || stdin.write_all(&input));
+            let file = child.wait_with_output().unwrap().stdout;
+            writer.join().unwrap().unwrap();
+            let mut blocks = Blocks::new(&file);
+            let mut decoder = super::super::bzdec::Decoder::new();
+            let mut out = Vec::new();
+            for b in &mut blocks {
+                let (end, crc) = decoder
+                    .decode_block(&file, b.start_bit, b.level, &mut out)
+                    .unwrap();
+                assert_eq!((end, crc), (b.end_bit, b.crc), "{tool}");
+            }
+            assert!(matches!(blocks.stop, Some(Stop::End)), "{tool}");
+            assert!(out == text, "{tool}");
         }
     }
 
@@ -289,13 +275,13 @@ mod tests {
         let mut blocks = Blocks::new(&file);
         let mut out = Vec::new();
         let mut count = 0;
+        let mut decoder = super::super::bzdec::Decoder::new();
         for b in &mut blocks {
-            let mut d = bzip2::read::BzDecoder::new(&b.wrapped[..]);
-            d.read_to_end(&mut out).unwrap();
-            assert!(
-                super::super::engine::bunzip_segment(&b.wrapped).is_some(),
-                "block {count}"
-            );
+            assert_eq!(b.level, level);
+            let (end, crc) = decoder
+                .decode_block(&file, b.start_bit, b.level, &mut out)
+                .unwrap();
+            assert_eq!((end, crc), (b.end_bit, b.crc), "block {count}");
             count += 1;
         }
         assert!(matches!(blocks.stop, Some(Stop::End)));

@@ -8,6 +8,7 @@
 //! Each bzip2 block becomes a complete stream; bzip2 reads the concatenation.
 
 use super::bzblocks::{Block, Blocks, Stop};
+use super::bzdec::Decoder;
 use super::pipeline;
 use crate::io::compress::{self, GzipDecoder, parse_header, set_index, write_header};
 use anyhow::{Context, Result, anyhow, bail};
@@ -495,19 +496,18 @@ impl std::fmt::Display for ResumeAt {
 
 impl std::error::Error for ResumeAt {}
 
-/// Decompress bzip2. In a file, the streams (such as those fkit and lbzip2
-/// write) are found by their magic and decoded on `threads` cores; any doubt
-/// (a magic inside compressed data, damage) falls back to decoding one
-/// stream after another from the last stream known to be good.
+/// Decompress bzip2. In a file, the blocks of the streams are found by
+/// their magic and decoded in place by fkit's block decoder on `threads`
+/// cores (one core: the same, in this thread). Any doubt (a magic inside
+/// compressed data, damage, a block this decoder does not handle) falls
+/// back to libbz2 decoding one stream after another from the last stream
+/// known to be good, which also reports where the damage is.
 pub fn decompress_bzip2(src: Source, out: &mut Window, threads: usize) -> Result<Option<Trailing>> {
     let file = match src {
         Source::Stream(reader) => return bunzip_stream(reader, 0, 0, out),
         Source::File(file) => file,
     };
     let map: &[u8] = file;
-    if threads <= 1 {
-        return bunzip_stream(&mut tail(file.file(), 0)?, 0, 0, out);
-    }
     let mut blocks = Blocks::new(map);
     // The stream being written, the bytes written from it, and the CRC of
     // its blocks so far (combined as bzip2 does).
@@ -515,11 +515,13 @@ pub fn decompress_bzip2(src: Source, out: &mut Window, threads: usize) -> Result
     let result = pipeline::ordered(
         threads,
         (&mut blocks).map(Ok),
-        || (),
-        |_, block: Block| {
-            let data = bunzip_segment(&block.wrapped)
-                .ok_or_else(|| anyhow::Error::new(ResumeAt(block.stream)))?;
-            Ok((data, block))
+        Decoder::new,
+        |decoder, block: Block| {
+            let mut data = Vec::with_capacity(block.level as usize * 100_000 + 1024);
+            match decoder.decode_block(map, block.start_bit, block.level, &mut data) {
+                Ok((end, crc)) if end == block.end_bit && crc == block.crc => Ok((data, block)),
+                _ => Err(anyhow::Error::new(ResumeAt(block.stream))),
+            }
         },
         |(data, block)| {
             if block.stream != stream {
@@ -557,29 +559,6 @@ pub fn decompress_bzip2(src: Source, out: &mut Window, threads: usize) -> Result
         streams_before,
         out,
     )
-}
-
-/// Decode `seg` as exactly one complete bzip2 stream, or None.
-pub(super) fn bunzip_segment(seg: &[u8]) -> Option<Vec<u8>> {
-    let mut d = bzip2::Decompress::new(false);
-    let mut data = Vec::with_capacity(seg.len() * 4);
-    loop {
-        if data.len() == data.capacity() {
-            data.reserve(data.len().max(1 << 20));
-        }
-        let (before_in, before_out) = (d.total_in(), d.total_out());
-        let status = d
-            .decompress_vec(&seg[d.total_in() as usize..], &mut data)
-            .ok()?;
-        if status == bzip2::Status::StreamEnd {
-            break;
-        }
-        if d.total_in() == before_in && d.total_out() == before_out && data.len() < data.capacity()
-        {
-            return None;
-        }
-    }
-    (d.total_in() as usize == seg.len()).then_some(data)
 }
 
 /// A BufRead that counts what was consumed, for error offsets.

@@ -1,6 +1,7 @@
 //! `fkit gzip`: gzip and bzip2 as GNU gzip behaves, on every core.
 
 mod bzblocks;
+mod bzdec;
 mod bzenc;
 mod engine;
 mod pipeline;
