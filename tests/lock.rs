@@ -63,8 +63,39 @@ fn runs_command_and_creates_lockfile() {
     let run = wd.run(&["lock", "new.lock", "echo", "-n", "hello"]).ok();
     assert_eq!(run.stdout, b"hello");
     assert!(wd.exists("new.lock"));
-    // The holder record is gone once the lock is released.
-    assert_eq!(wd.read("new.lock"), b"");
+    // The holder's record stays, marked released: no longer a holder.
+    let record = String::from_utf8(wd.read("new.lock")).unwrap();
+    assert!(record.starts_with("{\"fkit_lock\":0,"), "{record}");
+    let run = wd.run(&["lock", "--check", "--json", "new.lock"]).ok();
+    let state: serde_json::Value = serde_json::from_slice(&run.stdout).unwrap();
+    assert_eq!(state["held"], false);
+    assert_eq!(state["stale_record"], false);
+    assert!(state["holder"].is_null(), "{state}");
+}
+
+#[test]
+fn a_shorter_record_is_padded_in_place_and_reads_back() {
+    let wd = Workdir::new();
+    let long = "a-much-longer-command-line-than-the-next-one";
+    wd.run(&["lock", "l", "echo", long]).ok();
+    let before = wd.read("l").len();
+    let mut holder = spawn(&wd, &["lock", "l", "sh", "-c", "touch held; exec sleep 30"]);
+    wait_for(&wd, "held");
+    // The file keeps its size: the new, shorter line is padded.
+    assert_eq!(wd.read("l").len(), before);
+    let run = wd.run(&["lock", "--check", "--json", "l"]).code(1);
+    let state: serde_json::Value = serde_json::from_slice(&run.stdout).unwrap();
+    assert_eq!(state["holder"]["pid"], holder.id());
+    assert_eq!(
+        state["holder"]["command"],
+        "sh -c touch held; exec sleep 30"
+    );
+    signal(&holder, libc::SIGTERM);
+    holder.wait().unwrap();
+    let run = wd.run(&["lock", "--check", "--json", "l"]).ok();
+    let state: serde_json::Value = serde_json::from_slice(&run.stdout).unwrap();
+    assert_eq!(state["held"], false);
+    assert!(state["holder"].is_null(), "{state}");
 }
 
 #[test]
