@@ -794,24 +794,7 @@ fn check(path: &Path, json: bool) -> Result<()> {
 /// Seconds since the epoch as `2026-01-31T12:34:56.789Z`.
 pub(crate) fn rfc3339(seconds: f64) -> String {
     let millis = (seconds * 1000.0).round() as i64;
-    let (secs, ms) = (millis.div_euclid(1000), millis.rem_euclid(1000));
-    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
-    // Howard Hinnant's days-to-civil algorithm.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{ms:03}Z",
-        rem / 3600,
-        rem / 60 % 60,
-        rem % 60
-    )
+    String::from_utf8_lossy(&crate::io::time::rfc3339_millis(millis)).into_owned()
 }
 
 #[cfg(test)]

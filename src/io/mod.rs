@@ -12,6 +12,7 @@ pub mod output;
 pub mod progress;
 pub mod signal;
 pub mod size;
+pub mod time;
 
 pub use error::Exit;
 pub use input::Input;

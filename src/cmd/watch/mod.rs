@@ -1025,37 +1025,10 @@ fn write_path(out: &mut impl Write, path: &Path) -> io::Result<()> {
     write!(out, "{}", path.display())
 }
 
-/// `now` in RFC 3339, UTC, with milliseconds (`2026-11-25T14:51:31.716Z`),
-/// formatted by hand: no allocation and no formatting machinery per line.
+/// `now` in RFC 3339, UTC, with milliseconds (`2026-11-25T14:51:31.716Z`).
 fn stamp(now: SystemTime) -> [u8; 24] {
     let since = now.duration_since(UNIX_EPOCH).unwrap_or_default();
-    let secs = i64::try_from(since.as_secs()).unwrap_or(0);
-    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
-    // Howard Hinnant's days-to-civil algorithm.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    let mut text = *b"0000-00-00T00:00:00.000Z";
-    let mut put = |at: usize, width: usize, mut value: i64| {
-        for i in (at..at + width).rev() {
-            text[i] = b'0' + (value % 10) as u8;
-            value /= 10;
-        }
-    };
-    put(0, 4, year);
-    put(5, 2, month);
-    put(8, 2, day);
-    put(11, 2, rem / 3600);
-    put(14, 2, rem / 60 % 60);
-    put(17, 2, rem % 60);
-    put(20, 3, i64::from(since.subsec_millis()));
-    text
+    crate::io::time::rfc3339_millis(i64::try_from(since.as_millis()).unwrap_or(0))
 }
 
 fn is_watch_limit(e: &anyhow::Error) -> bool {
