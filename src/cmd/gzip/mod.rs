@@ -7,6 +7,7 @@ mod engine;
 mod pipeline;
 
 use crate::io::compress::{Format, parse_header};
+use crate::io::error::{Outcome, outcome};
 use crate::io::output::{commit, temp_beside};
 use crate::io::{Exit, MappedFile, Size};
 use anyhow::{Context, Result, anyhow, bail};
@@ -297,10 +298,15 @@ pub fn run(args: Args) -> Result<()> {
 fn run_all(inputs: &[Option<PathBuf>], plan: &Plan, writes_stdout: bool) -> (Status, bool) {
     let report = |input: &Option<PathBuf>, plan: &Plan| match process(input.as_deref(), plan) {
         Ok(status) => (status, false),
-        Err(e) => {
-            eprintln!("fkit: gzip: {e:#}");
-            (Status::Ok, true)
-        }
+        Err(e) => match outcome(&e) {
+            // A closed pipe on stdout (`fkit gzip -dc f.gz | head`) ends
+            // quietly, as it does for every command.
+            Outcome::Quiet(code) => (Status::Ok, code != 0),
+            Outcome::Report(_, message) => {
+                eprintln!("fkit: gzip: {message}");
+                (Status::Ok, true)
+            }
+        },
     };
     // Output to stdout must keep the files' order; one file uses all cores.
     if writes_stdout || inputs.len() == 1 || plan.threads == 1 {
