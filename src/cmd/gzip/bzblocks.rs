@@ -223,6 +223,14 @@ mod tests {
         }
     }
 
+    /// A long run of zeros fills whole blocks with `00 00 00 00 FB`
+    /// repeated: the rows then form one cycle per repeat. Such blocks
+    /// decode in place too (they once fell back to libbz2).
+    #[test]
+    fn blocks_of_one_repeated_string_decode_in_place() {
+        check(&vec![0u8; 16 << 20], 1);
+    }
+
     /// Files the real bzip2 and lbzip2 write (lbzip2 has its own encoder)
     /// decode block by block with fkit's decoder, with no fallback.
     #[test]
