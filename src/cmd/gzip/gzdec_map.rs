@@ -44,7 +44,11 @@ impl<'a> Release<'a> {
 
     #[cfg(unix)]
     fn release(&mut self, upto: usize) {
-        let page = 4096;
+        // SAFETY: sysconf has no preconditions.
+        let page = usize::try_from(unsafe { libc::sysconf(libc::_SC_PAGESIZE) })
+            .ok()
+            .filter(|&p| p > 0)
+            .unwrap_or(4096);
         let (from, to) = (self.done / page * page, upto / page * page);
         if to > from {
             // SAFETY: the range lies inside the mapping, which starts on a
