@@ -299,24 +299,6 @@ fn tail(file: &std::fs::File, offset: usize) -> io::Result<io::BufReader<&std::f
     Ok(io::BufReader::with_capacity(1 << 20, f))
 }
 
-/// Tell the kernel the mapped pages before `upto` will not be read again, so
-/// that memory stays bounded whatever the file size.
-fn release(map: &[u8], upto: usize) {
-    #[cfg(unix)]
-    {
-        let page = 4096;
-        let len = upto / page * page;
-        if len > 0 {
-            // SAFETY: the range lies inside the mapping, which starts on a
-            // page boundary; MADV_DONTNEED on a read-only file mapping only
-            // drops pages that are read back from the file if touched again.
-            unsafe { libc::madvise(map.as_ptr() as *mut libc::c_void, len, libc::MADV_DONTNEED) };
-        }
-    }
-    #[cfg(not(unix))]
-    let _ = (map, upto);
-}
-
 /// One member found through fkit's block index.
 struct Member {
     offset: u64,
@@ -512,6 +494,7 @@ pub fn decompress_bzip2(src: Source, out: &mut Window, threads: usize) -> Result
     // The stream being written, the bytes written from it, and the CRC of
     // its blocks so far (combined as bzip2 does).
     let (mut stream, mut written, mut combined) = (usize::MAX, 0u64, 0u32);
+    let mut release = gzdec_map::Release::new(map);
     let result = pipeline::ordered(
         threads,
         (&mut blocks).map(Ok),
@@ -531,7 +514,7 @@ pub fn decompress_bzip2(src: Source, out: &mut Window, threads: usize) -> Result
             if block.stream_crc.is_some_and(|crc| crc != combined) {
                 return Err(anyhow::Error::new(ResumeAt(block.stream)));
             }
-            release(map, block.end);
+            release.upto(block.end);
             out.put(&data)?;
             written += data.len() as u64;
             Ok(())
