@@ -172,11 +172,13 @@ pub fn run(args: Args) -> Result<()> {
     if args.no_fork {
         return Err(exec(command, &program[0]));
     }
+    let held = signal::hold();
     let status = command
         .spawn()
         .map_err(|e| cannot_run(e, &program[0]))
         .and_then(|mut child| {
             signal::forward_to(child.id());
+            drop(held);
             let status = child.wait();
             signal::stop_forwarding();
             status.context("waiting for the command")

@@ -171,12 +171,14 @@ fn run_with(path: &Path, command: &[OsString]) -> Result<i32> {
             _ => a.clone(),
         })
         .collect();
+    let held = signal::hold();
     let mut child = Command::new(&args[0])
         .args(&args[1..])
         .env("FKIT_TEMP", path)
         .spawn()
         .with_context(|| format!("{}: cannot run", args[0].to_string_lossy()))?;
     signal::forward_to(child.id());
+    drop(held);
     let status = child.wait();
     signal::stop_forwarding();
     let status = status.context("waiting for the command")?;

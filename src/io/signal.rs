@@ -49,6 +49,41 @@ pub fn forget(path: &Path) {
     }
 }
 
+/// A child is being started: signals now wait in [`PENDING`] for its pid.
+const STARTING: i32 = i32::MIN;
+/// A signal that arrived while a child was being started (0: none).
+static PENDING: AtomicI32 = AtomicI32::new(0);
+
+/// Call before spawning a child, and [`forward_to`] once it runs: a
+/// SIGINT, SIGTERM or SIGHUP in between is kept and passed on to the child
+/// then, instead of ending fkit and leaving the child running unsignalled.
+/// If the child never starts, dropping the guard acts on a kept signal as
+/// if it had just arrived.
+#[must_use = "signals are kept for the child only while the guard lives"]
+pub struct Held(());
+
+pub fn hold() -> Held {
+    install_forwarding();
+    PENDING.store(0, Ordering::SeqCst);
+    CHILD.store(STARTING, Ordering::SeqCst);
+    Held(())
+}
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        if CHILD
+            .compare_exchange(STARTING, 0, Ordering::SeqCst, Ordering::SeqCst)
+            .is_ok()
+        {
+            let sig = PENDING.swap(0, Ordering::SeqCst);
+            if sig != 0 {
+                cleanup();
+                std::process::exit(128 + sig);
+            }
+        }
+    }
+}
+
 /// While a child runs, SIGINT, SIGTERM and SIGHUP go to it instead of
 /// ending fkit.
 pub fn forward_to(pid: u32) {
@@ -62,11 +97,25 @@ pub fn forward_to_group(pgid: u32) {
 }
 
 fn forward(target: i32) {
+    install_forwarding();
+    CHILD.store(target, Ordering::SeqCst);
+    // A signal kept while the child was being started.
+    let sig = PENDING.swap(0, Ordering::SeqCst);
+    #[cfg(unix)]
+    if sig != 0 {
+        RECEIVED.store(sig, Ordering::SeqCst);
+        // SAFETY: kill(2) has no memory-safety preconditions.
+        unsafe { libc::kill(target, sig) };
+    }
+    #[cfg(not(unix))]
+    let _ = sig;
+}
+
+fn install_forwarding() {
     INSTALL_FORWARDING.call_once(|| {
         #[cfg(unix)]
         unix::install_forwarding();
     });
-    CHILD.store(target, Ordering::SeqCst);
 }
 
 /// The child has exited: signals end fkit again.
@@ -109,7 +158,8 @@ mod unix {
         std::thread::spawn(move || {
             for sig in signals.forever() {
                 if CHILD.load(Ordering::SeqCst) != 0 {
-                    // The forwarding handler passed it on; the child decides.
+                    // The forwarding handler passed it on (or keeps it for
+                    // a child being started); the child decides.
                     continue;
                 }
                 cleanup();
@@ -125,7 +175,10 @@ mod unix {
             let _ = unsafe {
                 signal_hook::low_level::register(sig, move || {
                     let target = CHILD.load(Ordering::SeqCst);
-                    if target != 0 {
+                    if target == STARTING {
+                        // No pid yet: `forward` passes it on.
+                        PENDING.store(sig, Ordering::SeqCst);
+                    } else if target != 0 {
                         RECEIVED.store(sig, Ordering::SeqCst);
                         // A terminal's Ctrl-C already reached the child
                         // through its process group; a `kill` aimed at fkit

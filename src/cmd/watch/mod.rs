@@ -1221,6 +1221,7 @@ impl Runner {
             // Its own process group, so --restart stops all it started.
             command.process_group(0);
         }
+        let held = signal::hold();
         let mut child = command
             .spawn()
             .with_context(|| format!("cannot run {}", self.command))?;
@@ -1232,6 +1233,7 @@ impl Runner {
         signal::forward_to_group(pid);
         #[cfg(not(unix))]
         signal::forward_to(pid);
+        drop(held);
         let tx = self.done.0.clone();
         std::thread::spawn(move || {
             if let Ok(status) = child.wait() {
