@@ -1,7 +1,6 @@
 mod common;
 
 use common::{Workdir, pseudo_random, run_command};
-use std::io::Read;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
@@ -155,21 +154,7 @@ fn bad_sizes_are_usage_errors() {
 fn a_closed_pipe_ends_quietly() {
     let wd = Workdir::new();
     wd.write("big", pseudo_random(8 * 1024 * 1024, 3));
-    let mut child = wd
-        .command(&["buffer", "big"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut head = [0u8; 10];
-    child
-        .stdout
-        .as_mut()
-        .unwrap()
-        .read_exact(&mut head)
-        .unwrap();
-    drop(child.stdout.take());
-    let out = child.wait_with_output().unwrap();
+    let out = wd.run_into_closed_pipe(&["buffer", "big"]);
     assert_eq!(out.status.code(), Some(0));
     assert!(
         out.stderr.is_empty(),

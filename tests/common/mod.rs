@@ -94,6 +94,27 @@ impl Workdir {
         cmd
     }
 
+    /// Run fkit with `args`, read the first bytes of its output, then close
+    /// the pipe (as `fkit … | head -c 10` does) and wait for it to end.
+    pub fn run_into_closed_pipe(&self, args: &[&str]) -> Output {
+        use std::io::Read;
+        let mut child = self
+            .command(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut head = [0u8; 10];
+        child
+            .stdout
+            .as_mut()
+            .unwrap()
+            .read_exact(&mut head)
+            .unwrap();
+        drop(child.stdout.take());
+        child.wait_with_output().unwrap()
+    }
+
     /// Run fkit with `args` and empty stdin.
     pub fn run(&self, args: &[&str]) -> Run {
         self.run_stdin(args, b"")
