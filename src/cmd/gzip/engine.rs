@@ -260,7 +260,8 @@ impl<'a> Window<'a> {
         self.left == 0
     }
 
-    fn put(&mut self, mut data: &[u8]) -> Result<()> {
+    /// Write what of `data` falls inside the range.
+    pub(super) fn put(&mut self, mut data: &[u8]) -> Result<()> {
         let skip = self.skip.min(data.len() as u64) as usize;
         self.skip -= skip as u64;
         data = &data[skip..];
@@ -348,9 +349,6 @@ pub fn indexed_length(map: &[u8]) -> Option<u64> {
         .then(|| members.iter().map(|m| m.data_len as u64).sum())
 }
 
-#[path = "gzdec_map.rs"]
-mod gzdec_map;
-
 /// Decompress gzip from `src` into `out`. Members fkit indexed are inflated
 /// on `threads` cores and, with a range, only those that overlap it; any
 /// other members are inflated on one core, straight from the map.
@@ -383,7 +381,7 @@ pub fn decompress_gzip(src: Source, out: &mut Window, threads: usize) -> Result<
     if out.full() || rest_at == map.len() && !members.is_empty() {
         return Ok(None);
     }
-    gzdec_map::inflate_mapped(map, rest_at, members.len() as u64, out, threads)
+    super::gzdec_map::inflate_mapped(map, rest_at, members.len() as u64, out, threads)
 }
 
 /// Inflate indexed members on `threads` cores, writing each whole member
@@ -391,7 +389,7 @@ pub fn decompress_gzip(src: Source, out: &mut Window, threads: usize) -> Result<
 /// and the writer: a fresh buffer would cost a page fault per 4 KiB.
 fn inflate_indexed(map: &[u8], members: &[Member], out: &mut Window, threads: usize) -> Result<()> {
     let (spare_tx, spare_rx) = crossbeam_channel::bounded::<Vec<u8>>(threads * 4 + 4);
-    let mut release = gzdec_map::Release::new(map);
+    let mut release = super::gzdec_map::Release::new(map);
     pipeline::ordered(
         threads,
         members.iter().map(Ok),
@@ -494,7 +492,7 @@ pub fn decompress_bzip2(src: Source, out: &mut Window, threads: usize) -> Result
     // The stream being written, the bytes written from it, and the CRC of
     // its blocks so far (combined as bzip2 does).
     let (mut stream, mut written, mut combined) = (usize::MAX, 0u64, 0u32);
-    let mut release = gzdec_map::Release::new(map);
+    let mut release = super::gzdec_map::Release::new(map);
     let result = pipeline::ordered(
         threads,
         (&mut blocks).map(Ok),

@@ -9,7 +9,7 @@
 //! fill written with one write. Every member is checked against its
 //! trailer (CRC-32 and length; the inflater computes the CRC as it writes).
 
-use super::{Trailing, Window};
+use super::engine::{Trailing, Window};
 use crate::io::compress::{HeaderError, Inflater, parse_header};
 use anyhow::{Result, bail};
 

@@ -4,6 +4,7 @@ mod bzblocks;
 mod bzdec;
 mod bzenc;
 mod engine;
+mod gzdec_map;
 mod pipeline;
 
 use crate::io::compress::{Format, parse_header};
