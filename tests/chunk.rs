@@ -535,3 +535,52 @@ fn join_refuses_chunk_names_outside_the_manifest_dir() {
     assert!(run.stderr.contains("not a file name"), "{}", run.stderr);
     assert!(!wd.exists("out"));
 }
+
+/// Chunks larger than one kernel copy step (4 MiB), copied on several
+/// threads, with a chunk boundary that is not page-aligned.
+#[test]
+fn large_chunks_round_trip_and_a_late_corruption_is_caught() {
+    let data = text(11_000_123, 5);
+    round_trip(&data, &["--size", "5000001"], false);
+    round_trip(&data, &["--size", "4M", "--line-aligned"], false);
+
+    let wd = Workdir::new();
+    wd.write("big", &data);
+    wd.run(&["chunk", "split", "big", "-s", "5000001", "-d", "parts"])
+        .ok();
+    let mut bytes = wd.read("parts/big.0001");
+    let last = bytes.len() - 3;
+    bytes[last] ^= 0x20;
+    wd.write("parts/big.0001", &bytes);
+    let run = wd
+        .run(&["chunk", "join", "parts/big.manifest.json", "-o", "out"])
+        .code(1);
+    assert!(run.stderr.contains("big.0001"), "{}", run.stderr);
+    assert!(run.stderr.contains("corrupt"), "{}", run.stderr);
+    assert_eq!(wd.list(), vec!["big", "parts"]);
+}
+
+/// A join into redirected stdout leaves the descriptor after its bytes,
+/// so what the shell writes next follows them.
+#[test]
+fn join_to_stdout_leaves_the_position_after_the_join() {
+    let wd = Workdir::new();
+    let data = text(9_000_000, 3);
+    wd.write("big", &data);
+    wd.run(&["chunk", "split", "big", "-s", "2M", "-d", "parts"])
+        .ok();
+    let status = Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "{{ echo head; '{}' chunk join parts/big.manifest.json; echo tail; }} > out",
+            fkit_bin().display()
+        ))
+        .current_dir(wd.path())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let mut want = b"head\n".to_vec();
+    want.extend(&data);
+    want.extend(b"tail\n");
+    assert!(wd.read("out") == want, "joined bytes differ");
+}

@@ -1,6 +1,6 @@
 //! `fkit chunk join` and `fkit chunk cat`.
 
-use super::copy::{BLOCK, Checksum, copy_range, for_each_block, read_at};
+use super::copy::{BLOCK, Checksum, Span, copy_and_read_back, copy_range_at, for_each_block};
 use super::{Manifest, parse_range};
 use crate::io::output::{commit, refuse_existing, temp_beside};
 use crate::io::{Exit, Progress};
@@ -16,10 +16,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 /// With a manifest (the one argument ends in .json and is an fkit chunk
 /// manifest), every chunk's size and xxh3-64 checksum and the whole
 /// result's are checked; a missing or corrupt chunk is an error that names
-/// it. With -o the output is written to a temporary file beside OUT (each
-/// byte is read once and summed; a second core writes), fsynced and
-/// renamed into place only when everything matched: on any error nothing
-/// is left behind. Stdout redirected to a file (`> out`, `>> out`) is
+/// it. With -o the output is written to a temporary file beside OUT (the
+/// kernel copies each chunk in, and fkit sums the copied bytes by reading
+/// them back on a second core), fsynced and renamed into place only when
+/// everything matched: on any error nothing is left behind. Stdout redirected to a file (`> out`, `>> out`) is
 /// treated alike: copied while checked, and cut back to its old length on
 /// a mismatch. To a pipe, every chunk is checked first and the bytes are
 /// written only after all matched. Chunk paths in the manifest are
@@ -128,12 +128,25 @@ pub fn run_join(args: JoinArgs) -> Result<()> {
             // mismatch cut the file back to where it was, so nothing of
             // the bad join is left.
             if let Some((mut out, start)) = stdout_file() {
-                let joined =
-                    copy_verified(&pieces, whole.as_ref(), &mut out, "<stdout>", &mut progress);
+                let back = reader_of(&out);
+                let joined = copy_verified(
+                    &pieces,
+                    whole.as_ref(),
+                    &out,
+                    back.as_ref(),
+                    start,
+                    "<stdout>",
+                    &mut progress,
+                );
                 if joined.is_err() {
                     let _ = out.set_len(start);
+                    return joined;
                 }
-                return joined;
+                // The bytes were written by position: move stdout past
+                // them, so that whatever writes to it next appends.
+                out.seek(SeekFrom::Start(start + total))
+                    .context("<stdout>")?;
+                return Ok(());
             }
             // A pipe cannot take bytes back: check everything first.
             if manifest_path.is_some() {
@@ -306,87 +319,97 @@ fn join_to_file(
 ) -> Result<()> {
     let shown = out.display().to_string();
     refuse_existing(out, args.force)?;
-    let mut temp = temp_beside(out).with_context(|| shown.clone())?;
-    copy_verified(pieces, whole, temp.as_file_mut(), &shown, progress)?;
+    let temp = temp_beside(out).with_context(|| shown.clone())?;
+    let file = temp.as_file();
+    copy_verified(pieces, whole, file, Some(file), 0, &shown, progress)?;
     progress.finish();
     commit(temp, out, args.force, !args.no_sync).with_context(|| shown.clone())?;
     Ok(())
 }
 
-/// Append every piece to `dest`, checked against the manifest on the way.
+/// Write every piece into `dest` from byte `start` on, checked against
+/// the manifest on the way.
 ///
-/// Every byte must be read for its checksum anyway, so the bytes are read
-/// once, summed while still in the CPU cache, and handed through a small
-/// ring of blocks to a writer thread: reading and summing run on one core,
-/// writing on another. Without checksums the kernel copies (no reads).
+/// The kernel copies each chunk into `dest` (copy_file_range: no pass
+/// through user space), while this thread reads the copied bytes back
+/// through `back`, a handle that can read `dest`, and sums them: what is
+/// checked is what was written. Without `back` (an output that cannot be
+/// read), the chunks themselves are read for the sums. Without checksums
+/// the kernel just copies.
 fn copy_verified(
     pieces: &[Piece],
     whole: Option<&Whole>,
-    dest: &mut File,
+    dest: &File,
+    back: Option<&File>,
+    start: u64,
     shown: &str,
     progress: &mut Progress,
 ) -> Result<()> {
     if pieces.iter().all(|p| p.checksum.is_none()) {
+        let mut at = start;
         for p in pieces {
             let file = File::open(&p.path).with_context(|| p.name.clone())?;
-            copy_range(&file, 0, p.size, dest)
+            copy_range_at(&file, 0, p.size, dest, at)
                 .with_context(|| format!("{}: copying into {shown}", p.name))?;
+            at += p.size;
             progress.inc(p.size);
         }
         return Ok(());
     }
-    const RING: usize = 4;
-    let (full_tx, full_rx) = crossbeam_channel::bounded::<(Vec<u8>, usize)>(RING);
-    let (free_tx, free_rx) = crossbeam_channel::bounded::<Vec<u8>>(RING);
-    for _ in 0..RING {
-        let _ = free_tx.send(vec![0u8; BLOCK]);
-    }
-    std::thread::scope(|scope| -> Result<()> {
-        let writer = scope.spawn(move || -> io::Result<()> {
-            for (block, n) in full_rx {
-                dest.write_all(&block[..n])?;
-                // The reader may have stopped already: then nobody needs it.
-                let _ = free_tx.send(block);
-            }
-            Ok(())
-        });
-        let read = (|| -> Result<()> {
-            let mut all = Checksum::new();
-            for p in pieces {
-                let file = File::open(&p.path).with_context(|| p.name.clone())?;
-                let mut sum = Checksum::new();
-                let mut at = 0u64;
-                while at < p.size {
-                    // No free block: the writer stopped; it reports why.
-                    let Ok(mut block) = free_rx.recv() else {
-                        return Ok(());
-                    };
-                    let want = (p.size - at).min(BLOCK as u64) as usize;
-                    let n = match read_at(&file, &mut block[..want], at) {
-                        Ok(0) => bail!("{}: ended early (truncated while joining?)", p.name),
-                        Ok(n) => n,
-                        Err(e) if e.kind() == io::ErrorKind::Interrupted => 0,
-                        Err(e) => return Err(e).with_context(|| p.name.clone()),
-                    };
-                    sum.update(&block[..n]);
-                    all.update(&block[..n]);
-                    at += n as u64;
-                    progress.inc(n as u64);
-                    if full_tx.send((block, n)).is_err() {
-                        return Ok(());
-                    }
-                }
-                check_chunk(&p.name, &sum, p.checksum.as_deref())?;
-            }
-            check_whole(&all, whole)
+    let mut next = pieces.iter();
+    let mut at = start;
+    let mut plan = |_: usize| -> Option<Result<Span>> {
+        let p = next.next()?;
+        let dst_at = at;
+        at += p.size;
+        let span = (|| -> Result<Span> {
+            let src = File::open(&p.path).with_context(|| p.name.clone())?;
+            let (back, back_at) = match back {
+                Some(b) => (b.try_clone()?, dst_at),
+                None => (src.try_clone()?, 0),
+            };
+            Ok(Span {
+                src,
+                src_at: 0,
+                dst: dest.try_clone().with_context(|| shown.to_string())?,
+                dst_at,
+                back,
+                back_at,
+                len: p.size,
+                sync: false,
+                what: format!("{}: copying into {shown}", p.name),
+            })
         })();
-        drop(full_tx);
-        let written = writer
-            .join()
-            .map_err(|_| anyhow::anyhow!("the writing thread panicked"))?;
-        read?;
-        written.with_context(|| shown.to_string())
-    })
+        Some(span)
+    };
+    let mut all = Checksum::new();
+    let mut sum = Checksum::new();
+    let mut check = |index: usize, bytes: &[u8]| -> Result<()> {
+        if bytes.is_empty() {
+            let p = &pieces[index];
+            return check_chunk(&p.name, &std::mem::take(&mut sum), p.checksum.as_deref());
+        }
+        sum.update(bytes);
+        all.update(bytes);
+        progress.inc(bytes.len() as u64);
+        Ok(())
+    };
+    // One output file: a second copying thread would wait on its lock.
+    copy_and_read_back(1, &mut plan, &mut check)?;
+    check_whole(&all, whole)
+}
+
+/// A handle that reads what is written through `file` (stdout, opened
+/// write-only by the shell), or None.
+#[cfg(target_os = "linux")]
+fn reader_of(file: &File) -> Option<File> {
+    use std::os::unix::io::AsRawFd;
+    File::open(format!("/proc/self/fd/{}", file.as_raw_fd())).ok()
+}
+
+#[cfg(not(target_os = "linux"))]
+fn reader_of(_: &File) -> Option<File> {
+    None
 }
 
 /// Stdout as a file, and where the join's bytes will start, when it is a

@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 /// Split big files into chunks and join them back, verified.
 ///
 /// `split` streams a file or stdin into numbered chunk files in constant
-/// memory (each byte read once and summed; a second core writes) and
+/// memory (the kernel copies; fkit reads each chunk back to sum it) and
 /// writes a JSON manifest with each chunk's name, offset, size and xxh3-64
 /// checksum; `join` checks every chunk against it and rebuilds the
 /// original atomically. `split --exec` pipes each chunk to a command

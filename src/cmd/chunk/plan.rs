@@ -1,7 +1,7 @@
 //! Where chunks begin and end: a `ChunkPlan` over a file (random access)
 //! and a `StreamSplitter` over a stream (stdin), both in constant memory.
 
-use super::copy::{BLOCK, Checksum, for_each_block, read_at};
+use super::copy::{BLOCK, Checksum, for_each_block, read_exact_at};
 use anyhow::{Result, bail};
 use std::fs::File;
 use std::io::{self, Read, Write};
@@ -137,19 +137,6 @@ impl<'a> ChunkPlan<'a> {
         self.buf = buf;
         Ok(end)
     }
-}
-
-fn read_exact_at(file: &File, buf: &mut [u8], offset: u64) -> io::Result<()> {
-    let mut done = 0;
-    while done < buf.len() {
-        match read_at(file, &mut buf[done..], offset + done as u64) {
-            Ok(0) => return Err(io::ErrorKind::UnexpectedEof.into()),
-            Ok(n) => done += n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(())
 }
 
 impl Iterator for ChunkPlan<'_> {

@@ -1,6 +1,6 @@
 //! `fkit chunk split` and `fkit chunk plan`.
 
-use super::copy::{ALGORITHM, BLOCK, Checksum, read_at};
+use super::copy::{ALGORITHM, Checksum, Span, copy_and_read_back};
 use super::plan::{ChunkPlan, Policy, Range, StreamChunk, StreamSplitter};
 use super::{Cut, MANIFEST_FORMAT, Manifest, ManifestChunk, Naming, dir_or_dot};
 use crate::io::input::display_name;
@@ -19,9 +19,10 @@ use tempfile::NamedTempFile;
 /// Streams in constant memory. Chunks are named PREFIX + a zero-padded
 /// number (big.log.0000, big.log.0001 …) in DIR; the manifest
 /// PREFIX + `manifest.json` lists each chunk's name, offset, size and
-/// xxh3-64 checksum, and the whole input's, for `fkit chunk join`. Each
-/// byte is read once and summed while in the CPU cache; from a file, a
-/// second core writes the chunks meanwhile. Nothing is replaced without --force; chunks are
+/// xxh3-64 checksum, and the whole input's, for `fkit chunk join`. From a
+/// file the kernel copies the chunks (copy_file_range), one per core, and
+/// fkit sums what landed in each chunk file by reading it back; stdin is
+/// summed as it arrives. Nothing is replaced without --force; chunks are
 /// fsynced (unless --no-sync) and appear only once all are complete: an
 /// error or Ctrl-C leaves none behind.
 ///
@@ -270,18 +271,6 @@ struct Job<'a> {
     quiet: bool,
 }
 
-/// A chunk written from a file: its index, name, file (not yet renamed)
-/// and final path.
-type Copied = (u64, String, NamedTempFile, PathBuf);
-
-/// What the reading thread hands the writing thread.
-enum ToWriter {
-    /// Start chunk number N (it may stay empty).
-    Chunk(u64),
-    /// The next bytes of the current chunk: a block and how much is filled.
-    Bytes(Vec<u8>, usize),
-}
-
 /// A finished chunk: its manifest entry and its file, not yet renamed.
 type Written = (ManifestChunk, (NamedTempFile, PathBuf));
 
@@ -295,91 +284,59 @@ impl Job<'_> {
         Ok((name, temp, target))
     }
 
-    /// From a file: this thread finds the boundaries, reads each byte once
-    /// and sums it while it is in the CPU cache; a writer thread on the
-    /// other core writes the blocks into the chunks, through a small ring.
-    /// (A kernel-side copy, copy_file_range, would still need a second
-    /// read of every byte for the checksums: it measured about 10% more
-    /// CPU time in total.)
+    /// From a file: the kernel copies the chunks (copy_file_range), one
+    /// per core, while this thread reads back what was copied and sums
+    /// it. The boundaries are found lazily, so copying starts at once.
     fn split_file(&self, file: &File, len: u64, name: &str) -> Result<(Vec<Written>, u64, String)> {
-        const RING: usize = 4;
         let mut progress = Progress::bytes(Some(len), !self.quiet);
-        let (full_tx, full_rx) = crossbeam_channel::bounded::<ToWriter>(RING + 1);
-        let (free_tx, free_rx) = crossbeam_channel::bounded::<Vec<u8>>(RING);
-        for _ in 0..RING {
-            let _ = free_tx.send(vec![0u8; BLOCK]);
-        }
-        let mut whole = Checksum::new();
-        let mut sums = Vec::new();
-        let copied = std::thread::scope(|scope| -> Result<Vec<Copied>> {
-            let writer = scope.spawn(move || -> Result<Vec<Copied>> {
-                let mut files: Vec<Copied> = Vec::new();
-                for message in full_rx {
-                    match message {
-                        ToWriter::Chunk(index) => {
-                            self.sync_last(&files)?;
-                            let (chunk, temp, target) = self.chunk_file(index)?;
-                            files.push((index, chunk, temp, target));
-                        }
-                        ToWriter::Bytes(block, n) => {
-                            let Some((_, _, temp, target)) = files.last_mut() else {
-                                anyhow::bail!("bytes before the first chunk");
-                            };
-                            temp.as_file_mut()
-                                .write_all(&block[..n])
-                                .with_context(|| target.display().to_string())?;
-                            let _ = free_tx.send(block);
-                        }
-                    }
-                }
-                self.sync_last(&files)?;
-                Ok(files)
-            });
-            let read = (|| -> Result<()> {
-                for range in ChunkPlan::new(file, len, self.policy) {
-                    let r = range.with_context(|| name.to_string())?;
-                    if full_tx.send(ToWriter::Chunk(r.index)).is_err() {
-                        // The writer stopped on an error; it reports it.
-                        return Ok(());
-                    }
-                    let mut sum = Checksum::new();
-                    let mut at = r.offset;
-                    let end = r.offset + r.length;
-                    while at < end {
-                        let Ok(mut block) = free_rx.recv() else {
-                            return Ok(());
-                        };
-                        let want = (end - at).min(BLOCK as u64) as usize;
-                        let n = match read_at(file, &mut block[..want], at) {
-                            Ok(0) => anyhow::bail!("{name}: ended early (did it shrink?)"),
-                            Ok(n) => n,
-                            Err(e) if e.kind() == io::ErrorKind::Interrupted => 0,
-                            Err(e) => return Err(e).with_context(|| name.to_string()),
-                        };
-                        sum.update(&block[..n]);
-                        whole.update(&block[..n]);
-                        at += n as u64;
-                        progress.inc(n as u64);
-                        if full_tx.send(ToWriter::Bytes(block, n)).is_err() {
-                            return Ok(());
-                        }
-                    }
-                    sums.push((r, sum.hex()));
-                }
-                Ok(())
+        let mut ranges = ChunkPlan::new(file, len, self.policy);
+        let mut made: Vec<(Range, String, NamedTempFile, PathBuf)> = Vec::new();
+        let mut plan = |_: usize| -> Option<Result<Span>> {
+            let next = (|| -> Result<Option<Span>> {
+                let Some(range) = ranges.next() else {
+                    return Ok(None);
+                };
+                let r = range.with_context(|| name.to_string())?;
+                let (chunk, temp, target) = self.chunk_file(r.index)?;
+                let shown = target.display().to_string();
+                let dst = temp.as_file().try_clone().with_context(|| shown.clone())?;
+                let back = temp.as_file().try_clone().with_context(|| shown.clone())?;
+                let src = file.try_clone().with_context(|| name.to_string())?;
+                made.push((r, chunk, temp, target));
+                Ok(Some(Span {
+                    src,
+                    src_at: r.offset,
+                    dst,
+                    dst_at: 0,
+                    back,
+                    back_at: 0,
+                    len: r.length,
+                    sync: self.sync,
+                    what: format!("{name}: copying into {shown}"),
+                }))
             })();
-            drop(full_tx);
-            let written = writer
-                .join()
-                .map_err(|_| anyhow::anyhow!("the writing thread panicked"))?;
-            read?;
-            written
-        })?;
+            next.transpose()
+        };
+        let mut whole = Checksum::new();
+        let mut sum = Checksum::new();
+        let mut sums = Vec::new();
+        let mut check = |_: usize, bytes: &[u8]| -> Result<()> {
+            if bytes.is_empty() {
+                sums.push(std::mem::take(&mut sum).hex());
+            } else {
+                sum.update(bytes);
+                whole.update(bytes);
+                progress.inc(bytes.len() as u64);
+            }
+            Ok(())
+        };
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        copy_and_read_back(cores, &mut plan, &mut check)?;
         progress.finish();
-        let entries = copied
+        let entries = made
             .into_iter()
             .zip(sums)
-            .map(|((_, chunk, temp, target), (r, checksum))| {
+            .map(|((r, chunk, temp, target), checksum)| {
                 let entry = ManifestChunk {
                     name: chunk,
                     offset: r.offset,
@@ -390,16 +347,6 @@ impl Job<'_> {
             })
             .collect();
         Ok((entries, len, whole.hex()))
-    }
-
-    /// The last chunk is complete: fsync it (unless --no-sync).
-    fn sync_last(&self, files: &[Copied]) -> Result<()> {
-        if let (true, Some((_, _, temp, target))) = (self.sync, files.last()) {
-            temp.as_file()
-                .sync_all()
-                .with_context(|| target.display().to_string())?;
-        }
-        Ok(())
     }
 
     /// From stdin: bytes go straight into each chunk's file.
