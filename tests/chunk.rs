@@ -584,3 +584,45 @@ fn join_to_stdout_leaves_the_position_after_the_join() {
     want.extend(b"tail\n");
     assert!(wd.read("out") == want, "joined bytes differ");
 }
+
+/// Stdin redirected from a regular file is split like the file, from
+/// stdin's position on, and left at its end; --number then works too.
+#[test]
+fn split_of_stdin_on_a_regular_file_starts_at_its_position() {
+    let wd = Workdir::new();
+    let data = text(200_000, 9);
+    wd.write("big.log", &data);
+    let fkit = fkit_bin();
+    let script = format!(
+        "{{ dd bs=1000 count=1 of=/dev/null 2>/dev/null; '{0}' chunk split -s 30000 -C -d parts; cat; }} < big.log > rest \
+         && '{0}' chunk split -n 4 -d four --prefix q. < big.log",
+        fkit.display()
+    );
+    let status = Command::new("sh")
+        .arg("-c")
+        .arg(&script)
+        .current_dir(wd.path())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    // Nothing was left for `cat` after the split.
+    assert_eq!(wd.read("rest"), b"");
+    let m = read_manifest(&wd, "parts/chunk.manifest.json");
+    assert_eq!(m["size"].to_string(), (data.len() - 1000).to_string());
+    let run = wd.run(&["chunk", "join", "parts/chunk.manifest.json"]).ok();
+    assert!(run.stdout == data[1000..], "joined bytes differ");
+    assert_eq!(
+        read_manifest(&wd, "four/q.manifest.json")["chunks"]
+            .as_array()
+            .unwrap()
+            .len(),
+        4
+    );
+    let run = wd.run(&["chunk", "join", "four/q.manifest.json"]).ok();
+    assert!(run.stdout == data, "joined bytes differ");
+    // From a pipe --number cannot know the size.
+    let run = wd
+        .run_stdin(&["chunk", "split", "-n", "4", "-d", "pipe"], &data)
+        .code(1);
+    assert!(run.stderr.contains("not a pipe"), "{}", run.stderr);
+}

@@ -12,6 +12,7 @@ row "chunk split --size 64M --no-sync" "$size" "fkit chunk split $log --size 64M
 row "chunk split --lines 1000000 --no-sync" "$size" "fkit chunk split $log --lines 1000000 --dir $cdir -q --no-sync" "split -l 1000000" "split -l 1000000 $log $cdir/x" "$fresh"
 row "chunk split -C 64M --no-sync" "$size" "fkit chunk split $log --size 64M --line-aligned --dir $cdir -q --no-sync" "split -C 64M" "split -C 64M $log $cdir/x" "$fresh"
 row "chunk split --size 64M (stdin) --no-sync" "$size" "fkit chunk split --size 64M --dir $cdir -q --no-sync < $log" "split -b 64M (stdin)" "split -b 64M - $cdir/x < $log" "$fresh"
+row "chunk split --size 64M (pipe) --no-sync" "$size" "cat $log | fkit chunk split --size 64M --dir $cdir -q --no-sync" "split -b 64M (pipe)" "cat $log | split -b 64M - $cdir/x" "$fresh"
 # join: the chunks are made once; each timing starts without the output.
 jdir=$work/join
 rm -rf "$jdir"; mkdir -p "$jdir"

@@ -185,3 +185,30 @@ impl BufRead for Input {
         self.reader.consume(amt)
     }
 }
+
+/// Stdin as a file and its current position, when it is a regular file
+/// (`cmd < file`): then a command can read it by position, map it or let
+/// the kernel copy it, as it would a named file. The descriptor is a
+/// duplicate sharing stdin's position.
+#[cfg(unix)]
+pub fn stdin_file() -> Option<(File, u64)> {
+    use std::io::Seek;
+    use std::os::unix::io::FromRawFd;
+    // SAFETY: dup gives a new descriptor for stdin's open file; the File
+    // owns and closes only the duplicate.
+    let fd = unsafe { libc::dup(0) };
+    if fd < 0 {
+        return None;
+    }
+    let mut file = unsafe { File::from_raw_fd(fd) };
+    if !file.metadata().ok()?.is_file() {
+        return None;
+    }
+    let position = file.stream_position().ok()?;
+    Some((file, position))
+}
+
+#[cfg(not(unix))]
+pub fn stdin_file() -> Option<(File, u64)> {
+    None
+}

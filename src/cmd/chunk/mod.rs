@@ -64,7 +64,7 @@ struct Cut {
     #[arg(short, long, value_name = "N")]
     lines: Option<u64>,
 
-    /// This many chunks of nearly equal size (needs a file, not stdin).
+    /// This many chunks of nearly equal size (needs a file or `< file`, not a pipe).
     #[arg(short, long, value_name = "K")]
     number: Option<u64>,
 }

@@ -33,6 +33,8 @@ pub struct Range {
 /// the first can be copied while the next are still being found.
 pub struct ChunkPlan<'a> {
     file: &'a File,
+    /// Where the input starts in `file` (offsets are relative to it).
+    base: u64,
     len: u64,
     policy: Policy,
     next_offset: u64,
@@ -44,12 +46,20 @@ impl<'a> ChunkPlan<'a> {
     pub fn new(file: &'a File, len: u64, policy: Policy) -> ChunkPlan<'a> {
         ChunkPlan {
             file,
+            base: 0,
             len,
             policy,
             next_offset: 0,
             index: 0,
             buf: Vec::new(),
         }
+    }
+
+    /// The input is the `len` bytes of the file from `base` on (stdin
+    /// opened on a regular file, read from its position).
+    pub fn from(mut self, base: u64) -> Self {
+        self.base = base;
+        self
     }
 
     /// The end of the chunk that starts at `start`.
@@ -101,7 +111,7 @@ impl<'a> ChunkPlan<'a> {
         while hi > start {
             let lo = hi.saturating_sub(BLOCK as u64).max(start);
             let want = (hi - lo) as usize;
-            read_exact_at(self.file, &mut buf[..want], lo)?;
+            read_exact_at(self.file, &mut buf[..want], self.base + lo)?;
             if let Some(p) = memchr::memrchr(b'\n', &buf[..want]) {
                 found = Some(lo + p as u64 + 1);
                 break;
@@ -120,7 +130,7 @@ impl<'a> ChunkPlan<'a> {
         let mut end = self.len;
         while at < self.len {
             let want = (self.len - at).min(BLOCK as u64) as usize;
-            read_exact_at(self.file, &mut buf[..want], at)?;
+            read_exact_at(self.file, &mut buf[..want], self.base + at)?;
             let block = &buf[..want];
             let count = bytecount::count(block, b'\n') as u64;
             if count < left {
@@ -221,7 +231,7 @@ impl<'a> StreamSplitter<'a> {
         let limit = match self.policy {
             Policy::Size(n) | Policy::LineAligned(n) | Policy::Lines(n) => n,
             Policy::Number { .. } => {
-                bail!("--number needs the input's size: give a file, not stdin")
+                bail!("--number needs the input's size: give a file (or `< file`), not a pipe")
             }
         };
         let mut buf = vec![0u8; BLOCK];

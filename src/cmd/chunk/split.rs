@@ -3,7 +3,7 @@
 use super::copy::{ALGORITHM, Checksum, Span, copy_and_read_back};
 use super::plan::{ChunkPlan, Policy, Range, StreamChunk, StreamSplitter};
 use super::{Cut, MANIFEST_FORMAT, Manifest, ManifestChunk, Naming, dir_or_dot};
-use crate::io::input::display_name;
+use crate::io::input::{display_name, stdin_file};
 use crate::io::output::{commit, refuse_existing, sync_parent, temp_beside};
 use crate::io::{Exit, Input, Output, Progress, signal};
 use anyhow::{Context, Result};
@@ -201,9 +201,22 @@ pub fn run(args: Args) -> Result<()> {
         .clone()
         .unwrap_or_else(|| dir.join(format!("{prefix}manifest.json")));
     refuse_existing(&manifest_path, args.force)?;
-    let (entries, size, checksum) = match file {
-        Some((f, len)) => job.split_file(&f, len, &name)?,
-        None => {
+    // Stdin on a regular file (`< big.log`) is split like a named file,
+    // from stdin's position on.
+    let stdin = match (&file, path) {
+        (None, None) => stdin_file(),
+        _ => None,
+    };
+    let (entries, size, checksum) = match (file, stdin) {
+        (Some((f, len)), _) => job.split_file(&f, 0, len, &name)?,
+        (None, Some((mut f, at))) => {
+            let end = f.metadata().with_context(|| name.clone())?.len().max(at);
+            let split = job.split_file(&f, at, end - at, &name)?;
+            // Leave stdin at the end, as reading it through would.
+            f.seek(SeekFrom::Start(end)).with_context(|| name.clone())?;
+            split
+        }
+        (None, None) => {
             let mut input = Input::at(path).progress(!args.quiet).open()?;
             job.split_stream(&mut input, &name)?
         }
@@ -287,9 +300,15 @@ impl Job<'_> {
     /// From a file: the kernel copies the chunks (copy_file_range), one
     /// per core, while this thread reads back what was copied and sums
     /// it. The boundaries are found lazily, so copying starts at once.
-    fn split_file(&self, file: &File, len: u64, name: &str) -> Result<(Vec<Written>, u64, String)> {
+    fn split_file(
+        &self,
+        file: &File,
+        base: u64,
+        len: u64,
+        name: &str,
+    ) -> Result<(Vec<Written>, u64, String)> {
         let mut progress = Progress::bytes(Some(len), !self.quiet);
-        let mut ranges = ChunkPlan::new(file, len, self.policy);
+        let mut ranges = ChunkPlan::new(file, len, self.policy).from(base);
         let mut made: Vec<(Range, String, NamedTempFile, PathBuf)> = Vec::new();
         let mut plan = |_: usize| -> Option<Result<Span>> {
             let next = (|| -> Result<Option<Span>> {
@@ -305,7 +324,7 @@ impl Job<'_> {
                 made.push((r, chunk, temp, target));
                 Ok(Some(Span {
                     src,
-                    src_at: r.offset,
+                    src_at: base + r.offset,
                     dst,
                     dst_at: 0,
                     back,
