@@ -338,6 +338,12 @@ pub fn copy_and_read_back(
     std::thread::scope(|scope| {
         for _ in 0..workers.max(1) {
             scope.spawn(|| {
+                // A panicking worker must still wake the reader.
+                let _stop = OnDrop(|| {
+                    if std::thread::panicking() {
+                        fail(anyhow::anyhow!("a copying thread panicked"));
+                    }
+                });
                 if let Err(e) = copy() {
                     fail(e);
                 }
@@ -350,5 +356,14 @@ pub fn copy_and_read_back(
     match board.into_inner().unwrap_or_else(|p| p.into_inner()).failed {
         Some(e) => Err(e),
         None => Ok(()),
+    }
+}
+
+/// Runs its closure when dropped (also while unwinding from a panic).
+struct OnDrop<F: FnMut()>(F);
+
+impl<F: FnMut()> Drop for OnDrop<F> {
+    fn drop(&mut self) {
+        (self.0)()
     }
 }
