@@ -626,3 +626,40 @@ fn split_of_stdin_on_a_regular_file_starts_at_its_position() {
         .code(1);
     assert!(run.stderr.contains("not a pipe"), "{}", run.stderr);
 }
+
+/// Offsets past 4 GiB, on a sparse file (nothing that large is written):
+/// plan cuts it, and cat reads a range beyond 4 GiB exactly.
+#[test]
+fn plan_and_cat_past_4_gib() {
+    let wd = Workdir::new();
+    let path = wd.join("sparse");
+    let file = std::fs::File::create(&path).unwrap();
+    let size = (5u64 << 30) + 100;
+    file.set_len(size).unwrap();
+    let far = (4u64 << 30) + 10;
+    {
+        use std::io::{Seek, SeekFrom, Write};
+        let mut f = &file;
+        f.seek(SeekFrom::Start(far)).unwrap();
+        f.write_all(b"far away\n").unwrap();
+    }
+    let run = wd.run(&["chunk", "plan", "sparse", "-s", "3G"]).ok();
+    assert_eq!(
+        run.stdout_str(),
+        format!("0:{}\n{}:{}\n", 3u64 << 30, 3u64 << 30, size - (3u64 << 30))
+    );
+    let run = wd
+        .run(&["chunk", "plan", "sparse", "-n", "2", "--json"])
+        .ok();
+    let v: serde_json::Value = serde_json::from_slice(&run.stdout).unwrap();
+    assert_eq!(v["size"].as_u64(), Some(size));
+    assert_eq!(v["chunks"][1]["offset"].as_u64(), Some(size / 2));
+    let run = wd
+        .run(&["chunk", "cat", "sparse", "--range", &format!("{far}:9")])
+        .ok();
+    assert_eq!(run.stdout, b"far away\n");
+    let run = wd
+        .run(&["chunk", "cat", "sparse", "--range", "0x100000000:4"])
+        .ok();
+    assert_eq!(run.stdout, b"\0\0\0\0");
+}
