@@ -186,21 +186,22 @@ impl BufRead for Input {
     }
 }
 
-/// Stdin as a file and its current position, when it is a regular file
-/// (`cmd < file`): then a command can read it by position, map it or let
-/// the kernel copy it, as it would a named file. The descriptor is a
-/// duplicate sharing stdin's position.
+/// Stdin (fd 0) or stdout (fd 1) as a file, and its current position,
+/// when it is a regular file (`cmd < file`, `cmd > file`): then a command
+/// can read or write it by position, or let the kernel copy, as it would
+/// a named file. The descriptor is a duplicate: it shares the position
+/// and flags of the original, and closing it leaves the original open.
 #[cfg(unix)]
-pub fn stdin_file() -> Option<(File, u64)> {
+pub fn stdio_file(fd: i32) -> Option<(File, u64)> {
     use std::io::Seek;
     use std::os::unix::io::FromRawFd;
-    // SAFETY: dup gives a new descriptor for stdin's open file; the File
+    // SAFETY: dup gives a new descriptor for the same open file; the File
     // owns and closes only the duplicate.
-    let fd = unsafe { libc::dup(0) };
-    if fd < 0 {
+    let dup = unsafe { libc::dup(fd) };
+    if dup < 0 {
         return None;
     }
-    let mut file = unsafe { File::from_raw_fd(fd) };
+    let mut file = unsafe { File::from_raw_fd(dup) };
     if !file.metadata().ok()?.is_file() {
         return None;
     }
@@ -209,6 +210,6 @@ pub fn stdin_file() -> Option<(File, u64)> {
 }
 
 #[cfg(not(unix))]
-pub fn stdin_file() -> Option<(File, u64)> {
+pub fn stdio_file(_fd: i32) -> Option<(File, u64)> {
     None
 }

@@ -2,6 +2,7 @@
 
 use super::copy::{BLOCK, Checksum, Span, copy_and_read_back, copy_range_at, for_each_block};
 use super::{Manifest, parse_range};
+use crate::io::input::stdio_file;
 use crate::io::output::{commit, refuse_existing, temp_beside};
 use crate::io::{Exit, Progress};
 use anyhow::{Context, Result, bail};
@@ -415,29 +416,18 @@ fn reader_of(_: &File) -> Option<File> {
 /// Stdout as a file, and where the join's bytes will start, when it is a
 /// regular file written at its end (`> out`, `>> out`): then a failed
 /// check can cut it back to that length.
-#[cfg(unix)]
 fn stdout_file() -> Option<(File, u64)> {
-    use std::os::unix::io::FromRawFd;
-    // SAFETY: dup gives a new descriptor for the same open file (and
-    // offset) as fd 1; the File owns and closes only the duplicate.
-    let fd = unsafe { libc::dup(1) };
-    if fd < 0 {
-        return None;
-    }
-    let mut file = unsafe { File::from_raw_fd(fd) };
-    let meta = file.metadata().ok()?;
-    if !meta.is_file() {
-        return None;
-    }
-    // SAFETY: F_GETFL only reads the descriptor's flags.
-    let append = unsafe { libc::fcntl(fd, libc::F_GETFL) } & libc::O_APPEND != 0;
-    let position = file.stream_position().ok()?;
+    let (file, position) = stdio_file(1)?;
+    let len = file.metadata().ok()?.len();
+    #[cfg(unix)]
+    let append = {
+        use std::os::unix::io::AsRawFd;
+        // SAFETY: F_GETFL only reads the descriptor's flags.
+        unsafe { libc::fcntl(file.as_raw_fd(), libc::F_GETFL) & libc::O_APPEND != 0 }
+    };
+    #[cfg(not(unix))]
+    let append = false;
     // Writing inside the file (`1<> out`) would overwrite bytes that a
     // cut could not bring back: that case goes the check-first way.
-    (append || position == meta.len()).then_some((file, meta.len()))
-}
-
-#[cfg(not(unix))]
-fn stdout_file() -> Option<(File, u64)> {
-    None
+    (append || position == len).then_some((file, len))
 }

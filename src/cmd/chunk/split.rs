@@ -3,7 +3,7 @@
 use super::copy::{ALGORITHM, Checksum, Span, copy_and_read_back};
 use super::plan::{ChunkPlan, Policy, Range, StreamChunk, StreamSplitter};
 use super::{Cut, MANIFEST_FORMAT, Manifest, ManifestChunk, Naming, dir_or_dot};
-use crate::io::input::{display_name, stdin_file};
+use crate::io::input::{display_name, stdio_file};
 use crate::io::output::{commit, refuse_existing, sync_parent, temp_beside};
 use crate::io::{Exit, Input, Output, Progress, signal};
 use anyhow::{Context, Result};
@@ -204,7 +204,7 @@ pub fn run(args: Args) -> Result<()> {
     // Stdin on a regular file (`< big.log`) is split like a named file,
     // from stdin's position on.
     let stdin = match (&file, path) {
-        (None, None) => stdin_file(),
+        (None, None) => stdio_file(0),
         _ => None,
     };
     let (entries, size, checksum) = match (file, stdin) {
