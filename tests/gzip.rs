@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{Workdir, have, pseudo_random, run_command};
+use common::{Workdir, fkit_bin, have, pseudo_random, run_command};
 use std::process::Command;
 
 /// Text that compresses like a log: repeated words with numbers.
@@ -520,6 +520,74 @@ fn decodes_every_way(wd: &Workdir, gz: &[u8], want: &[u8], what: &str) {
     }
     let out = wd.run_stdin(&["gzip", "-dc"], gz).ok().stdout;
     assert!(out == want, "{what}: stdin");
+    let out = stdin_from_file(wd, &["gzip", "-dc"], "x.gz").stdout;
+    assert!(out == want, "{what}: stdin on the file");
+}
+
+/// Run fkit with stdin opened on a file of the work dir (`fkit … < name`).
+fn stdin_from_file(wd: &Workdir, args: &[&str], name: &str) -> std::process::Output {
+    let file = std::fs::File::open(wd.join(name)).unwrap();
+    let out = wd.command(args).stdin(file).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{args:?} < {name}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+/// Stdin on a regular file is mapped and decoded like the file (bzip2 by
+/// fkit's block decoder, fkit's gzip members on every core), `-l` reads it
+/// too, and it is left at its end; from any other position it is streamed.
+#[test]
+fn stdin_on_a_regular_file_decodes_like_the_file() {
+    let wd = Workdir::new();
+    let data = text(3_000_000);
+    wd.write("d", &data);
+    wd.run(&["gzip", "-k", "-b", "256K", "d"]).ok();
+    wd.run(&["gzip", "-k", "--bzip2", "-1", "d"]).ok();
+    for name in ["d.gz", "d.bz2"] {
+        for threads in ["1", "2"] {
+            let out = stdin_from_file(&wd, &["gzip", "-dc", "-p", threads], name).stdout;
+            assert!(out == data, "{name} -p{threads}");
+        }
+        stdin_from_file(&wd, &["gzip", "-t"], name);
+        let listed = stdin_from_file(&wd, &["gzip", "-l", "--json"], name).stdout;
+        let v: serde_json::Value = serde_json::from_slice(&listed).unwrap();
+        assert_eq!(v[0]["uncompressed"], data.len(), "{name}");
+        assert_eq!(v[0]["compressed"], wd.read(name).len(), "{name}");
+        assert_eq!(v[0]["name"], "<stdin>");
+        // Nothing is left on stdin for the next reader.
+        let script = format!(
+            "{{ '{}' gzip -dc > out; cat > rest; }} < {name}",
+            fkit_bin().display()
+        );
+        let ok = Command::new("sh")
+            .arg("-c")
+            .arg(&script)
+            .current_dir(wd.path())
+            .status()
+            .unwrap();
+        assert!(ok.success());
+        assert!(wd.read("out") == data, "{name}: out");
+        assert_eq!(wd.read("rest"), b"", "{name}: rest");
+    }
+    // Compressed data that starts after a header someone else read.
+    let mut prefixed = b"hdr:\n".to_vec();
+    prefixed.extend(wd.read("d.gz"));
+    wd.write("p.gz", &prefixed);
+    let script = format!(
+        "{{ dd bs=5 count=1 of=/dev/null 2>/dev/null; '{}' gzip -dc; }} < p.gz > out",
+        fkit_bin().display()
+    );
+    let ok = Command::new("sh")
+        .arg("-c")
+        .arg(&script)
+        .current_dir(wd.path())
+        .status()
+        .unwrap();
+    assert!(ok.success());
+    assert!(wd.read("out") == data, "after a header");
 }
 
 #[test]

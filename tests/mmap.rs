@@ -392,3 +392,45 @@ fn help_has_examples() {
         assert!(run.stdout_str().contains("Examples:"), "{sub}");
     }
 }
+
+/// Stdin on a regular file is mapped like the file (and left at its end);
+/// from another position, or from a pipe, it is streamed.
+#[test]
+fn stdin_on_a_regular_file_is_mapped() {
+    let wd = Workdir::new();
+    let data = log_lines(20_000, 4);
+    wd.write("log", &data);
+    let fkit = common::fkit_bin();
+    let fkit = fkit.display();
+    let lines = sh(&wd, "wc -l < log").trim().to_string();
+    let count = sh(&wd, "grep -c -F ERROR log").trim().to_string();
+    let got = sh(
+        &wd,
+        &format!("'{fkit}' mmap lines < log; '{fkit}' mmap find -c - ERROR < log"),
+    );
+    assert_eq!(got, format!("{lines}\n{count}\n"));
+    let got = sh(&wd, &format!("'{fkit}' mmap find - ERROR --max 2 < log"));
+    let want: Vec<u64> = naive_offsets(&data, b"ERROR").into_iter().take(2).collect();
+    assert_eq!(offsets_of(got.as_bytes()), want);
+    let got = sh(
+        &wd,
+        &format!("'{fkit}' mmap view - -o 100 -l 20 --text < log"),
+    );
+    assert_eq!(got.as_bytes(), &data[100..120]);
+    // Left at the end, as reading it would leave it.
+    let rest = sh(
+        &wd,
+        &format!("{{ '{fkit}' mmap lines > /dev/null; wc -c; }} < log"),
+    );
+    assert_eq!(rest.trim(), "0");
+    // After a line someone else read, only the rest is counted.
+    let first_line = data.iter().position(|&b| b == b'\n').unwrap() + 1;
+    let after = sh(
+        &wd,
+        &format!(
+            "{{ dd bs={first_line} count=1 of=/dev/null 2>/dev/null; '{fkit}' mmap lines; }} < log"
+        ),
+    );
+    let want = lines.parse::<u64>().unwrap() - 1;
+    assert_eq!(after.trim(), want.to_string());
+}

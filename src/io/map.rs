@@ -29,26 +29,26 @@ impl MappedFile {
     /// (waiting for an exclusive holder) for as long as the map lives.
     pub fn open_locked(path: &Path, lock: bool) -> Result<MappedFile> {
         let file = File::open(path).with_context(|| path.display().to_string())?;
-        let meta = file
-            .metadata()
-            .with_context(|| path.display().to_string())?;
+        MappedFile::of_file(file, &path.display().to_string(), lock)
+    }
+
+    /// Map an open file (stdin on a regular file, for example), named
+    /// `name` in errors; with `lock`, under a shared advisory lock.
+    pub fn of_file(file: File, name: &str, lock: bool) -> Result<MappedFile> {
+        let meta = file.metadata().with_context(|| name.to_string())?;
         if !meta.is_file() {
-            bail!("{}: not a regular file, cannot be mapped", path.display());
+            bail!("{name}: not a regular file, cannot be mapped");
         }
         if lock {
-            FileExt::lock_shared(&file)
-                .with_context(|| format!("{}: taking a shared lock", path.display()))?;
+            FileExt::lock_shared(&file).with_context(|| format!("{name}: taking a shared lock"))?;
         }
         // Measure again under the lock: a writer may have changed it.
-        let len = file
-            .metadata()
-            .with_context(|| path.display().to_string())?
-            .len();
+        let len = file.metadata().with_context(|| name.to_string())?.len();
         let map = if len == 0 {
             None
         } else {
             // SAFETY: the map is read-only; see the module note on truncation.
-            let map = unsafe { Mmap::map(&file) }.with_context(|| path.display().to_string())?;
+            let map = unsafe { Mmap::map(&file) }.with_context(|| name.to_string())?;
             Some(map)
         };
         Ok(MappedFile { map, file })

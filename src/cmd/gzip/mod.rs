@@ -9,6 +9,7 @@ mod pipeline;
 
 use crate::io::compress::{Format, parse_header};
 use crate::io::error::{Outcome, outcome};
+use crate::io::input::stdio_file;
 use crate::io::output::{commit, temp_beside};
 use crate::io::{Exit, MappedFile, Size};
 use anyhow::{Context, Result, anyhow, bail};
@@ -646,6 +647,9 @@ fn decompress_stdin(plan: &Plan) -> Result<Status> {
     if stdin.is_terminal() && !plan.force {
         bail!("compressed data not read from a terminal (use -f to force it; see --help)");
     }
+    if let Some((file, 0)) = stdio_file(0) {
+        return decompress_stdin_file(plan, file);
+    }
     let mut head = Vec::with_capacity(4);
     (&stdin).take(4).read_to_end(&mut head).context("<stdin>")?;
     let mut reader = BufReader::with_capacity(1 << 20, io::Cursor::new(head.clone()).chain(stdin));
@@ -665,6 +669,43 @@ fn decompress_stdin(plan: &Plan) -> Result<Status> {
     }
     .context("<stdin>")?;
     report_trailing(plan, "<stdin>", trailing)
+}
+
+/// Stdin on a regular file (`< big.gz`) is mapped like a named file, so
+/// that members and blocks are found and decoded on every core; it is left
+/// at its end, as reading it through would leave it.
+fn decompress_stdin_file(plan: &Plan, file: fs::File) -> Result<Status> {
+    let shown = "<stdin>";
+    let map = MappedFile::of_file(file, shown, false)?;
+    map.advise_sequential();
+    let status = match Format::detect(&map[..map.len().min(4)]) {
+        None => pass_through(plan, shown, &mut map.file())?,
+        Some(format) => {
+            let mut sink = Sink::create(plan, None)?;
+            let trailing = decode_mapped(&map, format, &mut sink, plan, shown)?;
+            report_trailing(plan, shown, trailing)?
+        }
+    };
+    io::Seek::seek(&mut map.file(), io::SeekFrom::End(0)).context(shown)?;
+    Ok(status)
+}
+
+/// Decode the mapped compressed file into `sink`: gzip members or bzip2
+/// blocks on `plan.threads` cores where they can be found.
+fn decode_mapped(
+    map: &MappedFile,
+    format: Format,
+    sink: &mut Sink,
+    plan: &Plan,
+    shown: &str,
+) -> Result<Option<Trailing>> {
+    let mut writer = sink.writer();
+    let mut window = Window::new(&mut writer, plan.range).progress(plan.progress);
+    match format {
+        Format::Gzip => engine::decompress_gzip(Source::File(map), &mut window, plan.threads),
+        Format::Bzip2 => engine::decompress_bzip2(Source::File(map), &mut window, plan.threads),
+    }
+    .with_context(|| shown.to_string())
 }
 
 /// `gzip -cdf` copies input that is not compressed unchanged (as zcat -f).
@@ -740,17 +781,7 @@ fn decompress_file(path: &Path, meta: &fs::Metadata, plan: &Plan) -> Result<Stat
         }
     }
     let mut sink = Sink::create(plan, target.as_deref())?;
-    let trailing = {
-        let mut writer = sink.writer();
-        let mut window = Window::new(&mut writer, plan.range).progress(plan.progress);
-        match format {
-            Format::Gzip => engine::decompress_gzip(Source::File(&map), &mut window, plan.threads),
-            Format::Bzip2 => {
-                engine::decompress_bzip2(Source::File(&map), &mut window, plan.threads)
-            }
-        }
-        .with_context(|| shown.clone())?
-    };
+    let trailing = decode_mapped(&map, format, &mut sink, plan, &shown)?;
     let Some(target) = target else {
         if plan.mode == Mode::Test && plan.verbose {
             eprintln!("{shown}:\t OK");
@@ -777,6 +808,45 @@ fn decompress_file(path: &Path, meta: &fs::Metadata, plan: &Plan) -> Result<Stat
     report_trailing(plan, &shown, trailing)
 }
 
+/// How many bytes `src` decodes to (for `--list`), decoded into nothing.
+fn decoded_len(src: Source, format: Format, threads: usize) -> Result<u64> {
+    let mut count = Counter {
+        inner: io::sink(),
+        n: 0,
+    };
+    {
+        let mut w: &mut dyn Write = &mut count;
+        let mut window = Window::new(&mut w, None);
+        match format {
+            Format::Gzip => engine::decompress_gzip(src, &mut window, threads)?,
+            Format::Bzip2 => engine::decompress_bzip2(src, &mut window, threads)?,
+        };
+    }
+    Ok(count.n)
+}
+
+/// `--list` of stdin that cannot be mapped (a pipe): decoded to count.
+fn list_stream(shown: &str) -> Result<Listing> {
+    let mut data = Counted2 {
+        inner: BufReader::with_capacity(1 << 20, io::stdin()),
+        n: 0,
+    };
+    let head = io::BufRead::fill_buf(&mut data)?.to_vec();
+    let format =
+        Format::detect(&head).ok_or_else(|| anyhow!("{shown}: not in gzip or bzip2 format"))?;
+    let uncompressed =
+        decoded_len(Source::Stream(&mut data), format, 1).with_context(|| shown.to_string())?;
+    let compressed = data.n;
+    Ok(Listing {
+        name: shown.to_string(),
+        format: format.name(),
+        compressed,
+        uncompressed,
+        ratio: ratio(compressed, uncompressed, 0),
+        header_bytes: 0,
+    })
+}
+
 /// One line of `--list`.
 #[derive(serde::Serialize)]
 struct Listing {
@@ -799,39 +869,14 @@ fn ratio(compressed: u64, uncompressed: u64, header_bytes: u64) -> f64 {
 
 fn list_one(input: Option<&Path>, plan: &Plan) -> Result<Listing> {
     let shown = crate::io::input::display_name(input);
-    let counted = |format: Format, reader: &mut dyn io::BufRead| -> Result<u64> {
-        let mut count = Counter {
-            inner: io::sink(),
-            n: 0,
-        };
-        let mut w: &mut dyn Write = &mut count;
-        let mut window = Window::new(&mut w, None);
-        match format {
-            Format::Gzip => engine::decompress_gzip(Source::Stream(reader), &mut window, 1)?,
-            Format::Bzip2 => engine::decompress_bzip2(Source::Stream(reader), &mut window, 1)?,
-        };
-        Ok(count.n)
+    let map = match input {
+        Some(path) => MappedFile::open(path)?,
+        // Stdin on a regular file is mapped like a named file.
+        None => match stdio_file(0) {
+            Some((file, 0)) => MappedFile::of_file(file, &shown, false)?,
+            _ => return list_stream(&shown),
+        },
     };
-    let Some(path) = input else {
-        let mut data = Counted2 {
-            inner: BufReader::with_capacity(1 << 20, io::stdin()),
-            n: 0,
-        };
-        let head = io::BufRead::fill_buf(&mut data)?.to_vec();
-        let format =
-            Format::detect(&head).ok_or_else(|| anyhow!("{shown}: not in gzip or bzip2 format"))?;
-        let uncompressed = counted(format, &mut data).with_context(|| shown.clone())?;
-        let compressed = data.n;
-        return Ok(Listing {
-            name: shown,
-            format: format.name(),
-            compressed,
-            uncompressed,
-            ratio: ratio(compressed, uncompressed, 0),
-            header_bytes: 0,
-        });
-    };
-    let map = MappedFile::open(path)?;
     let format = Format::detect(&map[..map.len().min(4)])
         .ok_or_else(|| anyhow!("{shown}: not in gzip or bzip2 format"))?;
     let compressed = map.len() as u64;
@@ -857,7 +902,7 @@ fn list_one(input: Option<&Path>, plan: &Plan) -> Result<Listing> {
             )
         }
         Format::Bzip2 => (
-            counted(format, &mut &map[..]).with_context(|| shown.clone())?,
+            decoded_len(Source::File(&map), format, plan.threads).with_context(|| shown.clone())?,
             0,
         ),
     };

@@ -14,7 +14,8 @@ use std::path::PathBuf;
 /// default), or only how many there are (--count). Matches do not overlap:
 /// after a match, the search goes on after its last byte. A mapped file is
 /// searched in slices on all cores (a match across two slices counts once);
-/// stdin streams on one core. Exit status is 0 when something was found,
+/// so is stdin redirected from a file (`< big.log`); a pipe streams on one
+/// core. Exit status is 0 when something was found,
 /// 1 when nothing was, as grep's.
 ///
 /// Examples:
@@ -62,7 +63,8 @@ pub struct FindArgs {
 /// Count lines: the newline bytes in a file, as wc -l prints it.
 ///
 /// A last line without a newline is not counted, as with wc -l. A mapped
-/// file is counted on all cores; stdin streams on one.
+/// file (or stdin redirected from one) is counted on all cores; a pipe
+/// streams on one.
 ///
 /// Examples:
 ///   fkit mmap lines big.log

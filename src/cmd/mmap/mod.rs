@@ -5,7 +5,7 @@ mod patch;
 mod view;
 
 use crate::io::{Input, MappedFile, Progress};
-use anyhow::Result;
+use anyhow::{Context, Result};
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -55,8 +55,8 @@ pub fn run(args: Args) -> Result<()> {
     }
 }
 
-/// Where the bytes come from: a map of a regular file, or a stream (stdin,
-/// a pipe, a device) read block by block.
+/// Where the bytes come from: a map of a regular file (named, or on stdin),
+/// or a stream (a pipe, a device) read block by block.
 enum Source {
     Map(MappedFile),
     Stream(Input),
@@ -72,6 +72,15 @@ impl Source {
             && std::fs::metadata(p).is_ok_and(|m| m.is_file())
         {
             return Ok(Source::Map(MappedFile::open_locked(p, lock)?));
+        }
+        // Stdin on a regular file (`< big.log`), read from its start, is
+        // mapped like the file; it is left at its end, as reading would.
+        if path.is_none()
+            && let Some((file, 0)) = crate::io::input::stdio_file(0)
+        {
+            let map = MappedFile::of_file(file, "<stdin>", lock)?;
+            std::io::Seek::seek(&mut map.file(), std::io::SeekFrom::End(0)).context("<stdin>")?;
+            return Ok(Source::Map(map));
         }
         if lock && path.is_some() {
             anyhow::bail!(

@@ -11,8 +11,9 @@ use std::path::PathBuf;
 ///
 /// Offsets and lengths take sizes (4G, 512K) and hex (0x1be). Hex lines
 /// are xxd's: offset, 16 bytes in pairs, then the printable characters.
-/// A mapped file pages in only the range shown; stdin is streamed (the
-/// bytes before --offset are read and dropped).
+/// A mapped file (or stdin redirected from one) pages in only the range
+/// shown; a pipe is streamed (the bytes before --offset are read and
+/// dropped).
 ///
 /// Examples:
 ///   fkit mmap view disk.img --offset 0x1be --length 64
