@@ -620,6 +620,25 @@ fn split_of_stdin_on_a_regular_file_starts_at_its_position() {
     );
     let run = wd.run(&["chunk", "join", "four/q.manifest.json"]).ok();
     assert!(run.stdout == data, "joined bytes differ");
+    // --exec reads its chunks from stdin's file too (by position), and
+    // --number works there.
+    let script = format!(
+        "{{ dd bs=1000 count=1 of=/dev/null 2>/dev/null; '{}' chunk split -n 3 -C --exec 'cat > $FKIT_CHUNK' -j 2 -d ex; cat; }} < big.log > rest2",
+        fkit.display()
+    );
+    let status = Command::new("sh")
+        .arg("-c")
+        .arg(&script)
+        .current_dir(wd.path())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    assert_eq!(wd.read("rest2"), b"");
+    let mut parts = Vec::new();
+    for i in 0..3 {
+        parts.extend(wd.read(&format!("ex/chunk.000{i}")));
+    }
+    assert!(parts == data[1000..], "exec chunks differ");
     // From a pipe --number cannot know the size.
     let run = wd
         .run_stdin(&["chunk", "split", "-n", "4", "-d", "pipe"], &data)
@@ -662,4 +681,90 @@ fn plan_and_cat_past_4_gib() {
         .run(&["chunk", "cat", "sparse", "--range", "0x100000000:4"])
         .ok();
     assert_eq!(run.stdout, b"\0\0\0\0");
+}
+
+/// Ctrl-C during a join into redirected stdout cuts the file back to what
+/// it held before: no unverified bytes are left.
+#[cfg(unix)]
+#[test]
+fn interrupted_join_to_stdout_cuts_the_file_back() {
+    let wd = Workdir::new();
+    let data: Vec<u8> = (0..48_000_000u32).map(|i| (i % 251) as u8).collect();
+    wd.write("big", &data);
+    wd.run(&[
+        "chunk",
+        "split",
+        "big",
+        "-s",
+        "8M",
+        "-d",
+        "parts",
+        "--no-sync",
+    ])
+    .ok();
+    wd.write("out", "before\n");
+    let out = std::fs::OpenOptions::new()
+        .append(true)
+        .open(wd.join("out"))
+        .unwrap();
+    let mut child = wd
+        .command(&["chunk", "join", "parts/big.manifest.json"])
+        .stdout(out)
+        .spawn()
+        .unwrap();
+    // Interrupt once the join is under way.
+    let started = std::time::Instant::now();
+    while std::fs::metadata(wd.join("out")).unwrap().len() <= 7 {
+        assert!(started.elapsed().as_secs() < 30, "the join never started");
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+    // SAFETY: kill(2) on our own child.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let status = child.wait().unwrap();
+    let len = std::fs::metadata(wd.join("out")).unwrap().len();
+    if status.success() {
+        // It finished first: then all of it must be there.
+        assert_eq!(len, 7 + data.len() as u64);
+    } else {
+        assert_eq!(status.code(), Some(130));
+        assert_eq!(wd.read("out"), b"before\n");
+    }
+}
+
+/// Descriptors do not pile up with the number of chunks: a join and a
+/// split of hundreds of chunks work under a low open-files limit.
+#[cfg(unix)]
+#[test]
+fn many_chunks_under_a_low_open_files_limit() {
+    let wd = Workdir::new();
+    let data = text(300_000, 21);
+    wd.write("big", &data);
+    wd.run(&[
+        "chunk",
+        "split",
+        "big",
+        "-s",
+        "1000",
+        "-d",
+        "parts",
+        "--no-sync",
+    ])
+    .ok();
+    let script = format!(
+        "ulimit -n 64 && '{0}' chunk join parts/big.manifest.json -o joined && '{0}' chunk join parts/big.manifest.json > piped",
+        fkit_bin().display()
+    );
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg(&script)
+        .current_dir(wd.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(wd.read("joined") == data);
+    assert!(wd.read("piped") == data);
 }

@@ -13,11 +13,18 @@
 //! calls `kill`, which is async-signal-safe. Removing files is not, so
 //! cleanup runs on a listener thread, started by the first temporary path.
 
+use std::fs::File;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
+use std::sync::{Mutex, RwLock, RwLockReadGuard};
 
 static TEMP_PATHS: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+/// Files written in place (stdout on a regular file) and the length to cut
+/// each back to on an interrupt.
+static CUT_BACKS: Mutex<Vec<(File, u64)>> = Mutex::new(Vec::new());
+/// Held (shared) by each write to a file in [`CUT_BACKS`]; the cleanup
+/// takes it exclusively, so that no write lands after the cut.
+static WRITE_GATE: RwLock<()> = RwLock::new(());
 /// Where signals go while a child runs: a pid, a negated process group id
 /// (as `kill` takes it), or 0 for nowhere.
 static CHILD: AtomicI32 = AtomicI32::new(0);
@@ -47,6 +54,33 @@ pub fn forget(path: &Path) {
     {
         paths.swap_remove(i);
     }
+}
+
+/// Cut `file` back to `len` bytes if the process is interrupted before
+/// [`forget_cut_backs`]: output written in place, where there is no
+/// temporary file to remove. Writes to it should hold [`writing`].
+pub fn cut_back_on_interrupt(file: &File, len: u64) -> std::io::Result<()> {
+    INSTALL_CLEANUP.call_once(|| {
+        #[cfg(unix)]
+        unix::install_cleanup();
+    });
+    let file = file.try_clone()?;
+    CUT_BACKS
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .push((file, len));
+    Ok(())
+}
+
+/// The files written in place are complete (or were cut back already).
+pub fn forget_cut_backs() {
+    CUT_BACKS.lock().unwrap_or_else(|p| p.into_inner()).clear();
+}
+
+/// Hold while writing to a file given to [`cut_back_on_interrupt`]: an
+/// interrupt then waits for the write to finish before cutting the file.
+pub fn writing() -> RwLockReadGuard<'static, ()> {
+    WRITE_GATE.read().unwrap_or_else(|p| p.into_inner())
 }
 
 /// A child is being started: signals now wait in [`PENDING`] for its pid.
@@ -131,8 +165,18 @@ pub fn received() -> Option<i32> {
     }
 }
 
-/// Remove every registered temporary path now (used just before exiting).
+/// Remove every registered temporary path and cut back every file written
+/// in place, now (used just before exiting).
 pub fn cleanup() {
+    let cuts = std::mem::take(&mut *CUT_BACKS.lock().unwrap_or_else(|p| p.into_inner()));
+    if !cuts.is_empty() {
+        // No write may start or be in flight from here on: the process is
+        // about to exit, so the gate stays closed.
+        std::mem::forget(WRITE_GATE.write().unwrap_or_else(|p| p.into_inner()));
+        for (file, len) in cuts {
+            let _ = file.set_len(len);
+        }
+    }
     let paths = match TEMP_PATHS.lock() {
         Ok(mut paths) => std::mem::take(&mut *paths),
         Err(_) => return,

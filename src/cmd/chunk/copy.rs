@@ -4,7 +4,7 @@ use anyhow::Context;
 use std::fs::File;
 use std::hash::Hasher;
 use std::io;
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::{Condvar, Mutex};
 use twox_hash::XxHash3_64;
 
 /// The checksum every manifest uses, under the name the manifest gives it.
@@ -172,7 +172,7 @@ pub fn copy_range_at(src: &File, src_at: u64, len: u64, dst: &File, dst_at: u64)
     if len == 0 {
         return Ok(());
     }
-    let mut buf = vec![0u8; BLOCK.min(len as usize)];
+    let mut buf = vec![0u8; len.min(BLOCK as u64) as usize];
     let mut at = dst_at;
     let mut result = Ok(());
     for_each_block(src, src_at, len, &mut buf, |block| {
@@ -204,13 +204,25 @@ pub struct Span {
 /// How far the copies have got, shared by the copying threads and the
 /// reader.
 struct Board {
-    /// Per span planned so far: where to read it back, its length and how
-    /// much of it is copied.
-    spans: Vec<(Arc<File>, u64, u64, u64)>,
+    /// Per span planned so far: its name for errors, where to read it back
+    /// (taken by the reader, and closed once read, so that descriptors do
+    /// not pile up with the number of spans), its length and how much of
+    /// it is copied.
+    spans: Vec<Posted>,
+    /// The span the reader is on: workers stay a few spans ahead of it at
+    /// most, so that open files do not pile up when copying is faster.
+    reading: usize,
     /// No more spans will come.
     planned: bool,
     /// The first error of any thread: everyone stops.
     failed: Option<anyhow::Error>,
+}
+
+struct Posted {
+    what: String,
+    back: Option<(File, u64)>,
+    len: u64,
+    copied: u64,
 }
 
 /// Bytes the kernel copies before the reader may check them.
@@ -235,8 +247,10 @@ pub fn copy_and_read_back(
     plan: &mut (dyn FnMut(usize) -> Option<anyhow::Result<Span>> + Send),
     check: &mut dyn FnMut(usize, &[u8]) -> anyhow::Result<()>,
 ) -> anyhow::Result<()> {
+    let ahead = 2 * workers.max(1) + 2;
     let board = Mutex::new(Board {
         spans: Vec::new(),
+        reading: 0,
         planned: false,
         failed: None,
     });
@@ -253,7 +267,10 @@ pub fn copy_and_read_back(
             let (span, index) = {
                 let mut plan = plan.lock().unwrap_or_else(|p| p.into_inner());
                 let index = {
-                    let b = lock();
+                    let mut b = lock();
+                    while b.failed.is_none() && b.spans.len() >= b.reading + ahead {
+                        b = changed.wait(b).unwrap_or_else(|p| p.into_inner());
+                    }
                     if b.failed.is_some() || b.planned {
                         return Ok(());
                     }
@@ -264,38 +281,49 @@ pub fn copy_and_read_back(
                     changed.notify_all();
                     return Ok(());
                 };
-                let back = Arc::new(span.back.try_clone()?);
-                lock().spans.push((back, span.back_at, span.len, 0));
+                let Span {
+                    src,
+                    src_at,
+                    dst,
+                    dst_at,
+                    back,
+                    back_at,
+                    len,
+                    sync,
+                    what,
+                } = span;
+                lock().spans.push(Posted {
+                    what: what.clone(),
+                    back: Some((back, back_at)),
+                    len,
+                    copied: 0,
+                });
                 changed.notify_all();
-                (span, index)
+                ((src, src_at, dst, dst_at, len, sync, what), index)
             };
-            let what = || span.what.clone();
+            let (src, src_at, dst, dst_at, len, sync, what) = span;
+            let what = || what.clone();
             let mut done = 0;
-            while done < span.len {
+            while done < len {
                 if lock().failed.is_some() {
                     return Ok(());
                 }
-                let n = (span.len - done).min(STEP);
-                copy_range_at(
-                    &span.src,
-                    span.src_at + done,
-                    n,
-                    &span.dst,
-                    span.dst_at + done,
-                )
-                .map_err(|e| match e.kind() {
-                    io::ErrorKind::UnexpectedEof => {
-                        anyhow::anyhow!("ended early (truncated meanwhile?)")
-                    }
-                    _ => e.into(),
-                })
-                .with_context(what)?;
+                let n = (len - done).min(STEP);
+                let _gate = crate::io::signal::writing();
+                copy_range_at(&src, src_at + done, n, &dst, dst_at + done)
+                    .map_err(|e| match e.kind() {
+                        io::ErrorKind::UnexpectedEof => {
+                            anyhow::anyhow!("ended early (truncated meanwhile?)")
+                        }
+                        _ => e.into(),
+                    })
+                    .with_context(what)?;
                 done += n;
-                lock().spans[index].3 = done;
+                lock().spans[index].copied = done;
                 changed.notify_all();
             }
-            if span.sync {
-                span.dst.sync_all().with_context(what)?;
+            if sync {
+                dst.sync_all().with_context(what)?;
             }
         }
     };
@@ -303,27 +331,36 @@ pub fn copy_and_read_back(
         let mut buf = vec![0u8; BACK];
         for index in 0.. {
             let mut at = 0u64;
+            let mut back = None;
             loop {
                 // Wait until span `index` has bytes past `at`, or is done.
-                let (back, back_at, len, ready) = {
+                let (len, ready, what) = {
                     let mut b = lock();
                     loop {
                         if b.failed.is_some() {
                             return Ok(());
                         }
                         match b.spans.get(index) {
-                            Some(&(_, _, len, ready)) if ready > at || ready == len => break,
+                            Some(p) if p.copied > at || p.copied == p.len => break,
                             None if b.planned => return Ok(()),
                             _ => b = changed.wait(b).unwrap_or_else(|p| p.into_inner()),
                         }
                     }
-                    let (back, back_at, len, ready) = &b.spans[index];
-                    (Arc::clone(back), *back_at, *len, *ready)
+                    if back.is_none() {
+                        b.reading = index;
+                        changed.notify_all();
+                        back = b.spans[index].back.take();
+                    }
+                    let posted = &b.spans[index];
+                    (posted.len, posted.copied, posted.what.clone())
+                };
+                let Some((file, back_at)) = &back else {
+                    anyhow::bail!("{what}: nothing to read back");
                 };
                 while at < ready {
                     let want = (ready - at).min(BACK as u64) as usize;
-                    read_exact_at(&back, &mut buf[..want], back_at + at)
-                        .context("reading back what was copied")?;
+                    read_exact_at(file, &mut buf[..want], back_at + at)
+                        .with_context(|| format!("{what}: reading back what was copied"))?;
                     check(index, &buf[..want])?;
                     at += want as u64;
                 }

@@ -4,7 +4,7 @@ use super::copy::{BLOCK, Checksum, Span, copy_and_read_back, copy_range_at, for_
 use super::{Manifest, parse_range};
 use crate::io::input::stdio_file;
 use crate::io::output::{commit, refuse_existing, temp_beside};
-use crate::io::{Exit, Progress};
+use crate::io::{Exit, Progress, signal};
 use anyhow::{Context, Result, bail};
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom, Write};
@@ -129,6 +129,8 @@ pub fn run_join(args: JoinArgs) -> Result<()> {
             // mismatch cut the file back to where it was, so nothing of
             // the bad join is left.
             if let Some((mut out, start)) = stdout_file() {
+                // Ctrl-C cuts it back too: nothing unverified is left.
+                signal::cut_back_on_interrupt(&out, start).context("<stdout>")?;
                 let back = reader_of(&out);
                 let joined = copy_verified(
                     &pieces,
@@ -141,8 +143,9 @@ pub fn run_join(args: JoinArgs) -> Result<()> {
                 );
                 if joined.is_err() {
                     let _ = out.set_len(start);
-                    return joined;
                 }
+                signal::forget_cut_backs();
+                joined?;
                 // The bytes were written by position: move stdout past
                 // them, so that whatever writes to it next appends.
                 out.seek(SeekFrom::Start(start + total))
@@ -366,8 +369,8 @@ fn copy_verified(
         let span = (|| -> Result<Span> {
             let src = File::open(&p.path).with_context(|| p.name.clone())?;
             let (back, back_at) = match back {
-                Some(b) => (b.try_clone()?, dst_at),
-                None => (src.try_clone()?, 0),
+                Some(b) => (b.try_clone().with_context(|| shown.to_string())?, dst_at),
+                None => (src.try_clone().with_context(|| p.name.clone())?, 0),
             };
             Ok(Span {
                 src,

@@ -14,7 +14,8 @@ use std::path::{Path, PathBuf};
 /// Split big files into chunks and join them back, verified.
 ///
 /// `split` streams a file or stdin into numbered chunk files in constant
-/// memory (the kernel copies; fkit reads each chunk back to sum it) and
+/// memory (from a file the kernel copies and fkit reads each chunk back to
+/// sum it; a pipe is summed as it arrives) and
 /// writes a JSON manifest with each chunk's name, offset, size and xxh3-64
 /// checksum; `join` checks every chunk against it and rebuilds the
 /// original atomically. `split --exec` pipes each chunk to a command

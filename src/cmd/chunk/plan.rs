@@ -261,7 +261,7 @@ impl<'a> StreamSplitter<'a> {
                 };
                 let full = match self.policy {
                     Policy::Size(_) => {
-                        let take = ((limit - c.len) as usize).min(data.len());
+                        let take = (limit - c.len).min(data.len() as u64) as usize;
                         c.write(&data[..take])?;
                         data = &data[take..];
                         c.len == limit
@@ -284,7 +284,7 @@ impl<'a> StreamSplitter<'a> {
                         }
                     }
                     _ => {
-                        let take = ((limit - c.len) as usize).min(data.len());
+                        let take = (limit - c.len).min(data.len() as u64) as usize;
                         let piece = &data[..take];
                         if let Some(p) = memchr::memrchr(b'\n', piece) {
                             c.committed = c.len + p as u64 + 1;
@@ -338,7 +338,7 @@ impl<'a> StreamSplitter<'a> {
     fn finish(&mut self, mut c: Current) -> Result<()> {
         if c.resum {
             let mut sum = Checksum::new();
-            let mut buf = vec![0u8; BLOCK.min(c.len as usize).max(1)];
+            let mut buf = vec![0u8; c.len.min(BLOCK as u64).max(1) as usize];
             for_each_block(&c.file, 0, c.len, &mut buf, |b| sum.update(b))?;
             c.checksum = sum;
         }
@@ -367,7 +367,7 @@ impl Current {
 /// `from` back to end at its last newline.
 fn move_tail(from: &mut Current, to: &mut Current) -> io::Result<()> {
     let tail = from.len - from.committed;
-    let mut buf = vec![0u8; BLOCK.min(tail as usize)];
+    let mut buf = vec![0u8; tail.min(BLOCK as u64) as usize];
     let mut result = Ok(());
     for_each_block(&from.file, from.committed, tail, &mut buf, |b| {
         if result.is_ok() {

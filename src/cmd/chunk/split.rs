@@ -1,6 +1,6 @@
 //! `fkit chunk split` and `fkit chunk plan`.
 
-use super::copy::{ALGORITHM, Checksum, Span, copy_and_read_back};
+use super::copy::{ALGORITHM, Checksum, Span, copy_and_read_back, read_at};
 use super::plan::{ChunkPlan, Policy, Range, StreamChunk, StreamSplitter};
 use super::{Cut, MANIFEST_FORMAT, Manifest, ManifestChunk, Naming, dir_or_dot};
 use crate::io::input::{display_name, stdio_file};
@@ -12,7 +12,7 @@ use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::Mutex;
-use tempfile::NamedTempFile;
+use tempfile::{NamedTempFile, TempPath};
 
 /// Split a file or stdin into numbered chunks, with a verified manifest.
 ///
@@ -20,16 +20,17 @@ use tempfile::NamedTempFile;
 /// number (big.log.0000, big.log.0001 …) in DIR; the manifest
 /// PREFIX + `manifest.json` lists each chunk's name, offset, size and
 /// xxh3-64 checksum, and the whole input's, for `fkit chunk join`. From a
-/// file the kernel copies the chunks (copy_file_range), one per core, and
-/// fkit sums what landed in each chunk file by reading it back; stdin is
-/// summed as it arrives. Nothing is replaced without --force; chunks are
+/// file (or stdin redirected from one, from its position) the kernel
+/// copies the chunks (copy_file_range), one per core, and fkit sums what
+/// landed in each chunk file by reading it back; a pipe is summed as it
+/// arrives. Nothing is replaced without --force; chunks are
 /// fsynced (unless --no-sync) and appear only once all are complete: an
 /// error or Ctrl-C leaves none behind.
 ///
 /// With --exec, nothing is written: each chunk is piped to CMD's stdin
 /// (like split --filter), run by `sh -c` with `{}` and $FKIT_CHUNK set to
 /// the chunk's name (and $FKIT_CHUNK_INDEX, $FKIT_CHUNK_OFFSET,
-/// $FKIT_CHUNK_SIZE). -j N runs N at once; from stdin, chunks are spooled
+/// $FKIT_CHUNK_SIZE). -j N runs N at once; from a pipe, chunks are spooled
 /// to anonymous temporary files in DIR so they can run in parallel. The
 /// exit status is 1 if any CMD failed, and the failed chunks are named.
 ///
@@ -166,8 +167,9 @@ pub fn run(args: Args) -> Result<()> {
         std::fs::create_dir_all(&dir).with_context(|| dir.display().to_string())?;
     }
     let prefix = args.naming.prefix(path.map(|p| p.as_path()));
-    // A regular file is read by position; anything else (stdin, a pipe)
-    // is streamed.
+    // A regular file is read by position: a named one from its start,
+    // stdin on one (`< big.log`) from stdin's position. Anything else (a
+    // pipe, a device) is streamed.
     let file = match path {
         Some(p) => {
             let f = File::open(p).with_context(|| name.clone())?;
@@ -175,9 +177,23 @@ pub fn run(args: Args) -> Result<()> {
             if meta.is_dir() {
                 anyhow::bail!("{name}: is a directory");
             }
-            meta.is_file().then_some((f, meta.len()))
+            meta.is_file().then_some(Positioned {
+                len: meta.len(),
+                file: f,
+                base: 0,
+            })
         }
-        None => None,
+        None => match stdio_file(0) {
+            Some((file, at)) => {
+                let end = file.metadata().with_context(|| name.clone())?.len();
+                Some(Positioned {
+                    file,
+                    base: at,
+                    len: end.saturating_sub(at),
+                })
+            }
+            None => None,
+        },
     };
     let job = Job {
         policy,
@@ -194,34 +210,26 @@ pub fn run(args: Args) -> Result<()> {
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
             .max(1);
         let show_dir = args.dir.is_some();
-        return exec(&job, cmd, jobs, show_dir, file, path, &name);
+        exec(&job, cmd, jobs, show_dir, file.as_ref(), path, &name)?;
+        return file.map_or(Ok(()), |f| f.consumed(&name));
     }
     let manifest_path = args
         .manifest
         .clone()
         .unwrap_or_else(|| dir.join(format!("{prefix}manifest.json")));
     refuse_existing(&manifest_path, args.force)?;
-    // Stdin on a regular file (`< big.log`) is split like a named file,
-    // from stdin's position on.
-    let stdin = match (&file, path) {
-        (None, None) => stdio_file(0),
-        _ => None,
-    };
-    let (entries, size, checksum) = match (file, stdin) {
-        (Some((f, len)), _) => job.split_file(&f, 0, len, &name)?,
-        (None, Some((mut f, at))) => {
-            let end = f.metadata().with_context(|| name.clone())?.len().max(at);
-            let split = job.split_file(&f, at, end - at, &name)?;
-            // Leave stdin at the end, as reading it through would.
-            f.seek(SeekFrom::Start(end)).with_context(|| name.clone())?;
+    let (entries, size, checksum) = match file {
+        Some(f) => {
+            let split = job.split_file(&f.file, f.base, f.len, &name)?;
+            f.consumed(&name)?;
             split
         }
-        (None, None) => {
+        None => {
             let mut input = Input::at(path).progress(!args.quiet).open()?;
             job.split_stream(&mut input, &name)?
         }
     };
-    let (chunks, temps): (Vec<ManifestChunk>, Vec<(NamedTempFile, PathBuf)>) =
+    let (chunks, temps): (Vec<ManifestChunk>, Vec<(TempPath, PathBuf)>) =
         entries.into_iter().unzip();
     // All chunks are complete and synced: only now do they get their
     // names. Until the manifest is written too, Ctrl-C removes them.
@@ -233,7 +241,14 @@ pub fn run(args: Args) -> Result<()> {
         }
     };
     for (temp, target) in temps {
-        if let Err(e) = commit(temp, &target, args.force, false) {
+        // Each chunk is opened again only to be renamed: open descriptors
+        // do not grow with the number of chunks.
+        let reopened = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(&temp)
+            .map(|file| NamedTempFile::from_parts(file, temp));
+        if let Err(e) = reopened.and_then(|temp| commit(temp, &target, args.force, false)) {
             undo(&committed);
             return Err(e).with_context(|| target.display().to_string());
         }
@@ -273,6 +288,24 @@ pub fn run(args: Args) -> Result<()> {
     Ok(())
 }
 
+/// An input read by position: `len` bytes of `file` from `base` on.
+struct Positioned {
+    file: File,
+    base: u64,
+    len: u64,
+}
+
+impl Positioned {
+    /// All of it was read: a stdin is left at its end, as reading it
+    /// through would leave it (a named file's position is nobody's).
+    fn consumed(mut self, name: &str) -> Result<()> {
+        self.file
+            .seek(SeekFrom::Start(self.base + self.len))
+            .with_context(|| name.to_string())?;
+        Ok(())
+    }
+}
+
 /// Everything a split needs to know besides its input.
 struct Job<'a> {
     policy: Policy,
@@ -285,16 +318,19 @@ struct Job<'a> {
 }
 
 /// A finished chunk: its manifest entry and its file, not yet renamed.
-type Written = (ManifestChunk, (NamedTempFile, PathBuf));
+type Written = (ManifestChunk, (TempPath, PathBuf));
 
 impl Job<'_> {
-    /// A new temporary file for chunk `index`, beside its final name.
-    fn chunk_file(&self, index: u64) -> Result<(String, NamedTempFile, PathBuf)> {
+    /// A new temporary file for chunk `index`, beside its final name: its
+    /// name, the open file (closed once the chunk is written), the
+    /// temporary path (removed if dropped) and the final path.
+    fn chunk_file(&self, index: u64) -> Result<(String, File, TempPath, PathBuf)> {
         let name = self.naming.name(self.prefix, index)?;
         let target = self.dir.join(&name);
         refuse_existing(&target, self.force)?;
         let temp = temp_beside(&target).with_context(|| target.display().to_string())?;
-        Ok((name, temp, target))
+        let (file, path) = temp.into_parts();
+        Ok((name, file, path, target))
     }
 
     /// From a file: the kernel copies the chunks (copy_file_range), one
@@ -309,17 +345,16 @@ impl Job<'_> {
     ) -> Result<(Vec<Written>, u64, String)> {
         let mut progress = Progress::bytes(Some(len), !self.quiet);
         let mut ranges = ChunkPlan::new(file, len, self.policy).from(base);
-        let mut made: Vec<(Range, String, NamedTempFile, PathBuf)> = Vec::new();
+        let mut made: Vec<(Range, String, TempPath, PathBuf)> = Vec::new();
         let mut plan = |_: usize| -> Option<Result<Span>> {
             let next = (|| -> Result<Option<Span>> {
                 let Some(range) = ranges.next() else {
                     return Ok(None);
                 };
                 let r = range.with_context(|| name.to_string())?;
-                let (chunk, temp, target) = self.chunk_file(r.index)?;
+                let (chunk, dst, temp, target) = self.chunk_file(r.index)?;
                 let shown = target.display().to_string();
-                let dst = temp.as_file().try_clone().with_context(|| shown.clone())?;
-                let back = temp.as_file().try_clone().with_context(|| shown.clone())?;
+                let back = dst.try_clone().with_context(|| shown.clone())?;
                 let src = file.try_clone().with_context(|| name.to_string())?;
                 made.push((r, chunk, temp, target));
                 Ok(Some(Span {
@@ -370,14 +405,10 @@ impl Job<'_> {
 
     /// From stdin: bytes go straight into each chunk's file.
     fn split_stream(&self, input: &mut Input, name: &str) -> Result<(Vec<Written>, u64, String)> {
-        let pending: Mutex<Vec<(String, NamedTempFile, PathBuf)>> = Mutex::new(Vec::new());
+        let pending: Mutex<Vec<(String, TempPath, PathBuf)>> = Mutex::new(Vec::new());
         let mut entries = Vec::new();
         let mut new_file = |index: u64| -> Result<File> {
-            let (chunk, temp, target) = self.chunk_file(index)?;
-            let file = temp
-                .as_file()
-                .try_clone()
-                .with_context(|| target.display().to_string())?;
+            let (chunk, file, temp, target) = self.chunk_file(index)?;
             pending
                 .lock()
                 .map_err(|_| anyhow::anyhow!("lock poisoned"))?
@@ -434,7 +465,7 @@ fn exec(
     cmd: &str,
     jobs: usize,
     show_dir: bool,
-    file: Option<(File, u64)>,
+    file: Option<&Positioned>,
     path: Option<&PathBuf>,
     name: &str,
 ) -> Result<()> {
@@ -454,7 +485,7 @@ fn exec(
             let failures = &failures;
             scope.spawn(move || {
                 for j in rx {
-                    if let Err(e) = run_one(cmd, &j, path) {
+                    if let Err(e) = run_one(cmd, &j, path, file) {
                         let mut list = failures.lock().unwrap_or_else(|p| p.into_inner());
                         list.push(format!("{}: {e:#}", j.label));
                     }
@@ -463,9 +494,9 @@ fn exec(
         }
         drop(rx);
         let fed = (|| -> Result<()> {
-            match &file {
-                Some((f, len)) => {
-                    for range in ChunkPlan::new(f, *len, job.policy) {
+            match file {
+                Some(f) => {
+                    for range in ChunkPlan::new(&f.file, f.len, job.policy).from(f.base) {
                         let range = range.with_context(|| name.to_string())?;
                         let job = ExecJob {
                             label: label(range.index)?,
@@ -518,15 +549,35 @@ fn exec(
 }
 
 /// Run CMD for one chunk with the chunk on its stdin.
-fn run_one(cmd: &str, job: &ExecJob, path: Option<&PathBuf>) -> Result<()> {
-    let (mut file, offset) = match &job.source {
-        Source::Input => {
-            let p = path.ok_or_else(|| anyhow::anyhow!("no input file"))?;
-            (File::open(p)?, job.range.offset)
+fn run_one(
+    cmd: &str,
+    job: &ExecJob,
+    path: Option<&PathBuf>,
+    input: Option<&Positioned>,
+) -> Result<()> {
+    // Each job reads its own descriptor (std then splices file to pipe in
+    // the kernel); stdin's is shared, so it is read by position.
+    let mut feed = match (&job.source, path, input) {
+        (Source::Input, Some(p), _) => {
+            let mut file = File::open(p)?;
+            file.seek(SeekFrom::Start(job.range.offset))?;
+            Feed::Own(file.take(job.range.length))
         }
-        Source::Spool(f) => (f.try_clone()?, 0),
+        (Source::Input, None, Some(f)) => Feed::Shared(io::BufReader::with_capacity(
+            256 << 10,
+            ReadAt {
+                file: &f.file,
+                at: f.base + job.range.offset,
+            }
+            .take(job.range.length),
+        )),
+        (Source::Input, None, None) => anyhow::bail!("no input file"),
+        (Source::Spool(f), _, _) => {
+            let mut file = f.try_clone()?;
+            file.seek(SeekFrom::Start(0))?;
+            Feed::Own(file.take(job.range.length))
+        }
     };
-    file.seek(SeekFrom::Start(offset))?;
     let script = cmd.replace("{}", &shell_quote(&job.label));
     let mut child = Command::new("sh")
         .arg("-c")
@@ -539,8 +590,11 @@ fn run_one(cmd: &str, job: &ExecJob, path: Option<&PathBuf>) -> Result<()> {
         .spawn()
         .context("cannot run sh")?;
     if let Some(mut stdin) = child.stdin.take() {
-        // std splices file to pipe in the kernel where it can.
-        match io::copy(&mut (&mut file).take(job.range.length), &mut stdin) {
+        let fed = match &mut feed {
+            Feed::Own(file) => io::copy(file, &mut stdin),
+            Feed::Shared(shared) => io::copy(shared, &mut stdin),
+        };
+        match fed {
             // A command that stops reading early (head) is not a failure
             // of fkit's; its exit status decides.
             Err(e) if e.kind() == io::ErrorKind::BrokenPipe => {}
@@ -559,6 +613,27 @@ fn run_one(cmd: &str, job: &ExecJob, path: Option<&PathBuf>) -> Result<()> {
     match status.code() {
         Some(code) => anyhow::bail!("exit status {code}"),
         None => anyhow::bail!("killed by a signal ({status})"),
+    }
+}
+
+/// Where a job's bytes come from: its own descriptor (std splices it to
+/// the pipe in the kernel), or stdin's, shared, read by position.
+enum Feed<'a> {
+    Own(io::Take<File>),
+    Shared(io::BufReader<io::Take<ReadAt<'a>>>),
+}
+
+/// Reads a shared file from `at` on, by position: its offset is not moved.
+struct ReadAt<'a> {
+    file: &'a File,
+    at: u64,
+}
+
+impl Read for ReadAt<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = read_at(self.file, buf, self.at)?;
+        self.at += n as u64;
+        Ok(n)
     }
 }
 
