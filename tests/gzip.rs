@@ -1040,3 +1040,69 @@ fn a_closed_pipe_ends_quietly() {
         );
     }
 }
+
+/// Through a pipe, fkit's indexed members are read whole and inflated on
+/// every core; what follows them (another tool's member, garbage) and any
+/// damage are handled as for a file, with the same offsets.
+#[test]
+fn piped_indexed_members_then_anything() {
+    let wd = Workdir::new();
+    let data = text(2_000_000);
+    let ours = wd
+        .run_stdin(&["gzip", "-b", "64K"], &data[..1_500_000])
+        .ok()
+        .stdout;
+    let mut gz = ours.clone();
+    gz.extend(zlib_member(&data[1_500_000..], 6));
+    for threads in ["1", "2"] {
+        let out = wd
+            .run_stdin(&["gzip", "-dc", "-p", threads], &gz)
+            .ok()
+            .stdout;
+        assert!(out == data, "mixed, -p{threads}");
+        let out = wd
+            .run_stdin(
+                &["gzip", "-dc", "-p", threads, "--range", "1400000:200000"],
+                &gz,
+            )
+            .ok()
+            .stdout;
+        assert!(out == data[1_400_000..1_600_000], "range, -p{threads}");
+    }
+    // Garbage after the members: a warning naming where it starts.
+    let mut junk = ours.clone();
+    junk.extend(b"not gzip at all");
+    let run = wd.run_stdin(&["gzip", "-dc"], &junk).code(2);
+    assert!(run.stdout == data[..1_500_000], "garbage: data");
+    assert!(run.stderr.contains("trailing garbage"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains(&ours.len().to_string()),
+        "{}",
+        run.stderr
+    );
+    // Cut anywhere: an error, never wrong data; and the same offset as
+    // for the file.
+    for cut in [ours.len() / 3, ours.len() / 2 + 7, ours.len() - 3] {
+        let piped = wd.run_stdin(&["gzip", "-dc"], &ours[..cut]).code(1);
+        wd.write("cut.gz", &ours[..cut]);
+        let file = wd.run(&["gzip", "-dc", "cut.gz"]).code(1);
+        assert_eq!(
+            error_offset(&piped.stderr),
+            error_offset(&file.stderr),
+            "{cut}: {} / {}",
+            piped.stderr,
+            file.stderr
+        );
+    }
+    // A flipped byte inside a member's data: a CRC or data error naming the
+    // member.
+    let mut bad = ours.clone();
+    let at = ours.len() / 2;
+    bad[at] ^= 0x55;
+    let run = wd.run_stdin(&["gzip", "-dc", "-p", "2"], &bad).code(1);
+    assert!(
+        run.stderr.contains("member that starts at byte"),
+        "{}",
+        run.stderr
+    );
+}

@@ -37,6 +37,7 @@ row "gzip -d (file gzip wrote)" "$size" "fkit gzip -dc $gz/gnu.gz > /dev/null" "
 row "gzip -d (file fkit wrote)" "$size" "fkit gzip -dc $gz/fkit.gz > /dev/null" "igzip -d" "igzip -dc $gz/fkit.gz > /dev/null"
 row "gzip -d (file fkit wrote)" "$size" "fkit gzip -dc $gz/fkit.gz > /dev/null" "pigz -d" "pigz -dc $gz/fkit.gz > /dev/null"
 row "gzip -d < pipe (file gzip wrote)" "$size" "cat $gz/gnu.gz | fkit gzip -dc > /dev/null" "igzip -d" "cat $gz/gnu.gz | igzip -dc > /dev/null"
+row "gzip -d < pipe (file fkit wrote)" "$size" "cat $gz/fkit.gz | fkit gzip -dc > /dev/null" "igzip -d" "cat $gz/fkit.gz | igzip -dc > /dev/null"
 row "gzip -t (file gzip wrote)" "$size" "fkit gzip -t $gz/gnu.gz" "igzip -t" "igzip -t $gz/gnu.gz"
 row "gzip -t (file fkit wrote)" "$size" "fkit gzip -t $gz/fkit.gz" "igzip -t" "igzip -t $gz/fkit.gz"
 row "gzip -d --range 200M:1M (file fkit wrote)" 1048576 \

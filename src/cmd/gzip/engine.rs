@@ -12,6 +12,7 @@ use super::bzdec::Decoder;
 use super::pipeline;
 use crate::io::compress::{self, GzipDecoder, parse_header, set_index, write_header};
 use anyhow::{Context, Result, anyhow, bail};
+use std::borrow::Cow;
 use std::io::{self, BufRead, Read, Write};
 
 /// Which deflate implementation compresses.
@@ -288,7 +289,7 @@ pub struct Trailing {
 /// be found and inflated in parallel), or a stream.
 pub enum Source<'a> {
     File(&'a crate::io::MappedFile),
-    Stream(&'a mut dyn BufRead),
+    Stream(&'a mut (dyn BufRead + Send)),
 }
 
 /// Read a file from `offset` on, with ordinary reads (pages read this way
@@ -301,6 +302,7 @@ fn tail(file: &std::fs::File, offset: usize) -> io::Result<io::BufReader<&std::f
 }
 
 /// One member found through fkit's block index.
+#[derive(Clone, Copy)]
 struct Member {
     offset: u64,
     header_len: usize,
@@ -321,10 +323,7 @@ fn indexed_members(map: &[u8]) -> (Vec<Member>, usize) {
             break;
         };
         let (len, data_len) = (len as usize, data_len as usize);
-        // Deflate expands at most 1032 times: a larger claim is damage (and
-        // must not make a worker allocate gigabytes).
-        if len < h.len + 8
-            || data_len / 1032 > len
+        if !plausible(h.len, len, data_len)
             || off + len > map.len()
             || map[off + len - 4..off + len] != (data_len as u32).to_le_bytes()
         {
@@ -341,6 +340,13 @@ fn indexed_members(map: &[u8]) -> (Vec<Member>, usize) {
     (members, off)
 }
 
+/// Whether an index entry can be right: room for the header and trailer,
+/// and an expansion deflate can reach (at most 1032 times; a larger claim
+/// is damage, and must not make a worker allocate gigabytes).
+fn plausible(header_len: usize, len: usize, data_len: usize) -> bool {
+    len >= header_len + 8 && data_len / 1032 <= len
+}
+
 /// Sum of the uncompressed lengths in fkit's block index, when the whole
 /// file is indexed (for `--list`).
 pub fn indexed_length(map: &[u8]) -> Option<u64> {
@@ -354,7 +360,31 @@ pub fn indexed_length(map: &[u8]) -> Option<u64> {
 /// other members are inflated on one core, straight from the map.
 pub fn decompress_gzip(src: Source, out: &mut Window, threads: usize) -> Result<Option<Trailing>> {
     let (file, rest_at, members) = match src {
-        Source::Stream(reader) => return inflate_stream(reader, 0, 0, out),
+        Source::Stream(reader) => {
+            // Members fkit indexed, as they arrive, on every core; then
+            // whatever follows, from where they end.
+            let mut feed = StreamMembers {
+                reader,
+                pending: Vec::new(),
+                offset: 0,
+                members: 0,
+            };
+            inflate_members(&mut feed, |_| {}, out, threads)?;
+            let StreamMembers {
+                reader,
+                pending,
+                offset,
+                members,
+            } = feed;
+            if out.full() {
+                return Ok(None);
+            }
+            if members > 0 && pending.is_empty() && reader.fill_buf()?.is_empty() {
+                return Ok(None);
+            }
+            let mut rest = io::Cursor::new(pending).chain(reader);
+            return inflate_stream(&mut rest, offset, members, out);
+        }
         Source::File(file) => {
             let (members, rest_at) = indexed_members(file);
             (file, rest_at, members)
@@ -384,18 +414,34 @@ pub fn decompress_gzip(src: Source, out: &mut Window, threads: usize) -> Result<
     super::gzdec_map::inflate_mapped(map, rest_at, members.len() as u64, out, threads)
 }
 
-/// Inflate indexed members on `threads` cores, writing each whole member
-/// with one write, in order. Output buffers go round between the workers
-/// and the writer: a fresh buffer would cost a page fault per 4 KiB.
+/// Inflate indexed members of a mapped file on `threads` cores, releasing
+/// the pages behind them as they are done.
 fn inflate_indexed(map: &[u8], members: &[Member], out: &mut Window, threads: usize) -> Result<()> {
-    let (spare_tx, spare_rx) = crossbeam_channel::bounded::<Vec<u8>>(threads * 4 + 4);
     let mut release = super::gzdec_map::Release::new(map);
+    let jobs = members.iter().map(|m| {
+        let at = m.offset as usize;
+        Ok((Cow::Borrowed(&map[at..at + m.len]), *m))
+    });
+    inflate_members(jobs, |end| release.upto(end), out, threads)
+}
+
+/// Inflate members (their bytes, and where the index says they are) on
+/// `threads` cores, writing each whole member with one write, in order;
+/// `done(end)` follows each with the offset where it ends. Output buffers
+/// go round between the workers and the writer: a fresh buffer would cost
+/// a page fault per 4 KiB.
+fn inflate_members<'a>(
+    jobs: impl Iterator<Item = Result<(Cow<'a, [u8]>, Member)>> + Send,
+    mut done: impl FnMut(usize),
+    out: &mut Window,
+    threads: usize,
+) -> Result<()> {
+    let (spare_tx, spare_rx) = crossbeam_channel::bounded::<Vec<u8>>(threads * 4 + 4);
     pipeline::ordered(
         threads,
-        members.iter().map(Ok),
+        jobs,
         compress::WholeInflater::new,
-        |inflater, m: &Member| {
-            let bytes = &map[m.offset as usize..m.offset as usize + m.len];
+        |inflater, (bytes, m): (Cow<[u8]>, Member)| {
             let body = &bytes[m.header_len..m.len - 8];
             let mut buf = spare_rx.try_recv().unwrap_or_default();
             if buf.len() < m.data_len {
@@ -410,12 +456,92 @@ fn inflate_indexed(map: &[u8], members: &[Member], out: &mut Window, threads: us
             Ok((buf, m.data_len, m.offset as usize + m.len))
         },
         |(buf, len, end)| {
-            release.upto(end);
+            done(end);
             out.put(&buf[..len])?;
             let _ = spare_tx.try_send(buf);
             Ok(())
         },
     )
+}
+
+/// The members fkit indexed at the start of a stream, read one whole
+/// member at a time (its length is in its header). It stops at the first
+/// member without the index, or at anything else; `pending` then holds the
+/// bytes read past the last member, which start the rest of the stream.
+struct StreamMembers<'r> {
+    reader: &'r mut (dyn BufRead + Send),
+    pending: Vec<u8>,
+    /// Where `pending` starts in the stream.
+    offset: u64,
+    /// Members handed out so far.
+    members: u64,
+}
+
+impl StreamMembers<'_> {
+    /// Read up to `want` more bytes into `pending`; false at the end.
+    fn more(&mut self, want: usize) -> io::Result<bool> {
+        let got = (&mut self.reader)
+            .take(want as u64)
+            .read_to_end(&mut self.pending)?;
+        Ok(got > 0)
+    }
+
+    fn next_member(&mut self) -> io::Result<Option<Member>> {
+        // A header is short; one with a long name may take a few reads.
+        let header = loop {
+            match parse_header(&self.pending) {
+                Ok(h) => break h,
+                Err(compress::HeaderError::Short) if self.pending.len() < 1 << 16 => {
+                    if !self.more(1 << 12)? {
+                        return Ok(None);
+                    }
+                }
+                Err(_) => return Ok(None),
+            }
+        };
+        let Some((len, data_len)) = header.index else {
+            return Ok(None);
+        };
+        let (len, data_len) = (len as usize, data_len as usize);
+        if !plausible(header.len, len, data_len) {
+            return Ok(None);
+        }
+        if self.pending.len() < len {
+            let want = len - self.pending.len();
+            self.more(want)?;
+            if self.pending.len() < len {
+                // Truncated: the stream decoder names where.
+                return Ok(None);
+            }
+        }
+        if self.pending[len - 4..len] != (data_len as u32).to_le_bytes() {
+            return Ok(None);
+        }
+        Ok(Some(Member {
+            offset: self.offset,
+            header_len: header.len,
+            len,
+            data_len,
+        }))
+    }
+}
+
+impl Iterator for &mut StreamMembers<'_> {
+    type Item = Result<(Cow<'static, [u8]>, Member)>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        match self.next_member() {
+            Ok(Some(m)) => {
+                let rest = self.pending.split_off(m.len);
+                let bytes = std::mem::replace(&mut self.pending, rest);
+                self.offset += m.len as u64;
+                self.members += 1;
+                Some(Ok((Cow::Owned(bytes), m)))
+            }
+            Ok(None) => None,
+            Err(e) => Some(Err(e.into())),
+        }
+    }
 }
 
 /// Inflate members one after another from a stream.
