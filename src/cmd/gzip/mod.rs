@@ -826,7 +826,7 @@ fn decoded_len(src: Source, format: Format, threads: usize) -> Result<u64> {
 }
 
 /// `--list` of stdin that cannot be mapped (a pipe): decoded to count.
-fn list_stream(shown: &str) -> Result<Listing> {
+fn list_stream(shown: &str, threads: usize) -> Result<Listing> {
     let mut data = Counted2 {
         inner: BufReader::with_capacity(1 << 20, io::stdin()),
         n: 0,
@@ -834,8 +834,8 @@ fn list_stream(shown: &str) -> Result<Listing> {
     let head = io::BufRead::fill_buf(&mut data)?.to_vec();
     let format =
         Format::detect(&head).ok_or_else(|| anyhow!("{shown}: not in gzip or bzip2 format"))?;
-    let uncompressed =
-        decoded_len(Source::Stream(&mut data), format, 1).with_context(|| shown.to_string())?;
+    let uncompressed = decoded_len(Source::Stream(&mut data), format, threads)
+        .with_context(|| shown.to_string())?;
     let compressed = data.n;
     Ok(Listing {
         name: shown.to_string(),
@@ -874,7 +874,7 @@ fn list_one(input: Option<&Path>, plan: &Plan) -> Result<Listing> {
         // Stdin on a regular file is mapped like a named file.
         None => match stdio_file(0) {
             Some((file, 0)) => MappedFile::of_file(file, &shown, false)?,
-            _ => return list_stream(&shown),
+            _ => return list_stream(&shown, plan.threads),
         },
     };
     let format = Format::detect(&map[..map.len().min(4)])
