@@ -163,18 +163,10 @@ fn join_refuses_a_corrupt_chunk_and_leaves_nothing() {
     assert!(run.stdout.is_empty());
     // Stdout redirected to a file is cut back to where it started.
     wd.write("kept", "before\n");
-    let fkit = fkit_bin();
-    let status = Command::new("sh")
-        .arg("-c")
-        .arg(format!(
-            "'{}' chunk join parts/big.log.manifest.json > new; '{}' chunk join parts/big.log.manifest.json >> kept",
-            fkit.display(),
-            fkit.display()
-        ))
-        .current_dir(wd.path())
-        .status()
-        .unwrap();
-    assert!(!status.success());
+    let out = wd.sh(
+        "\"$FKIT\" chunk join parts/big.log.manifest.json > new; \"$FKIT\" chunk join parts/big.log.manifest.json >> kept",
+    );
+    assert!(!out.status.success());
     assert_eq!(wd.read("new"), b"");
     assert_eq!(wd.read("kept"), b"before\n");
 }
@@ -184,17 +176,10 @@ fn join_to_a_redirected_stdout() {
     let wd = Workdir::new();
     let data = split_small(&wd);
     wd.write("kept", "before\n");
-    let fkit = fkit_bin();
-    let status = Command::new("sh")
-        .arg("-c")
-        .arg(format!(
-            "'{0}' chunk join parts/big.log.manifest.json > new && '{0}' chunk join parts/big.log.manifest.json >> kept",
-            fkit.display()
-        ))
-        .current_dir(wd.path())
-        .status()
-        .unwrap();
-    assert!(status.success());
+    let out = wd.sh(
+        "\"$FKIT\" chunk join parts/big.log.manifest.json > new && \"$FKIT\" chunk join parts/big.log.manifest.json >> kept",
+    );
+    assert!(out.status.success());
     assert_eq!(wd.read("new"), data);
     let mut want = b"before\n".to_vec();
     want.extend(&data);
@@ -569,16 +554,9 @@ fn join_to_stdout_leaves_the_position_after_the_join() {
     wd.write("big", &data);
     wd.run(&["chunk", "split", "big", "-s", "2M", "-d", "parts"])
         .ok();
-    let status = Command::new("sh")
-        .arg("-c")
-        .arg(format!(
-            "{{ echo head; '{}' chunk join parts/big.manifest.json; echo tail; }} > out",
-            fkit_bin().display()
-        ))
-        .current_dir(wd.path())
-        .status()
-        .unwrap();
-    assert!(status.success());
+    let out =
+        wd.sh("{ echo head; \"$FKIT\" chunk join parts/big.manifest.json; echo tail; } > out");
+    assert!(out.status.success());
     let mut want = b"head\n".to_vec();
     want.extend(&data);
     want.extend(b"tail\n");
@@ -592,19 +570,11 @@ fn split_of_stdin_on_a_regular_file_starts_at_its_position() {
     let wd = Workdir::new();
     let data = text(200_000, 9);
     wd.write("big.log", &data);
-    let fkit = fkit_bin();
-    let script = format!(
-        "{{ dd bs=1000 count=1 of=/dev/null 2>/dev/null; '{0}' chunk split -s 30000 -C -d parts; cat; }} < big.log > rest \
-         && '{0}' chunk split -n 4 -d four --prefix q. < big.log",
-        fkit.display()
+    let out = wd.sh(
+        "{ dd bs=1000 count=1 of=/dev/null 2>/dev/null; \"$FKIT\" chunk split -s 30000 -C -d parts; cat; } < big.log > rest \
+         && \"$FKIT\" chunk split -n 4 -d four --prefix q. < big.log",
     );
-    let status = Command::new("sh")
-        .arg("-c")
-        .arg(&script)
-        .current_dir(wd.path())
-        .status()
-        .unwrap();
-    assert!(status.success());
+    assert!(out.status.success());
     // Nothing was left for `cat` after the split.
     assert_eq!(wd.read("rest"), b"");
     let m = read_manifest(&wd, "parts/chunk.manifest.json");
@@ -622,17 +592,10 @@ fn split_of_stdin_on_a_regular_file_starts_at_its_position() {
     assert!(run.stdout == data, "joined bytes differ");
     // --exec reads its chunks from stdin's file too (by position), and
     // --number works there.
-    let script = format!(
-        "{{ dd bs=1000 count=1 of=/dev/null 2>/dev/null; '{}' chunk split -n 3 -C --exec 'cat > $FKIT_CHUNK' -j 2 -d ex; cat; }} < big.log > rest2",
-        fkit.display()
+    let out = wd.sh(
+        "{ dd bs=1000 count=1 of=/dev/null 2>/dev/null; \"$FKIT\" chunk split -n 3 -C --exec 'cat > $FKIT_CHUNK' -j 2 -d ex; cat; } < big.log > rest2",
     );
-    let status = Command::new("sh")
-        .arg("-c")
-        .arg(&script)
-        .current_dir(wd.path())
-        .status()
-        .unwrap();
-    assert!(status.success());
+    assert!(out.status.success());
     assert_eq!(wd.read("rest2"), b"");
     let mut parts = Vec::new();
     for i in 0..3 {
@@ -750,16 +713,9 @@ fn many_chunks_under_a_low_open_files_limit() {
         "--no-sync",
     ])
     .ok();
-    let script = format!(
-        "ulimit -n 64 && '{0}' chunk join parts/big.manifest.json -o joined && '{0}' chunk join parts/big.manifest.json > piped",
-        fkit_bin().display()
+    let out = wd.sh(
+        "ulimit -n 64 && \"$FKIT\" chunk join parts/big.manifest.json -o joined && \"$FKIT\" chunk join parts/big.manifest.json > piped",
     );
-    let out = Command::new("sh")
-        .arg("-c")
-        .arg(&script)
-        .current_dir(wd.path())
-        .output()
-        .unwrap();
     assert!(
         out.status.success(),
         "{}",

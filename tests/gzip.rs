@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{Workdir, fkit_bin, have, pseudo_random, run_command};
+use common::{Workdir, have, pseudo_random, run_command};
 use std::process::Command;
 
 /// Text that compresses like a log: repeated words with numbers.
@@ -558,17 +558,10 @@ fn stdin_on_a_regular_file_decodes_like_the_file() {
         assert_eq!(v[0]["compressed"], wd.read(name).len(), "{name}");
         assert_eq!(v[0]["name"], "<stdin>");
         // Nothing is left on stdin for the next reader.
-        let script = format!(
-            "{{ '{}' gzip -dc > out; cat > rest; }} < {name}",
-            fkit_bin().display()
-        );
-        let ok = Command::new("sh")
-            .arg("-c")
-            .arg(&script)
-            .current_dir(wd.path())
-            .status()
-            .unwrap();
-        assert!(ok.success());
+        let out = wd.sh(&format!(
+            "{{ \"$FKIT\" gzip -dc > out; cat > rest; }} < {name}"
+        ));
+        assert!(out.status.success());
         assert!(wd.read("out") == data, "{name}: out");
         assert_eq!(wd.read("rest"), b"", "{name}: rest");
     }
@@ -576,17 +569,9 @@ fn stdin_on_a_regular_file_decodes_like_the_file() {
     let mut prefixed = b"hdr:\n".to_vec();
     prefixed.extend(wd.read("d.gz"));
     wd.write("p.gz", &prefixed);
-    let script = format!(
-        "{{ dd bs=5 count=1 of=/dev/null 2>/dev/null; '{}' gzip -dc; }} < p.gz > out",
-        fkit_bin().display()
-    );
-    let ok = Command::new("sh")
-        .arg("-c")
-        .arg(&script)
-        .current_dir(wd.path())
-        .status()
-        .unwrap();
-    assert!(ok.success());
+    let out =
+        wd.sh("{ dd bs=5 count=1 of=/dev/null 2>/dev/null; \"$FKIT\" gzip -dc; } < p.gz > out");
+    assert!(out.status.success());
     assert!(wd.read("out") == data, "after a header");
 }
 

@@ -36,12 +36,7 @@ fn naive_offsets(hay: &[u8], needle: &[u8]) -> Vec<u64> {
 }
 
 fn sh(wd: &Workdir, script: &str) -> String {
-    let out = Command::new("sh")
-        .args(["-c", script])
-        .current_dir(wd.path())
-        .output()
-        .expect("sh");
-    String::from_utf8_lossy(&out.stdout).into_owned()
+    String::from_utf8_lossy(&wd.sh(script).stdout).into_owned()
 }
 
 fn offsets_of(stdout: &[u8]) -> Vec<u64> {
@@ -400,35 +395,27 @@ fn stdin_on_a_regular_file_is_mapped() {
     let wd = Workdir::new();
     let data = log_lines(20_000, 4);
     wd.write("log", &data);
-    let fkit = common::fkit_bin();
-    let fkit = fkit.display();
     let lines = sh(&wd, "wc -l < log").trim().to_string();
     let count = sh(&wd, "grep -c -F ERROR log").trim().to_string();
     let got = sh(
         &wd,
-        &format!("'{fkit}' mmap lines < log; '{fkit}' mmap find -c - ERROR < log"),
+        "\"$FKIT\" mmap lines < log; \"$FKIT\" mmap find -c - ERROR < log",
     );
     assert_eq!(got, format!("{lines}\n{count}\n"));
-    let got = sh(&wd, &format!("'{fkit}' mmap find - ERROR --max 2 < log"));
+    let got = sh(&wd, "\"$FKIT\" mmap find - ERROR --max 2 < log");
     let want: Vec<u64> = naive_offsets(&data, b"ERROR").into_iter().take(2).collect();
     assert_eq!(offsets_of(got.as_bytes()), want);
-    let got = sh(
-        &wd,
-        &format!("'{fkit}' mmap view - -o 100 -l 20 --text < log"),
-    );
+    let got = sh(&wd, "\"$FKIT\" mmap view - -o 100 -l 20 --text < log");
     assert_eq!(got.as_bytes(), &data[100..120]);
     // Left at the end, as reading it would leave it.
-    let rest = sh(
-        &wd,
-        &format!("{{ '{fkit}' mmap lines > /dev/null; wc -c; }} < log"),
-    );
+    let rest = sh(&wd, "{ \"$FKIT\" mmap lines > /dev/null; wc -c; } < log");
     assert_eq!(rest.trim(), "0");
     // After a line someone else read, only the rest is counted.
     let first_line = data.iter().position(|&b| b == b'\n').unwrap() + 1;
     let after = sh(
         &wd,
         &format!(
-            "{{ dd bs={first_line} count=1 of=/dev/null 2>/dev/null; '{fkit}' mmap lines; }} < log"
+            "{{ dd bs={first_line} count=1 of=/dev/null 2>/dev/null; \"$FKIT\" mmap lines; }} < log"
         ),
     );
     let want = lines.parse::<u64>().unwrap() - 1;

@@ -87,6 +87,18 @@ impl Workdir {
         names
     }
 
+    /// Run a shell script in the work dir, with `$FKIT` naming the fkit
+    /// binary (for redirections and pipelines a `Command` cannot express).
+    pub fn sh(&self, script: &str) -> Output {
+        Command::new("sh")
+            .arg("-c")
+            .arg(script)
+            .env("FKIT", fkit_bin())
+            .current_dir(self.path())
+            .output()
+            .expect("sh")
+    }
+
     /// A `Command` for fkit with the work dir as its current directory.
     pub fn command(&self, args: &[&str]) -> Command {
         let mut cmd = Command::new(fkit_bin());
