@@ -702,19 +702,12 @@ fn many_chunks_under_a_low_open_files_limit() {
     let wd = Workdir::new();
     let data = text(300_000, 21);
     wd.write("big", &data);
-    wd.run(&[
-        "chunk",
-        "split",
-        "big",
-        "-s",
-        "1000",
-        "-d",
-        "parts",
-        "--no-sync",
-    ])
-    .ok();
+    // 300 chunks from a file and from a pipe, then joined both ways.
     let out = wd.sh(
-        "ulimit -n 64 && \"$FKIT\" chunk join parts/big.manifest.json -o joined && \"$FKIT\" chunk join parts/big.manifest.json > piped",
+        "ulimit -n 64 && \"$FKIT\" chunk split big -s 1000 -d parts --no-sync \
+         && cat big | \"$FKIT\" chunk split -s 1000 -d piped-parts --no-sync \
+         && \"$FKIT\" chunk join parts/big.manifest.json -o joined \
+         && \"$FKIT\" chunk join piped-parts/chunk.manifest.json > piped",
     );
     assert!(
         out.status.success(),
