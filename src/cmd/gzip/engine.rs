@@ -340,11 +340,19 @@ fn indexed_members(map: &[u8]) -> (Vec<Member>, usize) {
     (members, off)
 }
 
+/// The largest block fkit writes (`--block-size`), uncompressed.
+pub const MAX_BLOCK: usize = 256 << 20;
+
 /// Whether an index entry can be right: room for the header and trailer,
-/// and an expansion deflate can reach (at most 1032 times; a larger claim
-/// is damage, and must not make a worker allocate gigabytes).
+/// an expansion deflate can reach (at most 1032 times), and sizes fkit
+/// writes (a block of at most MAX_BLOCK, which deflate's stored blocks
+/// grow by less than 1%). Anything else is damage or another writer's,
+/// and must not make fkit allocate gigabytes: it is decoded as a stream.
 fn plausible(header_len: usize, len: usize, data_len: usize) -> bool {
-    len >= header_len + 8 && data_len / 1032 <= len
+    len >= header_len + 8
+        && data_len / 1032 <= len
+        && data_len <= MAX_BLOCK
+        && len <= MAX_BLOCK + MAX_BLOCK / 64
 }
 
 /// Sum of the uncompressed lengths in fkit's block index, when the whole

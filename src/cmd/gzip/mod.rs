@@ -234,7 +234,7 @@ pub fn run(args: Args) -> Result<()> {
         return Err(Exit::usage("invalid suffix (must be non-empty, without '/')").into());
     }
     let block = args.block_size.as_usize();
-    if !(4096..=256 << 20).contains(&block) {
+    if !(4096..=engine::MAX_BLOCK).contains(&block) {
         return Err(Exit::usage("--block-size must be between 4K and 256M").into());
     }
     let range = args.range.as_deref().map(parse_range).transpose()?;
