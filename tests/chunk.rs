@@ -602,6 +602,14 @@ fn split_of_stdin_on_a_regular_file_starts_at_its_position() {
         parts.extend(wd.read(&format!("ex/chunk.000{i}")));
     }
     assert!(parts == data[1000..], "exec chunks differ");
+    // A file that reports no size but has content (/proc) is streamed.
+    #[cfg(target_os = "linux")]
+    {
+        let out = wd.sh("\"$FKIT\" chunk split -s 100 -d procfs < /proc/self/mountinfo");
+        assert!(out.status.success());
+        let m = read_manifest(&wd, "procfs/chunk.manifest.json");
+        assert!(m["size"].as_u64().unwrap() > 0, "{m}");
+    }
     // From a pipe --number cannot know the size.
     let run = wd
         .run_stdin(&["chunk", "split", "-n", "4", "-d", "pipe"], &data)

@@ -1079,6 +1079,16 @@ fn piped_indexed_members_then_anything() {
             file.stderr
         );
     }
+    // A range stops reading: damage after it goes unnoticed, as for a
+    // file, and whole members before it are skipped unread.
+    let mut late = ours.clone();
+    let last = late.len() - 20;
+    late[last] ^= 0x55;
+    let out = wd
+        .run_stdin(&["gzip", "-dc", "--range", "70000:10"], &late)
+        .ok()
+        .stdout;
+    assert!(out == data[70_000..70_010], "range before damage");
     // A flipped byte inside a member's data: a CRC or data error naming the
     // member.
     let mut bad = ours.clone();

@@ -421,3 +421,18 @@ fn stdin_on_a_regular_file_is_mapped() {
     let want = lines.parse::<u64>().unwrap() - 1;
     assert_eq!(after.trim(), want.to_string());
 }
+
+/// Files that report a size of 0 but have content (/proc) are streamed,
+/// named or on stdin, not mapped as empty.
+#[cfg(target_os = "linux")]
+#[test]
+fn files_without_a_size_are_streamed() {
+    let wd = Workdir::new();
+    let want = sh(&wd, "wc -l < /proc/self/mountinfo").trim().to_string();
+    assert_ne!(want, "0");
+    let named = sh(&wd, "\"$FKIT\" mmap lines /proc/self/mountinfo");
+    let stdin = sh(&wd, "\"$FKIT\" mmap lines < /proc/self/mountinfo");
+    // Each process sees its own mounts: compare counts, not content.
+    assert_eq!(named.split_whitespace().next(), Some(want.as_str()));
+    assert_eq!(stdin.trim(), want);
+}

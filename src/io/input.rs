@@ -213,3 +213,11 @@ pub fn stdio_file(fd: i32) -> Option<(File, u64)> {
 pub fn stdio_file(_fd: i32) -> Option<(File, u64)> {
     None
 }
+
+/// Stdin as a file to read by position or map ([`stdio_file`]), unless it
+/// is empty: a size of 0 may be a lie (/proc, /sys and some FUSE files
+/// have content but no size), so such a file, like an empty one, is read
+/// as a stream.
+pub fn stdin_file() -> Option<(File, u64)> {
+    stdio_file(0).filter(|(file, _)| file.metadata().is_ok_and(|m| m.len() > 0))
+}

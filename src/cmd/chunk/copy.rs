@@ -226,7 +226,7 @@ struct Posted {
 }
 
 /// Bytes the kernel copies before the reader may check them.
-const STEP: u64 = 4 << 20;
+pub const STEP: u64 = 4 << 20;
 /// Read-back block: small enough to stay in the CPU's L2 cache while summed.
 const BACK: usize = 256 << 10;
 

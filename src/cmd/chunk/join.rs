@@ -1,6 +1,6 @@
 //! `fkit chunk join` and `fkit chunk cat`.
 
-use super::copy::{BLOCK, Checksum, Span, copy_and_read_back, copy_range_at, for_each_block};
+use super::copy::{BLOCK, Checksum, STEP, Span, copy_and_read_back, copy_range_at, for_each_block};
 use super::{Manifest, parse_range};
 use crate::io::input::stdio_file;
 use crate::io::output::{commit, refuse_existing, temp_beside};
@@ -353,8 +353,16 @@ fn copy_verified(
         let mut at = start;
         for p in pieces {
             let file = File::open(&p.path).with_context(|| p.name.clone())?;
-            copy_range_at(&file, 0, p.size, dest, at)
-                .with_context(|| format!("{}: copying into {shown}", p.name))?;
+            // In steps, each under the write gate: an interrupt cuts a
+            // redirected stdout back between two steps, never before one.
+            let mut done = 0;
+            while done < p.size {
+                let n = (p.size - done).min(STEP);
+                let _gate = signal::writing();
+                copy_range_at(&file, done, n, dest, at + done)
+                    .with_context(|| format!("{}: copying into {shown}", p.name))?;
+                done += n;
+            }
             at += p.size;
             progress.inc(p.size);
         }

@@ -3,7 +3,7 @@
 use super::copy::{ALGORITHM, Checksum, Span, copy_and_read_back, read_at};
 use super::plan::{ChunkPlan, Policy, Range, StreamChunk, StreamSplitter};
 use super::{Cut, MANIFEST_FORMAT, Manifest, ManifestChunk, Naming, dir_or_dot};
-use crate::io::input::{display_name, stdio_file};
+use crate::io::input::{display_name, stdin_file};
 use crate::io::output::{commit, refuse_existing, sync_parent, temp_beside};
 use crate::io::{Exit, Input, Output, Progress, signal};
 use anyhow::{Context, Result};
@@ -183,7 +183,7 @@ pub fn run(args: Args) -> Result<()> {
                 base: 0,
             })
         }
-        None => match stdio_file(0) {
+        None => match stdin_file() {
             Some((file, at)) => {
                 let end = file.metadata().with_context(|| name.clone())?.len();
                 Some(Positioned {

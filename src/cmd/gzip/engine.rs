@@ -14,6 +14,7 @@ use crate::io::compress::{self, GzipDecoder, parse_header, set_index, write_head
 use anyhow::{Context, Result, anyhow, bail};
 use std::borrow::Cow;
 use std::io::{self, BufRead, Read, Write};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// Which deflate implementation compresses.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -371,18 +372,37 @@ pub fn decompress_gzip(src: Source, out: &mut Window, threads: usize) -> Result<
         Source::Stream(reader) => {
             // Members fkit indexed, as they arrive, on every core; then
             // whatever follows, from where they end.
+            let full = AtomicBool::new(out.full());
             let mut feed = StreamMembers {
                 reader,
                 pending: Vec::new(),
                 offset: 0,
                 members: 0,
+                stop: &full,
             };
-            inflate_members(&mut feed, |_| {}, out, threads)?;
+            // Whole members before a range are skipped unread, as in a file.
+            while out.skip > 0 {
+                match feed.next_member()? {
+                    Some(m) if m.data_len as u64 <= out.skip => {
+                        out.skip -= m.data_len as u64;
+                        feed.take_member(&m);
+                    }
+                    _ => break,
+                }
+            }
+            // Once the range is written, no more members are read.
+            let stop = |_, done: bool| {
+                if done {
+                    full.store(true, Ordering::Relaxed);
+                }
+            };
+            inflate_members(&mut feed, stop, out, threads)?;
             let StreamMembers {
                 reader,
                 pending,
                 offset,
                 members,
+                ..
             } = feed;
             if out.full() {
                 return Ok(None);
@@ -430,17 +450,18 @@ fn inflate_indexed(map: &[u8], members: &[Member], out: &mut Window, threads: us
         let at = m.offset as usize;
         Ok((Cow::Borrowed(&map[at..at + m.len]), *m))
     });
-    inflate_members(jobs, |end| release.upto(end), out, threads)
+    inflate_members(jobs, |end, _| release.upto(end), out, threads)
 }
 
 /// Inflate members (their bytes, and where the index says they are) on
 /// `threads` cores, writing each whole member with one write, in order;
-/// `done(end)` follows each with the offset where it ends. Output buffers
+/// `done(end, full)` follows each with the offset where it ends and whether
+/// the output window is now complete. Output buffers
 /// go round between the workers and the writer: a fresh buffer would cost
 /// a page fault per 4 KiB.
 fn inflate_members<'a>(
     jobs: impl Iterator<Item = Result<(Cow<'a, [u8]>, Member)>> + Send,
-    mut done: impl FnMut(usize),
+    mut done: impl FnMut(usize, bool),
     out: &mut Window,
     threads: usize,
 ) -> Result<()> {
@@ -464,8 +485,8 @@ fn inflate_members<'a>(
             Ok((buf, m.data_len, m.offset as usize + m.len))
         },
         |(buf, len, end)| {
-            done(end);
             out.put(&buf[..len])?;
+            done(end, out.full());
             let _ = spare_tx.try_send(buf);
             Ok(())
         },
@@ -483,6 +504,8 @@ struct StreamMembers<'r> {
     offset: u64,
     /// Members handed out so far.
     members: u64,
+    /// Set when no more members are wanted (the output range is complete).
+    stop: &'r AtomicBool,
 }
 
 impl StreamMembers<'_> {
@@ -494,6 +517,15 @@ impl StreamMembers<'_> {
         Ok(got > 0)
     }
 
+    /// Remove member `m`, the next one, from `pending`; its bytes.
+    fn take_member(&mut self, m: &Member) -> Vec<u8> {
+        let rest = self.pending.split_off(m.len);
+        self.offset += m.len as u64;
+        self.members += 1;
+        std::mem::replace(&mut self.pending, rest)
+    }
+
+    /// The next member, whole in `pending`, if it carries fkit's index.
     fn next_member(&mut self) -> io::Result<Option<Member>> {
         // A header is short; one with a long name may take a few reads.
         let header = loop {
@@ -538,14 +570,11 @@ impl Iterator for &mut StreamMembers<'_> {
     type Item = Result<(Cow<'static, [u8]>, Member)>;
 
     fn next(&mut self) -> Option<Self::Item> {
+        if self.stop.load(Ordering::Relaxed) {
+            return None;
+        }
         match self.next_member() {
-            Ok(Some(m)) => {
-                let rest = self.pending.split_off(m.len);
-                let bytes = std::mem::replace(&mut self.pending, rest);
-                self.offset += m.len as u64;
-                self.members += 1;
-                Some(Ok((Cow::Owned(bytes), m)))
-            }
+            Ok(Some(m)) => Some(Ok((Cow::Owned(self.take_member(&m)), m))),
             Ok(None) => None,
             Err(e) => Some(Err(e.into())),
         }

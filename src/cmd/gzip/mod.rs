@@ -9,7 +9,7 @@ mod pipeline;
 
 use crate::io::compress::{Format, parse_header};
 use crate::io::error::{Outcome, outcome};
-use crate::io::input::stdio_file;
+use crate::io::input::stdin_file;
 use crate::io::output::{commit, temp_beside};
 use crate::io::{Exit, MappedFile, Size};
 use anyhow::{Context, Result, anyhow, bail};
@@ -647,7 +647,7 @@ fn decompress_stdin(plan: &Plan) -> Result<Status> {
     if stdin.is_terminal() && !plan.force {
         bail!("compressed data not read from a terminal (use -f to force it; see --help)");
     }
-    if let Some((file, 0)) = stdio_file(0) {
+    if let Some((file, 0)) = stdin_file() {
         return decompress_stdin_file(plan, file);
     }
     let mut head = Vec::with_capacity(4);
@@ -872,7 +872,7 @@ fn list_one(input: Option<&Path>, plan: &Plan) -> Result<Listing> {
     let map = match input {
         Some(path) => MappedFile::open(path)?,
         // Stdin on a regular file is mapped like a named file.
-        None => match stdio_file(0) {
+        None => match stdin_file() {
             Some((file, 0)) => MappedFile::of_file(file, &shown, false)?,
             _ => return list_stream(&shown, plan.threads),
         },

@@ -68,15 +68,16 @@ impl Source {
     /// [`ScanProgress`]).
     fn open(path: Option<&PathBuf>, lock: bool, progress: bool) -> Result<Source> {
         let path = path.filter(|p| p.as_os_str() != "-");
+        // A size of 0 may be a lie (/proc, /sys): streamed, as a pipe.
         if let Some(p) = path
-            && std::fs::metadata(p).is_ok_and(|m| m.is_file())
+            && std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.len() > 0)
         {
             return Ok(Source::Map(MappedFile::open_locked(p, lock)?));
         }
         // Stdin on a regular file (`< big.log`), read from its start, is
         // mapped like the file; it is left at its end, as reading would.
         if path.is_none()
-            && let Some((file, 0)) = crate::io::input::stdio_file(0)
+            && let Some((file, 0)) = crate::io::input::stdin_file()
         {
             let map = MappedFile::of_file(file, "<stdin>", lock)?;
             std::io::Seek::seek(&mut map.file(), std::io::SeekFrom::End(0)).context("<stdin>")?;
