@@ -1101,3 +1101,38 @@ fn piped_indexed_members_then_anything() {
         run.stderr
     );
 }
+
+/// An error while the parallel pipeline reads a pipe ends fkit at once:
+/// it does not wait for the writer of its stdin to close it.
+#[test]
+fn an_error_does_not_wait_for_a_stalled_writer() {
+    use std::io::Write;
+    use std::process::Stdio;
+    let wd = Workdir::new();
+    let data = text(600_000);
+    let mut gz = wd.run_stdin(&["gzip", "-b", "64K"], &data).ok().stdout;
+    let at = gz.len() / 3;
+    gz[at] ^= 0x55;
+    let mut child = wd
+        .command(&["gzip", "-t", "-p", "2"])
+        .stdin(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Everything is written, but the pipe stays open (a stalled writer).
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(&gz).unwrap();
+    let started = std::time::Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            started.elapsed().as_secs() < 20,
+            "fkit is still waiting for its stdin to close"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    };
+    drop(stdin);
+    assert_eq!(status.code(), Some(1));
+}

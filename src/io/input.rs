@@ -221,3 +221,112 @@ pub fn stdio_file(_fd: i32) -> Option<(File, u64)> {
 pub fn stdin_file() -> Option<(File, u64)> {
     stdio_file(0).filter(|(file, _)| file.metadata().is_ok_and(|m| m.len() > 0))
 }
+
+/// Stdin read a few blocks ahead by a thread of its own, which is never
+/// joined. A parallel pipeline that stops on an error must join the thread
+/// that feeds it; if that thread were blocked reading a pipe whose writer
+/// stalls (`(cat x.gz; sleep 60) | fkit gzip -d | head`), fkit would wait
+/// for the writer. Reading through the pump instead, the feeding thread
+/// waits on a channel, which [`cancel_reads`] interrupts; the pump thread
+/// itself simply ends with the process.
+pub struct StdinPump {
+    /// Blocks read, each with how much of it is filled.
+    full: crossbeam_channel::Receiver<io::Result<(Vec<u8>, usize)>>,
+    /// Blocks given back to the thread, to be filled again.
+    free: crossbeam_channel::Sender<Vec<u8>>,
+    block: Vec<u8>,
+    len: usize,
+    at: usize,
+    ended: bool,
+}
+
+/// Pump reads fail from now on (see [`StdinPump`]).
+static CANCELLED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Make reads from the stdin pump fail (a pipeline stopped on an error
+/// and must not wait for more input).
+pub fn cancel_reads() {
+    CANCELLED.store(true, std::sync::atomic::Ordering::SeqCst);
+}
+
+impl StdinPump {
+    const BLOCK: usize = 256 << 10;
+    const AHEAD: usize = 16;
+
+    pub fn start() -> StdinPump {
+        CANCELLED.store(false, std::sync::atomic::Ordering::SeqCst);
+        let (full_tx, full) = crossbeam_channel::bounded(Self::AHEAD);
+        let (free, free_rx) = crossbeam_channel::bounded::<Vec<u8>>(Self::AHEAD + 2);
+        std::thread::spawn(move || {
+            let mut stdin = io::stdin().lock();
+            loop {
+                let mut buf = free_rx
+                    .try_recv()
+                    .ok()
+                    .filter(|b| b.len() == Self::BLOCK)
+                    .unwrap_or_else(|| vec![0u8; Self::BLOCK]);
+                match stdin.read(&mut buf) {
+                    // The end: dropping the sender says so.
+                    Ok(0) => return,
+                    Ok(n) => {
+                        if full_tx.send(Ok((buf, n))).is_err() {
+                            return;
+                        }
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    Err(e) => {
+                        let _ = full_tx.send(Err(e));
+                        return;
+                    }
+                }
+            }
+        });
+        StdinPump {
+            full,
+            free,
+            block: Vec::new(),
+            len: 0,
+            at: 0,
+            ended: false,
+        }
+    }
+}
+
+impl BufRead for StdinPump {
+    fn fill_buf(&mut self) -> io::Result<&[u8]> {
+        use crossbeam_channel::RecvTimeoutError;
+        while self.at == self.len && !self.ended {
+            match self.full.recv_timeout(std::time::Duration::from_millis(20)) {
+                Ok(Ok((next, len))) => {
+                    let _ = self.free.try_send(std::mem::replace(&mut self.block, next));
+                    (self.at, self.len) = (0, len);
+                }
+                Ok(Err(e)) => {
+                    self.ended = true;
+                    return Err(e);
+                }
+                Err(RecvTimeoutError::Disconnected) => self.ended = true,
+                Err(RecvTimeoutError::Timeout) => {
+                    if CANCELLED.load(std::sync::atomic::Ordering::SeqCst) {
+                        return Err(io::Error::other("reading stdin was cancelled"));
+                    }
+                }
+            }
+        }
+        Ok(&self.block[self.at..self.len])
+    }
+
+    fn consume(&mut self, n: usize) {
+        self.at = (self.at + n).min(self.len);
+    }
+}
+
+impl Read for StdinPump {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let available = self.fill_buf()?;
+        let n = available.len().min(buf.len());
+        buf[..n].copy_from_slice(&available[..n]);
+        self.consume(n);
+        Ok(n)
+    }
+}

@@ -9,13 +9,13 @@ mod pipeline;
 
 use crate::io::compress::{Format, parse_header};
 use crate::io::error::{Outcome, outcome};
-use crate::io::input::stdin_file;
+use crate::io::input::{StdinPump, stdin_file};
 use crate::io::output::{commit, temp_beside};
 use crate::io::{Exit, MappedFile, Size};
 use anyhow::{Context, Result, anyhow, bail};
 use engine::{Engine, GzipOptions, Source, Trailing, Window};
 use std::fs;
-use std::io::{self, BufReader, IsTerminal, Read, Write};
+use std::io::{self, IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -534,7 +534,7 @@ fn compress_into(
 
 fn compress_stdin(plan: &Plan) -> Result<Status> {
     let mut sink = Sink::create(plan, None)?;
-    compress_into(plan, &mut io::stdin(), &mut sink.writer(), None, 0).context("<stdin>")?;
+    compress_into(plan, &mut StdinPump::start(), &mut sink.writer(), None, 0).context("<stdin>")?;
     Ok(Status::Ok)
 }
 
@@ -650,9 +650,13 @@ fn decompress_stdin(plan: &Plan) -> Result<Status> {
     if let Some((file, 0)) = stdin_file() {
         return decompress_stdin_file(plan, file);
     }
+    let mut pump = StdinPump::start();
     let mut head = Vec::with_capacity(4);
-    (&stdin).take(4).read_to_end(&mut head).context("<stdin>")?;
-    let mut reader = BufReader::with_capacity(1 << 20, io::Cursor::new(head.clone()).chain(stdin));
+    (&mut pump)
+        .take(4)
+        .read_to_end(&mut head)
+        .context("<stdin>")?;
+    let mut reader = io::Cursor::new(head.clone()).chain(pump);
     let Some(format) = Format::detect(&head) else {
         return pass_through(plan, "<stdin>", &mut reader);
     };
@@ -828,7 +832,7 @@ fn decoded_len(src: Source, format: Format, threads: usize) -> Result<u64> {
 /// `--list` of stdin that cannot be mapped (a pipe): decoded to count.
 fn list_stream(shown: &str, threads: usize) -> Result<Listing> {
     let mut data = Counted2 {
-        inner: BufReader::with_capacity(1 << 20, io::stdin()),
+        inner: StdinPump::start(),
         n: 0,
     };
     let head = io::BufRead::fill_buf(&mut data)?.to_vec();

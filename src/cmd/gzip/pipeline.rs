@@ -73,8 +73,12 @@ where
                 break;
             }
         }
-        // Dropping the receiver ends the reader, which ends the workers.
+        // Dropping the receiver ends the reader, which ends the workers. A
+        // reader waiting for stdin is told to stop, rather than waited for.
         drop(order_rx);
+        if result.is_err() {
+            crate::io::input::cancel_reads();
+        }
         result
     })
 }
