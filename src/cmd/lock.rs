@@ -2,6 +2,7 @@
 //! and say who holds a lock.
 
 use crate::cmd::temp::exit_code_of;
+use crate::io::at::{read_at, write_all_at};
 use crate::io::{Exit, signal};
 use anyhow::{Context, Result};
 use fs2::FileExt;
@@ -484,7 +485,7 @@ impl HolderRecord {
             line.resize(old - 1, b' ');
         }
         line.push(b'\n');
-        let written = write_at_start(file, &line);
+        let written = write_all_at(file, &line, 0).is_ok();
         if written && old > line.len() {
             let _ = file.set_len(line.len() as u64);
         }
@@ -495,7 +496,7 @@ impl HolderRecord {
     /// becomes `"fkit_lock":0`, one byte written in place. The line stays
     /// as the last holder's, and is no longer read as a holder.
     fn clear(file: &File) {
-        write_at(file, RELEASED, RECORD_MAGIC.len() as u64);
+        let _ = write_all_at(file, RELEASED, RECORD_MAGIC.len() as u64);
     }
 
     fn read(path: &Path) -> Option<HolderRecord> {
@@ -527,41 +528,10 @@ impl HolderRecord {
 
 fn starts_with_magic(file: &File) -> bool {
     let mut head = [0u8; 16];
-    match read_at_start(file, &mut head) {
+    match read_at(file, &mut head, 0) {
         Ok(n) => head[..n].starts_with(RECORD_MAGIC),
         Err(_) => false,
     }
-}
-
-fn write_at_start(file: &File, data: &[u8]) -> bool {
-    write_at(file, data, 0)
-}
-
-#[cfg(unix)]
-fn write_at(file: &File, data: &[u8], offset: u64) -> bool {
-    use std::os::unix::fs::FileExt as _;
-    file.write_all_at(data, offset).is_ok()
-}
-
-#[cfg(unix)]
-fn read_at_start(file: &File, buf: &mut [u8]) -> io::Result<usize> {
-    use std::os::unix::fs::FileExt as _;
-    file.read_at(buf, 0)
-}
-
-#[cfg(not(unix))]
-fn write_at(file: &File, data: &[u8], offset: u64) -> bool {
-    use std::io::{Seek, SeekFrom};
-    let mut f = file;
-    f.seek(SeekFrom::Start(offset)).is_ok() && f.write_all(data).is_ok()
-}
-
-#[cfg(not(unix))]
-fn read_at_start(file: &File, buf: &mut [u8]) -> io::Result<usize> {
-    use std::io::Seek;
-    let mut f = file;
-    f.rewind()?;
-    f.read(buf)
 }
 
 fn hostname() -> String {

@@ -3,6 +3,7 @@
 //! signals and exit codes. Commands never open files or stdio themselves.
 
 pub mod args;
+pub mod at;
 pub mod compress;
 pub mod error;
 pub mod flatten;

@@ -1,5 +1,7 @@
-//! Byte ranges of files: positioned reads, kernel-side copies, checksums.
+//! Byte ranges of files: kernel-side copies, checked read-backs, checksums.
 
+use crate::io::at::write_all_at;
+pub use crate::io::at::{read_at, read_exact_at};
 use anyhow::Context;
 use std::fs::File;
 use std::hash::Hasher;
@@ -31,34 +33,6 @@ impl Checksum {
     pub fn hex(&self) -> String {
         format!("{:016x}", self.0.finish())
     }
-}
-
-/// Read at `offset` without moving the file position (threads share files).
-pub fn read_at(file: &File, buf: &mut [u8], offset: u64) -> io::Result<usize> {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::FileExt;
-        file.read_at(buf, offset)
-    }
-    #[cfg(windows)]
-    {
-        use std::os::windows::fs::FileExt;
-        file.seek_read(buf, offset)
-    }
-}
-
-/// Fill `buf` from `offset`; a file that ends first is `UnexpectedEof`.
-pub fn read_exact_at(file: &File, buf: &mut [u8], offset: u64) -> io::Result<()> {
-    let mut done = 0;
-    while done < buf.len() {
-        match read_at(file, &mut buf[done..], offset + done as u64) {
-            Ok(0) => return Err(io::ErrorKind::UnexpectedEof.into()),
-            Ok(n) => done += n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(())
 }
 
 /// Feed `len` bytes of `file` at `offset` to `each`, one block at a time.
@@ -135,29 +109,6 @@ fn kernel_copy(src: &File, offset: u64, len: u64, dst: &File, dst_at: u64) -> io
         done += n as u64;
     }
     Ok(done)
-}
-
-/// Write `bytes` at `offset` of `dst` without moving its position.
-fn write_all_at(dst: &File, bytes: &[u8], offset: u64) -> io::Result<()> {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::FileExt;
-        dst.write_all_at(bytes, offset)
-    }
-    #[cfg(windows)]
-    {
-        use std::os::windows::fs::FileExt;
-        let mut done = 0;
-        while done < bytes.len() {
-            match dst.seek_write(&bytes[done..], offset + done as u64) {
-                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
-                Ok(n) => done += n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(e),
-            }
-        }
-        Ok(())
-    }
 }
 
 /// Copy `len` bytes of `src` at `src_at` into `dst` at `dst_at`, leaving
