@@ -63,6 +63,24 @@ impl Watching {
         while self.lines.try_recv().is_ok() {}
     }
 
+    /// For a watch of one file, which must not be removed: write to it
+    /// until a line comes; then drop pending lines.
+    fn ready_on_file(&self, wd: &Workdir, file: &str) {
+        let start = Instant::now();
+        loop {
+            wd.write(file, "again");
+            if self.lines.recv_timeout(Duration::from_millis(300)).is_ok() {
+                break;
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(20),
+                "fkit watch never reported {file}"
+            );
+        }
+        sleep(Duration::from_millis(100));
+        while self.lines.try_recv().is_ok() {}
+    }
+
     /// The next line, or panic after `secs`.
     fn next(&self, secs: u64) -> String {
         self.lines
@@ -162,16 +180,7 @@ fn editor_save_is_a_change_of_the_target() {
     // next one too.
     let w = Watching::start(&wd, &["w/notes.txt"]);
     // (The file must exist when fkit starts: no removing probes here.)
-    let start = Instant::now();
-    loop {
-        wd.write("w/notes.txt", "again");
-        if w.lines.recv_timeout(Duration::from_millis(300)).is_ok() {
-            break;
-        }
-        assert!(start.elapsed() < Duration::from_secs(20));
-    }
-    sleep(Duration::from_millis(100));
-    while w.lines.try_recv().is_ok() {}
+    w.ready_on_file(&wd, "w/notes.txt");
     for round in 0..2 {
         wd.write("w/tmp123", format!("v{round}"));
         fs::rename(wd.join("w/tmp123"), wd.join("w/notes.txt")).unwrap();
@@ -515,16 +524,7 @@ fn a_deleted_watched_file_is_reported_and_still_watched() {
     wd.write("w/notes.txt", "old");
     wd.write("w/other", "x");
     let w = Watching::start(&wd, &["w/notes.txt"]);
-    let start = Instant::now();
-    loop {
-        wd.write("w/notes.txt", "again");
-        if w.lines.recv_timeout(Duration::from_millis(300)).is_ok() {
-            break;
-        }
-        assert!(start.elapsed() < Duration::from_secs(20));
-    }
-    sleep(Duration::from_millis(100));
-    while w.lines.try_recv().is_ok() {}
+    w.ready_on_file(&wd, "w/notes.txt");
     fs::remove_file(wd.join("w/other")).unwrap(); // not watched: not reported
     fs::remove_file(wd.join("w/notes.txt")).unwrap();
     assert_eq!(event(&w.next(10)), "remove w/notes.txt");

@@ -519,21 +519,6 @@ mod tests {
     }
 
     #[test]
-    fn watch_limit_names_the_sysctl() {
-        let e = watch_limit(Path::new("src"));
-        let text = e.to_string();
-        assert!(
-            text.starts_with("src: the inotify watch limit is reached"),
-            "{text}"
-        );
-        assert!(
-            text.contains("sysctl fs.inotify.max_user_watches="),
-            "{text}"
-        );
-        assert!(is_watch_limit(&e));
-    }
-
-    #[test]
     fn renamed_directories_keep_their_watches_under_the_new_name() {
         let s = scope("w", &[], &[]);
         // SAFETY: inotify_init1 has no preconditions.

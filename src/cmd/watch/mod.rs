@@ -1285,6 +1285,28 @@ mod tests {
         )
     }
 
+    #[test]
+    fn watch_limit_names_the_sysctl() {
+        let e = watch_limit(Path::new("src"));
+        let text = e.to_string();
+        assert!(
+            text.starts_with("src: the inotify watch limit is reached"),
+            "{text}"
+        );
+        assert!(
+            text.contains("sysctl fs.inotify.max_user_watches="),
+            "{text}"
+        );
+        assert!(is_watch_limit(&e));
+    }
+
+    fn moved_from(path: &str, cookie: usize) -> Change {
+        Change::MovedFrom {
+            path: path.into(),
+            cookie,
+        }
+    }
+
     fn core() -> Core {
         Core {
             state: State::default(),
@@ -1325,14 +1347,7 @@ mod tests {
     fn a_renamed_directory_takes_its_watches_along() {
         let (s, mut c, mut out) = (scope("w", &[], &[]), core(), Vec::new());
         c.files.insert("w/a/f".into());
-        c.handle(
-            Change::MovedFrom {
-                path: "w/a".into(),
-                cookie: 7,
-            },
-            &s,
-            &mut out,
-        );
+        c.handle(moved_from("w/a", 7), &s, &mut out);
         assert!(out.is_empty(), "the first half waits for the second");
         let to = Change::MovedTo {
             path: "w/b".into(),
@@ -1352,14 +1367,7 @@ mod tests {
     #[test]
     fn a_move_out_of_sight_is_a_remove() {
         let (s, mut c, mut out) = (scope("w", &[], &[]), core(), Vec::new());
-        c.handle(
-            Change::MovedFrom {
-                path: "w/a".into(),
-                cookie: 7,
-            },
-            &s,
-            &mut out,
-        );
+        c.handle(moved_from("w/a", 7), &s, &mut out);
         c.handle(Change::Modified("w/x".into()), &s, &mut out);
         assert_eq!(
             out,
@@ -1368,14 +1376,7 @@ mod tests {
         assert_eq!(c.ops, [WatchOp::Gone("w/a".into())]);
         // Or nothing more comes.
         let (mut c, mut out) = (core(), Vec::new());
-        c.handle(
-            Change::MovedFrom {
-                path: "w/a".into(),
-                cookie: 7,
-            },
-            &s,
-            &mut out,
-        );
+        c.handle(moved_from("w/a", 7), &s, &mut out);
         c.quiet(&s, &mut out);
         assert_eq!(out, [event("remove", "w/a", None)]);
     }
@@ -1384,14 +1385,7 @@ mod tests {
     fn a_rename_over_a_known_file_is_a_save() {
         let (s, mut c, mut out) = (scope("w", &[], &[]), core(), Vec::new());
         c.files.insert("w/f".into());
-        c.handle(
-            Change::MovedFrom {
-                path: "w/.f.swp".into(),
-                cookie: 3,
-            },
-            &s,
-            &mut out,
-        );
+        c.handle(moved_from("w/.f.swp", 3), &s, &mut out);
         let to = Change::MovedTo {
             path: "w/f".into(),
             cookie: Some(3),
