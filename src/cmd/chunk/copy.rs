@@ -283,9 +283,10 @@ pub fn copy_and_read_back(
         for index in 0.. {
             let mut at = 0u64;
             let mut back = None;
+            let mut what = String::new();
             loop {
                 // Wait until span `index` has bytes past `at`, or is done.
-                let (len, ready, what) = {
+                let (len, ready) = {
                     let mut b = lock();
                     loop {
                         if b.failed.is_some() {
@@ -301,9 +302,10 @@ pub fn copy_and_read_back(
                         b.reading = index;
                         changed.notify_all();
                         back = b.spans[index].back.take();
+                        what.clone_from(&b.spans[index].what);
                     }
                     let posted = &b.spans[index];
-                    (posted.len, posted.copied, posted.what.clone())
+                    (posted.len, posted.copied)
                 };
                 let Some((file, back_at)) = &back else {
                     anyhow::bail!("{what}: nothing to read back");
