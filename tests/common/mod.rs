@@ -5,7 +5,7 @@
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Child, Command, Output, Stdio};
 
 pub struct Workdir {
     dir: tempfile::TempDir,
@@ -167,6 +167,46 @@ pub fn run_command(cmd: &mut Command, stdin: &[u8]) -> Run {
         status: status.code().unwrap_or(-1),
         stdout,
         stderr: String::from_utf8_lossy(&stderr).into_owned(),
+    }
+}
+
+/// A process a test started in the background (a `fkit watch`, a lock
+/// holder): killed and reaped when dropped, so a failed assertion leaves
+/// nothing running. Its pipes are reachable through `Deref` to the `Child`.
+pub struct Background(Option<Child>);
+
+impl Background {
+    /// Start `cmd` in the background.
+    pub fn spawn(cmd: &mut Command) -> Background {
+        Background(Some(cmd.spawn().expect("spawn a background process")))
+    }
+
+    /// Wait for it to end by itself and collect what it wrote.
+    pub fn wait_with_output(mut self) -> Output {
+        let child = self.0.take().expect("running");
+        child.wait_with_output().expect("wait")
+    }
+}
+
+impl std::ops::Deref for Background {
+    type Target = Child;
+    fn deref(&self) -> &Child {
+        self.0.as_ref().expect("running")
+    }
+}
+
+impl std::ops::DerefMut for Background {
+    fn deref_mut(&mut self) -> &mut Child {
+        self.0.as_mut().expect("running")
+    }
+}
+
+impl Drop for Background {
+    fn drop(&mut self) {
+        if let Some(child) = &mut self.0 {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
     }
 }
 
