@@ -10,6 +10,7 @@
 //! ```
 
 use super::compress::{self, Format};
+use super::map::MappedFile;
 use super::progress::{Progress, ProgressReader};
 use anyhow::{Context, Result};
 use std::fs::File;
@@ -25,6 +26,7 @@ pub struct InputSpec {
     buffer: usize,
     decompress: bool,
     progress: bool,
+    lock: bool,
 }
 
 /// An open input: buffered bytes, its name for messages, and its length
@@ -47,6 +49,7 @@ impl Input {
             buffer: DEFAULT_BUFFER,
             decompress: false,
             progress: false,
+            lock: false,
         }
     }
 
@@ -97,6 +100,15 @@ impl InputSpec {
         display_name(self.path.as_deref())
     }
 
+    /// Map the input under a shared advisory lock (`--lock`): cooperating
+    /// writers then wait while it is read. A named input that cannot be
+    /// mapped is an error (a lock on a stream would protect nothing).
+    pub fn lock(mut self, yes: bool) -> Self {
+        self.lock = yes;
+        self
+    }
+
+    /// Open the input as a stream.
     pub fn open(self) -> Result<Input> {
         let name = self.name();
         let (raw, len): (Box<dyn Read + Send>, Option<u64>) = match &self.path {
@@ -111,6 +123,106 @@ impl InputSpec {
                 (Box::new(file), len)
             }
         };
+        self.stream(name, raw, len)
+    }
+
+    /// The one decision "read by position, or stream": a regular file with
+    /// content (named, or stdin redirected from one, from stdin's current
+    /// position) can be read at any offset, copied by the kernel or
+    /// mapped; anything else (a pipe, a terminal, a device, a file that
+    /// claims a size of 0 as /proc's do) is a stream.
+    pub fn open_file_or_stream(self) -> Result<FileOrStream> {
+        let name = self.name();
+        match &self.path {
+            None => match stdin_file() {
+                Some((file, start)) => {
+                    let end = file.metadata().with_context(|| name.clone())?.len();
+                    Ok(FileOrStream::File(RegularInput {
+                        file,
+                        start,
+                        len: end.saturating_sub(start),
+                        name,
+                        stdin: true,
+                    }))
+                }
+                None => self.open().map(FileOrStream::Stream),
+            },
+            Some(path) => {
+                let file = File::open(path).with_context(|| name.clone())?;
+                let meta = file.metadata().with_context(|| name.clone())?;
+                if meta.is_dir() {
+                    anyhow::bail!("{name}: is a directory");
+                }
+                if meta.is_file() && meta.len() > 0 {
+                    return Ok(FileOrStream::File(RegularInput {
+                        file,
+                        start: 0,
+                        len: meta.len(),
+                        name,
+                        stdin: false,
+                    }));
+                }
+                if self.lock {
+                    anyhow::bail!("{name}: --lock needs a regular file");
+                }
+                let len = meta.is_file().then_some(meta.len());
+                self.stream(name, Box::new(file), len)
+                    .map(FileOrStream::Stream)
+            }
+        }
+    }
+
+    /// Map the input when it can be mapped (see [`open_file_or_stream`]:
+    /// a regular file read from its start), else stream it. With
+    /// [`decompress`] on, a mapped input that is compressed is decoded as
+    /// a stream from the map. Stdin mapped is left at its end, as reading
+    /// it through would leave it.
+    ///
+    /// [`open_file_or_stream`]: InputSpec::open_file_or_stream
+    /// [`decompress`]: InputSpec::decompress
+    pub fn open_map_or_stream(self) -> Result<MapOrStream> {
+        let (decompress, lock, progress, buffer) =
+            (self.decompress, self.lock, self.progress, self.buffer);
+        let path = self.path.clone();
+        let regular = match self.open_file_or_stream()? {
+            FileOrStream::Stream(input) => return Ok(MapOrStream::Stream(input)),
+            FileOrStream::File(regular) => regular,
+        };
+        if regular.start != 0 {
+            // Stdin part read already: the rest is read as a stream.
+            let spec = InputSpec {
+                path,
+                buffer,
+                decompress,
+                progress,
+                lock,
+            };
+            let name = regular.name.clone();
+            return spec
+                .stream(name, Box::new(regular.file), Some(regular.len))
+                .map(MapOrStream::Stream);
+        }
+        let map = regular.map(lock)?;
+        if decompress && Format::detect(&map[..map.len().min(4)]).is_some() {
+            let spec = InputSpec {
+                path,
+                buffer,
+                decompress,
+                progress,
+                lock,
+            };
+            let name = spec.name();
+            let len = map.len() as u64;
+            let reader = MapReader { map, at: 0 };
+            return spec
+                .stream(name, Box::new(reader), Some(len))
+                .map(MapOrStream::Stream);
+        }
+        Ok(MapOrStream::Map(map))
+    }
+
+    /// Wrap `raw` as this spec asks: progress, buffering, decoding.
+    fn stream(self, name: String, raw: Box<dyn Read + Send>, len: Option<u64>) -> Result<Input> {
         let raw: Box<dyn Read + Send> = if self.progress {
             Box::new(ProgressReader::new(raw, Progress::bytes(len, true)))
         } else {
@@ -132,6 +244,92 @@ impl InputSpec {
             len: if format.is_some() { None } else { len },
             reader,
         })
+    }
+}
+
+/// An input that is a regular file with content: named, or stdin
+/// redirected from one. It can be read by position from [`start`], copied
+/// by the kernel, or mapped.
+///
+/// [`start`]: RegularInput::start
+pub struct RegularInput {
+    file: File,
+    start: u64,
+    len: u64,
+    name: String,
+    stdin: bool,
+}
+
+impl RegularInput {
+    /// The open file (for stdin, a duplicate descriptor sharing its position).
+    pub fn file(&self) -> &File {
+        &self.file
+    }
+
+    /// Where the input starts: 0 for a named file, stdin's position for stdin.
+    pub fn start(&self) -> u64 {
+        self.start
+    }
+
+    /// The bytes from [`start`](RegularInput::start) to the end of the file.
+    pub fn len(&self) -> u64 {
+        self.len
+    }
+
+    /// True only for stdin already at the end of its file.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The input's name for messages: its path, or `<stdin>`.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// All of it was read: stdin is left at its end, as reading it through
+    /// would leave it (a named file's position is nobody's concern).
+    pub fn consumed(&self) -> Result<()> {
+        if self.stdin {
+            use std::io::Seek;
+            (&self.file)
+                .seek(io::SeekFrom::Start(self.start + self.len))
+                .with_context(|| self.name.clone())?;
+        }
+        Ok(())
+    }
+
+    /// Map the whole file; with `lock`, under a shared advisory lock.
+    pub fn map(self, lock: bool) -> Result<MappedFile> {
+        self.consumed()?;
+        MappedFile::of_file(self.file, &self.name, lock)
+    }
+}
+
+/// What [`InputSpec::open_file_or_stream`] found.
+pub enum FileOrStream {
+    File(RegularInput),
+    Stream(Input),
+}
+
+/// What [`InputSpec::open_map_or_stream`] found.
+pub enum MapOrStream {
+    Map(MappedFile),
+    Stream(Input),
+}
+
+/// Reads a map front to back (the compressed bytes of a mapped input).
+struct MapReader {
+    map: MappedFile,
+    at: usize,
+}
+
+impl Read for MapReader {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let rest = &self.map[self.at..];
+        let n = rest.len().min(buf.len());
+        buf[..n].copy_from_slice(&rest[..n]);
+        self.at += n;
+        Ok(n)
     }
 }
 
@@ -192,7 +390,7 @@ impl BufRead for Input {
 /// a named file. The descriptor is a duplicate: it shares the position
 /// and flags of the original, and closing it leaves the original open.
 #[cfg(unix)]
-pub fn stdio_file(fd: i32) -> Option<(File, u64)> {
+pub(crate) fn stdio_file(fd: i32) -> Option<(File, u64)> {
     use std::io::Seek;
     use std::os::unix::io::FromRawFd;
     // SAFETY: dup gives a new descriptor for the same open file; the File
@@ -210,7 +408,7 @@ pub fn stdio_file(fd: i32) -> Option<(File, u64)> {
 }
 
 #[cfg(not(unix))]
-pub fn stdio_file(_fd: i32) -> Option<(File, u64)> {
+pub(crate) fn stdio_file(_fd: i32) -> Option<(File, u64)> {
     None
 }
 
@@ -218,115 +416,6 @@ pub fn stdio_file(_fd: i32) -> Option<(File, u64)> {
 /// is empty: a size of 0 may be a lie (/proc, /sys and some FUSE files
 /// have content but no size), so such a file, like an empty one, is read
 /// as a stream.
-pub fn stdin_file() -> Option<(File, u64)> {
+pub(crate) fn stdin_file() -> Option<(File, u64)> {
     stdio_file(0).filter(|(file, _)| file.metadata().is_ok_and(|m| m.len() > 0))
-}
-
-/// Stdin read a few blocks ahead by a thread of its own, which is never
-/// joined. A parallel pipeline that stops on an error must join the thread
-/// that feeds it; if that thread were blocked reading a pipe whose writer
-/// stalls (`(cat x.gz; sleep 60) | fkit gzip -d | head`), fkit would wait
-/// for the writer. Reading through the pump instead, the feeding thread
-/// waits on a channel, which [`cancel_reads`] interrupts; the pump thread
-/// itself simply ends with the process.
-pub struct StdinPump {
-    /// Blocks read, each with how much of it is filled.
-    full: crossbeam_channel::Receiver<io::Result<(Vec<u8>, usize)>>,
-    /// Blocks given back to the thread, to be filled again.
-    free: crossbeam_channel::Sender<Vec<u8>>,
-    block: Vec<u8>,
-    len: usize,
-    at: usize,
-    ended: bool,
-}
-
-/// Pump reads fail from now on (see [`StdinPump`]).
-static CANCELLED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
-
-/// Make reads from the stdin pump fail (a pipeline stopped on an error
-/// and must not wait for more input).
-pub fn cancel_reads() {
-    CANCELLED.store(true, std::sync::atomic::Ordering::SeqCst);
-}
-
-impl StdinPump {
-    const BLOCK: usize = 256 << 10;
-    const AHEAD: usize = 16;
-
-    pub fn start() -> StdinPump {
-        CANCELLED.store(false, std::sync::atomic::Ordering::SeqCst);
-        let (full_tx, full) = crossbeam_channel::bounded(Self::AHEAD);
-        let (free, free_rx) = crossbeam_channel::bounded::<Vec<u8>>(Self::AHEAD + 2);
-        std::thread::spawn(move || {
-            let mut stdin = io::stdin().lock();
-            loop {
-                let mut buf = free_rx
-                    .try_recv()
-                    .ok()
-                    .filter(|b| b.len() == Self::BLOCK)
-                    .unwrap_or_else(|| vec![0u8; Self::BLOCK]);
-                match stdin.read(&mut buf) {
-                    // The end: dropping the sender says so.
-                    Ok(0) => return,
-                    Ok(n) => {
-                        if full_tx.send(Ok((buf, n))).is_err() {
-                            return;
-                        }
-                    }
-                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                    Err(e) => {
-                        let _ = full_tx.send(Err(e));
-                        return;
-                    }
-                }
-            }
-        });
-        StdinPump {
-            full,
-            free,
-            block: Vec::new(),
-            len: 0,
-            at: 0,
-            ended: false,
-        }
-    }
-}
-
-impl BufRead for StdinPump {
-    fn fill_buf(&mut self) -> io::Result<&[u8]> {
-        use crossbeam_channel::RecvTimeoutError;
-        while self.at == self.len && !self.ended {
-            match self.full.recv_timeout(std::time::Duration::from_millis(20)) {
-                Ok(Ok((next, len))) => {
-                    let _ = self.free.try_send(std::mem::replace(&mut self.block, next));
-                    (self.at, self.len) = (0, len);
-                }
-                Ok(Err(e)) => {
-                    self.ended = true;
-                    return Err(e);
-                }
-                Err(RecvTimeoutError::Disconnected) => self.ended = true,
-                Err(RecvTimeoutError::Timeout) => {
-                    if CANCELLED.load(std::sync::atomic::Ordering::SeqCst) {
-                        return Err(io::Error::other("reading stdin was cancelled"));
-                    }
-                }
-            }
-        }
-        Ok(&self.block[self.at..self.len])
-    }
-
-    fn consume(&mut self, n: usize) {
-        self.at = (self.at + n).min(self.len);
-    }
-}
-
-impl Read for StdinPump {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let available = self.fill_buf()?;
-        let n = available.len().min(buf.len());
-        buf[..n].copy_from_slice(&available[..n]);
-        self.consume(n);
-        Ok(n)
-    }
 }

@@ -11,13 +11,15 @@ pub mod input;
 pub mod map;
 pub mod output;
 pub mod progress;
+pub mod read_ahead;
 pub mod signal;
 pub mod size;
 pub mod time;
 
 pub use error::Exit;
-pub use input::Input;
+pub use input::{FileOrStream, Input, MapOrStream, RegularInput};
 pub use map::MappedFile;
 pub use output::Output;
 pub use progress::Progress;
+pub use read_ahead::ReadAhead;
 pub use size::Size;

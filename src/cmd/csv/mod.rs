@@ -23,8 +23,7 @@ mod stats;
 mod validate;
 
 use crate::io::args::{OutputArgs, ReadArgs};
-use crate::io::compress::Format;
-use crate::io::{Exit, Input, MappedFile, Output, Progress};
+use crate::io::{Exit, Input, MapOrStream, MappedFile, Output, Progress};
 use anyhow::{Context, Result};
 use simd_csv::{ByteRecord, ZeroCopyByteRecord, ZeroCopyReader, ZeroCopyReaderBuilder};
 use std::io::{Read, Write};
@@ -256,41 +255,38 @@ impl Table {
             .delimiter(c.delimiter)
             .flexible(true)
             .has_headers(true);
-        if let Some(path) = path {
-            let meta = std::fs::metadata(path).with_context(|| name.clone())?;
-            if meta.is_file() && meta.len() > 0 {
-                let map = MappedFile::open(path)?;
-                if c.read.no_decompress || Format::detect(&map[..map.len().min(4)]).is_none() {
-                    let mut peek = builder.from_reader(&map[..]);
-                    let header = peek
-                        .byte_headers()
-                        .map_err(anyhow::Error::new)
-                        .with_context(|| name.clone())?
-                        .clone();
-                    let data_start = if c.no_headers {
-                        simd_bom(&map)
-                    } else {
-                        peek.position() as usize
-                    };
-                    drop(peek);
-                    return Ok(Table {
-                        name,
-                        source: Source::Mapped(map),
-                        delimiter: c.delimiter,
-                        no_headers: c.no_headers,
-                        flexible: c.flexible,
-                        header,
-                        data_start,
-                        progress: !c.read.quiet,
-                    });
-                }
-            }
-        }
-        let input = Input::at(path)
+        let opened = Input::at(path)
             .decompress(!c.read.no_decompress)
             .progress(!c.read.quiet)
             .buffer(1 << 20)
-            .open()?;
+            .open_map_or_stream()?;
+        let input = match opened {
+            MapOrStream::Map(map) => {
+                let mut peek = builder.from_reader(&map[..]);
+                let header = peek
+                    .byte_headers()
+                    .map_err(anyhow::Error::new)
+                    .with_context(|| name.clone())?
+                    .clone();
+                let data_start = if c.no_headers {
+                    simd_bom(&map)
+                } else {
+                    peek.position() as usize
+                };
+                drop(peek);
+                return Ok(Table {
+                    name,
+                    source: Source::Mapped(map),
+                    delimiter: c.delimiter,
+                    no_headers: c.no_headers,
+                    flexible: c.flexible,
+                    header,
+                    data_start,
+                    progress: !c.read.quiet,
+                });
+            }
+            MapOrStream::Stream(input) => input,
+        };
         builder.has_headers(!c.no_headers);
         let mut reader = Box::new(builder.from_reader(Box::new(input) as Box<dyn Read>));
         let header = reader

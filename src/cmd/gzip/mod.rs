@@ -7,9 +7,10 @@ mod engine;
 mod gzdec_map;
 mod pipeline;
 
+use crate::io::ReadAhead;
 use crate::io::compress::{Format, parse_header};
 use crate::io::error::{Outcome, outcome};
-use crate::io::input::{StdinPump, stdin_file};
+use crate::io::input::stdin_file;
 use crate::io::output::{commit, temp_beside};
 use crate::io::{Exit, MappedFile, Size};
 use anyhow::{Context, Result, anyhow, bail};
@@ -534,7 +535,7 @@ fn compress_into(
 
 fn compress_stdin(plan: &Plan) -> Result<Status> {
     let mut sink = Sink::create(plan, None)?;
-    compress_into(plan, &mut StdinPump::start(), &mut sink.writer(), None, 0).context("<stdin>")?;
+    compress_into(plan, &mut ReadAhead::stdin(), &mut sink.writer(), None, 0).context("<stdin>")?;
     Ok(Status::Ok)
 }
 
@@ -650,7 +651,7 @@ fn decompress_stdin(plan: &Plan) -> Result<Status> {
     if let Some((file, 0)) = stdin_file() {
         return decompress_stdin_file(plan, file);
     }
-    let mut pump = StdinPump::start();
+    let mut pump = ReadAhead::stdin();
     let mut head = Vec::with_capacity(4);
     (&mut pump)
         .take(4)
@@ -832,7 +833,7 @@ fn decoded_len(src: Source, format: Format, threads: usize) -> Result<u64> {
 /// `--list` of stdin that cannot be mapped (a pipe): decoded to count.
 fn list_stream(shown: &str, threads: usize) -> Result<Listing> {
     let mut data = Counted2 {
-        inner: StdinPump::start(),
+        inner: ReadAhead::stdin(),
         n: 0,
     };
     let head = io::BufRead::fill_buf(&mut data)?.to_vec();

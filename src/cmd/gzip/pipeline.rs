@@ -77,7 +77,7 @@ where
         // reader waiting for stdin is told to stop, rather than waited for.
         drop(order_rx);
         if result.is_err() {
-            crate::io::input::cancel_reads();
+            crate::io::read_ahead::cancel_reads();
         }
         result
     })

@@ -4,14 +4,13 @@
 mod parser;
 mod path;
 mod query;
-mod read_ahead;
 mod write;
 
+use crate::io::ReadAhead;
 use crate::io::args::{OutputArgs, ReadArgs};
 use crate::io::{Exit, Output};
 use anyhow::{Context, Result, anyhow};
 use parser::{Error, Flow, Parser, Skip};
-use read_ahead::ReadAhead;
 use std::path::{Path, PathBuf};
 use write::{Layout, SortedKeys, StrictKeys, Writer};
 
@@ -318,7 +317,7 @@ fn transcode(path: Option<&Path>, io: &Io, layout: &Layout, sort_keys: bool) -> 
     let mut output = io.out.create()?;
     let out_name = output.name().to_string();
     let mut writer = Writer::new(&mut output, layout);
-    let mut p = Parser::new(ReadAhead::new(input)).lines(io.lines);
+    let mut p = Parser::new(ReadAhead::new(input, 4)).lines(io.lines);
     let one = |p: &mut Parser<'_>, w: &mut Writer<'_>| -> Result<Flow, Error> {
         if sort_keys {
             p.value(&mut SortedKeys::new(w))?;
@@ -444,7 +443,7 @@ fn validate(args: &ValidateArgs) -> Result<()> {
             }
         };
         let name = input.name().to_string();
-        let mut p = Parser::new(ReadAhead::new(input)).lines(args.lines);
+        let mut p = Parser::new(ReadAhead::new(input, 4)).lines(args.lines);
         let strict = args.strict;
         let check = |p: &mut Parser<'_>, _: &mut Writer<'_>| -> Result<Flow, Error> {
             if strict {

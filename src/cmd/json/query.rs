@@ -3,10 +3,10 @@
 
 use super::parser::{Collect, Error, Flow, Parser, Skip, decode_string};
 use super::path::{self, JsonPath, Step, walk};
-use super::read_ahead::ReadAhead;
 use super::write::{Layout, Writer};
 use super::{Io, each_line, finish, print_error, whole};
 use crate::io::Exit;
+use crate::io::ReadAhead;
 use anyhow::{Context, Result};
 use std::path::{Path, PathBuf};
 
@@ -83,7 +83,7 @@ pub(super) fn get(args: &[String], raw: bool, compact: bool, io: &Io) -> Result<
         false => Layout::Pretty(b"  ".to_vec()),
     };
     let mut w = Writer::new(&mut output, &layout);
-    let mut p = Parser::new(ReadAhead::new(input)).lines(io.lines);
+    let mut p = Parser::new(ReadAhead::new(input, 4)).lines(io.lines);
     let steps: Vec<(usize, &[Step])> = paths
         .iter()
         .enumerate()
@@ -153,7 +153,7 @@ pub(super) fn report(kind: Report, args: &[String], json: bool, io: &Io) -> Resu
     let mut output = io.out.create()?;
     let out_name = output.name().to_string();
     let mut w = Writer::new(&mut output, &Layout::Minified);
-    let mut p = Parser::new(ReadAhead::new(input)).lines(io.lines);
+    let mut p = Parser::new(ReadAhead::new(input, 4)).lines(io.lines);
     let steps = [(0, &target.steps[..])];
     let mut one = |p: &mut Parser<'_>, w: &mut Writer<'_>| -> Result<Flow, Error> {
         let line = io.lines.then(|| p.line());

@@ -1,6 +1,7 @@
 //! `fkit mmap find` and `fkit mmap lines`: parallel scans of a mapped file.
 
-use super::{STREAM_BLOCK, ScanProgress, Source, cores, name_of, scan_slices, slices};
+use super::{STREAM_BLOCK, ScanProgress, cores, name_of, open, scan_slices, slices};
+use crate::io::MapOrStream;
 use crate::io::output::RawStdout;
 use crate::io::{Exit, Input};
 use anyhow::{Context, Result};
@@ -91,8 +92,8 @@ pub struct LinesArgs {
 
 pub fn run_lines(args: LinesArgs) -> Result<()> {
     let name = name_of(args.file.as_ref());
-    let (lines, bytes) = match Source::open(args.file.as_ref(), args.lock, !args.quiet)? {
-        Source::Map(map) => {
+    let (lines, bytes) = match open(args.file.as_ref(), args.lock, !args.quiet)? {
+        MapOrStream::Map(map) => {
             let progress = ScanProgress::new(map.len(), !args.quiet);
             let count = scan_slices(&slices(map.len()), |r| {
                 let n = bytecount::count(&map[r.clone()], b'\n') as u64;
@@ -103,7 +104,7 @@ pub fn run_lines(args: LinesArgs) -> Result<()> {
             .sum();
             (count, map.len() as u64)
         }
-        Source::Stream(input) => count_stream(input).with_context(|| name.clone())?,
+        MapOrStream::Stream(input) => count_stream(input).with_context(|| name.clone())?,
     };
     let mut out = RawStdout::new();
     if args.json {
@@ -145,12 +146,12 @@ pub fn run_find(args: FindArgs) -> Result<()> {
     let max = args.max.unwrap_or(u64::MAX);
     let mut out = BufWriter::with_capacity(1 << 16, RawStdout::new());
     let mut report = Report::new(&mut out, &args, &name, &needle)?;
-    match Source::open(Some(&args.file), args.lock, !args.quiet)? {
-        Source::Map(map) => {
+    match open(Some(&args.file), args.lock, !args.quiet)? {
+        MapOrStream::Map(map) => {
             let progress = ScanProgress::new(map.len(), !args.quiet);
             search_map(&map, &needle, max, &mut report, &progress)?
         }
-        Source::Stream(input) => {
+        MapOrStream::Stream(input) => {
             search_stream(input, &needle, max, &mut report).with_context(|| name.clone())?
         }
     }

@@ -4,8 +4,8 @@ mod find;
 mod patch;
 mod view;
 
-use crate::io::{Input, MappedFile, Progress};
-use anyhow::{Context, Result};
+use crate::io::{Input, MapOrStream, Progress};
+use anyhow::Result;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -55,47 +55,15 @@ pub fn run(args: Args) -> Result<()> {
     }
 }
 
-/// Where the bytes come from: a map of a regular file (named, or on stdin),
-/// or a stream (a pipe, a device) read block by block.
-enum Source {
-    Map(MappedFile),
-    Stream(Input),
-}
-
-impl Source {
-    /// Map `path` if it is a regular file; otherwise open it as a stream.
-    /// `progress`: show a bar for a stream (maps report per slice, see
-    /// [`ScanProgress`]).
-    fn open(path: Option<&PathBuf>, lock: bool, progress: bool) -> Result<Source> {
-        let path = path.filter(|p| p.as_os_str() != "-");
-        // A size of 0 may be a lie (/proc, /sys): streamed, as a pipe.
-        if let Some(p) = path
-            && std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.len() > 0)
-        {
-            return Ok(Source::Map(MappedFile::open_locked(p, lock)?));
-        }
-        // Stdin on a regular file (`< big.log`), read from its start, is
-        // mapped like the file; it is left at its end, as reading would.
-        if path.is_none()
-            && let Some((file, 0)) = crate::io::input::stdin_file()
-        {
-            let map = MappedFile::of_file(file, "<stdin>", lock)?;
-            std::io::Seek::seek(&mut map.file(), std::io::SeekFrom::End(0)).context("<stdin>")?;
-            return Ok(Source::Map(map));
-        }
-        if lock && path.is_some() {
-            anyhow::bail!(
-                "{}: --lock needs a regular file",
-                crate::io::input::display_name(path.map(|p| p.as_path()))
-            );
-        }
-        Ok(Source::Stream(
-            Input::at(path)
-                .buffer(STREAM_BLOCK)
-                .progress(progress)
-                .open()?,
-        ))
-    }
+/// Map the input when it is a regular file (named, or on stdin), else
+/// stream it. `progress`: show a bar for a stream (maps report per slice,
+/// see [`ScanProgress`]).
+fn open(path: Option<&PathBuf>, lock: bool, progress: bool) -> Result<MapOrStream> {
+    Input::at(path)
+        .lock(lock)
+        .buffer(STREAM_BLOCK)
+        .progress(progress)
+        .open_map_or_stream()
 }
 
 /// Read size for inputs that cannot be mapped.

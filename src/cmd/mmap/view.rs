@@ -1,6 +1,7 @@
 //! `fkit mmap view`: a byte range as xxd-style hex or as raw bytes.
 
-use super::{Source, name_of};
+use super::{name_of, open};
+use crate::io::MapOrStream;
 use crate::io::output::RawStdout;
 use crate::io::{Exit, Size};
 use anyhow::{Context, Result};
@@ -51,8 +52,8 @@ pub fn run(args: Args) -> Result<()> {
     let length = args.length.map_or(u64::MAX, Size::bytes);
     let mut out = BufWriter::with_capacity(1 << 16, RawStdout::new());
     let mut dump = Dump::new(args.text, offset);
-    match Source::open(args.file.as_ref(), args.lock, false)? {
-        Source::Map(map) => {
+    match open(args.file.as_ref(), args.lock, false)? {
+        MapOrStream::Map(map) => {
             let len = map.len() as u64;
             if offset > len {
                 return Err(Exit::with(
@@ -68,7 +69,7 @@ pub fn run(args: Args) -> Result<()> {
                 dump.write(&mut out, block)?;
             }
         }
-        Source::Stream(mut input) => {
+        MapOrStream::Stream(mut input) => {
             let skipped = io::copy(&mut (&mut input).take(offset), &mut io::sink())
                 .with_context(|| name.clone())?;
             if skipped < offset {
