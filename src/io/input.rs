@@ -126,11 +126,11 @@ impl InputSpec {
         self.stream(name, raw, len)
     }
 
-    /// The one decision "read by position, or stream": a regular file with
-    /// content (named, or stdin redirected from one, from stdin's current
-    /// position) can be read at any offset, copied by the kernel or
-    /// mapped; anything else (a pipe, a terminal, a device, a file that
-    /// claims a size of 0 as /proc's do) is a stream.
+    /// The one decision "read by position, or stream": a regular file
+    /// (named, or stdin redirected from one with content, from stdin's
+    /// current position) can be read at any offset, copied by the kernel or
+    /// mapped; anything else (a pipe, a terminal, a device, stdin on a file
+    /// that claims a size of 0 as /proc's do) is a stream.
     pub fn open_file_or_stream(self) -> Result<FileOrStream> {
         let name = self.name();
         match &self.path {
@@ -153,7 +153,7 @@ impl InputSpec {
                 if meta.is_dir() {
                     anyhow::bail!("{name}: is a directory");
                 }
-                if meta.is_file() && meta.len() > 0 {
+                if meta.is_file() {
                     return Ok(FileOrStream::File(RegularInput {
                         file,
                         start: 0,
@@ -165,8 +165,7 @@ impl InputSpec {
                 if self.lock {
                     anyhow::bail!("{name}: --lock needs a regular file");
                 }
-                let len = meta.is_file().then_some(meta.len());
-                self.stream(name, Box::new(file), len)
+                self.stream(name, Box::new(file), None)
                     .map(FileOrStream::Stream)
             }
         }
@@ -188,8 +187,12 @@ impl InputSpec {
             FileOrStream::Stream(input) => return Ok(MapOrStream::Stream(input)),
             FileOrStream::File(regular) => regular,
         };
-        if regular.start != 0 {
-            // Stdin part read already: the rest is read as a stream.
+        if regular.start != 0 || regular.len == 0 {
+            // Stdin part read already: the rest is read as a stream. A
+            // size of 0 may be a lie (/proc, /sys): a stream too.
+            if lock && !regular.stdin {
+                anyhow::bail!("{}: --lock needs a regular file", regular.name);
+            }
             let spec = InputSpec {
                 path,
                 buffer,
@@ -276,7 +279,8 @@ impl RegularInput {
         self.len
     }
 
-    /// True only for stdin already at the end of its file.
+    /// True for an empty named file (or one that claims to be, as /proc's
+    /// do), and for stdin already at the end of its file.
     pub fn is_empty(&self) -> bool {
         self.len == 0
     }

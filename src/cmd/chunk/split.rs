@@ -3,7 +3,8 @@
 use super::copy::{ALGORITHM, Checksum, Span, copy_and_read_back, read_at};
 use super::plan::{ChunkPlan, Policy, Range, StreamChunk, StreamSplitter};
 use super::{Cut, MANIFEST_FORMAT, Manifest, ManifestChunk, Naming, dir_or_dot};
-use crate::io::input::{display_name, stdin_file};
+use crate::io::input::display_name;
+use crate::io::{FileOrStream, RegularInput};
 use crate::io::output::{commit, refuse_existing, sync_parent, temp_beside};
 use crate::io::{Exit, Input, Output, Progress, signal};
 use anyhow::{Context, Result};
@@ -170,31 +171,9 @@ pub fn run(args: Args) -> Result<()> {
     // A regular file is read by position: a named one from its start,
     // stdin on one (`< big.log`) from stdin's position. Anything else (a
     // pipe, a device) is streamed.
-    let file = match path {
-        Some(p) => {
-            let f = File::open(p).with_context(|| name.clone())?;
-            let meta = f.metadata().with_context(|| name.clone())?;
-            if meta.is_dir() {
-                anyhow::bail!("{name}: is a directory");
-            }
-            meta.is_file().then_some(Positioned {
-                len: meta.len(),
-                file: f,
-                base: 0,
-            })
-        }
-        None => match stdin_file() {
-            Some((file, at)) => {
-                let end = file.metadata().with_context(|| name.clone())?.len();
-                Some(Positioned {
-                    file,
-                    base: at,
-                    len: end.saturating_sub(at),
-                })
-            }
-            None => None,
-        },
-    };
+    let input = Input::at(path)
+        .progress(!args.quiet)
+        .open_file_or_stream()?;
     let job = Job {
         policy,
         naming: &args.naming,
@@ -210,24 +189,20 @@ pub fn run(args: Args) -> Result<()> {
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
             .max(1);
         let show_dir = args.dir.is_some();
-        exec(&job, cmd, jobs, show_dir, file.as_ref(), path, &name)?;
-        return file.map_or(Ok(()), |f| f.consumed(&name));
+        return exec(&job, cmd, jobs, show_dir, input, path, &name);
     }
     let manifest_path = args
         .manifest
         .clone()
         .unwrap_or_else(|| dir.join(format!("{prefix}manifest.json")));
     refuse_existing(&manifest_path, args.force)?;
-    let (entries, size, checksum) = match file {
-        Some(f) => {
-            let split = job.split_file(&f.file, f.base, f.len, &name)?;
-            f.consumed(&name)?;
+    let (entries, size, checksum) = match input {
+        FileOrStream::File(f) => {
+            let split = job.split_file(f.file(), f.start(), f.len(), &name)?;
+            f.consumed()?;
             split
         }
-        None => {
-            let mut input = Input::at(path).progress(!args.quiet).open()?;
-            job.split_stream(&mut input, &name)?
-        }
+        FileOrStream::Stream(mut stream) => job.split_stream(&mut stream, &name)?,
     };
     let (chunks, temps): (Vec<ManifestChunk>, Vec<(TempPath, PathBuf)>) =
         entries.into_iter().unzip();
@@ -286,24 +261,6 @@ pub fn run(args: Args) -> Result<()> {
         signal::forget(done);
     }
     Ok(())
-}
-
-/// An input read by position: `len` bytes of `file` from `base` on.
-struct Positioned {
-    file: File,
-    base: u64,
-    len: u64,
-}
-
-impl Positioned {
-    /// All of it was read: a stdin is left at its end, as reading it
-    /// through would leave it (a named file's position is nobody's).
-    fn consumed(mut self, name: &str) -> Result<()> {
-        self.file
-            .seek(SeekFrom::Start(self.base + self.len))
-            .with_context(|| name.to_string())?;
-        Ok(())
-    }
 }
 
 /// Everything a split needs to know besides its input.
@@ -465,10 +422,15 @@ fn exec(
     cmd: &str,
     jobs: usize,
     show_dir: bool,
-    file: Option<&Positioned>,
+    input: FileOrStream,
     path: Option<&PathBuf>,
     name: &str,
 ) -> Result<()> {
+    let (file, stream) = match input {
+        FileOrStream::File(file) => (Some(file), None),
+        FileOrStream::Stream(stream) => (None, Some(stream)),
+    };
+    let file = file.as_ref();
     let failures: Mutex<Vec<String>> = Mutex::new(Vec::new());
     let label = |index: u64| -> Result<String> {
         let chunk = job.naming.name(job.prefix, index)?;
@@ -494,9 +456,9 @@ fn exec(
         }
         drop(rx);
         let fed = (|| -> Result<()> {
-            match file {
-                Some(f) => {
-                    for range in ChunkPlan::new(&f.file, f.len, job.policy).from(f.base) {
+            match (file, stream) {
+                (Some(f), _) => {
+                    for range in ChunkPlan::new(f.file(), f.len(), job.policy).from(f.start()) {
                         let range = range.with_context(|| name.to_string())?;
                         let job = ExecJob {
                             label: label(range.index)?,
@@ -508,8 +470,8 @@ fn exec(
                         }
                     }
                 }
-                None => {
-                    let mut input = Input::at(path).progress(!job.quiet).open()?;
+                (None, stream) => {
+                    let mut input = stream.context("no input")?;
                     let mut new_file = |_: u64| -> Result<File> {
                         tempfile::tempfile_in(job.dir)
                             .with_context(|| format!("{}: spooling a chunk", job.dir.display()))
@@ -545,7 +507,10 @@ fn exec(
         )
         .into());
     }
-    Ok(())
+    match file {
+        Some(f) => f.consumed(),
+        None => Ok(()),
+    }
 }
 
 /// Run CMD for one chunk with the chunk on its stdin.
@@ -553,7 +518,7 @@ fn run_one(
     cmd: &str,
     job: &ExecJob,
     path: Option<&PathBuf>,
-    input: Option<&Positioned>,
+    input: Option<&RegularInput>,
 ) -> Result<()> {
     // Each job reads its own descriptor (std then splices file to pipe in
     // the kernel); stdin's is shared, so it is read by position.
@@ -566,8 +531,8 @@ fn run_one(
         (Source::Input, None, Some(f)) => Feed::Shared(io::BufReader::with_capacity(
             256 << 10,
             ReadAt {
-                file: &f.file,
-                at: f.base + job.range.offset,
+                file: f.file(),
+                at: f.start() + job.range.offset,
             }
             .take(job.range.length),
         )),
