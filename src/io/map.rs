@@ -10,7 +10,7 @@ use anyhow::{Context, Result, bail};
 use fs2::FileExt;
 use memmap2::{Mmap, MmapMut, MmapOptions};
 use std::fs::{File, OpenOptions};
-use std::ops::{Deref, DerefMut};
+use std::ops::{Deref, DerefMut, Range};
 use std::path::Path;
 
 /// The bytes of a file through a read-only map. An empty file gives an
@@ -66,6 +66,114 @@ impl MappedFile {
             let _ = map.advise(memmap2::Advice::Sequential);
         }
     }
+}
+
+impl MappedFile {
+    /// Give the pages that lie wholly inside `range` back to the kernel:
+    /// they stay in the page cache but stop counting as this process's
+    /// memory, so one pass over a huge file stays small. Touching them
+    /// again reads them back from the file.
+    pub fn release(&self, range: Range<usize>) {
+        let Some(map) = &self.map else { return };
+        let page = page_size();
+        let range = range.start.min(map.len())..range.end.min(map.len());
+        // The map starts on a page boundary: offsets into it align as
+        // addresses do.
+        let start = range.start.div_ceil(page) * page;
+        let end = if range.end == map.len() {
+            range.end
+        } else {
+            range.end / page * page
+        };
+        if end > start {
+            #[cfg(unix)]
+            // SAFETY: `start..end` lies inside the map, which stays alive
+            // for `&self`'s lifetime. MADV_DONTNEED on a read-only shared
+            // file map only drops page-table entries; the bytes are read
+            // back from the file when touched. Anonymous memory would be
+            // zeroed instead, which is why this is a method of the map.
+            unsafe {
+                let _ = map.unchecked_advise_range(
+                    memmap2::UncheckedAdvice::DontNeed,
+                    start,
+                    end - start,
+                );
+            }
+        }
+    }
+
+    /// A reader of the map from `pos` on that gives the pages behind it
+    /// back to the kernel as it goes (see [`release`](MappedFile::release)).
+    pub fn reader_from(&self, pos: usize) -> MapReader<'_> {
+        MapReader {
+            map: self,
+            pos: pos.min(self.len()),
+            behind: ReleaseBehind::new(self, pos),
+        }
+    }
+}
+
+/// Gives the pages of a map that will not be read again back to the kernel,
+/// a stretch at a time: each call costs a page-table walk and a TLB flush,
+/// so it waits until 8 MiB are behind.
+pub struct ReleaseBehind<'a> {
+    map: &'a MappedFile,
+    done: usize,
+}
+
+impl<'a> ReleaseBehind<'a> {
+    const STRETCH: usize = 8 << 20;
+
+    /// Nothing before `from` is ours to release.
+    pub fn new(map: &'a MappedFile, from: usize) -> ReleaseBehind<'a> {
+        ReleaseBehind { map, done: from }
+    }
+
+    /// Everything before `upto` has been read for the last time.
+    pub fn upto(&mut self, upto: usize) {
+        if upto >= self.done + Self::STRETCH {
+            self.map.release(self.done..upto);
+            self.done = upto;
+        }
+    }
+}
+
+/// Reads a map front to back, releasing what it has passed
+/// ([`MappedFile::reader_from`]).
+pub struct MapReader<'a> {
+    map: &'a MappedFile,
+    pos: usize,
+    behind: ReleaseBehind<'a>,
+}
+
+impl std::io::Read for MapReader<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let rest = &self.map[self.pos..];
+        let n = buf.len().min(rest.len());
+        buf[..n].copy_from_slice(&rest[..n]);
+        self.pos += n;
+        self.behind.upto(self.pos);
+        Ok(n)
+    }
+}
+
+/// The system's page size (4 KiB on most machines, 16 KiB on Apple's ARM
+/// and some other ARM systems, 64 KiB on some others).
+pub fn page_size() -> usize {
+    static PAGE: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *PAGE.get_or_init(|| {
+        #[cfg(unix)]
+        {
+            // SAFETY: sysconf has no preconditions.
+            let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+            usize::try_from(page)
+                .ok()
+                .filter(|&p| p > 0)
+                .unwrap_or(4096)
+        }
+        #[cfg(not(unix))]
+        4096
+    })
 }
 
 impl Deref for MappedFile {

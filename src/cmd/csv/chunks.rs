@@ -11,12 +11,15 @@
 use rayon::prelude::*;
 use std::ops::Range;
 
-/// Record-aligned ranges covering `data[start..]`, about `target` bytes each.
+/// Record-aligned ranges covering `data[start..]`, about `target` bytes
+/// each. `release` is called with each range once scanned (a map gives its
+/// pages back: [`MappedFile::release`](crate::io::MappedFile::release)).
 pub(crate) fn record_ranges(
     data: &[u8],
     start: usize,
     target: usize,
     quote: u8,
+    release: &(dyn Fn(Range<usize>) + Sync),
 ) -> Vec<Range<usize>> {
     let len = data.len();
     if start >= len {
@@ -33,7 +36,7 @@ pub(crate) fn record_ranges(
         .par_iter()
         .map(|r| {
             let n = memchr::memchr_iter(quote, &data[r.clone()]).count();
-            release(data, r.clone());
+            release(r.clone());
             n % 2 == 1
         })
         .collect();
@@ -67,35 +70,12 @@ fn next_record_start(data: &[u8], from: usize, mut inside: bool, quote: u8) -> O
     None
 }
 
-/// Drop the pages of `range` from this process's map once parsed: the
-/// kernel keeps them in the page cache, but they stop counting as our
-/// memory, so a scan of a big file stays small.
-pub(crate) fn release(data: &[u8], range: Range<usize>) {
-    #[cfg(unix)]
-    {
-        const PAGE: usize = 4096;
-        let base = data.as_ptr() as usize;
-        let start = (base + range.start).div_ceil(PAGE) * PAGE;
-        let end = (base + range.end) / PAGE * PAGE;
-        if end > start {
-            // SAFETY: the range lies inside a read-only shared file map that
-            // stays alive; MADV_DONTNEED on it only drops page table entries,
-            // and a later access faults the same bytes back in from the file.
-            unsafe {
-                libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_DONTNEED);
-            }
-        }
-    }
-    #[cfg(not(unix))]
-    let _ = (data, range);
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn cut(data: &[u8], target: usize) -> Vec<&[u8]> {
-        record_ranges(data, 0, target, b'"')
+        record_ranges(data, 0, target, b'"', &|_| {})
             .into_iter()
             .map(|r| &data[r])
             .collect()
@@ -122,8 +102,11 @@ mod tests {
 
     #[test]
     fn start_offset_and_empty_tail() {
-        assert!(record_ranges(b"h\n", 2, 4, b'"').is_empty());
-        assert_eq!(record_ranges(b"h\n1\n2\n", 2, 1, b'"'), vec![2..4, 4..6]);
+        assert!(record_ranges(b"h\n", 2, 4, b'"', &|_| {}).is_empty());
+        assert_eq!(
+            record_ranges(b"h\n1\n2\n", 2, 1, b'"', &|_| {}),
+            vec![2..4, 4..6]
+        );
     }
 }
 
@@ -143,7 +126,13 @@ struct PieceCount {
 /// of quotes, and a stretch between two such newlines holding nothing but
 /// CRs is a blank line, not a record. Each piece is counted under both
 /// guesses of its starting quote state at once, so no second pass is needed.
-pub(crate) fn count_records(data: &[u8], start: usize, target: usize, quote: u8) -> u64 {
+pub(crate) fn count_records(
+    data: &[u8],
+    start: usize,
+    target: usize,
+    quote: u8,
+    release: &(dyn Fn(Range<usize>) + Sync),
+) -> u64 {
     let len = data.len();
     if start >= len {
         return 0;
@@ -166,7 +155,7 @@ pub(crate) fn count_records(data: &[u8], start: usize, target: usize, quote: u8)
         .par_windows(2)
         .map(|w| {
             let piece = count_piece(data, w[0], w[1], quote);
-            release(data, w[0]..w[1]);
+            release(w[0]..w[1]);
             piece
         })
         .collect();
@@ -263,7 +252,7 @@ mod count_tests {
                 let expected = simd_count(&data);
                 for target in [1, 2, 3, 5, 8, 64] {
                     assert_eq!(
-                        count_records(&data, 0, target, b'"'),
+                        count_records(&data, 0, target, b'"', &|_| {}),
                         expected,
                         "{:?} target {target}",
                         String::from_utf8_lossy(&data)
@@ -271,36 +260,5 @@ mod count_tests {
                 }
             }
         }
-    }
-}
-
-/// Reads a mapped slice front to back, dropping the pages it has passed
-/// (see [`release`]) so that one sequential pass stays small in memory.
-pub(crate) struct ReleasingReader<'a> {
-    data: &'a [u8],
-    pos: usize,
-    released: usize,
-}
-
-impl<'a> ReleasingReader<'a> {
-    pub(crate) fn new(data: &'a [u8], pos: usize) -> ReleasingReader<'a> {
-        ReleasingReader {
-            data,
-            pos,
-            released: pos,
-        }
-    }
-}
-
-impl std::io::Read for ReleasingReader<'_> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let n = buf.len().min(self.data.len() - self.pos);
-        buf[..n].copy_from_slice(&self.data[self.pos..self.pos + n]);
-        self.pos += n;
-        if self.pos - self.released >= 8 << 20 {
-            release(self.data, self.released..self.pos);
-            self.released = self.pos;
-        }
-        Ok(n)
     }
 }

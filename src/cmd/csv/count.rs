@@ -27,7 +27,9 @@ pub(crate) struct Args {
 pub(crate) fn run(args: Args) -> Result<()> {
     let mut table = Table::open(&args.common)?;
     let rows = match table.mapped_data() {
-        Some((data, start)) => chunks::count_records(data, start, 8 << 20, b'"'),
+        Some((map, start)) => {
+            chunks::count_records(map, start, 8 << 20, b'"', &|range| map.release(range))
+        }
         None => {
             // Counting checks no row lengths, like xan and xsv.
             table.accept_uneven();

@@ -329,7 +329,7 @@ impl Table {
     }
 
     /// The mapped bytes of the input, when it is a mapped file.
-    pub(crate) fn mapped(&self) -> Option<&[u8]> {
+    pub(crate) fn mapped(&self) -> Option<&MappedFile> {
         match &self.source {
             Source::Mapped(m) => Some(m),
             Source::Stream(_) => None,
@@ -337,7 +337,7 @@ impl Table {
     }
 
     /// The data rows of a mapped file (after the header).
-    pub(crate) fn mapped_data(&self) -> Option<(&[u8], usize)> {
+    pub(crate) fn mapped_data(&self) -> Option<(&MappedFile, usize)> {
         self.mapped().map(|m| (m, self.data_start))
     }
 
@@ -368,9 +368,7 @@ impl Table {
                     .has_headers(false)
                     .flexible(true)
                     .buffer_capacity(1 << 16)
-                    .from_reader(
-                        Box::new(chunks::ReleasingReader::new(data, start)) as Box<dyn Read>
-                    );
+                    .from_reader(Box::new(map.reader_from(start)) as Box<dyn Read>);
                 work(&mut Records {
                     reader: &mut reader,
                     base: start as u64,
@@ -421,7 +419,9 @@ impl Table {
             }
             Source::Mapped(map) => {
                 let data: &[u8] = map;
-                let ranges = chunks::record_ranges(data, self.data_start, CHUNK, b'"');
+                let ranges = chunks::record_ranges(data, self.data_start, CHUNK, b'"', &|range| {
+                    map.release(range)
+                });
                 let mut progress = Progress::bytes(Some(data.len() as u64), self.progress);
                 let process = |range: Range<usize>| -> Result<(T, Vec<u8>)> {
                     let bytes = &data[range.clone()];
@@ -445,7 +445,7 @@ impl Table {
                         out: None,
                     };
                     let value = work(&mut records, &mut sink)?;
-                    chunks::release(data, range);
+                    map.release(range);
                     Ok((value, sink.buf))
                 };
                 // A pipeline, not batches: each worker takes the next chunk

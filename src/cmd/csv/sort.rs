@@ -195,7 +195,7 @@ fn sort_mapped(table: &mut Table, keys: &Keys, reverse: bool, out: &mut dyn Writ
         &arenas[*id as usize][e.key_start as usize..][..e.key_len as usize]
     };
     entries.par_sort_by(|a, b| cmp(key(a), key(b)));
-    let data = table.mapped().unwrap_or(&[]);
+    let data: &[u8] = table.mapped().map_or(&[], |m| m);
     let mut buf = Vec::with_capacity(1 << 17);
     for (_, e) in &entries {
         let start = e.row_start as usize;
