@@ -345,7 +345,7 @@ fn report(stats: &CopyStats, elapsed: Duration, size: usize, ring: Option<u64>, 
 fn bench(file: &std::path::Path, json: bool) -> Result<()> {
     let sizes: Vec<usize> = (9..=24).map(|p| 1usize << p).collect();
     let mut rows = Vec::new();
-    let mut out = Output::to(None::<&str>).create()?;
+    let mut out = Output::stdout().create()?;
     for (i, &size) in std::iter::once(&(1 << 20)).chain(sizes.iter()).enumerate() {
         let mut input = Input::at(Some(file)).buffer(size).open()?;
         let mut sink = sink()?;

@@ -18,7 +18,7 @@ pub struct Args {
 
 pub fn run(args: Args) -> anyhow::Result<()> {
     let mut cmd = super::Cli::command();
-    let mut out = Output::to(None::<&str>).create()?;
+    let mut out = Output::stdout().create()?;
     clap_complete::generate(args.shell, &mut cmd, "fkit", &mut out);
     out.flush()?;
     out.finish()

@@ -12,7 +12,7 @@ pub struct Args {}
 
 pub fn run(_args: Args) -> anyhow::Result<()> {
     let cmd = super::Cli::command();
-    let mut out = Output::to(None::<&str>).create()?;
+    let mut out = Output::stdout().create()?;
     clap_mangen::Man::new(cmd).render(&mut out)?;
     out.finish()
 }

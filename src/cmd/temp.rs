@@ -1,6 +1,5 @@
 //! `fkit temp`: temporary files and directories (mktemp, sponge).
 
-use crate::io::output::{commit, temp_beside};
 use crate::io::{Exit, Input, Output, signal};
 use anyhow::{Context, Result, bail};
 use std::ffi::OsString;
@@ -84,7 +83,7 @@ pub fn run(args: Args) -> Result<()> {
     }
     let path = create(&args)?;
     if !args.exec {
-        let mut out = Output::to(None::<&str>).create()?;
+        let mut out = Output::stdout().create()?;
         out.write_all(path.as_os_str().as_encoded_bytes())?;
         out.write_all(b"\n")?;
         return out.finish();
@@ -218,7 +217,7 @@ fn soak(target: &Path, append: bool) -> Result<()> {
         let mut spill = tempfile::tempfile().context("cannot create a temporary file")?;
         io::copy(&mut input, &mut spill).context("<stdin>")?;
         io::Seek::rewind(&mut spill)?;
-        let mut out = Output::to(None::<&str>).create()?;
+        let mut out = Output::stdout().create()?;
         io::copy(&mut spill, &mut out)?;
         return out.finish();
     }
@@ -231,23 +230,19 @@ fn soak(target: &Path, append: bool) -> Result<()> {
     if target.is_dir() {
         bail!("{name}: is a directory");
     }
-    let mut temp = temp_beside(&target).with_context(|| name.clone())?;
-    io::copy(&mut input, temp.as_file_mut()).context("<stdin>")?;
-    if append {
-        // The old content goes first: copy it, then the soaked input after it.
-        let mut joined = temp_beside(&target).with_context(|| name.clone())?;
-        match fs::File::open(&target) {
-            Ok(mut old) => {
-                io::copy(&mut old, joined.as_file_mut()).with_context(|| name.clone())?;
-            }
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-            Err(e) => return Err(e).with_context(|| name.clone()),
-        }
-        io::Seek::rewind(temp.as_file_mut())?;
-        io::copy(temp.as_file_mut(), joined.as_file_mut()).with_context(|| name.clone())?;
-        signal::forget(temp.path());
-        drop(temp);
-        temp = joined;
+    if !append {
+        // Written beside the target and renamed over it at the end: the
+        // target is untouched until all of stdin was soaked.
+        let mut out = Output::to(Some(&target)).force(true).create()?;
+        io::copy(&mut input, &mut out).context("<stdin>")?;
+        return out.finish();
     }
-    commit(temp, &target, true, true).with_context(|| name.clone())
+    // The old content goes first, and is read only once stdin has ended:
+    // soak into an anonymous temporary file, then write both.
+    let mut spill = tempfile::tempfile().context("cannot create a temporary file")?;
+    io::copy(&mut input, &mut spill).context("<stdin>")?;
+    io::Seek::rewind(&mut spill)?;
+    let mut out = Output::to(Some(&target)).append(true).create()?;
+    io::copy(&mut spill, &mut out).with_context(|| name.clone())?;
+    out.finish()
 }

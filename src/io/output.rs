@@ -19,10 +19,11 @@
 use super::input::{DEFAULT_BUFFER, display_name};
 use super::signal;
 use anyhow::{Context, Result, bail};
+use filetime::FileTime;
 use std::fs::{self, File};
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
-use tempfile::NamedTempFile;
+use tempfile::{NamedTempFile, TempPath};
 
 /// Where an output goes and how. Build with [`Output::to`].
 pub struct OutputSpec {
@@ -30,26 +31,43 @@ pub struct OutputSpec {
     force: bool,
     buffer: usize,
     sync: bool,
+    discard: bool,
+    append: bool,
+    keep: Option<Kept>,
+}
+
+/// A source's mode and times, given to the file that replaces it.
+struct Kept {
+    permissions: fs::Permissions,
+    atime: FileTime,
+    mtime: FileTime,
 }
 
 /// An output being written. Dropping it without [`Output::finish`] discards
 /// a file output.
 pub struct Output {
     name: String,
-    sink: Sink,
+    dest: Destination,
 }
 
-enum Sink {
+/// Where the bytes of an [`Output`] go.
+enum Destination {
     Stdout(BufWriter<RawStdout>),
     /// A device, FIFO or socket: written in place (it cannot be replaced,
     /// and renaming a file over `/dev/null` would be a disaster).
     Special(BufWriter<File>),
-    File {
-        writer: BufWriter<NamedTempFile>,
-        target: PathBuf,
-        force: bool,
-        sync: bool,
-    },
+    /// A temporary file beside the target, renamed over it by `finish`.
+    File(Box<Replacement>),
+    /// Nowhere (`gzip -t`: the data is decoded only to be checked).
+    Discard,
+}
+
+struct Replacement {
+    writer: BufWriter<NamedTempFile>,
+    target: PathBuf,
+    force: bool,
+    sync: bool,
+    keep: Option<Kept>,
 }
 
 impl Output {
@@ -63,7 +81,16 @@ impl Output {
             force: false,
             buffer: DEFAULT_BUFFER,
             sync: true,
+            discard: false,
+            append: false,
+            keep: None,
         }
+    }
+
+    /// Start describing stdout as the output (block-buffered, unlike std's
+    /// line-buffered `Stdout`).
+    pub fn stdout() -> OutputSpec {
+        Output::to(None::<&Path>)
     }
 
     /// The output's name for messages: its path, or `<stdout>`.
@@ -71,23 +98,52 @@ impl Output {
         &self.name
     }
 
+    /// The file being written, for positioned writes and kernel copies
+    /// (copy_file_range): the temporary file of a file output, with what
+    /// was buffered written to it first. `None` for stdout, a device or a
+    /// discarded output.
+    pub fn file(&mut self) -> io::Result<Option<&File>> {
+        match &mut self.dest {
+            Destination::File(r) => {
+                r.writer.flush()?;
+                Ok(Some(r.writer.get_ref().as_file()))
+            }
+            _ => Ok(None),
+        }
+    }
+
     /// Flush everything; for a file, fsync it and rename it into place.
     pub fn finish(self) -> Result<()> {
         let name = self.name;
-        match self.sink {
-            Sink::Stdout(mut w) => w.flush().with_context(|| name.clone()),
-            Sink::Special(mut w) => w.flush().with_context(|| name.clone()),
-            Sink::File {
-                writer,
-                target,
-                force,
-                sync,
-            } => {
+        match self.dest {
+            Destination::Stdout(mut w) => w.flush().with_context(|| name.clone()),
+            Destination::Special(mut w) => w.flush().with_context(|| name.clone()),
+            Destination::Discard => Ok(()),
+            Destination::File(r) => {
+                let Replacement {
+                    writer,
+                    target,
+                    force,
+                    sync,
+                    keep,
+                } = *r;
                 let temp = writer
                     .into_inner()
                     .map_err(|e| e.into_error())
                     .with_context(|| name.clone())?;
-                commit(temp, &target, force, sync).with_context(|| name.clone())
+                if let Some(kept) = &keep {
+                    filetime::set_file_handle_times(
+                        temp.as_file(),
+                        Some(kept.atime),
+                        Some(kept.mtime),
+                    )
+                    .with_context(|| name.clone())?;
+                }
+                commit(temp, &target, force, sync).with_context(|| name.clone())?;
+                if let Some(kept) = keep {
+                    fs::set_permissions(&target, kept.permissions).with_context(|| name.clone())?;
+                }
+                Ok(())
             }
         }
     }
@@ -113,22 +169,58 @@ impl OutputSpec {
         self
     }
 
+    /// Write nothing anywhere (a check that decodes only to verify).
+    pub fn discard(mut self, yes: bool) -> Self {
+        self.discard = yes;
+        self
+    }
+
+    /// Keep what the target holds and write after it (`sponge -a`). The
+    /// result still replaces the target in one rename: the old content is
+    /// copied into the temporary file when the output is created.
+    pub fn append(mut self, yes: bool) -> Self {
+        self.append = yes;
+        self
+    }
+
+    /// Give the new file `source`'s permissions and access and
+    /// modification times (what gzip does for the file it makes).
+    pub fn keep_metadata(mut self, source: &fs::Metadata) -> Self {
+        self.keep = Some(Kept {
+            permissions: source.permissions(),
+            atime: FileTime::from_last_access_time(source),
+            mtime: FileTime::from_last_modification_time(source),
+        });
+        self
+    }
+
+    /// With [`keep_metadata`](OutputSpec::keep_metadata): this
+    /// modification time instead (one a gzip header carried, say).
+    pub fn mtime(mut self, mtime: FileTime) -> Self {
+        if let Some(kept) = &mut self.keep {
+            kept.mtime = mtime;
+        }
+        self
+    }
+
     pub fn create(self) -> Result<Output> {
         let name = match &self.path {
             None => "<stdout>".to_string(),
             Some(p) => display_name(Some(p)),
         };
-        let sink = match self.path {
-            None => Sink::Stdout(BufWriter::with_capacity(self.buffer, RawStdout::new())),
+        let dest = match self.path {
+            _ if self.discard => Destination::Discard,
+            None => Destination::Stdout(BufWriter::with_capacity(self.buffer, RawStdout::new())),
             Some(target) if is_special(&target) => {
                 let file = fs::OpenOptions::new()
                     .write(true)
+                    .append(self.append)
                     .open(&target)
                     .with_context(|| name.clone())?;
-                Sink::Special(BufWriter::with_capacity(self.buffer, file))
+                Destination::Special(BufWriter::with_capacity(self.buffer, file))
             }
             Some(target) => {
-                refuse_existing(&target, self.force)?;
+                refuse_existing(&target, self.force || self.append)?;
                 // Replace what a symlink points to, and keep the link.
                 let target = match fs::symlink_metadata(&target) {
                     Ok(m) if m.file_type().is_symlink() => {
@@ -136,27 +228,139 @@ impl OutputSpec {
                     }
                     _ => target,
                 };
-                let temp = temp_beside(&target).with_context(|| name.clone())?;
-                Sink::File {
+                let mut temp = temp_beside(&target).with_context(|| name.clone())?;
+                if self.append {
+                    match File::open(&target) {
+                        Ok(mut old) => {
+                            io::copy(&mut old, temp.as_file_mut()).with_context(|| name.clone())?;
+                        }
+                        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                        Err(e) => return Err(e).with_context(|| name.clone()),
+                    }
+                }
+                Destination::File(Box::new(Replacement {
                     writer: BufWriter::with_capacity(self.buffer, temp),
                     target,
-                    force: self.force,
+                    force: self.force || self.append,
                     sync: self.sync,
-                }
+                    keep: self.keep,
+                }))
             }
         };
-        Ok(Output { name, sink })
+        Ok(Output { name, dest })
     }
+}
+
+/// One file of a batch that appears all together or not at all (the
+/// chunks of `chunk split`): written beside its final name, renamed into
+/// place by [`commit_all`]. Dropped uncommitted, it is removed.
+pub struct PendingFile {
+    temp: TempPath,
+    target: PathBuf,
+}
+
+impl PendingFile {
+    /// A new temporary file beside `target`, open for writing. An existing
+    /// `target` is an error unless `force`.
+    pub fn create(target: PathBuf, force: bool) -> Result<(File, PendingFile)> {
+        refuse_existing(&target, force)?;
+        let temp = temp_beside(&target).with_context(|| target.display().to_string())?;
+        let (file, temp) = temp.into_parts();
+        Ok((file, PendingFile { temp, target }))
+    }
+
+    /// The name it will have.
+    pub fn target(&self) -> &Path {
+        &self.target
+    }
+}
+
+/// Rename every file of a batch into place, in order. Their contents must
+/// be complete (and synced, where that matters) already; with `sync`, the
+/// directories that hold them are synced after the renames. If one rename
+/// fails, the files renamed before it are removed again. The renamed files
+/// stay removable: until [`Committed::keep`] (once whatever describes them,
+/// a manifest, is written too), an error, a drop or Ctrl-C removes them.
+pub fn commit_all(files: Vec<PendingFile>, force: bool, sync: bool) -> Result<Committed> {
+    let mut done = Committed { paths: Vec::new() };
+    for PendingFile { temp, target } in files {
+        // Each file is opened again only to be renamed: open descriptors do
+        // not grow with the number of files.
+        let reopened = fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(&temp)
+            .map(|file| NamedTempFile::from_parts(file, temp));
+        reopened
+            .and_then(|temp| commit(temp, &target, force, false))
+            .with_context(|| target.display().to_string())?;
+        signal::remove_on_interrupt(&target);
+        done.paths.push(target);
+    }
+    if sync {
+        let mut dirs: Vec<&Path> = done.paths.iter().map(|p| parent_or_dot(p)).collect();
+        dirs.dedup();
+        for dir in dirs {
+            File::open(dir)
+                .and_then(|d| sync_dir(&d))
+                .with_context(|| dir.display().to_string())?;
+        }
+    }
+    Ok(done)
+}
+
+/// Files a batch renamed into place; removed when dropped unless kept.
+#[must_use = "dropping the batch removes its files"]
+pub struct Committed {
+    paths: Vec<PathBuf>,
+}
+
+impl Committed {
+    /// The batch is complete: its files stay.
+    pub fn keep(mut self) {
+        for path in std::mem::take(&mut self.paths) {
+            signal::forget(&path);
+        }
+    }
+}
+
+impl Drop for Committed {
+    fn drop(&mut self) {
+        for path in &self.paths {
+            let _ = fs::remove_file(path);
+            signal::forget(path);
+        }
+    }
+}
+
+/// Stdout as a file, and where the output will start, when it is a regular
+/// file written at its end (`> out`, `>> out`): a command can then copy
+/// into it by position, and cut it back to that length if what it wrote
+/// turns out wrong. Writing inside the file (`1<> out`) would overwrite
+/// bytes that a cut could not bring back, so that is `None`, as are pipes
+/// and terminals.
+pub fn stdout_file() -> Option<(File, u64)> {
+    let (file, position) = super::input::stdio_file(1)?;
+    let len = file.metadata().ok()?.len();
+    #[cfg(unix)]
+    let append = {
+        use std::os::unix::io::AsRawFd;
+        // SAFETY: F_GETFL only reads the descriptor's flags.
+        unsafe { libc::fcntl(file.as_raw_fd(), libc::F_GETFL) & libc::O_APPEND != 0 }
+    };
+    #[cfg(not(unix))]
+    let append = false;
+    (append || position == len).then_some((file, len))
 }
 
 /// True for an existing target that is not a regular file or a directory
 /// (after following symlinks): `/dev/null`, a FIFO, a terminal.
-pub fn is_special(target: &Path) -> bool {
+fn is_special(target: &Path) -> bool {
     fs::metadata(target).is_ok_and(|m| !m.is_file() && !m.is_dir())
 }
 
 /// Error unless `target` may be written: it does not exist, or `force`.
-pub fn refuse_existing(target: &Path, force: bool) -> Result<()> {
+fn refuse_existing(target: &Path, force: bool) -> Result<()> {
     if !force && fs::symlink_metadata(target).is_ok() {
         bail!(
             "{}: already exists (use --force to overwrite)",
@@ -166,15 +370,18 @@ pub fn refuse_existing(target: &Path, force: bool) -> Result<()> {
     Ok(())
 }
 
+fn parent_or_dot(path: &Path) -> &Path {
+    match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    }
+}
+
 /// A new temporary file in the directory of `target`, so that the final
 /// rename stays on one file system and is atomic. It is registered for
 /// removal on Ctrl-C. New files get 0666 less the umask, like any file a
 /// shell redirection creates; a replaced file's mode is copied at commit.
-pub fn temp_beside(target: &Path) -> io::Result<NamedTempFile> {
-    let dir = match target.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
+fn temp_beside(target: &Path) -> io::Result<NamedTempFile> {
     let file_name = target
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -187,7 +394,7 @@ pub fn temp_beside(target: &Path) -> io::Result<NamedTempFile> {
         use std::os::unix::fs::PermissionsExt;
         builder.permissions(fs::Permissions::from_mode(0o666));
     }
-    let temp = builder.tempfile_in(dir)?;
+    let temp = builder.tempfile_in(parent_or_dot(target))?;
     signal::remove_on_interrupt(temp.path());
     Ok(temp)
 }
@@ -195,7 +402,7 @@ pub fn temp_beside(target: &Path) -> io::Result<NamedTempFile> {
 /// Sync `temp` and rename it over `target`; the old file's permissions are
 /// kept. Without `force` the rename refuses to replace a file that appeared
 /// meanwhile.
-pub fn commit(temp: NamedTempFile, target: &Path, force: bool, sync: bool) -> io::Result<()> {
+fn commit(temp: NamedTempFile, target: &Path, force: bool, sync: bool) -> io::Result<()> {
     let temp_path = temp.path().to_path_buf();
     if is_special(target) {
         // Never rename over a device or FIFO: copy into it instead.
@@ -221,7 +428,7 @@ pub fn commit(temp: NamedTempFile, target: &Path, force: bool, sync: bool) -> io
         };
         persisted.map_err(|e| e.error)?;
         if sync {
-            sync_parent(target)?;
+            sync_dir(&File::open(parent_or_dot(target))?)?;
         }
         Ok(())
     })();
@@ -229,43 +436,41 @@ pub fn commit(temp: NamedTempFile, target: &Path, force: bool, sync: bool) -> io
     result
 }
 
-/// Make a rename durable: fsync the directory that holds `path`.
-pub fn sync_parent(path: &Path) -> io::Result<()> {
+/// Make the renames in a directory durable (a no-op where directories
+/// cannot be synced).
+fn sync_dir(dir: &File) -> io::Result<()> {
     #[cfg(unix)]
-    {
-        let dir = match path.parent() {
-            Some(d) if !d.as_os_str().is_empty() => d,
-            _ => Path::new("."),
-        };
-        File::open(dir)?.sync_all()?;
-    }
+    dir.sync_all()?;
     #[cfg(not(unix))]
-    let _ = path;
+    let _ = dir;
     Ok(())
 }
 
 impl Write for Output {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        match &mut self.sink {
-            Sink::Stdout(w) => w.write(buf),
-            Sink::Special(w) => w.write(buf),
-            Sink::File { writer, .. } => writer.write(buf),
+        match &mut self.dest {
+            Destination::Stdout(w) => w.write(buf),
+            Destination::Special(w) => w.write(buf),
+            Destination::File(r) => r.writer.write(buf),
+            Destination::Discard => Ok(buf.len()),
         }
     }
 
     fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
-        match &mut self.sink {
-            Sink::Stdout(w) => w.write_all(buf),
-            Sink::Special(w) => w.write_all(buf),
-            Sink::File { writer, .. } => writer.write_all(buf),
+        match &mut self.dest {
+            Destination::Stdout(w) => w.write_all(buf),
+            Destination::Special(w) => w.write_all(buf),
+            Destination::File(r) => r.writer.write_all(buf),
+            Destination::Discard => Ok(()),
         }
     }
 
     fn flush(&mut self) -> io::Result<()> {
-        match &mut self.sink {
-            Sink::Stdout(w) => w.flush(),
-            Sink::Special(w) => w.flush(),
-            Sink::File { writer, .. } => writer.flush(),
+        match &mut self.dest {
+            Destination::Stdout(w) => w.flush(),
+            Destination::Special(w) => w.flush(),
+            Destination::File(r) => r.writer.flush(),
+            Destination::Discard => Ok(()),
         }
     }
 }

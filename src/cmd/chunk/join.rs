@@ -2,9 +2,7 @@
 
 use super::copy::{BLOCK, Checksum, STEP, Span, copy_and_read_back, copy_range_at, for_each_block};
 use super::{Manifest, parse_range};
-use crate::io::input::stdio_file;
-use crate::io::output::{commit, refuse_existing, temp_beside};
-use crate::io::{Exit, Progress, signal};
+use crate::io::{Exit, Output, Progress, signal};
 use anyhow::{Context, Result, bail};
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom, Write};
@@ -128,7 +126,7 @@ pub fn run_join(args: JoinArgs) -> Result<()> {
             // A regular file on stdout: copy and check at once, and on a
             // mismatch cut the file back to where it was, so nothing of
             // the bad join is left.
-            if let Some((mut out, start)) = stdout_file() {
+            if let Some((mut out, start)) = crate::io::output::stdout_file() {
                 // Ctrl-C cuts it back too: nothing unverified is left.
                 signal::cut_back_on_interrupt(&out, start).context("<stdout>")?;
                 let back = reader_of(&out);
@@ -321,14 +319,18 @@ fn join_to_file(
     args: &JoinArgs,
     progress: &mut Progress,
 ) -> Result<()> {
-    let shown = out.display().to_string();
-    refuse_existing(out, args.force)?;
-    let temp = temp_beside(out).with_context(|| shown.clone())?;
-    let file = temp.as_file();
+    let mut output = Output::to(Some(out))
+        .force(args.force)
+        .sync(!args.no_sync)
+        .create()?;
+    let shown = output.name().to_string();
+    let file = output
+        .file()
+        .with_context(|| shown.clone())?
+        .with_context(|| format!("{shown}: not a regular file (join to stdout instead)"))?;
     copy_verified(pieces, whole, file, Some(file), 0, &shown, progress)?;
     progress.finish();
-    commit(temp, out, args.force, !args.no_sync).with_context(|| shown.clone())?;
-    Ok(())
+    output.finish()
 }
 
 /// Write every piece into `dest` from byte `start` on, checked against
@@ -422,23 +424,4 @@ fn reader_of(file: &File) -> Option<File> {
 #[cfg(not(target_os = "linux"))]
 fn reader_of(_: &File) -> Option<File> {
     None
-}
-
-/// Stdout as a file, and where the join's bytes will start, when it is a
-/// regular file written at its end (`> out`, `>> out`): then a failed
-/// check can cut it back to that length.
-fn stdout_file() -> Option<(File, u64)> {
-    let (file, position) = stdio_file(1)?;
-    let len = file.metadata().ok()?.len();
-    #[cfg(unix)]
-    let append = {
-        use std::os::unix::io::AsRawFd;
-        // SAFETY: F_GETFL only reads the descriptor's flags.
-        unsafe { libc::fcntl(file.as_raw_fd(), libc::F_GETFL) & libc::O_APPEND != 0 }
-    };
-    #[cfg(not(unix))]
-    let append = false;
-    // Writing inside the file (`1<> out`) would overwrite bytes that a
-    // cut could not bring back: that case goes the check-first way.
-    (append || position == len).then_some((file, len))
 }

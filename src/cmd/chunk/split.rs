@@ -4,8 +4,8 @@ use super::copy::{ALGORITHM, Checksum, Span, copy_and_read_back, read_at};
 use super::plan::{ChunkPlan, Policy, Range, StreamChunk, StreamSplitter};
 use super::{Cut, MANIFEST_FORMAT, Manifest, ManifestChunk, Naming, dir_or_dot};
 use crate::io::input::display_name;
-use crate::io::output::{commit, refuse_existing, sync_parent, temp_beside};
-use crate::io::{Exit, Input, Output, Progress, signal};
+use crate::io::output::{PendingFile, commit_all};
+use crate::io::{Exit, Input, Output, Progress};
 use crate::io::{FileOrStream, RegularInput};
 use anyhow::{Context, Result};
 use std::fs::File;
@@ -13,7 +13,6 @@ use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::Mutex;
-use tempfile::{NamedTempFile, TempPath};
 
 /// Split a file or stdin into numbered chunks, with a verified manifest.
 ///
@@ -126,7 +125,7 @@ pub fn run_plan(args: PlanArgs) -> Result<()> {
     let file = File::open(&args.file).with_context(|| name.clone())?;
     let len = regular_len(&file, &name)?;
     let prefix = args.naming.prefix(Some(&args.file));
-    let mut out = io::BufWriter::new(crate::io::output::RawStdout::new());
+    let mut out = Output::stdout().buffer(8 << 10).create()?;
     let mut chunks = Vec::new();
     for range in ChunkPlan::new(&file, len, policy) {
         let r = range.with_context(|| name.clone())?;
@@ -147,8 +146,7 @@ pub fn run_plan(args: PlanArgs) -> Result<()> {
         serde_json::to_writer_pretty(&mut out, &plan)?;
         writeln!(out)?;
     }
-    out.flush()?;
-    Ok(())
+    out.finish()
 }
 
 fn regular_len(file: &File, name: &str) -> Result<u64> {
@@ -195,7 +193,12 @@ pub fn run(args: Args) -> Result<()> {
         .manifest
         .clone()
         .unwrap_or_else(|| dir.join(format!("{prefix}manifest.json")));
-    refuse_existing(&manifest_path, args.force)?;
+    // Created first, so that an existing manifest stops the split before
+    // it starts; written last.
+    let mut manifest_out = Output::to(Some(&manifest_path))
+        .force(args.force)
+        .sync(!args.no_sync)
+        .create()?;
     let (entries, size, checksum) = match input {
         FileOrStream::File(f) => {
             let split = job.split_file(f.file(), f.start(), f.len(), &name)?;
@@ -204,38 +207,11 @@ pub fn run(args: Args) -> Result<()> {
         }
         FileOrStream::Stream(mut stream) => job.split_stream(&mut stream, &name)?,
     };
-    let (chunks, temps): (Vec<ManifestChunk>, Vec<(TempPath, PathBuf)>) =
-        entries.into_iter().unzip();
+    let (chunks, files): (Vec<ManifestChunk>, Vec<PendingFile>) = entries.into_iter().unzip();
     // All chunks are complete and synced: only now do they get their
-    // names. Until the manifest is written too, Ctrl-C removes them.
-    let mut committed: Vec<PathBuf> = Vec::new();
-    let undo = |committed: &[PathBuf]| {
-        for done in committed {
-            let _ = std::fs::remove_file(done);
-            signal::forget(done);
-        }
-    };
-    for (temp, target) in temps {
-        // Each chunk is opened again only to be renamed: open descriptors
-        // do not grow with the number of chunks.
-        let reopened = std::fs::OpenOptions::new()
-            .read(true)
-            .write(true)
-            .open(&temp)
-            .map(|file| NamedTempFile::from_parts(file, temp));
-        if let Err(e) = reopened.and_then(|temp| commit(temp, &target, args.force, false)) {
-            undo(&committed);
-            return Err(e).with_context(|| target.display().to_string());
-        }
-        signal::remove_on_interrupt(&target);
-        committed.push(target);
-    }
-    if !args.no_sync
-        && let Err(e) = sync_parent(&dir.join("x"))
-    {
-        undo(&committed);
-        return Err(e).with_context(|| dir.display().to_string());
-    }
+    // names. Until the manifest is written too, an error or Ctrl-C
+    // removes them.
+    let committed = commit_all(files, args.force, !args.no_sync)?;
     let manifest = Manifest {
         format: MANIFEST_FORMAT.to_string(),
         algorithm: ALGORITHM.to_string(),
@@ -244,22 +220,10 @@ pub fn run(args: Args) -> Result<()> {
         checksum,
         chunks,
     };
-    let written = (|| -> Result<()> {
-        let mut out = Output::to(Some(&manifest_path))
-            .force(args.force)
-            .sync(!args.no_sync)
-            .create()?;
-        serde_json::to_writer_pretty(&mut out, &manifest)?;
-        out.write_all(b"\n")?;
-        out.finish()
-    })();
-    if let Err(e) = written {
-        undo(&committed);
-        return Err(e);
-    }
-    for done in &committed {
-        signal::forget(done);
-    }
+    serde_json::to_writer_pretty(&mut manifest_out, &manifest)?;
+    manifest_out.write_all(b"\n")?;
+    manifest_out.finish()?;
+    committed.keep();
     Ok(())
 }
 
@@ -275,19 +239,16 @@ struct Job<'a> {
 }
 
 /// A finished chunk: its manifest entry and its file, not yet renamed.
-type Written = (ManifestChunk, (TempPath, PathBuf));
+type Written = (ManifestChunk, PendingFile);
 
 impl Job<'_> {
-    /// A new temporary file for chunk `index`, beside its final name: its
-    /// name, the open file (closed once the chunk is written), the
-    /// temporary path (removed if dropped) and the final path.
-    fn chunk_file(&self, index: u64) -> Result<(String, File, TempPath, PathBuf)> {
+    /// A new file for chunk `index`, beside its final name: its name, the
+    /// open file (closed once the chunk is written) and the pending file
+    /// (removed if dropped, renamed when the batch commits).
+    fn chunk_file(&self, index: u64) -> Result<(String, File, PendingFile)> {
         let name = self.naming.name(self.prefix, index)?;
-        let target = self.dir.join(&name);
-        refuse_existing(&target, self.force)?;
-        let temp = temp_beside(&target).with_context(|| target.display().to_string())?;
-        let (file, path) = temp.into_parts();
-        Ok((name, file, path, target))
+        let (file, pending) = PendingFile::create(self.dir.join(&name), self.force)?;
+        Ok((name, file, pending))
     }
 
     /// From a file: the kernel copies the chunks (copy_file_range), one
@@ -302,18 +263,18 @@ impl Job<'_> {
     ) -> Result<(Vec<Written>, u64, String)> {
         let mut progress = Progress::bytes(Some(len), !self.quiet);
         let mut ranges = ChunkPlan::new(file, len, self.policy).from(base);
-        let mut made: Vec<(Range, String, TempPath, PathBuf)> = Vec::new();
+        let mut made: Vec<(Range, String, PendingFile)> = Vec::new();
         let mut plan = |_: usize| -> Option<Result<Span>> {
             let next = (|| -> Result<Option<Span>> {
                 let Some(range) = ranges.next() else {
                     return Ok(None);
                 };
                 let r = range.with_context(|| name.to_string())?;
-                let (chunk, dst, temp, target) = self.chunk_file(r.index)?;
-                let shown = target.display().to_string();
+                let (chunk, dst, pending) = self.chunk_file(r.index)?;
+                let shown = pending.target().display().to_string();
                 let back = dst.try_clone().with_context(|| shown.clone())?;
                 let src = file.try_clone().with_context(|| name.to_string())?;
-                made.push((r, chunk, temp, target));
+                made.push((r, chunk, pending));
                 Ok(Some(Span {
                     src,
                     src_at: base + r.offset,
@@ -347,14 +308,14 @@ impl Job<'_> {
         let entries = made
             .into_iter()
             .zip(sums)
-            .map(|((r, chunk, temp, target), checksum)| {
+            .map(|((r, chunk, pending), checksum)| {
                 let entry = ManifestChunk {
                     name: chunk,
                     offset: r.offset,
                     size: r.length,
                     checksum,
                 };
-                (entry, (temp, target))
+                (entry, pending)
             })
             .collect();
         Ok((entries, len, whole.hex()))
@@ -362,14 +323,14 @@ impl Job<'_> {
 
     /// From stdin: bytes go straight into each chunk's file.
     fn split_stream(&self, input: &mut Input, name: &str) -> Result<(Vec<Written>, u64, String)> {
-        let pending: Mutex<Vec<(String, TempPath, PathBuf)>> = Mutex::new(Vec::new());
+        let pending: Mutex<Vec<(String, PendingFile)>> = Mutex::new(Vec::new());
         let mut entries = Vec::new();
         let mut new_file = |index: u64| -> Result<File> {
-            let (chunk, file, temp, target) = self.chunk_file(index)?;
+            let (chunk, file, made) = self.chunk_file(index)?;
             pending
                 .lock()
                 .map_err(|_| anyhow::anyhow!("lock poisoned"))?
-                .push((chunk, temp, target));
+                .push((chunk, made));
             Ok(file)
         };
         let sync = self.sync;
@@ -389,14 +350,14 @@ impl Job<'_> {
         let written = files
             .into_iter()
             .zip(entries)
-            .map(|((chunk, temp, target), (r, checksum))| {
+            .map(|((chunk, made), (r, checksum))| {
                 let entry = ManifestChunk {
                     name: chunk,
                     offset: r.offset,
                     size: r.length,
                     checksum,
                 };
-                (entry, (temp, target))
+                (entry, made)
             })
             .collect();
         Ok((written, total.size, total.checksum))

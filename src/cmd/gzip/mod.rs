@@ -11,8 +11,7 @@ use crate::io::ReadAhead;
 use crate::io::compress::{Format, parse_header};
 use crate::io::error::{Outcome, outcome};
 use crate::io::input::stdin_file;
-use crate::io::output::{commit, temp_beside};
-use crate::io::{Exit, MappedFile, Size};
+use crate::io::{Exit, MappedFile, Output, Size};
 use anyhow::{Context, Result, anyhow, bail};
 use engine::{Engine, GzipOptions, Source, Trailing, Window};
 use std::fs;
@@ -463,50 +462,25 @@ fn process(input: Option<&Path>, plan: &Plan) -> Result<Status> {
     }
 }
 
-/// The output file being written beside its target, or stdout.
-enum Sink {
-    Stdout(crate::io::output::RawStdout),
-    File(tempfile::NamedTempFile),
-    Discard,
-}
-
-impl Sink {
-    fn create(plan: &Plan, target: Option<&Path>) -> Result<Sink> {
-        Ok(match target {
-            _ if plan.mode == Mode::Test => Sink::Discard,
-            None => Sink::Stdout(crate::io::output::RawStdout::new()),
-            Some(t) => Sink::File(temp_beside(t).with_context(|| t.display().to_string())?),
-        })
+/// Where decoded or encoded bytes go: the file beside the input (written
+/// atomically, given the input's mode and times), stdout, or nowhere for
+/// `-t`.
+fn create_output(
+    plan: &Plan,
+    target: Option<&Path>,
+    meta: Option<&fs::Metadata>,
+    mtime: Option<filetime::FileTime>,
+) -> Result<Output> {
+    let mut spec = Output::to(target)
+        .force(plan.force)
+        .discard(plan.mode == Mode::Test);
+    if let Some(meta) = meta {
+        spec = spec.keep_metadata(meta);
     }
-
-    fn writer(&mut self) -> Box<dyn Write + '_> {
-        match self {
-            Sink::Stdout(s) => Box::new(s),
-            Sink::File(f) => Box::new(f.as_file()),
-            Sink::Discard => Box::new(io::sink()),
-        }
+    if let Some(mtime) = mtime {
+        spec = spec.mtime(mtime);
     }
-
-    /// Give the file output `meta`'s mode and `mtime`, sync it and rename it
-    /// over `target`; only then may the input go.
-    fn commit(
-        self,
-        target: &Path,
-        plan: &Plan,
-        meta: &fs::Metadata,
-        mtime: filetime::FileTime,
-    ) -> Result<()> {
-        let Sink::File(temp) = self else {
-            return Ok(());
-        };
-        let shown = || target.display().to_string();
-        let atime = filetime::FileTime::from_last_access_time(meta);
-        filetime::set_file_handle_times(temp.as_file(), Some(atime), Some(mtime))
-            .with_context(shown)?;
-        commit(temp, target, plan.force, true).with_context(shown)?;
-        fs::set_permissions(target, meta.permissions()).with_context(shown)?;
-        Ok(())
-    }
+    spec.create()
 }
 
 fn gzip_options(plan: &Plan, name: Option<Vec<u8>>, mtime: u32) -> GzipOptions {
@@ -534,8 +508,9 @@ fn compress_into(
 }
 
 fn compress_stdin(plan: &Plan) -> Result<Status> {
-    let mut sink = Sink::create(plan, None)?;
-    compress_into(plan, &mut ReadAhead::stdin(), &mut sink.writer(), None, 0).context("<stdin>")?;
+    let mut out = create_output(plan, None, None, None)?;
+    compress_into(plan, &mut ReadAhead::stdin(), &mut out, None, 0).context("<stdin>")?;
+    out.finish()?;
     Ok(Status::Ok)
 }
 
@@ -567,20 +542,25 @@ fn compress_file(path: &Path, meta: &fs::Metadata, plan: &Plan) -> Result<Status
         let name = path.file_name().map(|n| n.as_encoded_bytes().to_vec());
         (name, mtime.unix_seconds().clamp(0, u32::MAX as i64) as u32)
     };
-    let mut sink = Sink::create(plan, (!plan.to_stdout).then_some(target.as_path()))?;
+    let mut out = create_output(
+        plan,
+        (!plan.to_stdout).then_some(target.as_path()),
+        Some(meta),
+        Some(mtime),
+    )?;
     let written = {
         let mut counted = Counter {
-            inner: sink.writer(),
+            inner: &mut out,
             n: 0,
         };
         let read = compress_into(plan, &mut file, &mut counted, name, stamp)
             .with_context(|| shown.clone())?;
         (read, counted.n)
     };
+    out.finish()?;
     if plan.to_stdout {
         return Ok(Status::Ok);
     }
-    sink.commit(&target, plan, meta, mtime)?;
     // gzip keeps the input until the output is synced; it is now.
     if !plan.keep {
         fs::remove_file(path).with_context(|| shown.clone())?;
@@ -661,9 +641,8 @@ fn decompress_stdin(plan: &Plan) -> Result<Status> {
     let Some(format) = Format::detect(&head) else {
         return pass_through(plan, "<stdin>", &mut reader);
     };
-    let mut sink = Sink::create(plan, None)?;
-    let mut writer = sink.writer();
-    let mut window = Window::new(&mut writer, plan.range);
+    let mut out = create_output(plan, None, None, None)?;
+    let mut window = Window::new(&mut out, plan.range);
     let trailing = match format {
         Format::Gzip => {
             engine::decompress_gzip(Source::Stream(&mut reader), &mut window, plan.threads)
@@ -686,8 +665,9 @@ fn decompress_stdin_file(plan: &Plan, file: fs::File) -> Result<Status> {
     let status = match Format::detect(&map[..map.len().min(4)]) {
         None => pass_through(plan, shown, &mut map.file())?,
         Some(format) => {
-            let mut sink = Sink::create(plan, None)?;
-            let trailing = decode_mapped(&map, format, &mut sink, plan, shown)?;
+            let mut out = create_output(plan, None, None, None)?;
+            let trailing = decode_mapped(&map, format, &mut out, plan, shown)?;
+            out.finish()?;
             report_trailing(plan, shown, trailing)?
         }
     };
@@ -695,17 +675,16 @@ fn decompress_stdin_file(plan: &Plan, file: fs::File) -> Result<Status> {
     Ok(status)
 }
 
-/// Decode the mapped compressed file into `sink`: gzip members or bzip2
+/// Decode the mapped compressed file into `out`: gzip members or bzip2
 /// blocks on `plan.threads` cores where they can be found.
 fn decode_mapped(
     map: &MappedFile,
     format: Format,
-    sink: &mut Sink,
+    out: &mut Output,
     plan: &Plan,
     shown: &str,
 ) -> Result<Option<Trailing>> {
-    let mut writer = sink.writer();
-    let mut window = Window::new(&mut writer, plan.range).progress(plan.progress);
+    let mut window = Window::new(out, plan.range).progress(plan.progress);
     match format {
         Format::Gzip => engine::decompress_gzip(Source::File(map), &mut window, plan.threads),
         Format::Bzip2 => engine::decompress_bzip2(Source::File(map), &mut window, plan.threads),
@@ -718,8 +697,9 @@ fn pass_through(plan: &Plan, shown: &str, input: &mut dyn Read) -> Result<Status
     if !(plan.force && plan.to_stdout && plan.mode == Mode::Decompress) {
         bail!("{shown}: not in gzip or bzip2 format");
     }
-    let mut out = crate::io::output::RawStdout::new();
+    let mut out = Output::stdout().create()?;
     io::copy(input, &mut out).with_context(|| shown.to_string())?;
+    out.finish()?;
     Ok(Status::Ok)
 }
 
@@ -785,19 +765,19 @@ fn decompress_file(path: &Path, meta: &fs::Metadata, plan: &Plan) -> Result<Stat
             );
         }
     }
-    let mut sink = Sink::create(plan, target.as_deref())?;
-    let trailing = decode_mapped(&map, format, &mut sink, plan, &shown)?;
+    let mtime = match header.map(|h| h.mtime) {
+        Some(t) if plan.restore_name && t > 0 => filetime::FileTime::from_unix_time(t as i64, 0),
+        _ => filetime::FileTime::from_last_modification_time(meta),
+    };
+    let mut out = create_output(plan, target.as_deref(), Some(meta), Some(mtime))?;
+    let trailing = decode_mapped(&map, format, &mut out, plan, &shown)?;
+    out.finish()?;
     let Some(target) = target else {
         if plan.mode == Mode::Test && plan.verbose {
             eprintln!("{shown}:\t OK");
         }
         return report_trailing(plan, &shown, trailing);
     };
-    let mtime = match header.map(|h| h.mtime) {
-        Some(t) if plan.restore_name && t > 0 => filetime::FileTime::from_unix_time(t as i64, 0),
-        _ => filetime::FileTime::from_last_modification_time(meta),
-    };
-    sink.commit(&target, plan, meta, mtime)?;
     drop(map);
     if !plan.keep {
         fs::remove_file(path).with_context(|| shown.clone())?;

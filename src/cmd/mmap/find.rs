@@ -1,12 +1,11 @@
 //! `fkit mmap find` and `fkit mmap lines`: parallel scans of a mapped file.
 
 use super::{STREAM_BLOCK, ScanProgress, cores, name_of, open, scan_slices, slices};
-use crate::io::MapOrStream;
-use crate::io::output::RawStdout;
 use crate::io::{Exit, Input};
+use crate::io::{MapOrStream, Output};
 use anyhow::{Context, Result};
 use memchr::memmem::Finder;
-use std::io::{self, BufWriter, Read, Write};
+use std::io::{self, Read, Write};
 use std::path::PathBuf;
 
 /// Find every occurrence of a byte string (like grep -F -b -o, or grep -c -F).
@@ -106,7 +105,7 @@ pub fn run_lines(args: LinesArgs) -> Result<()> {
         }
         MapOrStream::Stream(input) => count_stream(input).with_context(|| name.clone())?,
     };
-    let mut out = RawStdout::new();
+    let mut out = Output::stdout().create()?;
     if args.json {
         let report = serde_json::json!({"file": name, "lines": lines, "bytes": bytes});
         writeln!(out, "{report}")?;
@@ -115,7 +114,7 @@ pub fn run_lines(args: LinesArgs) -> Result<()> {
     } else {
         writeln!(out, "{lines}")?;
     }
-    Ok(())
+    out.finish()
 }
 
 fn count_stream(mut input: Input) -> io::Result<(u64, u64)> {
@@ -144,7 +143,7 @@ pub fn run_find(args: FindArgs) -> Result<()> {
         return Err(Exit::usage("the pattern is empty").into());
     }
     let max = args.max.unwrap_or(u64::MAX);
-    let mut out = BufWriter::with_capacity(1 << 16, RawStdout::new());
+    let mut out = Output::stdout().buffer(1 << 16).create()?;
     let mut report = Report::new(&mut out, &args, &name, &needle)?;
     match open(Some(&args.file), args.lock, !args.quiet)? {
         MapOrStream::Map(map) => {

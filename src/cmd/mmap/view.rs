@@ -1,11 +1,10 @@
 //! `fkit mmap view`: a byte range as xxd-style hex or as raw bytes.
 
 use super::{name_of, open};
-use crate::io::MapOrStream;
-use crate::io::output::RawStdout;
 use crate::io::{Exit, Size};
+use crate::io::{MapOrStream, Output};
 use anyhow::{Context, Result};
-use std::io::{self, BufWriter, Read, Write};
+use std::io::{self, Read, Write};
 use std::path::PathBuf;
 
 /// Show a byte range of a file, as hex (like xxd) or raw.
@@ -50,7 +49,7 @@ pub fn run(args: Args) -> Result<()> {
     let name = name_of(args.file.as_ref());
     let offset = args.offset.bytes();
     let length = args.length.map_or(u64::MAX, Size::bytes);
-    let mut out = BufWriter::with_capacity(1 << 16, RawStdout::new());
+    let mut out = Output::stdout().buffer(1 << 16).create()?;
     let mut dump = Dump::new(args.text, offset);
     match open(args.file.as_ref(), args.lock, false)? {
         MapOrStream::Map(map) => {
@@ -95,8 +94,7 @@ pub fn run(args: Args) -> Result<()> {
         }
     }
     dump.finish(&mut out)?;
-    out.flush()?;
-    Ok(())
+    out.finish()
 }
 
 /// Turns bytes into output lines; keeps a partial hex line between blocks.
