@@ -12,6 +12,7 @@
 use super::compress::{self, Format};
 use super::map::MappedFile;
 use super::progress::{Progress, ProgressReader};
+use super::read_ahead::ReadAhead;
 use anyhow::{Context, Result};
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
@@ -27,6 +28,7 @@ pub struct InputSpec {
     decompress: bool,
     progress: bool,
     lock: bool,
+    read_ahead: usize,
 }
 
 /// An open input: buffered bytes, its name for messages, and its length
@@ -50,6 +52,7 @@ impl Input {
             decompress: false,
             progress: false,
             lock: false,
+            read_ahead: 0,
         }
     }
 
@@ -105,6 +108,14 @@ impl InputSpec {
     /// mapped is an error (a lock on a stream would protect nothing).
     pub fn lock(mut self, yes: bool) -> Self {
         self.lock = yes;
+        self
+    }
+
+    /// Read a stream on a thread of its own, `blocks` blocks of 256 KiB
+    /// ahead ([`ReadAhead`]): reading overlaps the consumer's work, and a
+    /// pipeline stopped on an error never waits for a stalled writer.
+    pub fn read_ahead(mut self, blocks: usize) -> Self {
+        self.read_ahead = blocks;
         self
     }
 
@@ -180,48 +191,39 @@ impl InputSpec {
     /// [`open_file_or_stream`]: InputSpec::open_file_or_stream
     /// [`decompress`]: InputSpec::decompress
     pub fn open_map_or_stream(self) -> Result<MapOrStream> {
-        let (decompress, lock, progress, buffer) =
-            (self.decompress, self.lock, self.progress, self.buffer);
-        let path = self.path.clone();
-        let regular = match self.open_file_or_stream()? {
+        let spec = self;
+        let regular = match spec.clone_settings().open_file_or_stream()? {
             FileOrStream::Stream(input) => return Ok(MapOrStream::Stream(input)),
             FileOrStream::File(regular) => regular,
         };
         if regular.start != 0 || regular.len == 0 {
             // Stdin part read already: the rest is read as a stream. A
             // size of 0 may be a lie (/proc, /sys): a stream too.
-            if lock && !regular.stdin {
+            if spec.lock && !regular.stdin {
                 anyhow::bail!("{}: --lock needs a regular file", regular.name);
             }
-            let spec = InputSpec {
-                path,
-                buffer,
-                decompress,
-                progress,
-                lock,
-            };
             let name = regular.name.clone();
             return spec
                 .stream(name, Box::new(regular.file), Some(regular.len))
                 .map(MapOrStream::Stream);
         }
-        let map = regular.map(lock)?;
-        if decompress && Format::detect(&map[..map.len().min(4)]).is_some() {
-            let spec = InputSpec {
-                path,
-                buffer,
-                decompress,
-                progress,
-                lock,
-            };
+        let map = regular.map(spec.lock)?;
+        if spec.decompress && Format::detect(&map[..map.len().min(4)]).is_some() {
             let name = spec.name();
             let len = map.len() as u64;
-            let reader = MapReader { map, at: 0 };
             return spec
-                .stream(name, Box::new(reader), Some(len))
+                .stream(name, Box::new(map.into_reader()), Some(len))
                 .map(MapOrStream::Stream);
         }
         Ok(MapOrStream::Map(map))
+    }
+
+    /// The same settings, for a second look at the input.
+    fn clone_settings(&self) -> InputSpec {
+        InputSpec {
+            path: self.path.clone(),
+            ..*self
+        }
     }
 
     /// Wrap `raw` as this spec asks: progress, buffering, decoding.
@@ -231,8 +233,11 @@ impl InputSpec {
         } else {
             raw
         };
-        let mut reader: Box<dyn BufRead + Send> =
-            Box::new(BufReader::with_capacity(self.buffer, raw));
+        let mut reader: Box<dyn BufRead + Send> = if self.read_ahead > 0 {
+            Box::new(ReadAhead::new(raw, self.read_ahead))
+        } else {
+            Box::new(BufReader::with_capacity(self.buffer, raw))
+        };
         let mut format = None;
         if self.decompress {
             format = sniff(&mut reader).with_context(|| name.clone())?;
@@ -321,22 +326,6 @@ pub enum MapOrStream {
     Stream(Input),
 }
 
-/// Reads a map front to back (the compressed bytes of a mapped input).
-struct MapReader {
-    map: MappedFile,
-    at: usize,
-}
-
-impl Read for MapReader {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let rest = &self.map[self.at..];
-        let n = rest.len().min(buf.len());
-        buf[..n].copy_from_slice(&rest[..n]);
-        self.at += n;
-        Ok(n)
-    }
-}
-
 /// Look at the first bytes without consuming them. A BufReader may return
 /// fewer bytes than a magic number on its first fill (a pipe), so fill until
 /// there are 4 or the input ends.
@@ -420,6 +409,6 @@ pub(crate) fn stdio_file(_fd: i32) -> Option<(File, u64)> {
 /// is empty: a size of 0 may be a lie (/proc, /sys and some FUSE files
 /// have content but no size), so such a file, like an empty one, is read
 /// as a stream.
-pub(crate) fn stdin_file() -> Option<(File, u64)> {
+fn stdin_file() -> Option<(File, u64)> {
     stdio_file(0).filter(|(file, _)| file.metadata().is_ok_and(|m| m.len() > 0))
 }

@@ -9,6 +9,7 @@
 use anyhow::{Context, Result, bail};
 use fs2::FileExt;
 use memmap2::{Mmap, MmapMut, MmapOptions};
+use std::borrow::Borrow;
 use std::fs::{File, OpenOptions};
 use std::ops::{Deref, DerefMut, Range};
 use std::path::Path;
@@ -104,12 +105,13 @@ impl MappedFile {
 
     /// A reader of the map from `pos` on that gives the pages behind it
     /// back to the kernel as it goes (see [`release`](MappedFile::release)).
-    pub fn reader_from(&self, pos: usize) -> MapReader<'_> {
-        MapReader {
-            map: self,
-            pos: pos.min(self.len()),
-            behind: ReleaseBehind::new(self, pos),
-        }
+    pub fn reader_from(&self, pos: usize) -> MapReader<&MappedFile> {
+        MapReader::new(self, pos)
+    }
+
+    /// Like [`reader_from`](MappedFile::reader_from)`(0)`, owning the map.
+    pub fn into_reader(self) -> MapReader<MappedFile> {
+        MapReader::new(self, 0)
     }
 }
 
@@ -121,9 +123,11 @@ pub struct ReleaseBehind<'a> {
     done: usize,
 }
 
-impl<'a> ReleaseBehind<'a> {
-    const STRETCH: usize = 8 << 20;
+/// How much [`ReleaseBehind`] and [`MapReader`] let pass before they
+/// release it.
+const STRETCH: usize = 8 << 20;
 
+impl<'a> ReleaseBehind<'a> {
     /// Nothing before `from` is ours to release.
     pub fn new(map: &'a MappedFile, from: usize) -> ReleaseBehind<'a> {
         ReleaseBehind { map, done: from }
@@ -131,7 +135,7 @@ impl<'a> ReleaseBehind<'a> {
 
     /// Everything before `upto` has been read for the last time.
     pub fn upto(&mut self, upto: usize) {
-        if upto >= self.done + Self::STRETCH {
+        if upto >= self.done + STRETCH {
             self.map.release(self.done..upto);
             self.done = upto;
         }
@@ -139,20 +143,35 @@ impl<'a> ReleaseBehind<'a> {
 }
 
 /// Reads a map front to back, releasing what it has passed
-/// ([`MappedFile::reader_from`]).
-pub struct MapReader<'a> {
-    map: &'a MappedFile,
+/// ([`MappedFile::reader_from`], [`MappedFile::into_reader`]).
+pub struct MapReader<M> {
+    map: M,
     pos: usize,
-    behind: ReleaseBehind<'a>,
+    released: usize,
 }
 
-impl std::io::Read for MapReader<'_> {
+impl<M: Borrow<MappedFile>> MapReader<M> {
+    fn new(map: M, pos: usize) -> MapReader<M> {
+        let pos = pos.min(map.borrow().len());
+        MapReader {
+            map,
+            pos,
+            released: pos,
+        }
+    }
+}
+
+impl<M: Borrow<MappedFile>> std::io::Read for MapReader<M> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let rest = &self.map[self.pos..];
+        let map: &MappedFile = self.map.borrow();
+        let rest = &map[self.pos..];
         let n = buf.len().min(rest.len());
         buf[..n].copy_from_slice(&rest[..n]);
         self.pos += n;
-        self.behind.upto(self.pos);
+        if self.pos >= self.released + STRETCH {
+            map.release(self.released..self.pos);
+            self.released = self.pos;
+        }
         Ok(n)
     }
 }

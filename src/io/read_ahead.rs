@@ -81,11 +81,6 @@ impl ReadAhead {
             ended: false,
         }
     }
-
-    /// Stdin, read 16 blocks (4 MiB) ahead.
-    pub fn stdin() -> ReadAhead {
-        ReadAhead::new(io::stdin(), 16)
-    }
 }
 
 impl BufRead for ReadAhead {

@@ -7,11 +7,9 @@ mod engine;
 mod gzdec_map;
 mod pipeline;
 
-use crate::io::ReadAhead;
 use crate::io::compress::{Format, parse_header};
 use crate::io::error::{Outcome, outcome};
-use crate::io::input::stdin_file;
-use crate::io::{Exit, MappedFile, Output, Size};
+use crate::io::{Exit, Input, MapOrStream, MappedFile, Output, Size};
 use anyhow::{Context, Result, anyhow, bail};
 use engine::{Engine, GzipOptions, Source, Trailing, Window};
 use std::fs;
@@ -508,8 +506,9 @@ fn compress_into(
 }
 
 fn compress_stdin(plan: &Plan) -> Result<Status> {
+    let mut input = Input::at(None::<&Path>).read_ahead(PIPE_AHEAD).open()?;
     let mut out = create_output(plan, None, None, None)?;
-    compress_into(plan, &mut ReadAhead::stdin(), &mut out, None, 0).context("<stdin>")?;
+    compress_into(plan, &mut input, &mut out, None, 0).context("<stdin>")?;
     out.finish()?;
     Ok(Status::Ok)
 }
@@ -532,9 +531,7 @@ fn compress_file(path: &Path, meta: &fs::Metadata, plan: &Plan) -> Result<Status
             ),
         );
     }
-    let file = fs::File::open(path).with_context(|| shown.clone())?;
-    let progress = crate::io::Progress::bytes(Some(meta.len()), plan.progress);
-    let mut file = crate::io::progress::ProgressReader::new(file, progress);
+    let mut file = Input::at(Some(path)).progress(plan.progress).open()?;
     let mtime = filetime::FileTime::from_last_modification_time(meta);
     let (name, stamp) = if plan.no_name {
         (None, 0)
@@ -628,16 +625,29 @@ fn decompress_stdin(plan: &Plan) -> Result<Status> {
     if stdin.is_terminal() && !plan.force {
         bail!("compressed data not read from a terminal (use -f to force it; see --help)");
     }
-    if let Some((file, 0)) = stdin_file() {
-        return decompress_stdin_file(plan, file);
+    match Input::at(None::<&Path>)
+        .read_ahead(PIPE_AHEAD)
+        .open_map_or_stream()?
+    {
+        MapOrStream::Map(map) => decompress_stdin_map(plan, map),
+        MapOrStream::Stream(input) => decompress_stdin_stream(plan, input),
     }
-    let mut pump = ReadAhead::stdin();
+}
+
+/// Blocks of 256 KiB a pipe is read ahead (see [`ReadAhead`]).
+///
+/// [`ReadAhead`]: crate::io::ReadAhead
+const PIPE_AHEAD: usize = 16;
+
+/// A pipe: read ahead on a thread of its own, so that a pipeline stopped
+/// on an error never waits for a stalled writer.
+fn decompress_stdin_stream(plan: &Plan, mut input: Input) -> Result<Status> {
     let mut head = Vec::with_capacity(4);
-    (&mut pump)
+    (&mut input)
         .take(4)
         .read_to_end(&mut head)
         .context("<stdin>")?;
-    let mut reader = io::Cursor::new(head.clone()).chain(pump);
+    let mut reader = io::Cursor::new(head.clone()).chain(input);
     let Some(format) = Format::detect(&head) else {
         return pass_through(plan, "<stdin>", &mut reader);
     };
@@ -652,27 +662,24 @@ fn decompress_stdin(plan: &Plan) -> Result<Status> {
         }
     }
     .context("<stdin>")?;
+    out.finish()?;
     report_trailing(plan, "<stdin>", trailing)
 }
 
 /// Stdin on a regular file (`< big.gz`) is mapped like a named file, so
-/// that members and blocks are found and decoded on every core; it is left
-/// at its end, as reading it through would leave it.
-fn decompress_stdin_file(plan: &Plan, file: fs::File) -> Result<Status> {
+/// that members and blocks are found and decoded on every core.
+fn decompress_stdin_map(plan: &Plan, map: MappedFile) -> Result<Status> {
     let shown = "<stdin>";
-    let map = MappedFile::of_file(file, shown, false)?;
     map.advise_sequential();
-    let status = match Format::detect(&map[..map.len().min(4)]) {
-        None => pass_through(plan, shown, &mut map.file())?,
+    match Format::detect(&map[..map.len().min(4)]) {
+        None => pass_through(plan, shown, &mut &map[..]),
         Some(format) => {
             let mut out = create_output(plan, None, None, None)?;
             let trailing = decode_mapped(&map, format, &mut out, plan, shown)?;
             out.finish()?;
-            report_trailing(plan, shown, trailing)?
+            report_trailing(plan, shown, trailing)
         }
-    };
-    io::Seek::seek(&mut map.file(), io::SeekFrom::End(0)).context(shown)?;
-    Ok(status)
+    }
 }
 
 /// Decode the mapped compressed file into `out`: gzip members or bzip2
@@ -740,8 +747,7 @@ fn decompress_file(path: &Path, meta: &fs::Metadata, plan: &Plan) -> Result<Stat
     let map = MappedFile::open(path)?;
     map.advise_sequential();
     let Some(format) = Format::detect(&map[..map.len().min(4)]) else {
-        let mut file = fs::File::open(path).with_context(|| shown.clone())?;
-        return pass_through(plan, &shown, &mut file);
+        return pass_through(plan, &shown, &mut &map[..]);
     };
     let header = (format == Format::Gzip)
         .then(|| parse_header(&map).ok())
@@ -810,12 +816,10 @@ fn decoded_len(src: Source, format: Format, threads: usize) -> Result<u64> {
     Ok(count.n)
 }
 
-/// `--list` of stdin that cannot be mapped (a pipe): decoded to count.
-fn list_stream(shown: &str, threads: usize) -> Result<Listing> {
-    let mut data = Counted2 {
-        inner: ReadAhead::stdin(),
-        n: 0,
-    };
+/// `--list` of an input that cannot be mapped (a pipe): decoded to count.
+fn list_stream(input: Input, threads: usize) -> Result<Listing> {
+    let shown = &input.name().to_string();
+    let mut data = Counted2 { inner: input, n: 0 };
     let head = io::BufRead::fill_buf(&mut data)?.to_vec();
     let format =
         Format::detect(&head).ok_or_else(|| anyhow!("{shown}: not in gzip or bzip2 format"))?;
@@ -854,13 +858,12 @@ fn ratio(compressed: u64, uncompressed: u64, header_bytes: u64) -> f64 {
 
 fn list_one(input: Option<&Path>, plan: &Plan) -> Result<Listing> {
     let shown = crate::io::input::display_name(input);
-    let map = match input {
-        Some(path) => MappedFile::open(path)?,
-        // Stdin on a regular file is mapped like a named file.
-        None => match stdin_file() {
-            Some((file, 0)) => MappedFile::of_file(file, &shown, false)?,
-            _ => return list_stream(&shown, plan.threads),
-        },
+    let map = match Input::at(input)
+        .read_ahead(PIPE_AHEAD)
+        .open_map_or_stream()?
+    {
+        MapOrStream::Map(map) => map,
+        MapOrStream::Stream(stream) => return list_stream(stream, plan.threads),
     };
     let format = Format::detect(&map[..map.len().min(4)])
         .ok_or_else(|| anyhow!("{shown}: not in gzip or bzip2 format"))?;
