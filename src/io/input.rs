@@ -218,6 +218,18 @@ impl InputSpec {
         Ok(MapOrStream::Map(map))
     }
 
+    /// Open a regular file to read by position (`chunk cat`, the chunks
+    /// of a join): anything else is an error, since its size must be known.
+    pub fn open_file(self) -> Result<RegularInput> {
+        let name = self.name();
+        match self.open_file_or_stream()? {
+            FileOrStream::File(file) => Ok(file),
+            FileOrStream::Stream(_) => {
+                anyhow::bail!("{name}: not a regular file (its size must be known)")
+            }
+        }
+    }
+
     /// The same settings, for a second look at the input.
     fn clone_settings(&self) -> InputSpec {
         InputSpec {
@@ -305,6 +317,11 @@ impl RegularInput {
                 .with_context(|| self.name.clone())?;
         }
         Ok(())
+    }
+
+    /// The open file itself.
+    pub fn into_file(self) -> File {
+        self.file
     }
 
     /// Map the whole file; with `lock`, under a shared advisory lock.

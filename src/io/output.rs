@@ -353,6 +353,27 @@ pub fn stdout_file() -> Option<(File, u64)> {
     (append || position == len).then_some((file, len))
 }
 
+/// A handle that reads what is written through `file` (stdout, opened
+/// write-only by the shell, say), where the system can give one.
+pub fn reader_of(file: &File) -> Option<File> {
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::unix::io::AsRawFd;
+        File::open(format!("/proc/self/fd/{}", file.as_raw_fd())).ok()
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = file;
+        None
+    }
+}
+
+/// Copy `input` to stdout unbuffered, letting the kernel move the bytes
+/// where it can (std splices or sends a file to a pipe or socket).
+pub fn copy_to_stdout(input: &mut impl io::Read) -> io::Result<u64> {
+    io::copy(input, &mut io::stdout().lock())
+}
+
 /// True for an existing target that is not a regular file or a directory
 /// (after following symlinks): `/dev/null`, a FIFO, a terminal.
 fn is_special(target: &Path) -> bool {

@@ -2,10 +2,11 @@
 
 use super::copy::{BLOCK, Checksum, STEP, Span, copy_and_read_back, copy_range_at, for_each_block};
 use super::{Manifest, parse_range};
-use crate::io::{Exit, Output, Progress, signal};
+use crate::io::output::{copy_to_stdout, reader_of};
+use crate::io::{Exit, Input, Output, Progress, signal};
 use anyhow::{Context, Result, bail};
 use std::fs::File;
-use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::io::{self, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -80,7 +81,7 @@ pub struct CatArgs {
 pub fn run_cat(args: CatArgs) -> Result<()> {
     let (offset, length) = parse_range(&args.range)?;
     let name = args.file.display().to_string();
-    let mut file = File::open(&args.file).with_context(|| name.clone())?;
+    let mut file = Input::at(Some(&args.file)).open_file()?.into_file();
     let len = file.metadata().with_context(|| name.clone())?.len();
     if offset.checked_add(length).is_none_or(|end| end > len) {
         return Err(Exit::with(
@@ -91,8 +92,7 @@ pub fn run_cat(args: CatArgs) -> Result<()> {
     }
     file.seek(SeekFrom::Start(offset))
         .with_context(|| name.clone())?;
-    let copied =
-        io::copy(&mut file.take(length), &mut io::stdout().lock()).with_context(|| name.clone())?;
+    let copied = copy_to_stdout(&mut file.take(length)).with_context(|| name.clone())?;
     if copied != length {
         bail!("{name}: ended after {copied} of {length} bytes (did it shrink?)");
     }
@@ -105,6 +105,12 @@ struct Piece {
     name: String,
     size: u64,
     checksum: Option<String>,
+}
+
+impl Piece {
+    fn open(&self) -> Result<File> {
+        Ok(Input::at(Some(&self.path)).open_file()?.into_file())
+    }
 }
 
 pub fn run_join(args: JoinArgs) -> Result<()> {
@@ -154,17 +160,14 @@ pub fn run_join(args: JoinArgs) -> Result<()> {
             if manifest_path.is_some() {
                 verify(&pieces, whole.as_ref(), &AtomicBool::new(false))?;
             }
-            let mut stdout = io::stdout().lock();
             for p in &pieces {
-                let mut f = File::open(&p.path).with_context(|| p.name.clone())?;
-                let n = io::copy(&mut (&mut f).take(p.size), &mut stdout)
-                    .with_context(|| p.name.clone())?;
+                let n =
+                    copy_to_stdout(&mut p.open()?.take(p.size)).with_context(|| p.name.clone())?;
                 if n != p.size {
                     bail!("{}: changed while being joined", p.name);
                 }
                 progress.inc(n);
             }
-            stdout.flush()?;
             Ok(())
         }
     }
@@ -272,7 +275,7 @@ fn verify(pieces: &[Piece], whole: Option<&Whole>, stop: &AtomicBool) -> Result<
         if stop.load(Ordering::Relaxed) {
             return Ok(());
         }
-        let file = File::open(&p.path).with_context(|| p.name.clone())?;
+        let file = p.open()?;
         let mut sum = Checksum::new();
         for_each_block(&file, 0, p.size, &mut buf, |b| {
             sum.update(b);
@@ -354,7 +357,7 @@ fn copy_verified(
     if pieces.iter().all(|p| p.checksum.is_none()) {
         let mut at = start;
         for p in pieces {
-            let file = File::open(&p.path).with_context(|| p.name.clone())?;
+            let file = p.open()?;
             // In steps, each under the write gate: an interrupt cuts a
             // redirected stdout back between two steps, never before one.
             let mut done = 0;
@@ -377,7 +380,7 @@ fn copy_verified(
         let dst_at = at;
         at += p.size;
         let span = (|| -> Result<Span> {
-            let src = File::open(&p.path).with_context(|| p.name.clone())?;
+            let src = p.open()?;
             let (back, back_at) = match back {
                 Some(b) => (b.try_clone().with_context(|| shown.to_string())?, dst_at),
                 None => (src.try_clone().with_context(|| p.name.clone())?, 0),
@@ -411,17 +414,4 @@ fn copy_verified(
     // One output file: a second copying thread would wait on its lock.
     copy_and_read_back(1, &mut plan, &mut check)?;
     check_whole(&all, whole)
-}
-
-/// A handle that reads what is written through `file` (stdout, opened
-/// write-only by the shell), or None.
-#[cfg(target_os = "linux")]
-fn reader_of(file: &File) -> Option<File> {
-    use std::os::unix::io::AsRawFd;
-    File::open(format!("/proc/self/fd/{}", file.as_raw_fd())).ok()
-}
-
-#[cfg(not(target_os = "linux"))]
-fn reader_of(_: &File) -> Option<File> {
-    None
 }

@@ -172,8 +172,10 @@ const MANIFEST_FORMAT: &str = "fkit-chunk-manifest/1";
 
 impl Manifest {
     fn read(path: &Path) -> Result<Manifest> {
-        let name = || path.display().to_string();
-        let text = std::fs::read(path).with_context(name)?;
+        let mut input = crate::io::Input::at(Some(path)).open()?;
+        let mut text = Vec::new();
+        std::io::Read::read_to_end(&mut input, &mut text)
+            .with_context(|| path.display().to_string())?;
         let manifest: Manifest = serde_json::from_slice(&text)
             .with_context(|| format!("{}: not an fkit chunk manifest", path.display()))?;
         if manifest.format != MANIFEST_FORMAT {

@@ -122,12 +122,12 @@ pub struct PlanArgs {
 pub fn run_plan(args: PlanArgs) -> Result<()> {
     let policy = args.cut.policy(args.line_aligned)?;
     let name = args.file.display().to_string();
-    let file = File::open(&args.file).with_context(|| name.clone())?;
-    let len = regular_len(&file, &name)?;
+    let input = Input::at(Some(&args.file)).open_file()?;
+    let (file, len) = (input.file(), input.len());
     let prefix = args.naming.prefix(Some(&args.file));
     let mut out = Output::stdout().buffer(8 << 10).create()?;
     let mut chunks = Vec::new();
-    for range in ChunkPlan::new(&file, len, policy) {
+    for range in ChunkPlan::new(file, len, policy) {
         let r = range.with_context(|| name.clone())?;
         if args.json {
             chunks.push(serde_json::json!({
@@ -147,14 +147,6 @@ pub fn run_plan(args: PlanArgs) -> Result<()> {
         writeln!(out)?;
     }
     out.finish()
-}
-
-fn regular_len(file: &File, name: &str) -> Result<u64> {
-    let meta = file.metadata().with_context(|| name.to_string())?;
-    if !meta.is_file() {
-        anyhow::bail!("{name}: not a regular file (its size must be known)");
-    }
-    Ok(meta.len())
 }
 
 pub fn run(args: Args) -> Result<()> {
