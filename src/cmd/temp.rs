@@ -1,5 +1,6 @@
 //! `fkit temp`: temporary files and directories (mktemp, sponge).
 
+use crate::io::output::spill_file;
 use crate::io::{Exit, Input, Output, signal};
 use anyhow::{Context, Result, bail};
 use std::ffi::OsString;
@@ -214,7 +215,7 @@ fn soak(target: &Path, append: bool) -> Result<()> {
     let mut input = Input::at(None::<&str>).open()?;
     if target.as_os_str() == "-" {
         // To stdout: spill to an anonymous temporary file, then copy.
-        let mut spill = tempfile::tempfile().context("cannot create a temporary file")?;
+        let mut spill = spill_file(None)?;
         io::copy(&mut input, &mut spill).context("<stdin>")?;
         io::Seek::rewind(&mut spill)?;
         let mut out = Output::stdout().create()?;
@@ -239,7 +240,7 @@ fn soak(target: &Path, append: bool) -> Result<()> {
     }
     // The old content goes first, and is read only once stdin has ended:
     // soak into an anonymous temporary file, then write both.
-    let mut spill = tempfile::tempfile().context("cannot create a temporary file")?;
+    let mut spill = spill_file(None)?;
     io::copy(&mut input, &mut spill).context("<stdin>")?;
     io::Seek::rewind(&mut spill)?;
     let mut out = Output::to(Some(&target)).append(true).create()?;

@@ -353,6 +353,19 @@ pub fn stdout_file() -> Option<(File, u64)> {
     (append || position == len).then_some((file, len))
 }
 
+/// An anonymous temporary file, to hold data that must wait or does not
+/// fit in memory (sponge's soaked stdin, the sorted runs of an external
+/// sort, a spooled chunk): it has no name, so nothing is left behind
+/// whatever happens. In `dir`, or the system's temporary directory.
+pub fn spill_file(dir: Option<&Path>) -> Result<File> {
+    let file = match dir {
+        Some(dir) => tempfile::tempfile_in(dir),
+        None => tempfile::tempfile(),
+    };
+    let shown = dir.map_or_else(|| std::env::temp_dir(), Path::to_path_buf);
+    file.with_context(|| format!("cannot create a temporary file in {}", shown.display()))
+}
+
 /// A handle that reads what is written through `file` (stdout, opened
 /// write-only by the shell, say), where the system can give one.
 pub fn reader_of(file: &File) -> Option<File> {

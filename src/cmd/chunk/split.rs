@@ -4,7 +4,7 @@ use super::copy::{ALGORITHM, Checksum, Span, copy_and_read_back, read_at};
 use super::plan::{ChunkPlan, Policy, Range, StreamChunk, StreamSplitter};
 use super::{Cut, MANIFEST_FORMAT, Manifest, ManifestChunk, Naming, dir_or_dot};
 use crate::io::input::display_name;
-use crate::io::output::{PendingFile, commit_all};
+use crate::io::output::{PendingFile, commit_all, spill_file};
 use crate::io::{Exit, Input, Output, Progress};
 use crate::io::{FileOrStream, RegularInput};
 use anyhow::{Context, Result};
@@ -426,8 +426,7 @@ fn exec(
                 (None, stream) => {
                     let mut input = stream.context("no input")?;
                     let mut new_file = |_: u64| -> Result<File> {
-                        tempfile::tempfile_in(job.dir)
-                            .with_context(|| format!("{}: spooling a chunk", job.dir.display()))
+                        spill_file(Some(job.dir)).context("spooling a chunk")
                     };
                     let mut done = |c: StreamChunk| -> Result<()> {
                         let job = ExecJob {

@@ -4,6 +4,7 @@ use super::json_out::unquote_field;
 use super::selection::Selection;
 use super::{Common, Table, write_row};
 use crate::io::Size;
+use crate::io::output::spill_file;
 use anyhow::{Context, Result};
 use rayon::prelude::*;
 use simd_csv::ZeroCopyByteRecord;
@@ -246,8 +247,7 @@ fn sort_external(
         let _ = rows;
     };
     let spill = |rows: &[u8], arena: &[u8], entries: &[Entry]| -> Result<std::fs::File> {
-        let file = tempfile::tempfile_in(&dir)
-            .with_context(|| format!("cannot create a temporary file in {}", dir.display()))?;
+        let file = spill_file(Some(&dir))?;
         let mut w = BufWriter::with_capacity(1 << 20, file);
         for e in entries {
             let key = &arena[e.key_start as usize..][..e.key_len as usize];

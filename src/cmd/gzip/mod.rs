@@ -940,7 +940,7 @@ fn list(inputs: &[Option<PathBuf>], plan: &Plan, json: bool) -> Result<()> {
             }
         }
     }
-    let mut out = io::stdout().lock();
+    let mut out = Output::stdout().create()?;
     if json {
         serde_json::to_writer_pretty(&mut out, &rows)?;
         writeln!(out)?;
@@ -964,7 +964,7 @@ fn list(inputs: &[Option<PathBuf>], plan: &Plan, json: bool) -> Result<()> {
             writeln!(out, "{c:>19} {u:>19} {:5.1}% (totals)", ratio(c, u, h))?;
         }
     }
-    out.flush()?;
+    out.finish()?;
     if failed {
         return Err(Exit::silent(1).into());
     }
