@@ -362,7 +362,7 @@ pub fn spill_file(dir: Option<&Path>) -> Result<File> {
         Some(dir) => tempfile::tempfile_in(dir),
         None => tempfile::tempfile(),
     };
-    let shown = dir.map_or_else(|| std::env::temp_dir(), Path::to_path_buf);
+    let shown = dir.map_or_else(std::env::temp_dir, Path::to_path_buf);
     file.with_context(|| format!("cannot create a temporary file in {}", shown.display()))
 }
 

@@ -1,9 +1,9 @@
 //! `fkit chunk join` and `fkit chunk cat`.
 
+use super::Manifest;
 use super::copy::{BLOCK, Checksum, STEP, Span, copy_and_read_back, copy_range_at, for_each_block};
-use super::{Manifest, parse_range};
 use crate::io::output::{copy_to_stdout, reader_of};
-use crate::io::{Exit, Input, Output, Progress, signal};
+use crate::io::{Input, Output, Progress, signal};
 use anyhow::{Context, Result, bail};
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom};
@@ -31,7 +31,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 ///   fkit chunk join big.log.0000 big.log.0001 big.log.0002 -o big.log
 #[derive(clap::Args, Debug)]
 #[command(verbatim_doc_comment)]
-pub struct JoinArgs {
+pub struct Args {
     /// A manifest written by `fkit chunk split`, or chunk files in order.
     #[arg(required = true, value_name = "MANIFEST|CHUNK")]
     inputs: Vec<PathBuf>,
@@ -57,48 +57,6 @@ pub struct JoinArgs {
     quiet: bool,
 }
 
-/// Stream one byte range of a file to stdout (for `plan` and engines).
-///
-/// Reads LENGTH bytes from OFFSET (sizes or hex on both sides); a range
-/// past the end of the file is an error, so a job never silently gets
-/// less than its share. The kernel moves the bytes where it can (splice,
-/// copy_file_range).
-///
-/// Examples:
-///   fkit chunk cat big.log --range 0:64M | wc -l
-///   fkit chunk plan big.log -C -s 64M | parallel -k --sshlogin : 'fkit chunk cat big.log --range {} | gzip' > big.log.gz
-#[derive(clap::Args, Debug)]
-#[command(verbatim_doc_comment)]
-pub struct CatArgs {
-    /// The file to read (a regular file).
-    file: PathBuf,
-
-    /// OFFSET:LENGTH, as `fkit chunk plan` prints them.
-    #[arg(short, long, value_name = "OFFSET:LENGTH")]
-    range: String,
-}
-
-pub fn run_cat(args: CatArgs) -> Result<()> {
-    let (offset, length) = parse_range(&args.range)?;
-    let name = args.file.display().to_string();
-    let mut file = Input::at(Some(&args.file)).open_file()?.into_file();
-    let len = file.metadata().with_context(|| name.clone())?.len();
-    if offset.checked_add(length).is_none_or(|end| end > len) {
-        return Err(Exit::with(
-            1,
-            format!("{name}: range {offset}:{length} runs past the end ({len} bytes)"),
-        )
-        .into());
-    }
-    file.seek(SeekFrom::Start(offset))
-        .with_context(|| name.clone())?;
-    let copied = copy_to_stdout(&mut file.take(length)).with_context(|| name.clone())?;
-    if copied != length {
-        bail!("{name}: ended after {copied} of {length} bytes (did it shrink?)");
-    }
-    Ok(())
-}
-
 /// One piece of the output: a chunk file and what it must be.
 struct Piece {
     path: PathBuf,
@@ -113,7 +71,7 @@ impl Piece {
     }
 }
 
-pub fn run_join(args: JoinArgs) -> Result<()> {
+pub fn run(args: Args) -> Result<()> {
     let manifest_path = match args.inputs.as_slice() {
         [one] if !args.no_manifest && one.extension().is_some_and(|e| e == "json") => {
             Some(one.clone())
@@ -319,7 +277,7 @@ fn join_to_file(
     pieces: &[Piece],
     whole: Option<&Whole>,
     out: &Path,
-    args: &JoinArgs,
+    args: &Args,
     progress: &mut Progress,
 ) -> Result<()> {
     let mut output = Output::to(Some(out))

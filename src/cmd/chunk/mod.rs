@@ -1,13 +1,15 @@
 //! `fkit chunk`: split big files into verified chunks and join them back.
 
+mod cat;
 mod copy;
 mod join;
 mod plan;
+mod ranges;
 mod split;
 
 use crate::io::{Exit, Size};
 use anyhow::{Context, Result};
-use plan::Policy;
+use ranges::Policy;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
@@ -39,17 +41,17 @@ pub struct Args {
 #[derive(clap::Subcommand, Debug)]
 enum Action {
     Split(split::Args),
-    Join(join::JoinArgs),
-    Plan(split::PlanArgs),
-    Cat(join::CatArgs),
+    Join(join::Args),
+    Plan(plan::Args),
+    Cat(cat::Args),
 }
 
 pub fn run(args: Args) -> Result<()> {
     match args.action {
         Action::Split(a) => split::run(a),
-        Action::Join(a) => join::run_join(a),
-        Action::Plan(a) => split::run_plan(a),
-        Action::Cat(a) => join::run_cat(a),
+        Action::Join(a) => join::run(a),
+        Action::Plan(a) => plan::run(a),
+        Action::Cat(a) => cat::run(a),
     }
 }
 

@@ -1,7 +1,7 @@
 //! `fkit chunk split` and `fkit chunk plan`.
 
 use super::copy::{ALGORITHM, Checksum, Span, copy_and_read_back, read_at};
-use super::plan::{ChunkPlan, Policy, Range, StreamChunk, StreamSplitter};
+use super::ranges::{ChunkPlan, Policy, Range, StreamChunk, StreamSplitter};
 use super::{Cut, MANIFEST_FORMAT, Manifest, ManifestChunk, Naming, dir_or_dot};
 use crate::io::input::display_name;
 use crate::io::output::{PendingFile, commit_all, spill_file};
@@ -85,68 +85,6 @@ pub struct Args {
     /// No progress bar.
     #[arg(short, long)]
     quiet: bool,
-}
-
-/// Print where the chunks of a file would begin and end; write nothing.
-///
-/// One `OFFSET:LENGTH` line per chunk, ready for `fkit chunk cat FILE
-/// --range`, or with --json the file's size and each chunk's index, name,
-/// offset, length and range. A driver for engines that schedule work on
-/// other hosts: every range can be read on its own.
-///
-/// Examples:
-///   fkit chunk plan big.log --size 256M --line-aligned
-///   fkit chunk plan big.log --number 16 --line-aligned --json
-///   fkit chunk plan big.log -C -s 64M | parallel -k --sshlogin : 'fkit chunk cat big.log --range {} | grep -c ERROR'
-#[derive(clap::Args, Debug)]
-#[command(verbatim_doc_comment)]
-pub struct PlanArgs {
-    /// The file to plan (a regular file: its size must be known).
-    file: PathBuf,
-
-    #[command(flatten)]
-    cut: Cut,
-
-    /// Never cut a line (see split).
-    #[arg(short = 'C', long)]
-    line_aligned: bool,
-
-    #[command(flatten)]
-    naming: Naming,
-
-    /// Print JSON: {"file", "size", "chunks": [{"index", "name", "offset", "length", "range"}]}.
-    #[arg(long)]
-    json: bool,
-}
-
-pub fn run_plan(args: PlanArgs) -> Result<()> {
-    let policy = args.cut.policy(args.line_aligned)?;
-    let name = args.file.display().to_string();
-    let input = Input::at(Some(&args.file)).open_file()?;
-    let (file, len) = (input.file(), input.len());
-    let prefix = args.naming.prefix(Some(&args.file));
-    let mut out = Output::stdout().buffer(8 << 10).create()?;
-    let mut chunks = Vec::new();
-    for range in ChunkPlan::new(file, len, policy) {
-        let r = range.with_context(|| name.clone())?;
-        if args.json {
-            chunks.push(serde_json::json!({
-                "index": r.index,
-                "name": args.naming.name(&prefix, r.index)?,
-                "offset": r.offset,
-                "length": r.length,
-                "range": format!("{}:{}", r.offset, r.length),
-            }));
-        } else {
-            writeln!(out, "{}:{}", r.offset, r.length)?;
-        }
-    }
-    if args.json {
-        let plan = serde_json::json!({"file": name, "size": len, "chunks": chunks});
-        serde_json::to_writer_pretty(&mut out, &plan)?;
-        writeln!(out)?;
-    }
-    out.finish()
 }
 
 pub fn run(args: Args) -> Result<()> {

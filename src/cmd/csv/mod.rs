@@ -48,14 +48,14 @@ use std::path::PathBuf;
 #[command(verbatim_doc_comment)]
 pub struct Args {
     #[command(subcommand)]
-    op: Op,
+    action: Action,
 }
 
 #[derive(clap::Subcommand, Debug)]
-enum Op {
+enum Action {
     Count(count::Args),
     Headers(headers::Args),
-    Select(select_op::Args),
+    Select(select::Args),
     Search(search::Args),
     Slice(slice::Args),
     Sort(sort::Args),
@@ -69,23 +69,23 @@ enum Op {
 }
 
 mod from_json;
-mod select_op;
+mod select;
 
 pub fn run(args: Args) -> Result<()> {
-    match args.op {
-        Op::Count(a) => count::run(a),
-        Op::Headers(a) => headers::run(a),
-        Op::Select(a) => select_op::run(a),
-        Op::Search(a) => search::run(a),
-        Op::Slice(a) => slice::run(a),
-        Op::Sort(a) => sort::run(a),
-        Op::Stats(a) => stats::run(a),
-        Op::Frequency(a) => frequency::run(a),
-        Op::Fmt(a) => fmt::run(a),
-        Op::ToJson(a) => json_out::run(a, false),
-        Op::ToNdjson(a) => json_out::run(a.args, true),
-        Op::FromJson(a) => from_json::run(a),
-        Op::Validate(a) => validate::run(a),
+    match args.action {
+        Action::Count(a) => count::run(a),
+        Action::Headers(a) => headers::run(a),
+        Action::Select(a) => select::run(a),
+        Action::Search(a) => search::run(a),
+        Action::Slice(a) => slice::run(a),
+        Action::Sort(a) => sort::run(a),
+        Action::Stats(a) => stats::run(a),
+        Action::Frequency(a) => frequency::run(a),
+        Action::Fmt(a) => fmt::run(a),
+        Action::ToJson(a) => json_out::run(a, false),
+        Action::ToNdjson(a) => json_out::run(a.args, true),
+        Action::FromJson(a) => from_json::run(a),
+        Action::Validate(a) => validate::run(a),
     }
 }
 
@@ -140,7 +140,7 @@ const CHUNK: usize = 1 << 20;
 /// The input of an op: a mapped regular file, or a stream.
 pub(crate) struct Table {
     name: String,
-    source: Source,
+    source: TableData,
     delimiter: u8,
     no_headers: bool,
     flexible: bool,
@@ -152,7 +152,7 @@ pub(crate) struct Table {
     progress: bool,
 }
 
-enum Source {
+enum TableData {
     Mapped(MappedFile),
     Stream(Box<ZeroCopyReader<Box<dyn Read>>>),
 }
@@ -226,12 +226,12 @@ pub(crate) fn position(whole: Option<&[u8]>, byte: u64) -> String {
 
 /// Collects one chunk's output; on a stream it drains to the real output
 /// as it fills, so memory stays bounded.
-pub(crate) struct Sink<'o> {
+pub(crate) struct RowOutput<'o> {
     pub(crate) buf: Vec<u8>,
     out: Option<&'o mut dyn Write>,
 }
 
-impl Sink<'_> {
+impl RowOutput<'_> {
     /// Call once per record: on a stream, pass full buffers on.
     #[inline]
     pub(crate) fn record_done(&mut self) -> Result<()> {
@@ -276,7 +276,7 @@ impl Table {
                 drop(peek);
                 return Ok(Table {
                     name,
-                    source: Source::Mapped(map),
+                    source: TableData::Mapped(map),
                     delimiter: c.delimiter,
                     no_headers: c.no_headers,
                     flexible: c.flexible,
@@ -296,7 +296,7 @@ impl Table {
             .clone();
         Ok(Table {
             name,
-            source: Source::Stream(reader),
+            source: TableData::Stream(reader),
             delimiter: c.delimiter,
             no_headers: c.no_headers,
             flexible: c.flexible,
@@ -331,8 +331,8 @@ impl Table {
     /// The mapped bytes of the input, when it is a mapped file.
     pub(crate) fn mapped(&self) -> Option<&MappedFile> {
         match &self.source {
-            Source::Mapped(m) => Some(m),
-            Source::Stream(_) => None,
+            TableData::Mapped(m) => Some(m),
+            TableData::Stream(_) => None,
         }
     }
 
@@ -351,7 +351,7 @@ impl Table {
         let (delimiter, flexible, start) = (self.delimiter, self.flexible, self.data_start);
         let name = self.name.as_str();
         match &mut self.source {
-            Source::Stream(reader) => work(&mut Records {
+            TableData::Stream(reader) => work(&mut Records {
                 reader,
                 base: 0,
                 width,
@@ -360,7 +360,7 @@ impl Table {
                 whole: None,
                 rows: 0,
             }),
-            Source::Mapped(map) => {
+            TableData::Mapped(map) => {
                 let data: &[u8] = map;
                 map.advise_sequential();
                 let mut reader = ZeroCopyReaderBuilder::new()
@@ -383,20 +383,20 @@ impl Table {
     }
 
     /// Run `work` over the data rows, in parallel chunks on a mapped file
-    /// (each with its own [`Sink`]), or once over the stream (with a sink
+    /// (each with its own [`RowOutput`]), or once over the stream (with a sink
     /// that drains into `out`). `done` gets each chunk's result in input
     /// order, after its output was written to `out`.
     pub(crate) fn for_each_chunk<T: Send>(
         &mut self,
         out: &mut dyn Write,
-        work: impl Fn(&mut Records<'_, '_>, &mut Sink<'_>) -> Result<T> + Sync,
+        work: impl Fn(&mut Records<'_, '_>, &mut RowOutput<'_>) -> Result<T> + Sync,
         mut done: impl FnMut(T) -> Result<()>,
     ) -> Result<()> {
         let width = self.header.len();
         let (delimiter, flexible) = (self.delimiter, self.flexible);
         let name = self.name.as_str();
         match &mut self.source {
-            Source::Stream(reader) => {
+            TableData::Stream(reader) => {
                 // The reader already read the header; it continues from there.
                 let mut records = Records {
                     reader,
@@ -407,7 +407,7 @@ impl Table {
                     whole: None,
                     rows: 0,
                 };
-                let mut sink = Sink {
+                let mut sink = RowOutput {
                     buf: Vec::with_capacity(1 << 17),
                     out: Some(out),
                 };
@@ -417,7 +417,7 @@ impl Table {
                 }
                 done(result)
             }
-            Source::Mapped(map) => {
+            TableData::Mapped(map) => {
                 let data: &[u8] = map;
                 let ranges = chunks::record_ranges(data, self.data_start, CHUNK, b'"', &|range| {
                     map.release(range)
@@ -440,7 +440,7 @@ impl Table {
                         whole: Some(data),
                         rows: 0,
                     };
-                    let mut sink = Sink {
+                    let mut sink = RowOutput {
                         buf: Vec::new(),
                         out: None,
                     };

@@ -40,11 +40,11 @@ use write::{Layout, SortedKeys, StrictKeys, Writer};
 #[command(verbatim_doc_comment)]
 pub struct Args {
     #[command(subcommand)]
-    op: Op,
+    action: Action,
 }
 
 #[derive(clap::Subcommand, Debug)]
-enum Op {
+enum Action {
     Fmt(FmtArgs),
     Min(MinArgs),
     Validate(ValidateArgs),
@@ -286,8 +286,8 @@ fn delimiter(text: &str) -> Result<u8, String> {
 }
 
 pub fn run(args: Args) -> Result<()> {
-    match args.op {
-        Op::Fmt(a) => {
+    match args.action {
+        Action::Fmt(a) => {
             let layout = match (a.tab, a.indent) {
                 (true, _) => Layout::Pretty(b"\t".to_vec()),
                 (false, 0) => Layout::Minified,
@@ -295,13 +295,13 @@ pub fn run(args: Args) -> Result<()> {
             };
             transcode(a.input.as_deref(), &a.io, &layout, a.sort_keys)
         }
-        Op::Min(a) => transcode(a.input.as_deref(), &a.io, &Layout::Minified, false),
-        Op::Validate(a) => validate(&a),
-        Op::Get(a) => query::get(&a.args, a.raw, a.compact, &a.io),
-        Op::Keys(a) => query::report(query::Report::Keys, &a.positionals(), a.json, &a.io),
-        Op::Type(a) => query::report(query::Report::Type, &a.positionals(), a.json, &a.io),
-        Op::Length(a) => query::report(query::Report::Length, &a.positionals(), a.json, &a.io),
-        Op::ToCsv(a) => {
+        Action::Min(a) => transcode(a.input.as_deref(), &a.io, &Layout::Minified, false),
+        Action::Validate(a) => validate(&a),
+        Action::Get(a) => query::get(&a.args, a.raw, a.compact, &a.io),
+        Action::Keys(a) => query::report(query::Report::Keys, &a.positionals(), a.json, &a.io),
+        Action::Type(a) => query::report(query::Report::Type, &a.positionals(), a.json, &a.io),
+        Action::Length(a) => query::report(query::Report::Length, &a.positionals(), a.json, &a.io),
+        Action::ToCsv(a) => {
             let mut input = a.io.read.open(a.input.as_deref())?;
             let mut output = a.io.out.create()?;
             crate::io::flatten::json_to_csv(&mut input, &mut output, a.delimiter)?;

@@ -1,6 +1,7 @@
 //! `fkit mmap`: view, search, count lines and patch bytes through a memory map.
 
 mod find;
+mod lines;
 mod patch;
 mod view;
 
@@ -41,16 +42,16 @@ pub struct Args {
 #[derive(clap::Subcommand, Debug)]
 enum Action {
     View(view::Args),
-    Find(find::FindArgs),
-    Lines(find::LinesArgs),
+    Find(find::Args),
+    Lines(lines::Args),
     Patch(patch::Args),
 }
 
 pub fn run(args: Args) -> Result<()> {
     match args.action {
         Action::View(a) => view::run(a),
-        Action::Find(a) => find::run_find(a),
-        Action::Lines(a) => find::run_lines(a),
+        Action::Find(a) => find::run(a),
+        Action::Lines(a) => lines::run(a),
         Action::Patch(a) => patch::run(a),
     }
 }
