@@ -167,11 +167,6 @@ impl Tracker {
         self.pending_from.is_some()
     }
 
-    /// Creates a scan reported may still come as events (see `quiet`).
-    pub(super) fn scan_pending(&self) -> bool {
-        !self.synthetic.is_empty() || !self.seen_new.is_empty()
-    }
-
     /// What the backend must do with its watches for the changes handled.
     pub(super) fn take_ops(&mut self) -> Vec<WatchOp> {
         std::mem::take(&mut self.ops)
@@ -184,11 +179,6 @@ impl Tracker {
                 self.files.insert(path);
             }
         }
-    }
-
-    /// Events were lost: the files are learnt again from a new scan.
-    pub(super) fn forget_all_files(&mut self) {
-        self.files.clear();
     }
 
     /// Report what a new directory held before its watch existed.
@@ -383,6 +373,21 @@ impl Tracker {
             self.last = (kind == Kind::Remove).then(|| event.clone());
         }
         out.push(event);
+    }
+}
+
+/// For a backend that keeps the time for a quiet moment itself and walks
+/// its roots again after lost events: inotify's reader.
+#[cfg_attr(not(target_os = "linux"), allow(dead_code))]
+impl Tracker {
+    /// Creates a scan reported may still come as events (see `quiet`).
+    pub(super) fn scan_pending(&self) -> bool {
+        !self.synthetic.is_empty() || !self.seen_new.is_empty()
+    }
+
+    /// Events were lost: the files are learnt again from a new scan.
+    pub(super) fn forget_all_files(&mut self) {
+        self.files.clear();
     }
 }
 
