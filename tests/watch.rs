@@ -1,37 +1,35 @@
 mod common;
 
-use common::Workdir;
+use common::{Background, Workdir};
 use crossbeam_channel::{Receiver, unbounded};
 use std::fs;
 use std::io::{BufRead, BufReader};
-use std::process::{Child, Stdio};
+use std::process::{Command, Stdio};
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 
-/// A running `fkit watch` whose output lines arrive on a channel.
+/// A running `fkit watch` whose output lines arrive on a channel; killed
+/// when dropped, so that a failed assertion leaves nothing running.
 struct Watching {
-    child: Child,
+    child: Background,
     lines: Receiver<String>,
 }
 
 impl Watching {
-    /// Start `fkit watch ARGS` in `dir` (relative to the work dir) and wait
-    /// until it reports changes (by touching probe files until one shows).
+    /// Start `fkit watch ARGS` in the work dir.
     fn start(wd: &Workdir, args: &[&str]) -> Watching {
         let mut all = vec!["watch"];
         all.extend_from_slice(args);
-        let mut child = wd
-            .command(&all)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawn fkit watch");
+        Watching::spawn(wd.command(&all).stdin(Stdio::null()).stderr(Stdio::null()))
+    }
+
+    /// Start `cmd`, a `fkit watch`, with its output lines sent to `lines`.
+    fn spawn(cmd: &mut Command) -> Watching {
+        let mut child = Background::spawn(cmd.stdout(Stdio::piped()));
         let stdout = child.stdout.take().unwrap();
         let (tx, lines) = unbounded();
         std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
                 if tx.send(line).is_err() {
                     break;
                 }
@@ -104,9 +102,9 @@ impl Watching {
         }
     }
 
-    fn stop(mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+    /// Kill it now, before the end of the test (as dropping it does).
+    fn stop(self) {
+        drop(self.child);
     }
 }
 
@@ -383,11 +381,10 @@ fn once_and_timeout() {
     assert!(start.elapsed() < Duration::from_secs(5));
     wd.run(&["watch", "w", "--timeout", "0.3"]).ok();
     // --once exits after the first change.
-    let mut child = wd
-        .command(&["watch", "w", "--once", "--timeout", "20"])
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = Background::spawn(
+        wd.command(&["watch", "w", "--once", "--timeout", "20"])
+            .stdout(Stdio::piped()),
+    );
     let start = Instant::now();
     while child.try_wait().unwrap().is_none() {
         wd.write("w/poke", "x");
@@ -401,15 +398,14 @@ fn once_and_timeout() {
 fn deleted_watched_directory_is_reported_and_ends_the_watch() {
     let wd = Workdir::new();
     fs::create_dir(wd.join("w")).unwrap();
-    let child = wd
-        .command(&["watch", "w"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let child = Background::spawn(
+        wd.command(&["watch", "w"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped()),
+    );
     sleep(Duration::from_millis(500));
     fs::remove_dir(wd.join("w")).unwrap();
-    let out = child.wait_with_output().unwrap();
+    let out = child.wait_with_output();
     assert_eq!(out.status.code(), Some(1));
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.ends_with(" remove w\n"), "{stdout}");
@@ -432,33 +428,22 @@ fn missing_path_is_an_error() {
 }
 
 #[test]
+#[cfg(target_os = "linux")] // (inotify's queue)
 fn kernel_queue_overflow_is_reported() {
     use std::os::unix::fs::PermissionsExt;
     let wd = Workdir::new();
     fs::create_dir(wd.join("w")).unwrap();
     fs::set_permissions(wd.path(), fs::Permissions::from_mode(0o777)).unwrap();
     fs::set_permissions(wd.join("w"), fs::Permissions::from_mode(0o777)).unwrap();
-    // The kernel does not limit root's queue: run fkit as nobody then.
-    let root = unsafe { libc::geteuid() } == 0;
-    if root && !common::have("setpriv") {
-        eprintln!("skipped: running as root without setpriv");
+    let Some(mut cmd) = fkit_with_a_limited_queue() else {
         return;
-    }
-    let mut cmd = if root {
-        let mut c = std::process::Command::new("setpriv");
-        c.args(["--reuid=65534", "--regid=65534", "--clear-groups"])
-            .arg(common::fkit_bin());
-        c
-    } else {
-        std::process::Command::new(common::fkit_bin())
     };
-    let mut child = cmd
-        .args(["watch", "w", "-e", "create"])
-        .current_dir(wd.path())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = Background::spawn(
+        cmd.args(["watch", "w", "-e", "create"])
+            .current_dir(wd.path())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null()),
+    );
     let stdout = child.stdout.take().unwrap();
     let reader = std::thread::spawn(move || {
         let mut creates = 0;
@@ -477,17 +462,19 @@ fn kernel_queue_overflow_is_reported() {
         .ok()
         .and_then(|s| s.trim().parse().ok())
         .unwrap_or(16384);
-    unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGSTOP) };
+    let pid = child.id() as libc::pid_t;
+    // SAFETY: kill(2) has no memory-safety preconditions.
+    unsafe { libc::kill(pid, libc::SIGSTOP) };
     for i in 0..max + 1000 {
         fs::File::create(wd.join(&format!("w/f{i}"))).unwrap();
     }
-    unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGCONT) };
+    // SAFETY: as above.
+    unsafe { libc::kill(pid, libc::SIGCONT) };
     let start = Instant::now();
     while !reader.is_finished() && start.elapsed() < Duration::from_secs(30) {
         sleep(Duration::from_millis(50));
     }
-    let _ = child.kill();
-    let _ = child.wait();
+    drop(child); // (killed: the reader's pipe closes)
     let (creates, overflow) = reader.join().unwrap();
     assert!(overflow, "no overflow event after {creates} creates");
     assert!(creates < max + 1000);
@@ -542,22 +529,17 @@ fn running_out_of_watches_is_an_error_naming_the_sysctl() {
     // be lowered there (no change to the machine's).
     let lower = "echo 2 > /proc/sys/user/max_inotify_watches";
     let can = common::have("unshare")
-        && std::process::Command::new("unshare")
-            .args(["-U", "-r", "sh", "-c", lower])
-            .stderr(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success());
+        && wd
+            .sh(&format!("unshare -U -r sh -c '{lower}'"))
+            .status
+            .success();
     if !can {
         eprintln!("skipped: no user namespace with its own inotify limit");
         return;
     }
-    let script = format!("{lower} && exec \"$0\" watch -r w --timeout 10");
-    let out = std::process::Command::new("unshare")
-        .args(["-U", "-r", "sh", "-c", &script])
-        .arg(common::fkit_bin())
-        .current_dir(wd.path())
-        .output()
-        .unwrap();
+    let out = wd.sh(&format!(
+        "unshare -U -r sh -c '{lower} && exec \"$FKIT\" watch -r w --timeout 10'"
+    ));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(
@@ -569,15 +551,15 @@ fn running_out_of_watches_is_an_error_naming_the_sysctl() {
 }
 
 #[test]
+#[cfg(target_os = "linux")] // (names are bytes: macOS takes only UTF-8)
 fn text_lines_carry_a_name_as_its_bytes() {
     use std::os::unix::ffi::OsStrExt;
     let wd = Workdir::new();
     fs::create_dir(wd.join("w")).unwrap();
-    let mut child = wd
-        .command(&["watch", "w", "-e", "create", "--once", "--timeout", "20"])
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = Background::spawn(
+        wd.command(&["watch", "w", "-e", "create", "--once", "--timeout", "20"])
+            .stdout(Stdio::piped()),
+    );
     // Latin-1 "café": not UTF-8, printed as it is (as inotifywait does).
     let file = wd.join("w").join(std::ffi::OsStr::from_bytes(b"caf\xe9"));
     let start = Instant::now();
@@ -587,7 +569,7 @@ fn text_lines_carry_a_name_as_its_bytes() {
         sleep(Duration::from_millis(100));
         assert!(start.elapsed() < Duration::from_secs(20));
     }
-    let out = child.wait_with_output().unwrap();
+    let out = child.wait_with_output();
     assert!(
         out.stdout.ends_with(b" create w/caf\xe9\n"),
         "{}",
@@ -596,22 +578,26 @@ fn text_lines_carry_a_name_as_its_bytes() {
 }
 
 /// fkit as a command whose inotify queue the kernel limits: as nobody
-/// when the tests run as root. None (skip) when that cannot be done.
-fn fkit_with_a_limited_queue() -> Option<std::process::Command> {
+/// when the tests run as root (the kernel does not limit root's queue).
+/// None (skip) when that cannot be done.
+#[cfg(target_os = "linux")]
+fn fkit_with_a_limited_queue() -> Option<Command> {
+    // SAFETY: geteuid(2) has no preconditions.
     if unsafe { libc::geteuid() } != 0 {
-        return Some(std::process::Command::new(common::fkit_bin()));
+        return Some(Command::new(common::fkit_bin()));
     }
     if !common::have("setpriv") {
         eprintln!("skipped: running as root without setpriv");
         return None;
     }
-    let mut c = std::process::Command::new("setpriv");
+    let mut c = Command::new("setpriv");
     c.args(["--reuid=65534", "--regid=65534", "--clear-groups"])
         .arg(common::fkit_bin());
     Some(c)
 }
 
 #[test]
+#[cfg(target_os = "linux")] // (inotify's queue)
 fn a_rename_lost_in_an_overflow_is_caught_up() {
     use std::os::unix::fs::PermissionsExt;
     let wd = Workdir::new();
@@ -623,23 +609,11 @@ fn a_rename_lost_in_an_overflow_is_caught_up() {
     let Some(mut cmd) = fkit_with_a_limited_queue() else {
         return;
     };
-    let mut child = cmd
-        .args(["watch", "-r", "w", "-e", "create"])
-        .current_dir(wd.path())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let (tx, lines) = unbounded();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    let w = Watching { child, lines };
+    let w = Watching::spawn(
+        cmd.args(["watch", "-r", "w", "-e", "create"])
+            .current_dir(wd.path())
+            .stderr(Stdio::null()),
+    );
     w.ready(&wd, "w/x/probe");
     let max: usize = fs::read_to_string("/proc/sys/fs/inotify/max_queued_events")
         .ok()
@@ -648,11 +622,13 @@ fn a_rename_lost_in_an_overflow_is_caught_up() {
     // Fill the queue while fkit is stopped, then rename: the kernel drops
     // the rename's events.
     let pid = w.child.id() as libc::pid_t;
+    // SAFETY: kill(2) has no memory-safety preconditions.
     unsafe { libc::kill(pid, libc::SIGSTOP) };
     for i in 0..max + 100 {
         fs::File::create(wd.join(&format!("w/x/f{i}"))).unwrap();
     }
     fs::rename(wd.join("w/d"), wd.join("w/e")).unwrap();
+    // SAFETY: as above.
     unsafe { libc::kill(pid, libc::SIGCONT) };
     let (mut creates, mut overflow) = (0, false);
     while !overflow && creates < max + 100 {

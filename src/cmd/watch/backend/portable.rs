@@ -3,10 +3,10 @@
 //! only, so that it keeps compiling.
 #![cfg_attr(target_os = "linux", allow(dead_code))]
 
-use super::{
-    Change, Core, Op, Scope, WatchOp, instance_limit, is_watch_limit, lock, normal, shown,
-    watch_limit, watch_tree,
-};
+use super::{Backend, Core, News, Watches, instance_limit, is_watch_limit, lock, watch_limit};
+use crate::cmd::watch::events::{Change, WatchOp, under};
+use crate::cmd::watch::report::shown;
+use crate::cmd::watch::scope::{Scope, normal};
 use anyhow::Result;
 use crossbeam_channel::Sender;
 use notify::event::{AccessKind, AccessMode, CreateKind, EventKind, ModifyKind, RenameMode};
@@ -14,75 +14,115 @@ use notify::{RecommendedWatcher, RecursiveMode, Watcher};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 /// notify's watcher, and the directories it watches (so that a removed or
 /// moved tree can be unwatched as a whole).
-pub(super) struct Backend {
+pub(in crate::cmd::watch) struct Notify {
     watcher: RecommendedWatcher,
     watched: BTreeSet<PathBuf>,
+    scope: Arc<Scope>,
+    core: Arc<Mutex<Core>>,
+    /// The first half of a rename waits for its second: `idle` is due soon.
+    rename_pending: bool,
 }
 
-impl Backend {
+/// What notify's thread leaves to the main thread.
+pub(in crate::cmd::watch) enum Errand {
+    /// The first half of a rename waits for its second: look again soon.
+    RenamePending,
+    /// Work that needs notify's watcher, which only the main thread may
+    /// call (notify's thread would wait for itself).
+    Watch(WatchOp),
+}
+
+impl Backend for Notify {
+    type Errand = Errand;
+
     /// Watch the roots; changes are handled and printed on notify's thread,
-    /// and what needs the watcher comes back to this thread as `Op::Watch`.
-    pub(super) fn start(
+    /// and what needs the watcher comes back to the main thread as an errand.
+    fn start(
         scope: Arc<Scope>,
         core: Arc<Mutex<Core>>,
-        tx: Sender<Op>,
-    ) -> Result<Backend> {
+        tx: Sender<News<Errand>>,
+    ) -> Result<Notify> {
         let handler = {
             let (core, scope) = (Arc::clone(&core), Arc::clone(&scope));
             move |msg: notify::Result<notify::Event>| {
                 let event = match msg {
                     Ok(event) => event,
                     Err(e) => {
-                        let _ = tx.send(Op::Fail(watch_error(e, Path::new(""))));
+                        let _ = tx.send(News::Fail(watch_error(e, Path::new(""))));
                         return;
                     }
                 };
                 let mut core = lock(&core);
-                core.now = SystemTime::now();
+                core.tracker.now = SystemTime::now();
                 let mut events = Vec::new();
                 if let Some(change) = translate(event, &scope) {
-                    core.handle(change, &scope, &mut events);
+                    core.tracker.handle(change, &scope, &mut events);
                 }
                 let published = core.publish(&mut events, &tx);
-                let ops = std::mem::take(&mut core.ops);
-                let pending = core.state.pending_from.is_some();
+                let ops = core.tracker.take_ops();
+                let pending = core.tracker.rename_pending();
                 drop(core);
                 if let Err(e) = published {
-                    let _ = tx.send(Op::Fail(e));
+                    let _ = tx.send(News::Fail(e));
                 }
                 if pending {
-                    let _ = tx.send(Op::RenamePending);
+                    let _ = tx.send(News::Errand(Errand::RenamePending));
                 }
                 for op in ops {
-                    let _ = tx.send(Op::Watch(op));
+                    let _ = tx.send(News::Errand(Errand::Watch(op)));
                 }
             }
         };
         let watcher = notify::recommended_watcher(handler)
             .map_err(|e| watch_error(e, Path::new("inotify")))?;
-        let mut backend = Backend {
+        let mut backend = Notify {
             watcher,
             watched: BTreeSet::new(),
+            scope: Arc::clone(&scope),
+            core: Arc::clone(&core),
+            rename_pending: false,
         };
-        for root in &scope.roots {
-            let found = if root.is_dir {
-                backend.add_tree(&scope, &root.path)?
-            } else {
-                // Through the directory: the file's inode changes on a save.
-                let dir = root.path.parent().unwrap_or(Path::new(""));
-                backend.add(dir)?;
-                vec![(root.path.clone(), false)]
-            };
-            lock(&core).known(found);
-        }
+        backend.add_roots(&scope, &core)?;
         Ok(backend)
     }
 
-    fn add(&mut self, dir: &Path) -> Result<()> {
+    fn run_errand(&mut self, errand: Errand) -> Result<bool> {
+        match errand {
+            Errand::RenamePending => {
+                self.rename_pending = true;
+                Ok(false)
+            }
+            Errand::Watch(op) => self.apply(op),
+        }
+    }
+
+    fn wake_within(&self) -> Option<Duration> {
+        self.rename_pending.then_some(Duration::from_millis(2))
+    }
+
+    /// Nothing came for a moment (see `Tracker::quiet`).
+    fn idle(&mut self) -> Result<bool> {
+        self.rename_pending = false;
+        let (mut delivered, ops) = {
+            let mut core = lock(&self.core);
+            core.tracker.now = SystemTime::now();
+            let mut events = Vec::new();
+            core.tracker.quiet(&self.scope, &mut events);
+            (core.deliver(&events)?, core.tracker.take_ops())
+        };
+        for op in ops {
+            delivered |= self.apply(op)?;
+        }
+        Ok(delivered)
+    }
+}
+
+impl Watches for Notify {
+    fn add(&mut self, _: &Scope, dir: &Path) -> Result<()> {
         let target = if dir.as_os_str().is_empty() {
             Path::new(".")
         } else {
@@ -94,42 +134,41 @@ impl Backend {
         self.watched.insert(dir.to_path_buf());
         Ok(())
     }
+}
 
-    fn add_tree(&mut self, scope: &Scope, dir: &Path) -> Result<Vec<(PathBuf, bool)>> {
-        watch_tree(scope, dir, |path| self.add(path))
-    }
-
+impl Notify {
     fn remove_tree(&mut self, dir: &Path) {
-        for path in super::under(&self.watched, dir) {
+        for path in under(&self.watched, dir) {
             let _ = self.watcher.unwatch(&path);
             self.watched.remove(&path);
         }
     }
 
     /// Do what a change asked for; true if events were delivered.
-    pub(super) fn apply(&mut self, op: WatchOp, core: &Mutex<Core>, scope: &Scope) -> Result<bool> {
+    fn apply(&mut self, op: WatchOp) -> Result<bool> {
+        let scope = Arc::clone(&self.scope);
         match op {
             WatchOp::New(dir) => {
-                let found = match self.add_tree(scope, &dir) {
+                let found = match self.add_tree(&scope, &dir) {
                     Err(e) if is_watch_limit(&e) => return Err(e),
                     other => other.unwrap_or_default(),
                 };
-                let mut core = lock(core);
-                core.now = SystemTime::now();
+                let mut core = lock(&self.core);
+                core.tracker.now = SystemTime::now();
                 let mut events = Vec::new();
-                core.found_in_new_dir(scope, found, &mut events);
+                core.tracker.found_in_new_dir(&scope, found, &mut events);
                 core.deliver(&events)
             }
             WatchOp::MovedIn(dir) => {
                 // notify's watches keep the name they were made with:
                 // watch a renamed tree anew under its new name.
-                let found = self.add_tree(scope, &dir).unwrap_or_default();
-                lock(core).known(found);
+                let found = self.add_tree(&scope, &dir).unwrap_or_default();
+                lock(&self.core).tracker.known(found);
                 Ok(false)
             }
             WatchOp::Moved { from, to } => {
                 self.remove_tree(&from);
-                self.apply(WatchOp::MovedIn(to), core, scope)
+                self.apply(WatchOp::MovedIn(to))
             }
             WatchOp::Gone(path) => {
                 self.remove_tree(&path);
@@ -138,22 +177,6 @@ impl Backend {
             // notify keeps its watches by path itself.
             WatchOp::Rescan => Ok(false),
         }
-    }
-
-    /// Nothing came for a moment (see `Core::quiet`); true if events were
-    /// delivered.
-    pub(super) fn quiet(&mut self, core: &Mutex<Core>, scope: &Scope) -> Result<bool> {
-        let (mut delivered, ops) = {
-            let mut core = lock(core);
-            core.now = SystemTime::now();
-            let mut events = Vec::new();
-            core.quiet(scope, &mut events);
-            (core.deliver(&events)?, std::mem::take(&mut core.ops))
-        };
-        for op in ops {
-            delivered |= self.apply(op, core, scope)?;
-        }
-        Ok(delivered)
     }
 }
 
@@ -226,8 +249,8 @@ fn watch_error(e: notify::Error, path: &Path) -> anyhow::Error {
 
 #[cfg(test)]
 mod tests {
-    use super::super::tests::scope;
     use super::*;
+    use crate::cmd::watch::scope::tests::scope;
 
     #[test]
     fn paths_are_shown_as_the_user_wrote_them() {

@@ -7,13 +7,15 @@
 //! its own map from watch descriptors to paths, renamed along with the
 //! directories, so that a path is never reported under a stale name.
 
-use super::{
-    Change, Core, Kind, Op, Scope, WatchEvent, WatchOp, instance_limit, is_watch_limit, lock,
-    rebase, shown, watch_limit, watch_tree,
-};
+use super::{Backend, Core, News, Watches, instance_limit, is_watch_limit, lock, watch_limit};
+use crate::cmd::watch::events::{Change, Kind, Tracker, WatchEvent, WatchOp, rebase};
+use crate::cmd::watch::report::shown;
+use crate::cmd::watch::scope::Scope;
 use anyhow::{Context, Result};
+use clap::ValueEnum;
 use crossbeam_channel::Sender;
 use std::collections::BTreeMap;
+use std::convert::Infallible;
 use std::ffi::{CString, OsString};
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
@@ -25,44 +27,59 @@ use std::time::{Duration, SystemTime};
 /// Watch descriptor to directory: looked up for every event.
 type Dirs = std::collections::HashMap<i32, PathBuf, foldhash::fast::RandomState>;
 
-/// Watch the roots, then handle and print changes on a thread of their own.
-pub(super) fn start(scope: Arc<Scope>, core: Arc<Mutex<Core>>, tx: Sender<Op>) -> Result<()> {
-    // A blocking descriptor: the reader sleeps in read(2) itself.
-    let fd = unsafe { libc::inotify_init1(libc::IN_CLOEXEC) };
-    if fd < 0 {
-        let e = io::Error::last_os_error();
-        return Err(match e.raw_os_error() {
-            Some(libc::EMFILE) => instance_limit(),
-            _ => anyhow::Error::new(e).context("inotify"),
-        });
-    }
-    let mut watches = Watches {
-        // SAFETY: a fresh descriptor that nothing else owns.
-        fd: unsafe { OwnedFd::from_raw_fd(fd) },
-        mask: mask_for(&scope),
-        dirs: Dirs::default(),
-        wds: BTreeMap::new(),
-    };
-    for root in &scope.roots {
-        let found = if root.is_dir {
-            watches.add_tree(&scope, &root.path)?
-        } else {
-            // Through the directory: the file's inode changes on a save.
-            let dir = root.path.parent().unwrap_or(Path::new(""));
-            watches.add(&scope, dir)?;
-            vec![(root.path.clone(), false)]
+/// inotify, read on a thread of its own that handles and prints what it
+/// reads, and keeps its own time for what waits for a quiet moment: the
+/// main thread has nothing to do for it.
+pub(in crate::cmd::watch) struct Reader;
+
+impl Backend for Reader {
+    type Errand = Infallible;
+
+    fn start(
+        scope: Arc<Scope>,
+        core: Arc<Mutex<Core>>,
+        tx: Sender<News<Infallible>>,
+    ) -> Result<Reader> {
+        // A blocking descriptor: the reader sleeps in read(2) itself.
+        // SAFETY: inotify_init1 has no preconditions.
+        let fd = unsafe { libc::inotify_init1(libc::IN_CLOEXEC) };
+        if fd < 0 {
+            let e = io::Error::last_os_error();
+            return Err(match e.raw_os_error() {
+                Some(libc::EMFILE) => instance_limit(),
+                _ => anyhow::Error::new(e).context("inotify"),
+            });
+        }
+        let mut inotify = Inotify {
+            // SAFETY: a fresh descriptor that nothing else owns.
+            fd: unsafe { OwnedFd::from_raw_fd(fd) },
+            mask: mask_for(&scope),
+            dirs: Dirs::default(),
+            wds: BTreeMap::new(),
         };
-        lock(&core).known(found);
+        inotify.add_roots(&scope, &core)?;
+        std::thread::Builder::new()
+            .name("inotify".into())
+            .spawn(move || {
+                if let Err(e) = read_changes(inotify, &scope, &core, &tx) {
+                    let _ = tx.send(News::Fail(e));
+                }
+            })
+            .context("cannot start the inotify reader")?;
+        Ok(Reader)
     }
-    std::thread::Builder::new()
-        .name("inotify".into())
-        .spawn(move || {
-            if let Err(e) = read_changes(watches, &scope, &core, &tx) {
-                let _ = tx.send(Op::Fail(e));
-            }
-        })
-        .context("cannot start the inotify reader")?;
-    Ok(())
+
+    fn run_errand(&mut self, errand: Infallible) -> Result<bool> {
+        match errand {}
+    }
+
+    fn wake_within(&self) -> Option<Duration> {
+        None
+    }
+
+    fn idle(&mut self) -> Result<bool> {
+        Ok(false)
+    }
 }
 
 /// The kernel events the chosen kinds need, and no more: each one asked
@@ -75,14 +92,8 @@ fn mask_for(scope: &Scope) -> u32 {
         // New and moved directories, to keep the watches and names right.
         mask |= libc::IN_CREATE | moves;
     }
-    let all = [
-        Kind::Create,
-        Kind::Modify,
-        Kind::Remove,
-        Kind::Rename,
-        Kind::Attrib,
-    ];
-    for kind in all.into_iter().filter(|&k| scope.kinds.contains(k)) {
+    let asked = Kind::value_variants().iter().copied();
+    for kind in asked.filter(|&k| scope.kinds.contains(k)) {
         mask |= match kind {
             Kind::Create => libc::IN_CREATE | moves,
             // Creates, removes and moves keep the known files right, so
@@ -94,13 +105,15 @@ fn mask_for(scope: &Scope) -> u32 {
             Kind::Remove => libc::IN_DELETE | moves,
             Kind::Rename => moves,
             Kind::Attrib => libc::IN_ATTRIB,
+            // The kernel tells of an overflow unasked.
+            Kind::Overflow => 0,
         };
     }
     mask
 }
 
 /// The inotify descriptor and its watches.
-struct Watches {
+struct Inotify {
     fd: OwnedFd,
     mask: u32,
     /// Each watch's directory, as the user would write it.
@@ -110,7 +123,7 @@ struct Watches {
     wds: BTreeMap<PathBuf, i32>,
 }
 
-impl Watches {
+impl Watches for Inotify {
     fn add(&mut self, scope: &Scope, dir: &Path) -> Result<()> {
         let target = if dir.as_os_str().is_empty() {
             Path::new(".")
@@ -121,10 +134,7 @@ impl Watches {
         // A root (or a watched file's directory) may be a symlink to follow;
         // a directory found below a root is taken as it is (a symlink there
         // is not descended into), and must still be one when watched.
-        let given = scope.roots.iter().any(|r| match r.is_dir {
-            true => r.path == dir,
-            false => r.path.parent().unwrap_or(Path::new("")) == dir,
-        });
+        let given = scope.roots.iter().any(|r| r.watched_dir() == dir);
         if !given {
             mask |= libc::IN_DONT_FOLLOW | libc::IN_ONLYDIR;
         }
@@ -146,11 +156,9 @@ impl Watches {
         self.wds.insert(dir.to_path_buf(), wd);
         Ok(())
     }
+}
 
-    fn add_tree(&mut self, scope: &Scope, dir: &Path) -> Result<Vec<(PathBuf, bool)>> {
-        watch_tree(scope, dir, |path| self.add(scope, path))
-    }
-
+impl Inotify {
     /// Drop the watches at and under `dir`.
     fn remove_tree(&mut self, dir: &Path) {
         for (path, wd) in under_map(&self.wds, dir) {
@@ -206,11 +214,10 @@ impl Watches {
         if raw.name.is_empty() {
             // About the watched directory itself.
             let path = dir.clone();
-            let is_root = scope.roots.iter().any(|r| r.is_dir && r.path == path);
             return match raw.mask {
                 m if m & (libc::IN_DELETE_SELF | libc::IN_UNMOUNT) != 0 => {
                     // Below a root, its parent's IN_DELETE tells.
-                    is_root.then_some(Change::Removed(path))
+                    scope.is_root_dir(&path).then_some(Change::Removed(path))
                 }
                 m if m & libc::IN_MOVE_SELF != 0 => Some(Change::SelfMoved(path)),
                 m if m & libc::IN_ATTRIB != 0 => Some(Change::Attrib(path)),
@@ -246,11 +253,16 @@ impl Watches {
     }
 
     /// Do what the changes handled asked of the watches.
-    fn apply(&mut self, core: &mut Core, scope: &Scope, out: &mut Vec<WatchEvent>) -> Result<()> {
-        for op in std::mem::take(&mut core.ops) {
+    fn apply(
+        &mut self,
+        tracker: &mut Tracker,
+        scope: &Scope,
+        out: &mut Vec<WatchEvent>,
+    ) -> Result<()> {
+        for op in tracker.take_ops() {
             match op {
                 WatchOp::New(dir) => match self.add_tree(scope, &dir) {
-                    Ok(found) => core.found_in_new_dir(scope, found, out),
+                    Ok(found) => tracker.found_in_new_dir(scope, found, out),
                     Err(e) if is_watch_limit(&e) => return Err(e),
                     Err(_) => {} // gone again already
                 },
@@ -258,12 +270,12 @@ impl Watches {
                     if !self.rename(&from, &to) {
                         // Not watched under its old name (it was ignored):
                         // watch it now.
-                        self.moved_in(core, scope, &to)?;
+                        self.moved_in(tracker, scope, &to)?;
                     }
                 }
-                WatchOp::MovedIn(dir) => self.moved_in(core, scope, &dir)?,
+                WatchOp::MovedIn(dir) => self.moved_in(tracker, scope, &dir)?,
                 WatchOp::Gone(path) => self.remove_tree(&path),
-                WatchOp::Rescan => self.rescan(core, scope, out)?,
+                WatchOp::Rescan => self.rescan(tracker, scope, out)?,
             }
         }
         Ok(())
@@ -273,17 +285,19 @@ impl Watches {
     /// watch a directory has already (so its name is made right again, if
     /// a rename was lost), new directories get one, and the watches of
     /// directories no longer found are dropped.
-    fn rescan(&mut self, core: &mut Core, scope: &Scope, out: &mut Vec<WatchEvent>) -> Result<()> {
+    fn rescan(
+        &mut self,
+        tracker: &mut Tracker,
+        scope: &Scope,
+        out: &mut Vec<WatchEvent>,
+    ) -> Result<()> {
         let (dirs, wds) = (
             std::mem::take(&mut self.dirs),
             std::mem::take(&mut self.wds),
         );
-        core.files.clear();
+        tracker.forget_all_files();
         for root in &scope.roots {
-            let dir = match root.is_dir {
-                true => root.path.as_path(),
-                false => root.path.parent().unwrap_or(Path::new("")),
-            };
+            let dir = root.watched_dir();
             if !wds.contains_key(dir) {
                 continue; // reported gone already
             }
@@ -294,11 +308,11 @@ impl Watches {
                     .map(|()| vec![(root.path.clone(), false)]),
             };
             match found {
-                Ok(found) => core.known(found),
+                Ok(found) => tracker.known(found),
                 Err(e) if is_watch_limit(&e) => return Err(e),
                 // Its end was among the lost events.
                 Err(_) if root.is_dir => {
-                    core.handle(Change::Removed(root.path.clone()), scope, out)
+                    tracker.handle(Change::Removed(root.path.clone()), scope, out)
                 }
                 Err(_) => {}
             }
@@ -310,9 +324,9 @@ impl Watches {
         Ok(())
     }
 
-    fn moved_in(&mut self, core: &mut Core, scope: &Scope, dir: &Path) -> Result<()> {
+    fn moved_in(&mut self, tracker: &mut Tracker, scope: &Scope, dir: &Path) -> Result<()> {
         match self.add_tree(scope, dir) {
-            Ok(found) => core.known(found),
+            Ok(found) => tracker.known(found),
             Err(e) if is_watch_limit(&e) => return Err(e),
             Err(_) => {}
         }
@@ -377,10 +391,10 @@ fn raw_events(buf: &[u8]) -> impl Iterator<Item = RawEvent<'_>> {
 /// The reader's loop: sleep in read(2) until the kernel has events, handle
 /// them all, print what they yield at once.
 fn read_changes(
-    mut watches: Watches,
+    mut inotify: Inotify,
     scope: &Scope,
     core: &Mutex<Core>,
-    tx: &Sender<Op>,
+    tx: &Sender<News<Infallible>>,
 ) -> Result<()> {
     // Room for a few thousand events: a burst is handled, and printed, in
     // few reads and writes.
@@ -390,18 +404,19 @@ fn read_changes(
     let mut quiet_after: Option<Duration> = None;
     loop {
         if let Some(wait) = quiet_after.take()
-            && !readable(&watches.fd, wait)?
+            && !readable(&inotify.fd, wait)?
         {
             let mut core = lock(core);
-            core.now = SystemTime::now();
-            core.quiet(scope, &mut events);
-            let applied = watches.apply(&mut core, scope, &mut events);
+            let tracker = &mut core.tracker;
+            tracker.now = SystemTime::now();
+            tracker.quiet(scope, &mut events);
+            let applied = inotify.apply(tracker, scope, &mut events);
             core.publish(&mut events, tx)?;
             applied?;
             continue;
         }
         // SAFETY: reads into our own buffer, within its length.
-        let n = unsafe { libc::read(watches.fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
+        let n = unsafe { libc::read(inotify.fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
         if n < 0 {
             let e = io::Error::last_os_error();
             if e.kind() == io::ErrorKind::Interrupted {
@@ -410,13 +425,14 @@ fn read_changes(
             return Err(anyhow::Error::new(e).context("reading inotify events"));
         }
         let mut core = lock(core);
-        core.now = SystemTime::now();
+        let tracker = &mut core.tracker;
+        tracker.now = SystemTime::now();
         let mut applied = Ok(());
         for raw in raw_events(&buf[..n as usize]) {
-            if let Some(change) = watches.change(scope, &raw) {
-                core.handle(change, scope, &mut events);
+            if let Some(change) = inotify.change(scope, &raw) {
+                tracker.handle(change, scope, &mut events);
                 // At once: the next event's path may depend on it.
-                applied = watches.apply(&mut core, scope, &mut events);
+                applied = inotify.apply(tracker, scope, &mut events);
                 if applied.is_err() {
                     break;
                 }
@@ -425,12 +441,12 @@ fn read_changes(
         // What was seen is out before an error ends the watch.
         core.publish(&mut events, tx)?;
         applied?;
-        quiet_after = if core.state.pending_from.is_some() {
+        quiet_after = if core.tracker.rename_pending() {
             // The second half of a rename comes with its first half, or not
             // at all (a move out of sight).
             Some(Duration::from_millis(2))
-        } else if !core.state.synthetic.is_empty() || !core.seen_new.is_empty() {
-            // Creates a scan reported may still come as events: see Core::quiet.
+        } else if core.tracker.scan_pending() {
+            // Creates a scan reported may still come as events: see Tracker::quiet.
             Some(Duration::from_millis(50))
         } else {
             None
@@ -461,8 +477,8 @@ fn readable(fd: &OwnedFd, wait: Duration) -> Result<bool> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::tests::scope;
     use super::*;
+    use crate::cmd::watch::scope::tests::scope;
 
     fn raw(wd: i32, mask: u32, cookie: u32, name: &str) -> Vec<u8> {
         let mut b = Vec::new();
@@ -530,7 +546,7 @@ mod tests {
         );
         // SAFETY: a fresh descriptor that nothing else owns.
         let fd = unsafe { OwnedFd::from_raw_fd(raw) };
-        let mut w = Watches {
+        let mut w = Inotify {
             fd,
             mask: 0,
             dirs: Dirs::default(),
@@ -541,7 +557,7 @@ mod tests {
             w.wds.insert(path.into(), wd);
         }
         assert!(w.rename(Path::new("w/a"), Path::new("w/z")));
-        let name = |w: &Watches, wd| w.dirs[&wd].to_str().unwrap().to_string();
+        let name = |w: &Inotify, wd| w.dirs[&wd].to_str().unwrap().to_string();
         assert_eq!(
             (name(&w, 2), name(&w, 3), name(&w, 4)),
             ("w/z".into(), "w/z/b".into(), "w/ab".into())

@@ -1,0 +1,242 @@
+//! Where events go: printed at once as text or JSON lines, or gathered into
+//! a burst for --debounce, or into the changed paths for --exec.
+
+use super::events::{Kind, WatchEvent};
+use crate::io::output::RawStdout;
+use anyhow::Result;
+use std::collections::HashSet;
+use std::fmt;
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Format {
+    Text,
+    Json,
+}
+
+/// Prints events, or gathers a burst of them for --debounce and --exec.
+pub(super) struct Reporter {
+    format: Format,
+    /// Straight to fd 1: std's Stdout would add a lock and a line buffer.
+    out: io::BufWriter<RawStdout>,
+    /// Print at once (no --debounce, no --exec).
+    immediate: bool,
+    once: bool,
+    /// --once: the one event is out.
+    done: bool,
+    seen_any: bool,
+    burst: Vec<WatchEvent>,
+    in_burst: HashSet<WatchEvent>,
+    /// Changed paths for the next --exec run.
+    changed: Vec<PathBuf>,
+    in_changed: HashSet<PathBuf>,
+    for_exec: bool,
+}
+
+impl Reporter {
+    /// `immediate`: print each event as it comes (no --debounce, no --exec).
+    pub(super) fn new(format: Format, for_exec: bool, immediate: bool, once: bool) -> Reporter {
+        Reporter {
+            format,
+            out: io::BufWriter::with_capacity(64 * 1024, RawStdout::new()),
+            immediate,
+            once,
+            done: false,
+            seen_any: false,
+            burst: Vec::new(),
+            in_burst: HashSet::new(),
+            changed: Vec::new(),
+            in_changed: HashSet::new(),
+            for_exec,
+        }
+    }
+
+    /// Print events (read at `now`), or gather them; true if anything
+    /// happened.
+    pub(super) fn deliver(&mut self, events: &[WatchEvent], now: SystemTime) -> Result<bool> {
+        if events.is_empty() || self.done {
+            return Ok(false);
+        }
+        self.seen_any = true;
+        if !self.immediate {
+            self.collect(events);
+        } else if self.once {
+            self.done = true;
+            self.print(&events[..1], now)?;
+        } else {
+            self.print(events, now)?;
+        }
+        Ok(true)
+    }
+
+    /// What was delivered leaves the main thread something to do: a burst
+    /// to settle, or --once to end. (Printed at once with nothing more to
+    /// do, the main thread is left asleep: waking it would only compete
+    /// with the backend's thread for a CPU.)
+    pub(super) fn wakes_main_thread(&self) -> bool {
+        self.once || !self.immediate
+    }
+
+    /// Some event was delivered.
+    pub(super) fn seen_any(&self) -> bool {
+        self.seen_any
+    }
+
+    /// --once: the one event is printed.
+    pub(super) fn done(&self) -> bool {
+        self.done
+    }
+
+    /// Print `events` with one write(2), so that each line is out at once.
+    fn print(&mut self, events: &[WatchEvent], now: SystemTime) -> Result<()> {
+        let time = stamp(now);
+        let out = &mut self.out;
+        for event in events {
+            match self.format {
+                // Byte slices into the buffer: this runs between the
+                // kernel's event and the printed line.
+                Format::Text => {
+                    out.write_all(&time)?;
+                    out.write_all(b" ")?;
+                    out.write_all(event.kind.name().as_bytes())?;
+                    if let Some(from) = &event.from
+                        && event.kind == Kind::Rename
+                    {
+                        out.write_all(b" ")?;
+                        write_path(out, from)?;
+                        out.write_all(b" ->")?;
+                    }
+                    if let Some(path) = &event.path {
+                        out.write_all(b" ")?;
+                        write_path(out, path)?;
+                    }
+                    out.write_all(b"\n")?;
+                }
+                Format::Json => {
+                    let line = JsonLine {
+                        time: std::str::from_utf8(&time).unwrap_or_default(),
+                        kind: event.kind.name(),
+                        path: event.path.as_deref().map(Shown),
+                        from: event.from.as_deref().map(Shown),
+                    };
+                    serde_json::to_writer(&mut *out, &line)?;
+                    out.write_all(b"\n")?;
+                }
+            }
+        }
+        out.flush()?;
+        Ok(())
+    }
+
+    fn collect(&mut self, events: &[WatchEvent]) {
+        for event in events {
+            if self.for_exec {
+                // A saved file's temporary name is gone: not worth passing on.
+                if let Some(from) = &event.from
+                    && event.kind == Kind::Modify
+                {
+                    self.in_changed.remove(from);
+                    self.changed.retain(|p| p != from);
+                }
+                if let Some(p) = &event.path
+                    && self.in_changed.insert(p.clone())
+                {
+                    self.changed.push(p.clone());
+                }
+            } else if self.in_burst.insert(event.clone()) {
+                self.burst.push(event.clone());
+            }
+        }
+    }
+
+    /// The burst settled: print it, each event once.
+    pub(super) fn print_burst(&mut self) -> Result<()> {
+        let burst = std::mem::take(&mut self.burst);
+        self.in_burst.clear();
+        self.print(&burst, SystemTime::now())
+    }
+
+    /// The paths changed since the last --exec run, each once.
+    pub(super) fn take_changed(&mut self) -> Vec<PathBuf> {
+        self.in_changed.clear();
+        std::mem::take(&mut self.changed)
+    }
+
+    /// --clear: an empty screen for the next --exec run.
+    pub(super) fn clear_screen(&mut self) -> Result<()> {
+        self.out.write_all(b"\x1b[2J\x1b[3J\x1b[H")?;
+        self.out.flush()?;
+        Ok(())
+    }
+}
+
+/// A path in messages and in FKIT_PATHS: "." for the current directory.
+pub(super) fn shown(path: &Path) -> String {
+    Shown(path).to_string()
+}
+
+/// A path for output: "." for the current directory.
+struct Shown<'a>(&'a Path);
+
+impl fmt::Display for Shown<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.0.as_os_str().is_empty() {
+            f.write_str(".")
+        } else {
+            self.0.display().fmt(f)
+        }
+    }
+}
+
+impl serde::Serialize for Shown<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+/// One line of --format json.
+#[derive(serde::Serialize)]
+struct JsonLine<'a> {
+    time: &'a str,
+    kind: &'a str,
+    path: Option<Shown<'a>>,
+    from: Option<Shown<'a>>,
+}
+
+/// A path in text output: its bytes as the kernel has them on Unix (as
+/// inotifywait prints them), "." for the current directory.
+fn write_path(out: &mut impl Write, path: &Path) -> io::Result<()> {
+    if path.as_os_str().is_empty() {
+        return out.write_all(b".");
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::ffi::OsStrExt;
+        out.write_all(path.as_os_str().as_bytes())
+    }
+    #[cfg(not(unix))]
+    write!(out, "{}", path.display())
+}
+
+/// `now` in RFC 3339, UTC, with milliseconds (`2026-11-25T14:51:31.716Z`).
+fn stamp(now: SystemTime) -> [u8; 24] {
+    let since = now.duration_since(UNIX_EPOCH).unwrap_or_default();
+    crate::io::time::rfc3339_millis(i64::try_from(since.as_millis()).unwrap_or(0))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn time_stamps_are_rfc3339_utc_millis() {
+        for ms in [0, 951_782_400_500, 1_767_225_599_999, 1_795_000_000_123] {
+            let t = UNIX_EPOCH + Duration::from_millis(ms);
+            let want = crate::cmd::lock::rfc3339(ms as f64 / 1000.0);
+            assert_eq!(std::str::from_utf8(&stamp(t)).unwrap(), want);
+        }
+    }
+}

@@ -1,0 +1,265 @@
+//! What is watched and what is reported: the paths given, and the kinds,
+//! globs, ignores and .gitignore files that filter what happens under them.
+
+use super::events::Kinds;
+use crate::io::Exit;
+use anyhow::{Context, Result};
+use globset::{Glob, GlobSet, GlobSetBuilder};
+use ignore::gitignore::{Gitignore, GitignoreBuilder};
+use std::collections::HashMap;
+use std::path::{Component, Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+/// A path given on the command line.
+pub(super) struct Root {
+    /// As given, without `./` parts ("" for the current directory).
+    pub(super) path: PathBuf,
+    /// Absolute, as notify reports paths under it.
+    #[cfg_attr(all(target_os = "linux", not(test)), allow(dead_code))]
+    pub(super) abs: PathBuf,
+    pub(super) is_dir: bool,
+    gitignore: Option<Gitignore>,
+}
+
+impl Root {
+    /// The paths given (the current directory if none), each of which must
+    /// exist; with `gitignore`, a directory's .gitignore is read.
+    pub(super) fn given(paths: &[PathBuf], gitignore: bool) -> Result<Vec<Root>> {
+        let here = [PathBuf::from(".")];
+        let paths = if paths.is_empty() { &here[..] } else { paths };
+        let cwd = std::env::current_dir().context("current directory")?;
+        let mut roots = Vec::new();
+        for path in paths {
+            let meta = std::fs::metadata(path).with_context(|| path.display().to_string())?;
+            roots.push(Root {
+                path: normal(path),
+                abs: normal(&cwd.join(path)),
+                is_dir: meta.is_dir(),
+                gitignore: (gitignore && meta.is_dir()).then(|| gitignore_of(path)),
+            });
+        }
+        Ok(roots)
+    }
+
+    /// The directory whose watch sees this root's changes: a file is
+    /// watched through its directory (a save replaces the file's inode).
+    pub(super) fn watched_dir(&self) -> &Path {
+        match self.is_dir {
+            true => &self.path,
+            false => self.path.parent().unwrap_or(Path::new("")),
+        }
+    }
+}
+
+/// Which paths are reported: roots, kinds, globs and ignores.
+pub(super) struct Scope {
+    pub(super) roots: Vec<Root>,
+    /// With --gitignore: the .gitignore files of directories below the roots.
+    nested: Mutex<HashMap<PathBuf, Option<Arc<Gitignore>>>>,
+    pub(super) kinds: Kinds,
+    globs: Option<(GlobSet, GlobSet)>,
+    ignores: Option<(GlobSet, GlobSet)>,
+    pub(super) recursive: bool,
+    /// Every path under a root is reported: no globs, no ignores, no
+    /// watched files (so no neighbours of theirs to leave out).
+    everything: bool,
+}
+
+impl Scope {
+    pub(super) fn new(
+        roots: Vec<Root>,
+        kinds: Kinds,
+        globs: Option<(GlobSet, GlobSet)>,
+        ignores: Option<(GlobSet, GlobSet)>,
+        recursive: bool,
+    ) -> Scope {
+        let everything = globs.is_none()
+            && ignores.is_none()
+            && roots.iter().all(|r| r.is_dir && r.gitignore.is_none());
+        Scope {
+            roots,
+            nested: Mutex::new(HashMap::new()),
+            kinds,
+            globs,
+            ignores,
+            recursive,
+            everything,
+        }
+    }
+
+    /// A directory given on the command line.
+    pub(super) fn is_root_dir(&self, path: &Path) -> bool {
+        self.roots.iter().any(|r| r.is_dir && r.path == path)
+    }
+
+    /// A new directory here is watched too (with -r, and not ignored).
+    pub(super) fn watches_new_dir(&self, path: &Path) -> bool {
+        self.recursive && self.in_tree(path) && !self.ignored(path, true)
+    }
+
+    /// Under a directory root being watched recursively.
+    fn in_tree(&self, path: &Path) -> bool {
+        self.roots
+            .iter()
+            .any(|r| r.is_dir && path.starts_with(&r.path))
+    }
+
+    /// The root that `path` belongs to, if any.
+    fn root_of(&self, path: &Path) -> Option<&Root> {
+        self.roots.iter().find(|r| {
+            if r.is_dir {
+                path.starts_with(&r.path)
+            } else {
+                path == r.path
+            }
+        })
+    }
+
+    pub(super) fn ignored(&self, path: &Path, is_dir: bool) -> bool {
+        let Some(root) = self.root_of(path) else {
+            return false;
+        };
+        let rel = path.strip_prefix(&root.path).unwrap_or(path);
+        if let Some((names, paths)) = &self.ignores {
+            let mut p = Some(rel);
+            // An ignored directory hides everything under it.
+            while let Some(part) = p.filter(|p| !p.as_os_str().is_empty()) {
+                if paths.is_match(part) || part.file_name().is_some_and(|n| names.is_match(n)) {
+                    return true;
+                }
+                p = part.parent();
+            }
+        }
+        let Some(gi) = &root.gitignore else {
+            return false;
+        };
+        if rel.as_os_str().is_empty() {
+            return false;
+        }
+        // As in git, a deeper .gitignore decides before a shallower one.
+        let mut dir = rel.parent();
+        while let Some(d) = dir.filter(|d| !d.as_os_str().is_empty()) {
+            if let Some(nested) = self.nested_gitignore(&root.path.join(d))
+                && let Ok(sub) = rel.strip_prefix(d)
+            {
+                let verdict = nested.matched_path_or_any_parents(sub, is_dir);
+                if verdict.is_ignore() {
+                    return true;
+                }
+                if verdict.is_whitelist() {
+                    return false;
+                }
+            }
+            dir = d.parent();
+        }
+        gi.matched_path_or_any_parents(rel, is_dir).is_ignore()
+    }
+
+    /// The .gitignore of a directory below a root, read once when first needed.
+    fn nested_gitignore(&self, dir: &Path) -> Option<Arc<Gitignore>> {
+        let mut cache = self.nested.lock().unwrap_or_else(|e| e.into_inner());
+        cache
+            .entry(dir.to_path_buf())
+            .or_insert_with(|| {
+                let file = dir.join(".gitignore");
+                if !file.is_file() {
+                    return None;
+                }
+                let mut builder = GitignoreBuilder::new(dir);
+                builder.add(file);
+                builder.build().ok().map(Arc::new)
+            })
+            .clone()
+    }
+
+    /// Reported: inside a root, not ignored, and matching --glob if given.
+    pub(super) fn wants(&self, path: &Path) -> bool {
+        if self.everything {
+            return true; // (a backend only reports paths under its roots)
+        }
+        let Some(root) = self.root_of(path) else {
+            return false;
+        };
+        if self.ignored(path, false) {
+            return false;
+        }
+        match &self.globs {
+            None => true,
+            Some((names, paths)) => {
+                let rel = path.strip_prefix(&root.path).unwrap_or(path);
+                paths.is_match(rel) || path.file_name().is_some_and(|n| names.is_match(n))
+            }
+        }
+    }
+}
+
+/// Globs without `/` match a file name; the others a path relative to the
+/// watched directory.
+pub(super) fn glob_sets(globs: &[String]) -> Result<Option<(GlobSet, GlobSet)>> {
+    if globs.is_empty() {
+        return Ok(None);
+    }
+    let (mut names, mut paths) = (GlobSetBuilder::new(), GlobSetBuilder::new());
+    for text in globs {
+        let glob = Glob::new(text).map_err(|e| Exit::usage(format!("bad glob \"{text}\": {e}")))?;
+        if text.contains('/') {
+            paths.add(glob);
+        } else {
+            names.add(glob);
+        }
+    }
+    Ok(Some((names.build()?, paths.build()?)))
+}
+
+fn gitignore_of(dir: &Path) -> Gitignore {
+    let mut builder = GitignoreBuilder::new(dir);
+    builder.add(dir.join(".gitignore"));
+    builder.add(dir.join(".git/info/exclude"));
+    let _ = builder.add_line(None, ".git/");
+    builder.build().unwrap_or_else(|_| Gitignore::empty())
+}
+
+/// A path as the user wrote it, without `./` parts.
+pub(super) fn normal(path: &Path) -> PathBuf {
+    path.components()
+        .filter(|c| !matches!(c, Component::CurDir))
+        .collect()
+}
+
+#[cfg(test)]
+pub(super) mod tests {
+    use super::super::events::Kind;
+    use super::*;
+
+    /// A recursive watch of the directory `root` (at /work/x/`root`) for
+    /// the default kinds.
+    pub(in crate::cmd::watch) fn scope(root: &str, globs: &[&str], ignores: &[&str]) -> Scope {
+        let own = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        Scope::new(
+            vec![Root {
+                path: normal(Path::new(root)),
+                abs: PathBuf::from("/work/x").join(normal(Path::new(root))),
+                is_dir: true,
+                gitignore: None,
+            }],
+            [Kind::Create, Kind::Modify, Kind::Remove, Kind::Rename]
+                .into_iter()
+                .collect(),
+            glob_sets(&own(globs)).unwrap(),
+            glob_sets(&own(ignores)).unwrap(),
+            true,
+        )
+    }
+
+    #[test]
+    fn globs_match_names_or_relative_paths() {
+        let s = scope("src", &["*.rs", "doc/**/*.md"], &["target", "*.tmp"]);
+        assert!(s.wants(Path::new("src/deep/a.rs")));
+        assert!(s.wants(Path::new("src/doc/x/y.md")));
+        assert!(!s.wants(Path::new("src/a.c")));
+        assert!(!s.wants(Path::new("src/target/a.rs")));
+        assert!(!s.wants(Path::new("src/b.tmp")));
+        assert!(!s.wants(Path::new("elsewhere/a.rs")));
+        assert!(s.ignored(Path::new("src/target"), true));
+    }
+}
