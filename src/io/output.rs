@@ -512,7 +512,7 @@ impl Write for Output {
 /// Stdout without std's line buffering: writes go to fd 1 in the sizes the
 /// caller chose (std's `Stdout` is a `LineWriter`, which splits writes at
 /// newlines and copies the tail).
-pub struct RawStdout {
+struct RawStdout {
     #[cfg(unix)]
     file: std::mem::ManuallyDrop<File>,
     #[cfg(not(unix))]
@@ -520,7 +520,7 @@ pub struct RawStdout {
 }
 
 impl RawStdout {
-    pub fn new() -> RawStdout {
+    fn new() -> RawStdout {
         #[cfg(unix)]
         {
             use std::os::unix::io::FromRawFd;

@@ -140,7 +140,7 @@ pub fn run(args: Args) -> Result<()> {
     let immediate = args.exec.is_none() && args.debounce.unwrap_or(0) == 0;
     let core = Arc::new(Mutex::new(Core {
         tracker: Tracker::new(&scope),
-        reporter: Reporter::new(format, args.exec.is_some(), immediate, args.once),
+        reporter: Reporter::new(format, args.exec.is_some(), immediate, args.once)?,
     }));
 
     // Changes are handled, and printed, on the backend's thread as they

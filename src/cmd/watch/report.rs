@@ -2,7 +2,7 @@
 //! a burst for --debounce, or into the changed paths for --exec.
 
 use super::events::{Kind, WatchEvent};
-use crate::io::output::RawStdout;
+use crate::io::Output;
 use anyhow::Result;
 use std::collections::HashSet;
 use std::fmt;
@@ -19,8 +19,8 @@ pub(super) enum Format {
 /// Prints events, or gathers a burst of them for --debounce and --exec.
 pub(super) struct Reporter {
     format: Format,
-    /// Straight to fd 1: std's Stdout would add a lock and a line buffer.
-    out: io::BufWriter<RawStdout>,
+    /// Block-buffered stdout, flushed after each batch of lines.
+    out: Output,
     /// Print at once (no --debounce, no --exec).
     immediate: bool,
     once: bool,
@@ -37,10 +37,15 @@ pub(super) struct Reporter {
 
 impl Reporter {
     /// `immediate`: print each event as it comes (no --debounce, no --exec).
-    pub(super) fn new(format: Format, for_exec: bool, immediate: bool, once: bool) -> Reporter {
-        Reporter {
+    pub(super) fn new(
+        format: Format,
+        for_exec: bool,
+        immediate: bool,
+        once: bool,
+    ) -> Result<Reporter> {
+        Ok(Reporter {
             format,
-            out: io::BufWriter::with_capacity(64 * 1024, RawStdout::new()),
+            out: Output::stdout().buffer(64 * 1024).create()?,
             immediate,
             once,
             done: false,
@@ -50,7 +55,7 @@ impl Reporter {
             changed: Vec::new(),
             in_changed: HashSet::new(),
             for_exec,
-        }
+        })
     }
 
     /// Print events (read at `now`), or gather them; true if anything
