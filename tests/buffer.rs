@@ -1,6 +1,6 @@
 mod common;
 
-use common::{Workdir, pseudo_random, run_command};
+use common::{Background, Workdir, pseudo_random, run_command};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
@@ -116,13 +116,12 @@ fn a_failing_copy_leaves_no_partial_output_and_the_old_file_intact() {
 fn ctrl_c_removes_the_temporary_output_and_exits_130() {
     let wd = Workdir::new();
     wd.write("out", "precious\n");
-    let mut child = wd
-        .command(&["buffer", "--rate", "1K", "-o", "out", "--force"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = Background::spawn(
+        wd.command(&["buffer", "--rate", "1K", "-o", "out", "--force"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped()),
+    );
     let mut stdin = child.stdin.take().unwrap();
     std::io::Write::write_all(&mut stdin, &[b'x'; 4096]).unwrap();
     std::thread::sleep(Duration::from_millis(400));

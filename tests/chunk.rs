@@ -1,6 +1,6 @@
 mod common;
 
-use common::{Workdir, fkit_bin, have, pseudo_random};
+use common::{Background, Workdir, fkit_bin, have, pseudo_random};
 use std::process::Command;
 
 /// Lines of varied length (some empty, one longer than the small chunk
@@ -678,11 +678,10 @@ fn interrupted_join_to_stdout_cuts_the_file_back() {
         .append(true)
         .open(wd.join("out"))
         .unwrap();
-    let mut child = wd
-        .command(&["chunk", "join", "parts/big.manifest.json"])
-        .stdout(out)
-        .spawn()
-        .unwrap();
+    let mut child = Background::spawn(
+        wd.command(&["chunk", "join", "parts/big.manifest.json"])
+            .stdout(out),
+    );
     // Interrupt once the join is under way.
     let started = std::time::Instant::now();
     while std::fs::metadata(wd.join("out")).unwrap().len() <= 7 {

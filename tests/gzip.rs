@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{Workdir, have, pseudo_random, run_command};
+use common::{Background, Workdir, have, pseudo_random, run_command};
 use std::process::Command;
 
 /// Text that compresses like a log: repeated words with numbers.
@@ -470,12 +470,11 @@ fn interrupted_compression_leaves_no_output() {
     let wd = Workdir::new();
     // Random data at -9 on one core keeps a debug build busy for a while.
     wd.write("big.bin", pseudo_random(40_000_000, 5));
-    let mut child = wd
-        .command(&["gzip", "-9", "-p", "1", "big.bin"])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("spawn");
+    let mut child = Background::spawn(
+        wd.command(&["gzip", "-9", "-p", "1", "big.bin"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null()),
+    );
     std::thread::sleep(std::time::Duration::from_millis(400));
     let _ = Command::new("kill")
         .args(["-INT", &child.id().to_string()])
@@ -1113,12 +1112,11 @@ fn an_error_does_not_wait_for_a_stalled_writer() {
     let mut gz = wd.run_stdin(&["gzip", "-b", "64K"], &data).ok().stdout;
     let at = gz.len() / 3;
     gz[at] ^= 0x55;
-    let mut child = wd
-        .command(&["gzip", "-t", "-p", "2"])
-        .stdin(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = Background::spawn(
+        wd.command(&["gzip", "-t", "-p", "2"])
+            .stdin(Stdio::piped())
+            .stderr(Stdio::piped()),
+    );
     // Everything is written, but the pipe stays open (a stalled writer).
     let mut stdin = child.stdin.take().unwrap();
     stdin.write_all(&gz).unwrap();

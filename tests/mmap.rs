@@ -1,6 +1,6 @@
 mod common;
 
-use common::{Workdir, have, pseudo_random, run_command};
+use common::{Background, Workdir, have, pseudo_random, run_command};
 use std::process::Command;
 
 /// Log-like lines of varied length; `ERROR` occurs at most once per line,
@@ -360,11 +360,11 @@ fn lock_waits_for_an_exclusive_holder() {
     }
     let wd = Workdir::new();
     wd.write("f", "0123456789\n");
-    let mut holder = Command::new("flock")
-        .args(["-x", "f", "sleep", "1.5"])
-        .current_dir(wd.path())
-        .spawn()
-        .unwrap();
+    let mut holder = Background::spawn(
+        Command::new("flock")
+            .args(["-x", "f", "sleep", "1.5"])
+            .current_dir(wd.path()),
+    );
     std::thread::sleep(std::time::Duration::from_millis(400));
     let started = std::time::Instant::now();
     let run = wd.run(&["mmap", "lines", "f", "--lock"]).ok();

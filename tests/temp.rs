@@ -1,8 +1,8 @@
 mod common;
 
-use common::{Workdir, run_command};
+use common::{Background, Workdir};
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::Duration;
 
 fn created(run: common::Run) -> PathBuf {
@@ -137,8 +137,8 @@ fn exec_of_a_missing_program_fails_and_cleans_up() {
 fn exec_cleans_up_when_interrupted() {
     let wd = Workdir::new();
     let dir = wd.path().to_str().unwrap();
-    let child = wd
-        .command(&[
+    let child = Background::spawn(
+        wd.command(&[
             "temp",
             "-d",
             "--in",
@@ -150,9 +150,8 @@ fn exec_cleans_up_when_interrupted() {
             "touch {}/inside; exec sleep 30",
         ])
         .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+        .stderr(Stdio::piped()),
+    );
     // Wait for the command to have started inside the directory.
     let started = std::time::Instant::now();
     while !wd.list().iter().any(|n| wd.join(n).join("inside").exists()) {
@@ -163,7 +162,7 @@ fn exec_cleans_up_when_interrupted() {
         std::thread::sleep(Duration::from_millis(20));
     }
     unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
-    let out = child.wait_with_output().unwrap();
+    let out = child.wait_with_output();
     assert_eq!(out.status.code(), Some(130), "128 + SIGINT");
     assert!(wd.list().is_empty(), "directory removed: {:?}", wd.list());
 }
@@ -190,13 +189,12 @@ fn soak_replaces_the_file_it_reads_from() {
         std::fs::set_permissions(wd.join("data.txt"), std::fs::Permissions::from_mode(0o640))
             .unwrap();
     }
-    let script = format!(
-        "cat data.txt | tr a-z A-Z | {} temp --soak data.txt",
-        common::fkit_bin().display()
+    let out = wd.sh(r#"cat data.txt | tr a-z A-Z | "$FKIT" temp --soak data.txt"#);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
     );
-    let mut sh = Command::new("sh");
-    sh.args(["-c", &script]).current_dir(wd.path());
-    run_command(&mut sh, b"").ok();
     assert_eq!(
         String::from_utf8(wd.read("data.txt")).unwrap(),
         data.to_uppercase()
