@@ -6,7 +6,6 @@ pub mod args;
 pub mod at;
 pub mod compress;
 pub mod error;
-pub mod flatten;
 pub mod input;
 pub mod map;
 pub mod output;

@@ -1,7 +1,7 @@
 //! `fkit csv from-json`: JSON records to CSV, through the shared flattening.
 
 use crate::io::args::{OutputArgs, ReadArgs};
-use crate::io::flatten;
+use crate::records::flatten;
 use anyhow::Result;
 use std::path::PathBuf;
 

@@ -304,7 +304,7 @@ pub fn run(args: Args) -> Result<()> {
         Action::ToCsv(a) => {
             let mut input = a.io.read.open(a.input.as_deref())?;
             let mut output = a.io.out.create()?;
-            crate::io::flatten::json_to_csv(&mut input, &mut output, a.delimiter)?;
+            crate::records::flatten::json_to_csv(&mut input, &mut output, a.delimiter)?;
             output.finish()
         }
     }

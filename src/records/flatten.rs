@@ -11,7 +11,8 @@
 //! rows are spilled to a temporary file while the header grows, and written
 //! out once it is complete: memory holds the header, never the data.
 
-use super::input::Input;
+use crate::io::Input;
+use crate::io::output::spill_file;
 use anyhow::{Context, Result, anyhow};
 use serde::de::{DeserializeSeed, Deserializer, SeqAccess, Visitor};
 use serde_json::Value;
@@ -139,7 +140,7 @@ pub fn json_to_csv(input: &mut Input, out: &mut dyn Write, delimiter: u8) -> Res
     // pairs, growing the header as new keys appear.
     let mut header: Vec<String> = Vec::new();
     let mut index: HashMap<String, usize> = HashMap::new();
-    let spill = tempfile::tempfile().context("cannot create a temporary file")?;
+    let spill = spill_file(None)?;
     let mut spill = BufWriter::with_capacity(1 << 20, spill);
     let mut pairs = Vec::new();
     let mut records = 0u64;
