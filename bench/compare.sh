@@ -11,6 +11,13 @@
 #
 # ratio = fkit time / peer time (below 1 means fkit is faster).
 # Environment: RUNS (hyperfine runs, default 5), SCALE (corpus scale, default 1).
+#
+# BASELINE=/path/to/an/older/fkit: every row times this build against that
+# one instead of against the peer, on the same commands (the peer column
+# then reads "fkit@baseline"): a refactor shows here that no row got slower.
+# Build the baseline from an older commit, for example:
+#   git worktree add /tmp/fkit-before REV && (cd /tmp/fkit-before && cargo build --release --features isal)
+#   BASELINE=/tmp/fkit-before/target/release/fkit bench/compare.sh gzip csv
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(dirname "$here")
@@ -47,6 +54,13 @@ peak_mb() {
 # for commands that consume their input) and appends a row.
 row() {
   local name=$1 bytes=$2 fkit_cmd=$3 peer=$4 peer_cmd=$5 prepare=${6:-}
+  if [ -n "${BASELINE:-}" ]; then
+    # The same command with the older build: every `fkit ` word replaced.
+    peer="fkit@baseline"
+    peer_cmd=${fkit_cmd//fkit /$BASELINE }
+    [ "${seen[$name]:-}" ] && return 0
+    seen[$name]=1
+  fi
   local args=(--style none --warmup 1 --runs "$runs" --export-json "$work/h.json")
   [ -n "$prepare" ] && args+=(--prepare "$prepare")
   if ! hyperfine "${args[@]}" -n fkit "$fkit_cmd" -n "$peer" "$peer_cmd" >/dev/null 2>"$work/err"; then
@@ -70,11 +84,12 @@ PY
   tail -1 "$work/table"
 }
 
+declare -A seen=()
 groups=("$@")
 [ ${#groups[@]} -gt 0 ] || groups=($(cd "$here/rows" && ls *.sh | sed 's/\.sh$//'))
 {
   echo
-  echo "## $(date -u +%Y-%m-%dT%H:%MZ) — $(nproc) cores, fkit $(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo '?'), runs=$runs"
+  echo "## $(date -u +%Y-%m-%dT%H:%MZ) — $(nproc) cores, fkit $(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo '?'), runs=$runs${BASELINE:+, against the baseline build $("$BASELINE" --version 2>/dev/null) at $BASELINE}"
   echo
   echo "| operation | fkit median | peer | peer median | ratio | fkit MB/s | fkit peak MB | peer peak MB |"
   echo "|---|---|---|---|---|---|---|---|"
