@@ -2,8 +2,10 @@
 //!
 //! The binary is a thin shell over this library: [`cmd`] holds one module
 //! per subcommand, [`io`] the I/O layer they all share, [`records`] the
-//! record conversions `csv` and `json` both use.
+//! record conversions `csv` and `json` both use, and `codec` the compressed
+//! formats, apart from the commands that use them.
 
 pub mod cmd;
+pub(crate) mod codec;
 pub mod io;
 pub mod records;

@@ -9,10 +9,11 @@
 //! # Ok(()) }
 //! ```
 
-use super::compress::{self, Format};
+use super::detect::Format;
 use super::map::MappedFile;
 use super::progress::{Progress, ProgressReader};
 use super::read_ahead::ReadAhead;
+use crate::codec;
 use anyhow::{Context, Result};
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
@@ -254,7 +255,7 @@ impl InputSpec {
         if self.decompress {
             format = sniff(&mut reader).with_context(|| name.clone())?;
             if let Some(f) = format {
-                let decoded = compress::decoder(f, reader);
+                let decoded = codec::decoder(f, reader);
                 reader = Box::new(BufReader::with_capacity(self.buffer, decoded));
             }
         }

@@ -4,7 +4,7 @@
 
 pub mod args;
 pub mod at;
-pub mod compress;
+pub mod detect;
 pub mod error;
 pub mod input;
 pub mod map;

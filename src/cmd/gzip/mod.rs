@@ -1,17 +1,11 @@
 //! `fkit gzip`: gzip and bzip2 as GNU gzip behaves, on every core.
 
-mod bzblocks;
-mod bzdec;
-mod bzenc;
-mod engine;
-mod gzdec_map;
-mod pipeline;
-
-use crate::io::compress::{Format, parse_header};
+use crate::codec::gzip::{Engine, GzipOptions, parse_header};
+use crate::codec::{self, Source, Trailing, Window};
+use crate::io::detect::Format;
 use crate::io::error::{Outcome, outcome};
 use crate::io::{Exit, Input, MapOrStream, MappedFile, Output, Size};
 use anyhow::{Context, Result, anyhow, bail};
-use engine::{Engine, GzipOptions, Source, Trailing, Window};
 use std::fs;
 use std::io::{self, IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
@@ -232,7 +226,7 @@ pub fn run(args: Args) -> Result<()> {
         return Err(Exit::usage("invalid suffix (must be non-empty, without '/')").into());
     }
     let block = args.block_size.as_usize();
-    if !(4096..=engine::MAX_BLOCK).contains(&block) {
+    if !(4096..=codec::gzip::MAX_BLOCK).contains(&block) {
         return Err(Exit::usage("--block-size must be between 4K and 256M").into());
     }
     let range = args.range.as_deref().map(parse_range).transpose()?;
@@ -500,8 +494,8 @@ fn compress_into(
     mtime: u32,
 ) -> Result<u64> {
     match plan.format {
-        CompressedFormat::Gz => engine::compress_gzip(input, out, &gzip_options(plan, name, mtime)),
-        CompressedFormat::Bz2 => engine::compress_bzip2(input, out, plan.level, plan.threads),
+        CompressedFormat::Gz => codec::gzip::compress(input, out, &gzip_options(plan, name, mtime)),
+        CompressedFormat::Bz2 => codec::bzip2::compress(input, out, plan.level, plan.threads),
     }
 }
 
@@ -655,10 +649,10 @@ fn decompress_stdin_stream(plan: &Plan, mut input: Input) -> Result<Status> {
     let mut window = Window::new(&mut out, plan.range);
     let trailing = match format {
         Format::Gzip => {
-            engine::decompress_gzip(Source::Stream(&mut reader), &mut window, plan.threads)
+            codec::gzip::decompress(Source::Stream(&mut reader), &mut window, plan.threads)
         }
         Format::Bzip2 => {
-            engine::decompress_bzip2(Source::Stream(&mut reader), &mut window, plan.threads)
+            codec::bzip2::decompress(Source::Stream(&mut reader), &mut window, plan.threads)
         }
     }
     .context("<stdin>")?;
@@ -693,8 +687,8 @@ fn decode_mapped(
 ) -> Result<Option<Trailing>> {
     let mut window = Window::new(out, plan.range).progress(plan.progress);
     match format {
-        Format::Gzip => engine::decompress_gzip(Source::File(map), &mut window, plan.threads),
-        Format::Bzip2 => engine::decompress_bzip2(Source::File(map), &mut window, plan.threads),
+        Format::Gzip => codec::gzip::decompress(Source::File(map), &mut window, plan.threads),
+        Format::Bzip2 => codec::bzip2::decompress(Source::File(map), &mut window, plan.threads),
     }
     .with_context(|| shown.to_string())
 }
@@ -809,8 +803,8 @@ fn decoded_len(src: Source, format: Format, threads: usize) -> Result<u64> {
         let mut w: &mut dyn Write = &mut count;
         let mut window = Window::new(&mut w, None);
         match format {
-            Format::Gzip => engine::decompress_gzip(src, &mut window, threads)?,
-            Format::Bzip2 => engine::decompress_bzip2(src, &mut window, threads)?,
+            Format::Gzip => codec::gzip::decompress(src, &mut window, threads)?,
+            Format::Bzip2 => codec::bzip2::decompress(src, &mut window, threads)?,
         };
     }
     Ok(count.n)
@@ -885,7 +879,7 @@ fn list_one(input: Option<&Path>, plan: &Plan) -> Result<Listing> {
             let tail = &map[map.len() - 4..];
             let isize = u32::from_le_bytes([tail[0], tail[1], tail[2], tail[3]]) as u64;
             (
-                engine::indexed_length(&map).unwrap_or(isize),
+                codec::gzip::indexed_length(&map).unwrap_or(isize),
                 header.len as u64 + 8,
             )
         }

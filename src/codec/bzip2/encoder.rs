@@ -1,4 +1,6 @@
-//! fkit's own bzip2 encoder: the bzip2 block format, with the
+//! fkit's own bzip2 encoder, instead of libbz2's (the bzip2 crate): on
+//! text.log 2.4x less CPU, output within 0.1% of bzip2 -9's (bench row
+//! "bzip2 -9 text.log"). It writes the bzip2 block format, with the
 //! Burrows-Wheeler transform computed by libsais through libsais-sys, the
 //! fastest suffix sorter measured here on 900 kB blocks of text.log (38 ms a
 //! block, against 61 ms for cdivsufsort and 72 ms for the divsufsort port;
@@ -37,7 +39,7 @@ fn block_limit(level: u32) -> usize {
 
 /// The buffers one worker reuses from block to block.
 #[derive(Default)]
-pub struct BlockEncoder {
+pub(crate) struct BlockEncoder {
     block: Vec<u8>,
     doubled: Vec<u8>,
     sa: Vec<i32>,
@@ -47,13 +49,18 @@ pub struct BlockEncoder {
 }
 
 impl BlockEncoder {
-    pub fn new() -> BlockEncoder {
+    pub(crate) fn new() -> BlockEncoder {
         BlockEncoder::default()
     }
 
     /// Append to `out` one complete bzip2 stream (header, blocks of at most
     /// `level` x 100 kB, end marker) holding `data`.
-    pub fn stream(&mut self, data: &[u8], level: u32, out: &mut Vec<u8>) -> anyhow::Result<()> {
+    pub(crate) fn stream(
+        &mut self,
+        data: &[u8],
+        level: u32,
+        out: &mut Vec<u8>,
+    ) -> anyhow::Result<()> {
         let level = level.clamp(1, 9);
         let mut bits = BitWriter::new(out);
         bits.put(8, b'B' as u32);

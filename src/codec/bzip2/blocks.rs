@@ -1,11 +1,12 @@
 //! Finding the blocks of a bzip2 stream so that they decode in parallel
-//! (the lbzip2 technique).
+//! (the lbzip2 technique). No crate does this: libbz2 (the bzip2 crate)
+//! only decodes a stream from its start, on one core.
 //!
 //! A bzip2 stream is "BZh" + a level digit, then blocks that each start with
 //! the 48-bit magic 0x314159265359 at any bit offset, then the end-of-stream
 //! magic 0x177245385090, the stream's CRC and padding to a byte. Each block
 //! is found by its magic and handed on as its bit range in the input, which
-//! fkit's block decoder (bzdec) decodes in place. The magic may also occur
+//! fkit's block decoder (decoder.rs) decodes in place. The magic may also occur
 //! by chance inside compressed data; then a block does not decode to exactly
 //! its range and the caller decodes that stream sequentially instead.
 
@@ -13,7 +14,7 @@ const BLOCK_MAGIC: u64 = 0x3141_5926_5359;
 const END_MAGIC: u64 = 0x1772_4538_5090;
 
 /// One block: where it is in the input.
-pub struct Block {
+pub(crate) struct Block {
     /// Byte offset of the stream the block belongs to.
     pub stream: usize,
     /// The block's CRC, and the stream's CRC when this is its last block.
@@ -29,7 +30,7 @@ pub struct Block {
 }
 
 /// Where the block search stopped.
-pub enum Stop {
+pub(crate) enum Stop {
     /// Every stream up to the end of the input was cut into blocks.
     End,
     /// From this byte offset on (a stream whose blocks could not be found,
@@ -114,7 +115,7 @@ impl MagicFinder {
 
 /// The blocks of the bzip2 streams in `data`, one by one; a block's
 /// compressed size is bounded, so each search looks at most this far.
-pub struct Blocks<'a> {
+pub(crate) struct Blocks<'a> {
     data: &'a [u8],
     finder: MagicFinder,
     /// Byte offset of the current stream, its level, and the bit where the
@@ -127,7 +128,7 @@ pub struct Blocks<'a> {
 }
 
 impl<'a> Blocks<'a> {
-    pub fn new(data: &'a [u8]) -> Blocks<'a> {
+    pub(crate) fn new(data: &'a [u8]) -> Blocks<'a> {
         Blocks {
             data,
             finder: MagicFinder::new(),
@@ -260,7 +261,7 @@ mod tests {
             let file = child.wait_with_output().unwrap().stdout;
             writer.join().unwrap().unwrap();
             let mut blocks = Blocks::new(&file);
-            let mut decoder = super::super::bzdec::Decoder::new();
+            let mut decoder = super::super::decoder::BlockDecoder::new();
             let mut out = Vec::new();
             for b in &mut blocks {
                 let (end, crc) = decoder
@@ -283,7 +284,7 @@ mod tests {
         let mut blocks = Blocks::new(&file);
         let mut out = Vec::new();
         let mut count = 0;
-        let mut decoder = super::super::bzdec::Decoder::new();
+        let mut decoder = super::super::decoder::BlockDecoder::new();
         for b in &mut blocks {
             assert_eq!(b.level, level);
             let (end, crc) = decoder

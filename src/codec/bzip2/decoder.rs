@@ -1,7 +1,10 @@
-//! fkit's own bzip2 block decoder, faster per core than libbz2.
+//! fkit's own bzip2 block decoder, instead of libbz2's (the bzip2 crate):
+//! faster per core, and a block is decoded in place, so the blocks of one
+//! stream decode on every core (bench row "bzip2 -d (file bzip2 wrote)":
+//! 0.28x bzip2 -d's time).
 //!
 //! A block is decoded straight from the bit where its magic starts (as
-//! found by bzblocks), with no copy into a stream of its own:
+//! found by blocks.rs), with no copy into a stream of its own:
 //! - Huffman symbols through a 10-bit lookup table per coding table, with
 //!   a canonical-code search for the rare longer codes, reading a 64-bit
 //!   big-endian window at every symbol;
@@ -26,7 +29,7 @@ use crc::{Crc, Table};
 
 static CRC: Crc<u32, Table<16>> = Crc::<u32, Table<16>>::new(&crc::CRC_32_BZIP2);
 
-pub const BLOCK_MAGIC: u64 = 0x3141_5926_5359;
+const BLOCK_MAGIC: u64 = 0x3141_5926_5359;
 
 /// Most selectors a block may use; libbz2 reads and ignores any beyond.
 const MAX_SELECTORS: usize = 18002;
@@ -37,7 +40,7 @@ const MAX_ALPHA: usize = 258;
 
 /// Why a block did not decode.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum BlockError {
+pub(crate) enum BlockError {
     /// The data is not a valid block (the reason says what is wrong).
     Corrupt(&'static str),
     /// The decoded data does not match the block's CRC.
@@ -226,7 +229,7 @@ fn move_to_front(mtf: &mut [u8; 256], idx: usize) -> u8 {
 }
 
 /// A block decoder; its buffers are reused from one block to the next.
-pub struct Decoder {
+pub(crate) struct BlockDecoder {
     tables: Vec<Huffman>,
     selectors: Vec<u8>,
     /// The last column of the BWT matrix, as decoded from the symbols.
@@ -240,15 +243,15 @@ pub struct Decoder {
     text: Vec<u8>,
 }
 
-impl Default for Decoder {
+impl Default for BlockDecoder {
     fn default() -> Self {
-        Decoder::new()
+        BlockDecoder::new()
     }
 }
 
-impl Decoder {
-    pub fn new() -> Decoder {
-        Decoder {
+impl BlockDecoder {
+    pub(crate) fn new() -> BlockDecoder {
+        BlockDecoder {
             tables: (0..6).map(|_| Huffman::new()).collect(),
             selectors: Vec::new(),
             last: Vec::new(),
@@ -263,7 +266,7 @@ impl Decoder {
     /// stream of `level` (1..=9: blocks of level x 100 kB), appending its
     /// data to `out`. Returns the bit where the block ends and its CRC
     /// (checked against the data).
-    pub fn decode_block(
+    pub(crate) fn decode_block(
         &mut self,
         data: &[u8],
         bit: u64,
@@ -746,7 +749,7 @@ mod tests {
             [b'B', b'Z', b'h', d @ b'1'..=b'9', ..] => (d - b'0') as u32,
             _ => return corrupt("bad stream header"),
         };
-        let mut decoder = Decoder::new();
+        let mut decoder = BlockDecoder::new();
         let mut out = Vec::new();
         let mut pos = 32;
         let mut combined = 0u32;

@@ -1,15 +1,19 @@
 //! An ordered parallel pipeline (the pigz technique): one thread reads jobs,
 //! worker threads transform them, and the caller's thread consumes the
 //! results in input order. At most a few jobs per worker are in flight, so
-//! memory stays bounded whatever the input size.
+//! memory stays bounded whatever the input size. Every parallel encoder and
+//! decoder in [`crate::codec`] runs on it. Scoped threads and crossbeam
+//! channels rather than rayon, whose `par_bridge` neither keeps the order
+//! nor bounds how far the reader runs ahead.
 
 use anyhow::Result;
 use crossbeam_channel::{Receiver, bounded};
+use std::io::Read;
 
 /// Run `work` on every job from `jobs` on `threads` workers (each with its
 /// own state from `init`), handing the results to `sink` in job order.
 /// The first error from any side stops the pipeline and is returned.
-pub fn ordered<J, R, S>(
+pub(crate) fn ordered<J, R, S>(
     threads: usize,
     jobs: impl Iterator<Item = Result<J>> + Send,
     init: impl Fn() -> S + Sync,
@@ -80,6 +84,40 @@ where
             crate::io::read_ahead::cancel_reads();
         }
         result
+    })
+}
+
+/// Blocks of `size` bytes read from `input`; always at least one (an empty
+/// input still makes one empty gzip member or bzip2 stream).
+pub(crate) fn input_blocks<'a>(
+    input: &'a mut (dyn Read + Send),
+    size: usize,
+    read_total: &'a mut u64,
+) -> impl Iterator<Item = Result<(usize, Vec<u8>)>> + Send + 'a {
+    let mut index = 0;
+    let mut done = false;
+    std::iter::from_fn(move || {
+        if done {
+            return None;
+        }
+        let mut block = Vec::with_capacity(size);
+        match input.take(size as u64).read_to_end(&mut block) {
+            Ok(n) => {
+                *read_total += n as u64;
+                if n < size {
+                    done = true;
+                }
+                if n == 0 && index > 0 {
+                    return None;
+                }
+                index += 1;
+                Some(Ok((index - 1, block)))
+            }
+            Err(e) => {
+                done = true;
+                Some(Err(anyhow::Error::new(e).context("read error")))
+            }
+        }
     })
 }
 
