@@ -14,7 +14,6 @@ pub(crate) struct Window<'a> {
     pub(super) skip: u64,
     /// Bytes the range still wants (`u64::MAX`: all of them).
     pub(super) left: u64,
-    pub written: u64,
     progress: Option<crate::io::Progress>,
 }
 
@@ -25,7 +24,6 @@ impl<'a> Window<'a> {
             out,
             skip,
             left,
-            written: 0,
             progress: None,
         }
     }
@@ -50,7 +48,6 @@ impl<'a> Window<'a> {
         if take > 0 {
             self.out.write_all(&data[..take]).context("write error")?;
             self.left -= take as u64;
-            self.written += take as u64;
             if let Some(p) = &mut self.progress {
                 p.inc(take as u64);
             }

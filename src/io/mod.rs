@@ -4,6 +4,7 @@
 
 pub mod args;
 pub mod at;
+pub(crate) mod counted;
 pub mod detect;
 pub mod error;
 pub mod input;

@@ -2,6 +2,7 @@
 
 use crate::codec::gzip::{Engine, GzipOptions, parse_header};
 use crate::codec::{self, Source, Trailing, Window};
+use crate::io::counted::Counted;
 use crate::io::detect::Format;
 use crate::io::error::{Outcome, outcome};
 use crate::io::{Exit, Input, MapOrStream, MappedFile, Output, Size};
@@ -540,13 +541,10 @@ fn compress_file(path: &Path, meta: &fs::Metadata, plan: &Plan) -> Result<Status
         Some(mtime),
     )?;
     let written = {
-        let mut counted = Counter {
-            inner: &mut out,
-            n: 0,
-        };
+        let mut counted = Counted::new(&mut out);
         let read = compress_into(plan, &mut file, &mut counted, name, stamp)
             .with_context(|| shown.clone())?;
-        (read, counted.n)
+        (read, counted.count())
     };
     out.finish()?;
     if plan.to_stdout {
@@ -571,23 +569,6 @@ fn compress_file(path: &Path, meta: &fs::Metadata, plan: &Plan) -> Result<Status
         eprintln!("{shown}:\t{saved:5.1}% -- {what} {}", target.display());
     }
     Ok(Status::Ok)
-}
-
-struct Counter<W> {
-    inner: W,
-    n: u64,
-}
-
-impl<W: Write> Write for Counter<W> {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let n = self.inner.write(buf)?;
-        self.n += n as u64;
-        Ok(n)
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        self.inner.flush()
-    }
 }
 
 /// The name of the decompressed file: FILE.gz -> FILE, x.tgz -> x.tar.
@@ -795,10 +776,7 @@ fn decompress_file(path: &Path, meta: &fs::Metadata, plan: &Plan) -> Result<Stat
 
 /// How many bytes `src` decodes to (for `--list`), decoded into nothing.
 fn decoded_len(src: Source, format: Format, threads: usize) -> Result<u64> {
-    let mut count = Counter {
-        inner: io::sink(),
-        n: 0,
-    };
+    let mut count = Counted::new(io::sink());
     {
         let mut w: &mut dyn Write = &mut count;
         let mut window = Window::new(&mut w, None);
@@ -807,19 +785,19 @@ fn decoded_len(src: Source, format: Format, threads: usize) -> Result<u64> {
             Format::Bzip2 => codec::bzip2::decompress(src, &mut window, threads)?,
         };
     }
-    Ok(count.n)
+    Ok(count.count())
 }
 
 /// `--list` of an input that cannot be mapped (a pipe): decoded to count.
 fn list_stream(input: Input, threads: usize) -> Result<Listing> {
     let shown = &input.name().to_string();
-    let mut data = Counted2 { inner: input, n: 0 };
+    let mut data = Counted::new(input);
     let head = io::BufRead::fill_buf(&mut data)?.to_vec();
     let format =
         Format::detect(&head).ok_or_else(|| anyhow!("{shown}: not in gzip or bzip2 format"))?;
     let uncompressed = decoded_len(Source::Stream(&mut data), format, threads)
         .with_context(|| shown.to_string())?;
-    let compressed = data.n;
+    let compressed = data.count();
     Ok(Listing {
         name: shown.to_string(),
         format: format.name(),
@@ -896,30 +874,6 @@ fn list_one(input: Option<&Path>, plan: &Plan) -> Result<Listing> {
         ratio: ratio(compressed, uncompressed, header_bytes),
         header_bytes,
     })
-}
-
-struct Counted2<R> {
-    inner: R,
-    n: u64,
-}
-
-impl<R: io::BufRead> Read for Counted2<R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        self.n += n as u64;
-        Ok(n)
-    }
-}
-
-impl<R: io::BufRead> io::BufRead for Counted2<R> {
-    fn fill_buf(&mut self) -> io::Result<&[u8]> {
-        self.inner.fill_buf()
-    }
-
-    fn consume(&mut self, n: usize) {
-        self.n += n as u64;
-        self.inner.consume(n)
-    }
 }
 
 fn list(inputs: &[Option<PathBuf>], plan: &Plan, json: bool) -> Result<()> {

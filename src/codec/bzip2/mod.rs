@@ -19,6 +19,7 @@ mod encoder;
 use crate::codec::pipeline;
 use crate::codec::source::{Release, Source, Trailing, all_zeros, tail};
 use crate::codec::window::Window;
+use crate::io::counted::Counted;
 use crate::io::detect::Format;
 use anyhow::{Context, Result, bail};
 use blocks::{Block, Blocks, Stop};
@@ -139,31 +140,6 @@ pub(crate) fn decompress(
     )
 }
 
-/// A BufRead that counts what was consumed, for error offsets.
-struct Counted<'a> {
-    inner: &'a mut dyn BufRead,
-    at: u64,
-}
-
-impl Read for Counted<'_> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        self.at += n as u64;
-        Ok(n)
-    }
-}
-
-impl BufRead for Counted<'_> {
-    fn fill_buf(&mut self) -> io::Result<&[u8]> {
-        self.inner.fill_buf()
-    }
-
-    fn consume(&mut self, n: usize) {
-        self.at += n as u64;
-        self.inner.consume(n)
-    }
-}
-
 /// Decode concatenated bzip2 streams one after another with libbz2;
 /// `reader` starts at byte `base` of the input, for the error offsets.
 fn bunzip_stream(
@@ -172,10 +148,7 @@ fn bunzip_stream(
     streams_before: usize,
     out: &mut Window,
 ) -> Result<Option<Trailing>> {
-    let mut input = Counted {
-        inner: reader,
-        at: base,
-    };
+    let mut input = Counted::new(reader);
     let mut buf = vec![0u8; 1 << 20];
     let mut streams = streams_before;
     loop {
@@ -190,25 +163,25 @@ fn bunzip_stream(
             if streams == 0 && head_len < 4 {
                 bail!(
                     "unexpected end of file at byte {} (truncated input)",
-                    input.at + head_len as u64
+                    base + input.count() + head_len as u64
                 );
             }
             if streams == 0 {
-                bail!("not in bzip2 format at byte {}", input.at);
+                bail!("not in bzip2 format at byte {}", base + input.count());
             }
-            let at = input.at;
+            let at = base + input.count();
             return Ok(Some(Trailing {
                 at,
                 only_zeros: all_zeros(&mut input)?,
             }));
         }
-        let start = input.at;
+        let start = base + input.count();
         let mut decoder = ::bzip2::bufread::BzDecoder::new(&mut input);
         loop {
             let n = match decoder.read(&mut buf) {
                 Ok(n) => n,
                 Err(e) => {
-                    let at = decoder.get_ref().at;
+                    let at = base + decoder.get_ref().count();
                     let what = if e.kind() == io::ErrorKind::UnexpectedEof {
                         "unexpected end of file (truncated input)".to_string()
                     } else {
