@@ -1,6 +1,5 @@
 //! Where a decoder's compressed input comes from (a mapped file or a
-//! stream), what may follow its last member or stream, and giving the pages
-//! of a map that were read back to the kernel.
+//! stream), and what may follow its last member or stream.
 
 use std::io::{self, BufRead};
 
@@ -43,58 +42,5 @@ pub(super) fn all_zeros(reader: &mut dyn BufRead) -> io::Result<bool> {
         }
         let n = buf.len();
         reader.consume(n);
-    }
-}
-
-/// Give the pages of the map that were read back to the kernel every this
-/// many bytes, so that a huge file does not stay resident.
-const RELEASE_EVERY: usize = 8 << 20;
-
-/// Gives mapped pages that will not be read again back to the kernel, a
-/// stretch at a time (each call costs a page-table walk and a TLB flush).
-pub(super) struct Release<'a> {
-    map: &'a [u8],
-    done: usize,
-}
-
-impl<'a> Release<'a> {
-    pub(super) fn new(map: &'a [u8]) -> Release<'a> {
-        Release { map, done: 0 }
-    }
-
-    /// Everything before `upto` has been read for the last time.
-    pub(super) fn upto(&mut self, upto: usize) {
-        if upto >= self.done + RELEASE_EVERY {
-            self.release(upto);
-        }
-    }
-
-    #[cfg(unix)]
-    fn release(&mut self, upto: usize) {
-        // SAFETY: sysconf has no preconditions.
-        let page = usize::try_from(unsafe { libc::sysconf(libc::_SC_PAGESIZE) })
-            .ok()
-            .filter(|&p| p > 0)
-            .unwrap_or(4096);
-        let (from, to) = (self.done / page * page, upto / page * page);
-        if to > from {
-            // SAFETY: the range lies inside the mapping, which starts on a
-            // page boundary; MADV_DONTNEED on a read-only file mapping only
-            // drops pages, which are read back from the file if touched.
-            unsafe {
-                libc::madvise(
-                    self.map[from..].as_ptr() as *mut libc::c_void,
-                    to - from,
-                    libc::MADV_DONTNEED,
-                )
-            };
-            self.done = to;
-        }
-    }
-
-    #[cfg(not(unix))]
-    fn release(&mut self, upto: usize) {
-        let _ = self.map;
-        self.done = upto;
     }
 }

@@ -17,10 +17,11 @@ mod decoder;
 mod encoder;
 
 use crate::codec::pipeline;
-use crate::codec::source::{Release, Source, Trailing, all_zeros, tail};
+use crate::codec::source::{Source, Trailing, all_zeros, tail};
 use crate::codec::window::Window;
 use crate::io::counted::Counted;
 use crate::io::detect::Format;
+use crate::io::map::ReleaseBehind;
 use anyhow::{Context, Result, bail};
 use blocks::{Block, Blocks, Stop};
 use decoder::BlockDecoder;
@@ -90,7 +91,7 @@ pub(crate) fn decompress(
     // The stream being written, the bytes written from it, and the CRC of
     // its blocks so far (combined as bzip2 does).
     let (mut stream, mut written, mut combined) = (usize::MAX, 0u64, 0u32);
-    let mut release = Release::new(map);
+    let mut release = ReleaseBehind::new(file, 0);
     let result = pipeline::ordered(
         threads,
         (&mut blocks).map(Ok),

@@ -87,11 +87,11 @@ pub(crate) fn decompress(
             done
         })
         .map_or(wanted.len(), |i| i + 1);
-    inflate_indexed(map, &wanted[..last], out, threads)?;
+    inflate_indexed(file, &wanted[..last], out, threads)?;
     if out.full() || rest_at == map.len() && !members.is_empty() {
         return Ok(None);
     }
-    inflate_mapped(map, rest_at, members.len() as u64, out, threads)
+    inflate_mapped(file, rest_at, members.len() as u64, out, threads)
 }
 
 /// Inflate members one after another from a stream.

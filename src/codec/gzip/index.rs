@@ -8,8 +8,9 @@
 use super::inflate::WholeInflater;
 use super::member::{HeaderError, parse_header};
 use crate::codec::pipeline;
-use crate::codec::source::Release;
 use crate::codec::window::Window;
+use crate::io::MappedFile;
+use crate::io::map::ReleaseBehind;
 use anyhow::{Result, anyhow, bail};
 use std::borrow::Cow;
 use std::io::{self, BufRead, Read};
@@ -83,12 +84,13 @@ pub(crate) fn indexed_length(map: &[u8]) -> Option<u64> {
 /// Inflate indexed members of a mapped file on `threads` cores, releasing
 /// the pages behind them as they are done.
 pub(super) fn inflate_indexed(
-    map: &[u8],
+    file: &MappedFile,
     members: &[Member],
     out: &mut Window,
     threads: usize,
 ) -> Result<()> {
-    let mut release = Release::new(map);
+    let map: &[u8] = file;
+    let mut release = ReleaseBehind::new(file, 0);
     let jobs = members.iter().map(|m| {
         let at = m.offset as usize;
         Ok((Cow::Borrowed(&map[at..at + m.len]), *m))

@@ -13,8 +13,10 @@
 
 use super::inflate::Inflater;
 use super::member::{HeaderError, parse_header};
-use crate::codec::source::{Release, Trailing};
+use crate::codec::source::Trailing;
 use crate::codec::window::Window;
+use crate::io::MappedFile;
+use crate::io::map::ReleaseBehind;
 use anyhow::{Result, bail};
 
 /// Output bytes per write. ISA-L keeps the last 32 KiB of every fill as
@@ -28,7 +30,7 @@ const OUT_BUF: usize = 1 << 20;
 /// one thread, the writes (a copy into a pipe or the page cache, 20-30% of
 /// the inflating time) run on this thread while another inflates.
 pub(super) fn inflate_mapped(
-    map: &[u8],
+    map: &MappedFile,
     start: usize,
     members_before: u64,
     out: &mut Window,
@@ -85,14 +87,16 @@ pub(super) fn inflate_mapped(
 /// (which may swap in another buffer of the same length), until the end,
 /// or until `emit` says no more is wanted.
 fn inflate_members(
-    map: &[u8],
+    file: &MappedFile,
     start: usize,
     members_before: u64,
     buf: &mut Vec<u8>,
     mut emit: impl FnMut(&mut Vec<u8>, usize) -> Result<bool>,
 ) -> Result<Option<Trailing>> {
+    // The slice once, not a deref of the map at every step.
+    let map: &[u8] = file;
     let mut inflater = Inflater::new();
-    let mut release = Release::new(map);
+    let mut release = ReleaseBehind::new(file, 0);
     let mut off = start;
     let mut members = members_before;
     let mut more = true;
