@@ -25,6 +25,21 @@ pub(crate) use window::Window;
 use crate::io::detect::Format;
 use std::io::{BufRead, Read};
 
+/// Decompress `src`, which holds `format`, into `out` on `threads` cores
+/// (where the format allows it); what follows the last member, if
+/// anything, is returned for the caller to judge.
+pub(crate) fn decompress(
+    format: Format,
+    src: Source,
+    out: &mut Window,
+    threads: usize,
+) -> anyhow::Result<Option<Trailing>> {
+    match format {
+        Format::Gzip => gzip::decompress(src, out, threads),
+        Format::Bzip2 => bzip2::decompress(src, out, threads),
+    }
+}
+
 /// A reader of the decompressed bytes of `input`, which holds `format`:
 /// every member of a gzip input, every stream of a concatenated bzip2 one,
 /// as GNU gzip and bzip2 read them, in constant memory.

@@ -628,14 +628,12 @@ fn decompress_stdin_stream(plan: &Plan, mut input: Input) -> Result<Status> {
     };
     let mut out = create_output(plan, None, None, None)?;
     let mut window = Window::new(&mut out, plan.range);
-    let trailing = match format {
-        Format::Gzip => {
-            codec::gzip::decompress(Source::Stream(&mut reader), &mut window, plan.threads)
-        }
-        Format::Bzip2 => {
-            codec::bzip2::decompress(Source::Stream(&mut reader), &mut window, plan.threads)
-        }
-    }
+    let trailing = codec::decompress(
+        format,
+        Source::Stream(&mut reader),
+        &mut window,
+        plan.threads,
+    )
     .context("<stdin>")?;
     out.finish()?;
     report_trailing(plan, "<stdin>", trailing)
@@ -667,11 +665,8 @@ fn decode_mapped(
     shown: &str,
 ) -> Result<Option<Trailing>> {
     let mut window = Window::new(out, plan.range).progress(plan.progress);
-    match format {
-        Format::Gzip => codec::gzip::decompress(Source::File(map), &mut window, plan.threads),
-        Format::Bzip2 => codec::bzip2::decompress(Source::File(map), &mut window, plan.threads),
-    }
-    .with_context(|| shown.to_string())
+    codec::decompress(format, Source::File(map), &mut window, plan.threads)
+        .with_context(|| shown.to_string())
 }
 
 /// `gzip -cdf` copies input that is not compressed unchanged (as zcat -f).
@@ -780,10 +775,7 @@ fn decoded_len(src: Source, format: Format, threads: usize) -> Result<u64> {
     {
         let mut w: &mut dyn Write = &mut count;
         let mut window = Window::new(&mut w, None);
-        match format {
-            Format::Gzip => codec::gzip::decompress(src, &mut window, threads)?,
-            Format::Bzip2 => codec::bzip2::decompress(src, &mut window, threads)?,
-        };
+        codec::decompress(format, src, &mut window, threads)?;
     }
     Ok(count.count())
 }
