@@ -295,7 +295,7 @@ impl Job<'_> {
 }
 
 /// Where an --exec job reads its chunk from.
-enum Source {
+enum ChunkSource {
     /// The input file itself, at the chunk's offset.
     Input,
     /// A spooled copy of a chunk of stdin, from its start.
@@ -305,7 +305,7 @@ enum Source {
 struct ExecJob {
     range: Range,
     label: String,
-    source: Source,
+    source: ChunkSource,
 }
 
 fn exec(
@@ -354,7 +354,7 @@ fn exec(
                         let job = ExecJob {
                             label: label(range.index)?,
                             range,
-                            source: Source::Input,
+                            source: ChunkSource::Input,
                         };
                         if tx.send(job).is_err() {
                             break;
@@ -370,7 +370,7 @@ fn exec(
                         let job = ExecJob {
                             label: label(c.range.index)?,
                             range: c.range,
-                            source: Source::Spool(c.file),
+                            source: ChunkSource::Spool(c.file),
                         };
                         tx.send(job)
                             .map_err(|_| anyhow::anyhow!("the command runners stopped"))
@@ -413,12 +413,12 @@ fn run_one(
     // Each job reads its own descriptor (std then splices file to pipe in
     // the kernel); stdin's is shared, so it is read by position.
     let mut feed = match (&job.source, path, input) {
-        (Source::Input, Some(p), _) => {
+        (ChunkSource::Input, Some(p), _) => {
             let mut file = File::open(p)?;
             file.seek(SeekFrom::Start(job.range.offset))?;
             Feed::Own(file.take(job.range.length))
         }
-        (Source::Input, None, Some(f)) => Feed::Shared(io::BufReader::with_capacity(
+        (ChunkSource::Input, None, Some(f)) => Feed::Shared(io::BufReader::with_capacity(
             256 << 10,
             ReadAt {
                 file: f.file(),
@@ -426,8 +426,8 @@ fn run_one(
             }
             .take(job.range.length),
         )),
-        (Source::Input, None, None) => anyhow::bail!("no input file"),
-        (Source::Spool(f), _, _) => {
+        (ChunkSource::Input, None, None) => anyhow::bail!("no input file"),
+        (ChunkSource::Spool(f), _, _) => {
             let mut file = f.try_clone()?;
             file.seek(SeekFrom::Start(0))?;
             Feed::Own(file.take(job.range.length))
