@@ -130,6 +130,7 @@ fn ctrl_c_removes_the_temporary_output_and_exits_130() {
         "the temporary output exists while copying: {:?}",
         wd.list()
     );
+    // SAFETY: kill(2) on our own child; no memory is involved.
     unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
     let status = child.wait().unwrap();
     assert_eq!(status.code(), Some(130));

@@ -161,6 +161,7 @@ fn exec_cleans_up_when_interrupted() {
         );
         std::thread::sleep(Duration::from_millis(20));
     }
+    // SAFETY: kill(2) on our own child; no memory is involved.
     unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
     let out = child.wait_with_output();
     assert_eq!(out.status.code(), Some(130), "128 + SIGINT");

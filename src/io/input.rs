@@ -395,22 +395,23 @@ impl BufRead for Input {
     }
 }
 
-/// Stdin (fd 0) or stdout (fd 1) as a file, and its current position,
-/// when it is a regular file (`cmd < file`, `cmd > file`): then a command
-/// can read or write it by position, or let the kernel copy, as it would
-/// a named file. The descriptor is a duplicate: it shares the position
-/// and flags of the original, and closing it leaves the original open.
-#[cfg(unix)]
-pub(crate) fn stdio_file(fd: i32) -> Option<(File, u64)> {
+/// Which standard stream [`stdio_file`] looks at.
+pub(crate) enum Stdio {
+    In,
+    Out,
+}
+
+/// Stdin or stdout as a file, and its current position, when it is a
+/// regular file (`cmd < file`, `cmd > file`): then a command can read or
+/// write it by position, or let the kernel copy, as it would a named file.
+/// The descriptor is a duplicate: it shares the position and flags of the
+/// original, and closing it leaves the original open.
+pub(crate) fn stdio_file(which: Stdio) -> Option<(File, u64)> {
     use std::io::Seek;
-    use std::os::unix::io::FromRawFd;
-    // SAFETY: dup gives a new descriptor for the same open file; the File
-    // owns and closes only the duplicate.
-    let dup = unsafe { libc::dup(fd) };
-    if dup < 0 {
-        return None;
-    }
-    let mut file = unsafe { File::from_raw_fd(dup) };
+    let mut file = match which {
+        Stdio::In => duplicate(&io::stdin()),
+        Stdio::Out => duplicate(&io::stdout()),
+    }?;
     if !file.metadata().ok()?.is_file() {
         return None;
     }
@@ -418,8 +419,19 @@ pub(crate) fn stdio_file(fd: i32) -> Option<(File, u64)> {
     Some((file, position))
 }
 
-#[cfg(not(unix))]
-pub(crate) fn stdio_file(_fd: i32) -> Option<(File, u64)> {
+/// A duplicate of a standard stream's descriptor, as a file.
+#[cfg(unix)]
+pub(super) fn duplicate(stream: &impl std::os::fd::AsFd) -> Option<File> {
+    stream.as_fd().try_clone_to_owned().ok().map(File::from)
+}
+
+#[cfg(windows)]
+pub(super) fn duplicate(stream: &impl std::os::windows::io::AsHandle) -> Option<File> {
+    stream.as_handle().try_clone_to_owned().ok().map(File::from)
+}
+
+#[cfg(not(any(unix, windows)))]
+pub(super) fn duplicate<T>(_: &T) -> Option<File> {
     None
 }
 
@@ -428,5 +440,5 @@ pub(crate) fn stdio_file(_fd: i32) -> Option<(File, u64)> {
 /// have content but no size), so such a file, like an empty one, is read
 /// as a stream.
 fn stdin_file() -> Option<(File, u64)> {
-    stdio_file(0).filter(|(file, _)| file.metadata().is_ok_and(|m| m.len() > 0))
+    stdio_file(Stdio::In).filter(|(file, _)| file.metadata().is_ok_and(|m| m.len() > 0))
 }

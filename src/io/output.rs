@@ -340,7 +340,7 @@ impl Drop for Committed {
 /// bytes that a cut could not bring back, so that is `None`, as are pipes
 /// and terminals.
 pub fn stdout_file() -> Option<(File, u64)> {
-    let (file, position) = super::input::stdio_file(1)?;
+    let (file, position) = super::input::stdio_file(super::input::Stdio::Out)?;
     let len = file.metadata().ok()?.len();
     #[cfg(unix)]
     let append = {
@@ -509,50 +509,37 @@ impl Write for Output {
     }
 }
 
-/// Stdout without std's line buffering: writes go to fd 1 in the sizes the
-/// caller chose (std's `Stdout` is a `LineWriter`, which splits writes at
-/// newlines and copies the tail).
-struct RawStdout {
-    #[cfg(unix)]
-    file: std::mem::ManuallyDrop<File>,
-    #[cfg(not(unix))]
-    out: io::Stdout,
+/// Stdout without std's line buffering: writes go to the stream in the
+/// sizes the caller chose (std's `Stdout` is a `LineWriter`, which splits
+/// writes at newlines and copies the tail). It writes through a duplicate
+/// of the descriptor, which shares the stream's position and flags; std's
+/// `Stdout` serves only where a duplicate cannot be had.
+enum RawStdout {
+    File(File),
+    Std(io::Stdout),
 }
 
 impl RawStdout {
     fn new() -> RawStdout {
-        #[cfg(unix)]
-        {
-            use std::os::unix::io::FromRawFd;
-            // SAFETY: fd 1 stays open for the life of the process and is
-            // never closed here (ManuallyDrop).
-            let file = unsafe { File::from_raw_fd(1) };
-            RawStdout {
-                file: std::mem::ManuallyDrop::new(file),
-            }
+        match super::input::duplicate(&io::stdout()) {
+            Some(file) => RawStdout::File(file),
+            None => RawStdout::Std(io::stdout()),
         }
-        #[cfg(not(unix))]
-        RawStdout { out: io::stdout() }
-    }
-}
-
-impl Default for RawStdout {
-    fn default() -> Self {
-        RawStdout::new()
     }
 }
 
 impl Write for RawStdout {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        #[cfg(unix)]
-        return (&*self.file).write(buf);
-        #[cfg(not(unix))]
-        return self.out.write(buf);
+        match self {
+            RawStdout::File(file) => file.write(buf),
+            RawStdout::Std(out) => out.write(buf),
+        }
     }
 
     fn flush(&mut self) -> io::Result<()> {
-        #[cfg(not(unix))]
-        self.out.flush()?;
-        Ok(())
+        match self {
+            RawStdout::File(_) => Ok(()),
+            RawStdout::Std(out) => out.flush(),
+        }
     }
 }
