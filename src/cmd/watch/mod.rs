@@ -10,12 +10,14 @@
 
 mod backend;
 mod events;
+mod kind;
 mod report;
 mod runner;
 mod scope;
 
 use self::backend::{Backend, Core, News, Platform, lock};
-use self::events::{Kind, Tracker};
+use self::events::Tracker;
+use self::kind::Kind;
 use self::report::{Format, Reporter};
 use self::runner::Runner;
 use self::scope::{Root, Scope, glob_sets};

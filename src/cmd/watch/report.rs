@@ -1,11 +1,12 @@
 //! Where events go: printed at once as text or JSON lines, or gathered into
 //! a burst for --debounce, or into the changed paths for --exec.
 
-use super::events::{Kind, WatchEvent};
+use super::events::WatchEvent;
+use super::kind::Kind;
+use super::scope::Shown;
 use crate::io::Output;
 use anyhow::Result;
 use std::collections::HashSet;
-use std::fmt;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -174,30 +175,6 @@ impl Reporter {
         self.out.write_all(b"\x1b[2J\x1b[3J\x1b[H")?;
         self.out.flush()?;
         Ok(())
-    }
-}
-
-/// A path in messages and in FKIT_PATHS: "." for the current directory.
-pub(super) fn shown(path: &Path) -> String {
-    Shown(path).to_string()
-}
-
-/// A path for output: "." for the current directory.
-struct Shown<'a>(&'a Path);
-
-impl fmt::Display for Shown<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.0.as_os_str().is_empty() {
-            f.write_str(".")
-        } else {
-            self.0.display().fmt(f)
-        }
-    }
-}
-
-impl serde::Serialize for Shown<'_> {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
-        s.collect_str(self)
     }
 }
 

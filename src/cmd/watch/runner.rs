@@ -4,7 +4,8 @@
 //! What depends on the platform (a process group, signals to it, a status
 //! as an exit code) is kept to the small functions at the end.
 
-use super::report::{Reporter, shown};
+use super::report::Reporter;
+use super::scope::shown;
 use crate::io::signal;
 use anyhow::{Context, Result};
 use crossbeam_channel::{Receiver, Sender};

@@ -1,12 +1,13 @@
 //! What is watched and what is reported: the paths given, and the kinds,
 //! globs, ignores and .gitignore files that filter what happens under them.
 
-use super::events::Kinds;
+use super::kind::Kinds;
 use crate::io::Exit;
 use anyhow::{Context, Result};
 use globset::{Glob, GlobSet, GlobSetBuilder};
 use ignore::gitignore::{Gitignore, GitignoreBuilder};
 use std::collections::HashMap;
+use std::fmt;
 use std::path::{Component, Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
@@ -226,9 +227,33 @@ pub(super) fn normal(path: &Path) -> PathBuf {
         .collect()
 }
 
+/// A path in messages and in FKIT_PATHS: "." for the current directory.
+pub(super) fn shown(path: &Path) -> String {
+    Shown(path).to_string()
+}
+
+/// A path for output: "." for the current directory.
+pub(super) struct Shown<'a>(pub(super) &'a Path);
+
+impl fmt::Display for Shown<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.0.as_os_str().is_empty() {
+            f.write_str(".")
+        } else {
+            self.0.display().fmt(f)
+        }
+    }
+}
+
+impl serde::Serialize for Shown<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
 #[cfg(test)]
 pub(super) mod tests {
-    use super::super::events::Kind;
+    use super::super::kind::Kind;
     use super::*;
 
     /// A recursive watch of the directory `root` (at /work/x/`root`) for

@@ -8,9 +8,9 @@
 //! directories, so that a path is never reported under a stale name.
 
 use super::{Backend, Core, News, Watches, instance_limit, is_watch_limit, lock, watch_limit};
-use crate::cmd::watch::events::{Change, Kind, Tracker, WatchEvent, WatchOp, rebase};
-use crate::cmd::watch::report::shown;
-use crate::cmd::watch::scope::Scope;
+use crate::cmd::watch::events::{Change, Tracker, WatchEvent, WatchOp, rebase};
+use crate::cmd::watch::kind::Kind;
+use crate::cmd::watch::scope::{Scope, shown};
 use anyhow::{Context, Result};
 use clap::ValueEnum;
 use crossbeam_channel::Sender;

@@ -9,8 +9,9 @@
 //! [`Backend`].
 
 use super::events::{Tracker, WatchEvent};
-use super::report::{Reporter, shown};
+use super::report::Reporter;
 use super::scope::Scope;
+use super::scope::shown;
 use anyhow::Result;
 use crossbeam_channel::Sender;
 use std::path::{Path, PathBuf};

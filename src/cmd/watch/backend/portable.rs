@@ -5,8 +5,7 @@
 
 use super::{Backend, Core, News, Watches, instance_limit, is_watch_limit, lock, watch_limit};
 use crate::cmd::watch::events::{Change, WatchOp, under};
-use crate::cmd::watch::report::shown;
-use crate::cmd::watch::scope::{Scope, normal};
+use crate::cmd::watch::scope::{Scope, normal, shown};
 use anyhow::Result;
 use crossbeam_channel::Sender;
 use notify::event::{AccessKind, AccessMode, CreateKind, EventKind, ModifyKind, RenameMode};
