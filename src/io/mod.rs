@@ -4,6 +4,7 @@
 
 pub mod args;
 pub mod at;
+pub mod child;
 pub mod compress;
 pub mod error;
 pub mod flatten;
