@@ -776,13 +776,14 @@ fn decompress_file(path: &Path, meta: &fs::Metadata, plan: &Plan) -> Result<Stat
             target = Some(path.with_file_name(name));
         }
     }
-    if let Some(t) = &target {
-        if !plan.force && fs::symlink_metadata(t).is_ok() {
-            return warn(
-                plan,
-                format!("{}: already exists; not overwritten (use -f)", t.display()),
-            );
-        }
+    if let Some(t) = &target
+        && !plan.force
+        && fs::symlink_metadata(t).is_ok()
+    {
+        return warn(
+            plan,
+            format!("{}: already exists; not overwritten (use -f)", t.display()),
+        );
     }
     let mut sink = Sink::create(plan, target.as_deref())?;
     let trailing = decode_mapped(&map, format, &mut sink, plan, &shown)?;
@@ -888,10 +889,10 @@ fn list_one(input: Option<&Path>, plan: &Plan) -> Result<Listing> {
     let (uncompressed, header_bytes) = match format {
         Format::Gzip => {
             let header = parse_header(&map).map_err(|_| anyhow!("{shown}: invalid gzip header"))?;
-            if plan.restore_name {
-                if let Some(n) = &header.name {
-                    name = String::from_utf8_lossy(n).into_owned();
-                }
+            if plan.restore_name
+                && let Some(n) = &header.name
+            {
+                name = String::from_utf8_lossy(n).into_owned();
             }
             if map.len() < header.len + 8 {
                 bail!("{shown}: unexpected end of file (truncated input)");

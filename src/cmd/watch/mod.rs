@@ -1125,11 +1125,11 @@ impl Reporter {
         for event in events {
             if self.for_exec {
                 // A saved file's temporary name is gone: not worth passing on.
-                if let Some(from) = &event.from {
-                    if event.kind == "modify" {
-                        self.in_changed.remove(from);
-                        self.changed.retain(|p| p != from);
-                    }
+                if let Some(from) = &event.from
+                    && event.kind == "modify"
+                {
+                    self.in_changed.remove(from);
+                    self.changed.retain(|p| p != from);
                 }
                 if let Some(p) = &event.path
                     && self.in_changed.insert(p.clone())
