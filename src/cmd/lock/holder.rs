@@ -169,6 +169,7 @@ fn kernel_holders(file: &File) -> Vec<LockHolder> {
 /// `(pid, mode)` of the granted FLOCK locks on one inode, from the text of
 /// /proc/locks: `1: FLOCK  ADVISORY  WRITE 1234 fd:01:5678 0 EOF`
 /// (waiters are the lines with `->`).
+#[cfg(any(target_os = "linux", test))]
 fn parse_proc_locks(text: &str, major: u64, minor: u64, ino: u64) -> Vec<(u32, &'static str)> {
     let mut holders = Vec::new();
     for line in text.lines() {
@@ -200,6 +201,7 @@ fn parse_proc_locks(text: &str, major: u64, minor: u64, ino: u64) -> Vec<(u32, &
     holders
 }
 
+#[cfg(target_os = "linux")]
 fn process_command(pid: u32) -> Option<String> {
     let raw = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
     let words: Vec<_> = raw
