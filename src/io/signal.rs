@@ -109,6 +109,7 @@ pub struct Held {
     slot: Option<usize>,
 }
 
+/// A child is about to be spawned: see [`Held`].
 pub fn hold() -> Held {
     install_forwarding();
     let slot = TARGETS.iter().position(|target| {
@@ -226,6 +227,7 @@ fn install_forwarding() {
 }
 
 /// [`Held::forward_to`] for the last [`hold`]; [`stop_forwarding`] ends it.
+/// (For watch's runner, until it runs its command through `io::child`.)
 pub fn forward_to(pid: u32) {
     forward_last(i32::try_from(pid).unwrap_or(FREE));
 }
