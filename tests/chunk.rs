@@ -456,6 +456,37 @@ fn help_has_examples() {
     }
 }
 
+/// A `kill` aimed at fkit reaches every running command, no further
+/// command starts, and fkit exits as they did (128 + signal).
+#[test]
+fn exec_passes_a_signal_on_to_the_commands_and_starts_no_more() {
+    let wd = Workdir::new();
+    wd.write("in", "1\n2\n3\n4\n5\n6\n");
+    let script = "cat > /dev/null; trap 'touch got.$FKIT_CHUNK_INDEX; exit 3' TERM; \
+                  touch started.$FKIT_CHUNK_INDEX; while :; do sleep 0.05; done";
+    let mut split = Background::spawn(&mut wd.command(&[
+        "chunk", "split", "in", "--lines", "1", "-j", "2", "--exec", script,
+    ]));
+    let started = || {
+        wd.list()
+            .iter()
+            .filter(|n| n.starts_with("started."))
+            .count()
+    };
+    let start = std::time::Instant::now();
+    while started() < 2 {
+        assert!(start.elapsed().as_secs() < 20, "the commands never started");
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    // SAFETY: kill(2) touches no memory of ours.
+    unsafe { libc::kill(split.id() as libc::pid_t, libc::SIGTERM) };
+    let status = split.wait().unwrap();
+    assert_eq!(status.code(), Some(128 + libc::SIGTERM));
+    let got = wd.list().iter().filter(|n| n.starts_with("got.")).count();
+    assert_eq!(got, 2, "{:?}", wd.list());
+    assert_eq!(started(), 2, "{:?}", wd.list());
+}
+
 /// The README's `--exec 'gzip > {}.gz'`: the compressed chunks, one gzip
 /// member each, decompress in order to the input.
 #[test]

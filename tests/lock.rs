@@ -1,18 +1,19 @@
 mod common;
 
-use common::{Workdir, fkit_bin};
-use std::process::{Child, Command, Stdio};
+use common::{Background, Workdir};
+use std::process::{Child, Stdio};
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 
-/// Start `fkit lock ARGS` in the background (no output captured).
-fn spawn(wd: &Workdir, args: &[&str]) -> Child {
-    wd.command(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn fkit lock")
+/// Start `fkit lock ARGS` in the background (no output captured); it is
+/// killed when the test ends, even by a failed assertion.
+fn spawn(wd: &Workdir, args: &[&str]) -> Background {
+    Background::spawn(
+        wd.command(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null()),
+    )
 }
 
 /// Wait until `name` exists in the work dir (a command's "I have the lock").
@@ -28,6 +29,7 @@ fn wait_for(wd: &Workdir, name: &str) {
 }
 
 fn signal(child: &Child, sig: i32) {
+    // SAFETY: kill(2) touches no memory of ours.
     unsafe {
         libc::kill(child.id() as libc::pid_t, sig);
     }
@@ -37,23 +39,13 @@ fn signal(child: &Child, sig: i32) {
 fn counter_under_lock_ends_exact() {
     let wd = Workdir::new();
     wd.write("counter", "0\n");
-    let fkit = fkit_bin();
-    let script = format!(
-        "for i in $(seq 200); do \"{}\" lock counter.lock sh -c 'n=$(cat counter); echo $((n+1)) > counter' || exit 1; done",
-        fkit.display()
+    // Eight workers at once; each must succeed.
+    let out = wd.sh(
+        "worker() { for i in $(seq 200); do \"$FKIT\" lock counter.lock sh -c 'n=$(cat counter); echo $((n+1)) > counter' || exit 1; done; }
+         pids=; for w in $(seq 8); do worker & pids=\"$pids $!\"; done
+         for p in $pids; do wait $p || exit 1; done",
     );
-    let workers: Vec<Child> = (0..8)
-        .map(|_| {
-            Command::new("sh")
-                .args(["-c", &script])
-                .current_dir(wd.path())
-                .spawn()
-                .expect("spawn worker")
-        })
-        .collect();
-    for mut w in workers {
-        assert!(w.wait().expect("wait").success());
-    }
+    assert!(out.status.success(), "{out:?}");
     assert_eq!(String::from_utf8_lossy(&wd.read("counter")).trim(), "1600");
 }
 
@@ -192,7 +184,7 @@ fn shared_locks_run_together() {
     };
     let a = both("a", "b");
     let b = both("b", "a");
-    let mut first = wd.command(&["lock", "-s", "l", "-c", &a]).spawn().unwrap();
+    let mut first = Background::spawn(&mut wd.command(&["lock", "-s", "l", "-c", &a]));
     let second = wd.run(&["lock", "--shared", "-n", "l", "-c", &b]);
     assert!(first.wait().unwrap().success());
     second.ok();
@@ -224,20 +216,19 @@ fn exclusive_waits_for_shared() {
 #[test]
 fn signals_are_forwarded_to_the_command() {
     let wd = Workdir::new();
-    let child = wd
-        .command(&[
+    let child = Background::spawn(
+        wd.command(&[
             "lock",
             "l",
             "sh",
             "-c",
             "trap 'echo got-term; exit 3' TERM; touch ready; while :; do sleep 0.05; done",
         ])
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
+        .stdout(Stdio::piped()),
+    );
     wait_for(&wd, "ready");
     signal(&child, libc::SIGTERM);
-    let out = child.wait_with_output().unwrap();
+    let out = child.wait_with_output();
     assert_eq!(String::from_utf8_lossy(&out.stdout), "got-term\n");
     assert_eq!(out.status.code(), Some(3));
     wd.run(&["lock", "-n", "l", "true"]).ok();
@@ -286,6 +277,7 @@ fn sigkill_of_holder_releases_lock_and_record_is_stale() {
         .trim()
         .parse()
         .unwrap();
+    // SAFETY: kill(2) touches no memory of ours.
     unsafe {
         libc::kill(sleeper, libc::SIGKILL);
     }
@@ -358,16 +350,9 @@ fn directory_as_lockfile() {
 #[test]
 fn file_descriptor_form_like_flock() {
     let wd = Workdir::new();
-    let fkit = fkit_bin();
-    let script = format!(
-        "( \"{f}\" lock -n 9 || exit 1; touch held; sleep 1 ) 9>l & sleep 0.3; \"{f}\" lock -n l true; echo busy=$?; wait",
-        f = fkit.display()
+    let out = wd.sh(
+        "( \"$FKIT\" lock -n 9 || exit 1; touch held; sleep 1 ) 9>l & sleep 0.3; \"$FKIT\" lock -n l true; echo busy=$?; wait",
     );
-    let out = Command::new("sh")
-        .args(["-c", &script])
-        .current_dir(wd.path())
-        .output()
-        .unwrap();
     assert!(wd.exists("held"));
     assert_eq!(String::from_utf8_lossy(&out.stdout), "busy=1\n");
 }
@@ -375,16 +360,9 @@ fn file_descriptor_form_like_flock() {
 #[test]
 fn no_fork_keeps_the_lock_in_the_command() {
     let wd = Workdir::new();
-    let fkit = fkit_bin();
-    let script = format!(
-        "\"{f}\" lock -F l sh -c 'touch held; sleep 1' & sleep 0.3; \"{f}\" lock -n l true; echo busy=$?; wait",
-        f = fkit.display()
+    let out = wd.sh(
+        "\"$FKIT\" lock -F l sh -c 'touch held; sleep 1' & sleep 0.3; \"$FKIT\" lock -n l true; echo busy=$?; wait",
     );
-    let out = Command::new("sh")
-        .args(["-c", &script])
-        .current_dir(wd.path())
-        .output()
-        .unwrap();
     assert!(wd.exists("held"));
     assert_eq!(String::from_utf8_lossy(&out.stdout), "busy=1\n");
 }

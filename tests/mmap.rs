@@ -12,7 +12,7 @@ fn log_lines(lines: usize, seed: u64) -> Vec<u8> {
         let n = noise[i * 4] as usize % 90;
         out.extend_from_slice(format!("{i:06} worker-{} ", noise[i * 4 + 1] % 7).as_bytes());
         out.extend(std::iter::repeat_n(b'a' + noise[i * 4 + 2] % 26, n));
-        if noise[i * 4 + 3] % 5 == 0 {
+        if noise[i * 4 + 3].is_multiple_of(5) {
             out.extend_from_slice(b" ERROR disk");
         }
         out.push(b'\n');

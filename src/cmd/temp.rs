@@ -1,5 +1,6 @@
 //! `fkit temp`: temporary files and directories (mktemp, sponge).
 
+use crate::io::child::Child;
 use crate::io::output::spill_file;
 use crate::io::{Exit, Input, Output, signal};
 use anyhow::{Context, Result, bail};
@@ -171,30 +172,11 @@ fn run_with(path: &Path, command: &[OsString]) -> Result<i32> {
             _ => a.clone(),
         })
         .collect();
-    let held = signal::hold();
-    let mut child = Command::new(&args[0])
-        .args(&args[1..])
-        .env("FKIT_TEMP", path)
-        .spawn()
+    let mut command = Command::new(&args[0]);
+    command.args(&args[1..]).env("FKIT_TEMP", path);
+    let child = Child::spawn(&mut command)
         .with_context(|| format!("{}: cannot run", args[0].to_string_lossy()))?;
-    signal::forward_to(child.id());
-    drop(held);
-    let status = child.wait();
-    signal::stop_forwarding();
-    let status = status.context("waiting for the command")?;
-    Ok(exit_code_of(status))
-}
-
-/// The shell's view of a status: the code, or 128 + the signal number.
-pub(crate) fn exit_code_of(status: std::process::ExitStatus) -> i32 {
-    #[cfg(unix)]
-    {
-        use std::os::unix::process::ExitStatusExt;
-        if let Some(sig) = status.signal() {
-            return 128 + sig;
-        }
-    }
-    status.code().unwrap_or(1)
+    child.wait().context("waiting for the command")
 }
 
 fn remove(path: &Path, directory: bool) -> io::Result<()> {

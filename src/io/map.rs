@@ -7,7 +7,6 @@
 //! lock`) respect: shared while reading, exclusive while writing.
 
 use anyhow::{Context, Result, bail};
-use fs2::FileExt;
 use memmap2::{Mmap, MmapMut, MmapOptions};
 use std::borrow::Borrow;
 use std::fs::{File, OpenOptions};
@@ -41,7 +40,8 @@ impl MappedFile {
             bail!("{name}: not a regular file, cannot be mapped");
         }
         if lock {
-            FileExt::lock_shared(&file).with_context(|| format!("{name}: taking a shared lock"))?;
+            file.lock_shared()
+                .with_context(|| format!("{name}: taking a shared lock"))?;
         }
         // Measure again under the lock: a writer may have changed it.
         let len = file.metadata().with_context(|| name.to_string())?.len();
@@ -228,7 +228,7 @@ impl MappedRange {
             bail!("{}: not a regular file, cannot be mapped", path.display());
         }
         if lock {
-            FileExt::lock_exclusive(&file)
+            file.lock()
                 .with_context(|| format!("{}: taking an exclusive lock", path.display()))?;
         }
         let size = file.metadata().with_context(name)?.len();

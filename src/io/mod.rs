@@ -4,6 +4,7 @@
 
 pub mod args;
 pub mod at;
+pub mod child;
 pub(crate) mod counted;
 pub mod detect;
 pub mod error;

@@ -3,9 +3,10 @@
 //! Two rules hold for every command:
 //! * no partial output survives an interrupt: every temporary path the I/O
 //!   layer creates is registered here and removed before the process exits;
-//! * a command that runs a child (`lock`, `temp --exec`, `watch --exec`)
-//!   forwards the signal to it and keeps running until the child is gone,
-//!   then exits with the child's status (128 + signal when it was killed).
+//! * a command that runs a child (`lock`, `temp --exec`, `chunk split
+//!   --exec`, `watch --exec`, all through `io::child`) forwards the signal
+//!   to it and keeps running until the child is gone, then exits with the
+//!   child's status (128 + signal when it was killed).
 //!
 //! Nothing is installed until it is needed: until then the default action
 //! (exit at once) loses nothing, and start-up stays cheap for scripts that
@@ -25,9 +26,6 @@ static CUT_BACKS: Mutex<Vec<(File, u64)>> = Mutex::new(Vec::new());
 /// Held (shared) by each write to a file in [`CUT_BACKS`]; the cleanup
 /// takes it exclusively, so that no write lands after the cut.
 static WRITE_GATE: RwLock<()> = RwLock::new(());
-/// Where signals go while a child runs: a pid, a negated process group id
-/// (as `kill` takes it), or 0 for nowhere.
-static CHILD: AtomicI32 = AtomicI32::new(0);
 /// The last signal received while a child was running (0: none).
 static RECEIVED: AtomicI32 = AtomicI32::new(0);
 /// The cleanup listener is running: it decides what a signal without a
@@ -83,34 +81,74 @@ pub fn writing() -> RwLockReadGuard<'static, ()> {
     WRITE_GATE.read().unwrap_or_else(|p| p.into_inner())
 }
 
-/// A child is being started: signals now wait in [`PENDING`] for its pid.
+// Where signals go while children run. Each child takes a slot: FREE,
+// STARTING (being spawned: a signal is kept for it in KEPT) or its target,
+// a pid or a negated process group id as kill(2) takes it. A fixed table of
+// atomics, because the signal handler may touch nothing else; `chunk split
+// --exec -j N` runs N children at once.
+const SLOTS: usize = 256;
+const FREE: i32 = 0;
 const STARTING: i32 = i32::MIN;
-/// A signal that arrived while a child was being started (0: none).
-static PENDING: AtomicI32 = AtomicI32::new(0);
+static TARGETS: [AtomicI32; SLOTS] = [const { AtomicI32::new(FREE) }; SLOTS];
+/// A signal that arrived while the slot's child was being started.
+static KEPT: [AtomicI32; SLOTS] = [const { AtomicI32::new(0) }; SLOTS];
 
-/// Call before spawning a child, and [`forward_to`] once it runs: a
+/// Call before spawning a child, and [`Held::forward_to`] once it runs: a
 /// SIGINT, SIGTERM or SIGHUP in between is kept and passed on to the child
 /// then, instead of ending fkit and leaving the child running unsignalled.
 /// If the child never starts, dropping the guard acts on a kept signal as
-/// if it had just arrived.
+/// if it had just arrived (unless other children got it).
+///
+/// `io::child` does all of this; commands use it rather than these calls.
+/// With more than 256 children at once, the rest run unsignalled.
 #[must_use = "signals are kept for the child only while the guard lives"]
-pub struct Held(());
+pub struct Held {
+    slot: Option<usize>,
+}
 
+/// A child is about to be spawned: see [`Held`].
 pub fn hold() -> Held {
     install_forwarding();
-    PENDING.store(0, Ordering::SeqCst);
-    CHILD.store(STARTING, Ordering::SeqCst);
-    Held(())
+    let slot = TARGETS.iter().position(|target| {
+        target
+            .compare_exchange(FREE, STARTING, Ordering::SeqCst, Ordering::SeqCst)
+            .is_ok()
+    });
+    Held { slot }
+}
+
+impl Held {
+    /// The child runs: SIGINT, SIGTERM and SIGHUP go to `pid` instead of
+    /// ending fkit, until the [`Forwarding`] is dropped.
+    pub fn forward_to(self, pid: u32) -> Forwarding {
+        self.forward(i32::try_from(pid).unwrap_or(FREE))
+    }
+
+    /// Like [`Held::forward_to`], for a child that leads its own process
+    /// group: the signal goes to the whole group (everything it started).
+    pub fn forward_to_group(self, pgid: u32) -> Forwarding {
+        self.forward(-i32::try_from(pgid).unwrap_or(FREE))
+    }
+
+    fn forward(mut self, target: i32) -> Forwarding {
+        let slot = self.slot.take();
+        if let Some(slot) = slot {
+            forward(slot, target);
+        }
+        Forwarding { slot }
+    }
 }
 
 impl Drop for Held {
     fn drop(&mut self) {
-        if CHILD
-            .compare_exchange(STARTING, 0, Ordering::SeqCst, Ordering::SeqCst)
+        let Some(slot) = self.slot else { return };
+        // (Not STARTING any more: a `forward_to` by slot took it over.)
+        if TARGETS[slot]
+            .compare_exchange(STARTING, FREE, Ordering::SeqCst, Ordering::SeqCst)
             .is_ok()
         {
-            let sig = PENDING.swap(0, Ordering::SeqCst);
-            if sig != 0 {
+            let sig = KEPT[slot].swap(0, Ordering::SeqCst);
+            if sig != 0 && !children() {
                 cleanup();
                 std::process::exit(128 + sig);
             }
@@ -118,31 +156,58 @@ impl Drop for Held {
     }
 }
 
-/// While a child runs, SIGINT, SIGTERM and SIGHUP go to it instead of
-/// ending fkit.
-pub fn forward_to(pid: u32) {
-    forward(i32::try_from(pid).unwrap_or(0));
+/// Signals go to a child until this is dropped (when the child has ended).
+#[must_use = "signals go to the child only while this lives"]
+pub struct Forwarding {
+    slot: Option<usize>,
 }
 
-/// Like [`forward_to`], for a child that leads its own process group: the
-/// signal goes to the whole group (everything the child started).
-pub fn forward_to_group(pgid: u32) {
-    forward(-i32::try_from(pgid).unwrap_or(0));
+impl Drop for Forwarding {
+    fn drop(&mut self) {
+        if let Some(slot) = self.slot {
+            release(slot);
+        }
+    }
 }
 
-fn forward(target: i32) {
-    install_forwarding();
-    CHILD.store(target, Ordering::SeqCst);
+fn forward(slot: usize, target: i32) {
+    TARGETS[slot].store(target, Ordering::SeqCst);
     // A signal kept while the child was being started.
-    let sig = PENDING.swap(0, Ordering::SeqCst);
-    #[cfg(unix)]
+    let sig = KEPT[slot].swap(0, Ordering::SeqCst);
     if sig != 0 {
-        RECEIVED.store(sig, Ordering::SeqCst);
-        // SAFETY: kill(2) has no memory-safety preconditions.
-        unsafe { libc::kill(target, sig) };
+        kill(target, sig);
+    }
+}
+
+fn release(slot: usize) {
+    TARGETS[slot].store(FREE, Ordering::SeqCst);
+    KEPT[slot].store(0, Ordering::SeqCst);
+}
+
+/// Some child is running or being started.
+fn children() -> bool {
+    TARGETS
+        .iter()
+        .any(|target| target.load(Ordering::SeqCst) != FREE)
+}
+
+/// Send `sig` to `target`, a pid or a negated process group id (as
+/// kill(2) takes it); a target that has just ended is no error.
+pub(crate) fn kill(target: i32, sig: i32) {
+    #[cfg(unix)]
+    {
+        use rustix::process::{Pid, Signal, kill_process, kill_process_group};
+        let (Some(pid), Some(sig)) = (Pid::from_raw(target.abs()), Signal::from_named_raw(sig))
+        else {
+            return;
+        };
+        let _ = match target < 0 {
+            true => kill_process_group(pid, sig),
+            false => kill_process(pid, sig),
+        };
     }
     #[cfg(not(unix))]
-    let _ = sig;
+    let _ = (target, sig);
 }
 
 fn install_forwarding() {
@@ -150,11 +215,6 @@ fn install_forwarding() {
         #[cfg(unix)]
         unix::install_forwarding();
     });
-}
-
-/// The child has exited: signals end fkit again.
-pub fn stop_forwarding() {
-    CHILD.store(0, Ordering::SeqCst);
 }
 
 /// The signal number received while forwarding, if any.
@@ -201,7 +261,7 @@ mod unix {
         CLEANUP.store(true, Ordering::SeqCst);
         std::thread::spawn(move || {
             for sig in signals.forever() {
-                if CHILD.load(Ordering::SeqCst) != 0 {
+                if children() {
                     // The forwarding handler passed it on (or keeps it for
                     // a child being started); the child decides.
                     continue;
@@ -218,17 +278,35 @@ mod unix {
             // _exit(2), all async-signal-safe.
             let _ = unsafe {
                 signal_hook::low_level::register(sig, move || {
-                    let target = CHILD.load(Ordering::SeqCst);
-                    if target == STARTING {
-                        // No pid yet: `forward` passes it on.
-                        PENDING.store(sig, Ordering::SeqCst);
-                    } else if target != 0 {
+                    let mut children = false;
+                    for (target, kept) in TARGETS.iter().zip(&KEPT) {
+                        match target.load(Ordering::SeqCst) {
+                            FREE => continue,
+                            STARTING => {
+                                // No pid yet: `forward` passes it on. If
+                                // it ran meanwhile, the pid is there now.
+                                kept.store(sig, Ordering::SeqCst);
+                                match target.load(Ordering::SeqCst) {
+                                    STARTING => {}
+                                    FREE => kept.store(0, Ordering::SeqCst),
+                                    now => {
+                                        if kept.swap(0, Ordering::SeqCst) != 0 {
+                                            kill(now, sig);
+                                        }
+                                    }
+                                }
+                            }
+                            // A terminal's Ctrl-C already reached the child
+                            // through its process group; a `kill` aimed at
+                            // fkit did not. Sending it again is harmless for
+                            // the programs people run under fkit, and makes
+                            // `kill` work.
+                            running => kill(running, sig),
+                        }
+                        children = true;
+                    }
+                    if children {
                         RECEIVED.store(sig, Ordering::SeqCst);
-                        // A terminal's Ctrl-C already reached the child
-                        // through its process group; a `kill` aimed at fkit
-                        // did not. Sending it again is harmless for the
-                        // programs people run under fkit, and makes `kill` work.
-                        libc::kill(target, sig);
                     } else if !CLEANUP.load(Ordering::SeqCst) {
                         // Registering replaced the default action: keep it.
                         libc::_exit(128 + sig);

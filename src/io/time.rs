@@ -33,9 +33,16 @@ pub fn rfc3339_millis(millis: i64) -> [u8; 24] {
     text
 }
 
+/// Seconds since the Unix epoch as `2026-01-31T12:34:56.789Z` (to the
+/// nearest millisecond).
+pub(crate) fn rfc3339(seconds: f64) -> String {
+    let millis = (seconds * 1000.0).round() as i64;
+    String::from_utf8_lossy(&rfc3339_millis(millis)).into_owned()
+}
+
 #[cfg(test)]
 mod tests {
-    use super::rfc3339_millis;
+    use super::{rfc3339, rfc3339_millis};
 
     fn text(millis: i64) -> String {
         String::from_utf8(rfc3339_millis(millis).to_vec()).unwrap()
@@ -47,5 +54,12 @@ mod tests {
         assert_eq!(text(951_782_400_500), "2000-02-29T00:00:00.500Z");
         assert_eq!(text(1_767_225_599_999), "2025-12-31T23:59:59.999Z");
         assert_eq!(text(4_107_542_400_000), "2100-03-01T00:00:00.000Z");
+    }
+
+    #[test]
+    fn seconds_round_to_the_millisecond() {
+        assert_eq!(rfc3339(0.0), "1970-01-01T00:00:00.000Z");
+        assert_eq!(rfc3339(951_782_400.5), "2000-02-29T00:00:00.500Z");
+        assert_eq!(rfc3339(1_767_225_599.999), "2025-12-31T23:59:59.999Z");
     }
 }

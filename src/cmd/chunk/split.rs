@@ -3,8 +3,10 @@
 use super::copy::{ALGORITHM, Checksum, Span, copy_and_read_back, read_at};
 use super::ranges::{ChunkPlan, Policy, Range, StreamChunk, StreamSplitter};
 use super::{Cut, MANIFEST_FORMAT, Manifest, ManifestChunk, Naming, dir_or_dot};
+use crate::io::child::Child;
 use crate::io::input::display_name;
 use crate::io::output::{PendingFile, commit_all, spill_file};
+use crate::io::signal;
 use crate::io::{Exit, Input, Output, Progress};
 use crate::io::{FileOrStream, RegularInput};
 use anyhow::{Context, Result};
@@ -332,12 +334,17 @@ fn exec(
         })
     };
     let (tx, rx) = crossbeam_channel::bounded::<ExecJob>(jobs);
-    std::thread::scope(|scope| -> Result<()> {
+    let fed = std::thread::scope(|scope| -> Result<()> {
         for _ in 0..jobs {
             let rx = rx.clone();
             let failures = &failures;
             scope.spawn(move || {
                 for j in rx {
+                    // Interrupted: the running commands got the signal;
+                    // start no more (the feeder stops when all have left).
+                    if signal::received().is_some() {
+                        break;
+                    }
                     if let Err(e) = run_one(cmd, &j, path, file) {
                         let mut list = failures.lock().unwrap_or_else(|p| p.into_inner());
                         list.push(format!("{}: {e:#}", j.label));
@@ -384,7 +391,12 @@ fn exec(
         })();
         drop(tx);
         fed
-    })?;
+    });
+    // fkit ends as the commands did, not with the feeder's complaint.
+    if let Some(sig) = signal::received() {
+        return Err(Exit::silent(128 + sig).into());
+    }
+    fed?;
     let failures = failures.into_inner().unwrap_or_else(|p| p.into_inner());
     if !failures.is_empty() {
         return Err(Exit::with(
@@ -434,17 +446,17 @@ fn run_one(
         }
     };
     let script = cmd.replace("{}", &shell_quote(&job.label));
-    let mut child = Command::new("sh")
+    let mut command = Command::new("sh");
+    command
         .arg("-c")
         .arg(&script)
         .env("FKIT_CHUNK", &job.label)
         .env("FKIT_CHUNK_INDEX", job.range.index.to_string())
         .env("FKIT_CHUNK_OFFSET", job.range.offset.to_string())
         .env("FKIT_CHUNK_SIZE", job.range.length.to_string())
-        .stdin(Stdio::piped())
-        .spawn()
-        .context("cannot run sh")?;
-    if let Some(mut stdin) = child.stdin.take() {
+        .stdin(Stdio::piped());
+    let mut child = Child::spawn(&mut command).context("cannot run sh")?;
+    if let Some(mut stdin) = child.take_stdin() {
         let fed = match &mut feed {
             Feed::Own(file) => io::copy(file, &mut stdin),
             Feed::Shared(shared) => io::copy(shared, &mut stdin),
@@ -454,14 +466,13 @@ fn run_one(
             // of fkit's; its exit status decides.
             Err(e) if e.kind() == io::ErrorKind::BrokenPipe => {}
             Err(e) => {
-                let _ = child.kill();
-                let _ = child.wait();
+                child.kill();
                 return Err(e).context("feeding the command");
             }
             Ok(_) => {}
         }
     }
-    let status = child.wait()?;
+    let status = child.wait_status()?;
     if status.success() {
         return Ok(());
     }

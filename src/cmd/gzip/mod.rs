@@ -733,13 +733,14 @@ fn decompress_file(path: &Path, meta: &fs::Metadata, plan: &Plan) -> Result<Stat
             target = Some(path.with_file_name(name));
         }
     }
-    if let Some(t) = &target {
-        if !plan.force && fs::symlink_metadata(t).is_ok() {
-            return warn(
-                plan,
-                format!("{}: already exists; not overwritten (use -f)", t.display()),
-            );
-        }
+    if let Some(t) = &target
+        && !plan.force
+        && fs::symlink_metadata(t).is_ok()
+    {
+        return warn(
+            plan,
+            format!("{}: already exists; not overwritten (use -f)", t.display()),
+        );
     }
     let mtime = match header.map(|h| h.mtime) {
         Some(t) if plan.restore_name && t > 0 => filetime::FileTime::from_unix_time(t as i64, 0),
@@ -836,10 +837,10 @@ fn list_one(input: Option<&Path>, plan: &Plan) -> Result<Listing> {
     let (uncompressed, header_bytes) = match format {
         Format::Gzip => {
             let header = parse_header(&map).map_err(|_| anyhow!("{shown}: invalid gzip header"))?;
-            if plan.restore_name {
-                if let Some(n) = &header.name {
-                    name = String::from_utf8_lossy(n).into_owned();
-                }
+            if plan.restore_name
+                && let Some(n) = &header.name
+            {
+                name = String::from_utf8_lossy(n).into_owned();
             }
             if map.len() < header.len + 8 {
                 bail!("{shown}: unexpected end of file (truncated input)");

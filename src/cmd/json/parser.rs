@@ -608,10 +608,11 @@ impl<'r> Parser<'r> {
                 };
                 match unit {
                     0xD800..=0xDBFF => {
-                        if buf.get(i + 6) == Some(&b'\\') && buf.get(i + 7) == Some(&b'u') {
-                            if let Some(0xDC00..=0xDFFF) = hex4(buf, i + 8) {
-                                return Ok(i + 12);
-                            }
+                        if buf.get(i + 6) == Some(&b'\\')
+                            && buf.get(i + 7) == Some(&b'u')
+                            && let Some(0xDC00..=0xDFFF) = hex4(buf, i + 8)
+                        {
+                            return Ok(i + 12);
                         }
                         Err(self.error_at(
                             at,

@@ -102,7 +102,7 @@ pub(super) fn parse_hex(text: &str) -> Result<Vec<u8>> {
         .filter(|b| !matches!(b, b' ' | b'\t' | b':' | b'_' | b'-'))
         .collect();
     let value = |d: u8| (d as char).to_digit(16).map(|v| v as u8);
-    if digits.len() % 2 != 0 {
+    if !digits.len().is_multiple_of(2) {
         return Err(Exit::usage(format!("hex \"{text}\" has an odd number of digits")).into());
     }
     digits

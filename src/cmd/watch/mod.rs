@@ -175,7 +175,7 @@ pub fn run(args: Args) -> Result<()> {
             .flatten()
             .fold(now + Duration::from_millis(100), Instant::min);
         let never = crossbeam_channel::never();
-        let run_ended = runner.as_ref().map_or(&never, |r| r.ended());
+        let run_ended = runner.as_ref().map_or(&never, Runner::ended);
         select! {
             recv(news) -> news => match news {
                 Ok(News::Activity) => burst_deadline = Some(Instant::now() + debounce),
@@ -187,9 +187,9 @@ pub fn run(args: Args) -> Result<()> {
                 Ok(News::Fail(e)) => return Err(e),
                 Err(_) => break,
             },
-            recv(run_ended) -> status => {
-                if let (Some(r), Ok(status)) = (runner.as_mut(), status) {
-                    r.finished(status);
+            recv(run_ended) -> code => {
+                if let (Some(r), Ok(code)) = (runner.as_mut(), code) {
+                    r.finished(code);
                 }
             }
             default(wake.saturating_duration_since(now)) => {
@@ -233,7 +233,7 @@ pub fn run(args: Args) -> Result<()> {
         }
         if deadline.is_some_and(|t| t <= now) {
             if let Some(r) = runner.as_mut() {
-                r.stop(libc::SIGTERM);
+                r.stop(crate::io::child::SIGTERM);
             }
             return match (args.once, seen_any) {
                 (true, false) => Err(Exit::silent(2).into()),

@@ -217,7 +217,7 @@ mod tests {
     fn time_stamps_are_rfc3339_utc_millis() {
         for ms in [0, 951_782_400_500, 1_767_225_599_999, 1_795_000_000_123] {
             let t = UNIX_EPOCH + Duration::from_millis(ms);
-            let want = crate::cmd::lock::rfc3339(ms as f64 / 1000.0);
+            let want = crate::io::time::rfc3339(ms as f64 / 1000.0);
             assert_eq!(std::str::from_utf8(&stamp(t)).unwrap(), want);
         }
     }

@@ -6,10 +6,11 @@
 
 use super::report::Reporter;
 use super::scope::shown;
-use crate::io::signal;
+use crate::io::child::{self, Child, Running};
 use anyhow::{Context, Result};
-use crossbeam_channel::{Receiver, Sender};
-use std::process::{Command, ExitStatus};
+use crossbeam_channel::Receiver;
+use std::io;
+use std::process::Command;
 use std::time::Duration;
 
 /// How long a stopped CMD has to end before it is killed.
@@ -20,10 +21,11 @@ pub(super) struct Runner {
     command: String,
     restart: bool,
     clear: bool,
-    /// Pid (and process group) of the running CMD.
-    running: Option<u32>,
-    /// A waiter thread sends CMD's status here when it ends.
-    done: (Sender<ExitStatus>, Receiver<ExitStatus>),
+    /// The running CMD, the leader of its own process group (so that a
+    /// stop reaches all it started), waited for on a thread of its own.
+    running: Option<Running>,
+    /// What [`Runner::ended`] gives while nothing runs.
+    idle: Receiver<io::Result<i32>>,
     /// A burst settled: run (again) as soon as nothing runs.
     pending: bool,
     /// Runs started so far.
@@ -40,42 +42,31 @@ impl Runner {
             restart,
             clear,
             running: None,
-            done: crossbeam_channel::bounded(1),
+            idle: crossbeam_channel::never(),
             pending: false,
             runs: 0,
             last_code: 0,
         }
     }
 
-    /// The status of a run, when it ends: pass it to [`Runner::finished`].
-    pub(super) fn ended(&self) -> &Receiver<ExitStatus> {
-        &self.done.1
+    /// The exit code of a run, when it ends: pass it to [`Runner::finished`].
+    pub(super) fn ended(&self) -> &Receiver<io::Result<i32>> {
+        self.running.as_ref().map_or(&self.idle, Running::exited)
     }
 
     /// A burst of changes settled: run CMD, after the running one (or,
     /// with --restart, instead of it).
     pub(super) fn burst(&mut self) {
         self.pending = true;
-        if self.restart
-            && let Some(pid) = self.running
-        {
-            signal_group(pid, libc::SIGTERM);
-            // The waiter thread reports its end; start_if_due waits for it.
-            if let Ok(status) = self.done.1.recv_timeout(GRACE) {
-                self.finished(status);
-            } else {
-                kill_group(pid);
-                if let Ok(status) = self.done.1.recv() {
-                    self.finished(status);
-                }
-            }
+        if self.restart {
+            self.stop(child::SIGTERM);
         }
     }
 
-    pub(super) fn finished(&mut self, status: ExitStatus) {
+    /// The run ended with `code` (as [`Runner::ended`] gave it).
+    pub(super) fn finished(&mut self, code: io::Result<i32>) {
         self.running = None;
-        signal::stop_forwarding();
-        self.last_code = exit_code(status);
+        self.last_code = code.unwrap_or(1);
     }
 
     /// A run was started and has ended (for --once).
@@ -105,91 +96,20 @@ impl Runner {
             .arg("-c")
             .arg(&self.command)
             .env("FKIT_PATHS", list.join("\n"));
-        // Its own process group, so --restart stops all it started.
-        own_process_group(&mut command);
-        let held = signal::hold();
-        let mut child = command
-            .spawn()
+        let child = Child::spawn_group(&mut command)
             .with_context(|| format!("cannot run {}", self.command))?;
-        let pid = child.id();
-        self.running = Some(pid);
+        self.running = Some(child.wait_on_thread());
         self.runs += 1;
-        forward_signals(pid);
-        drop(held);
-        let tx = self.done.0.clone();
-        std::thread::spawn(move || {
-            if let Ok(status) = child.wait() {
-                let _ = tx.send(status);
-            }
-        });
         Ok(())
     }
 
-    /// fkit is ending: end CMD and all it started first.
+    /// Stop a running CMD and all it started: `sig`, up to [`GRACE`] to
+    /// end, then SIGKILL.
     pub(super) fn stop(&mut self, sig: i32) {
-        if let Some(pid) = self.running {
-            signal_group(pid, sig);
-            if self.done.1.recv_timeout(GRACE).is_err() {
-                kill_group(pid);
-            }
-            self.running = None;
-            signal::stop_forwarding();
+        if let Some(running) = self.running.take() {
+            // Stuck even after SIGKILL (in the kernel): as a shell reports it.
+            let code = running.stop(sig, GRACE).unwrap_or(Ok(128 + 9));
+            self.finished(code);
         }
     }
-}
-
-// What follows depends on the platform. (Outside Unix there is no process
-// group to signal: a CMD to stop is left to end by itself.)
-
-fn own_process_group(command: &mut Command) {
-    #[cfg(unix)]
-    {
-        use std::os::unix::process::CommandExt;
-        command.process_group(0);
-    }
-    #[cfg(not(unix))]
-    let _ = command;
-}
-
-/// fkit's SIGINT, SIGTERM and SIGHUP go to CMD while it runs: to its whole
-/// process group on Unix, where it leads one (a signal then reaches all it
-/// started).
-fn forward_signals(pid: u32) {
-    #[cfg(unix)]
-    signal::forward_to_group(pid);
-    #[cfg(not(unix))]
-    signal::forward_to(pid);
-}
-
-/// Send `sig` to CMD's process group.
-fn signal_group(pid: u32, sig: i32) {
-    #[cfg(unix)]
-    // SAFETY: kill(2) has no memory-safety preconditions; a group that is
-    // gone already only makes it fail with ESRCH.
-    unsafe {
-        libc::kill(-(pid as libc::pid_t), sig);
-    }
-    #[cfg(not(unix))]
-    let _ = (pid, sig);
-}
-
-/// CMD's group did not end within the grace period: kill it.
-fn kill_group(pid: u32) {
-    #[cfg(unix)]
-    signal_group(pid, libc::SIGKILL);
-    #[cfg(not(unix))]
-    let _ = pid;
-}
-
-/// CMD's status as fkit's exit code: its own, or 128 + the signal that
-/// killed it, as a shell reports it.
-fn exit_code(status: ExitStatus) -> i32 {
-    #[cfg(unix)]
-    {
-        use std::os::unix::process::ExitStatusExt;
-        if let Some(sig) = status.signal() {
-            return 128 + sig;
-        }
-    }
-    status.code().unwrap_or(1)
 }

@@ -305,7 +305,7 @@ fn root_len(s: &[u8], scratch: &mut Vec<i32>) -> usize {
         scratch[q] = k as i32;
     }
     let p = n - scratch[n - 1] as usize;
-    if n % p == 0 { p } else { n }
+    if n.is_multiple_of(p) { p } else { n }
 }
 
 /// bzip2's Burrows-Wheeler transform of `block` into `out` (the last column
