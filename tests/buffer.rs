@@ -1,7 +1,7 @@
 mod common;
 
-use common::{Background, Workdir, pseudo_random, run_command};
-use std::process::{Command, Stdio};
+use common::{Workdir, pseudo_random, run_command};
+use std::process::Command;
 use std::time::Duration;
 
 const SIZE: usize = 4096;
@@ -114,6 +114,8 @@ fn a_failing_copy_leaves_no_partial_output_and_the_old_file_intact() {
 #[cfg(unix)]
 #[test]
 fn ctrl_c_removes_the_temporary_output_and_exits_130() {
+    use common::Background;
+    use std::process::Stdio;
     let wd = Workdir::new();
     wd.write("out", "precious\n");
     let mut child = Background::spawn(

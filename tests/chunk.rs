@@ -1,6 +1,8 @@
 mod common;
 
-use common::{Background, Workdir, fkit_bin, have, pseudo_random};
+#[cfg(unix)]
+use common::Background;
+use common::{Workdir, fkit_bin, have, pseudo_random};
 use std::process::Command;
 
 /// Lines of varied length (some empty, one longer than the small chunk
@@ -458,6 +460,7 @@ fn help_has_examples() {
 
 /// A `kill` aimed at fkit reaches every running command, no further
 /// command starts, and fkit exits as they did (128 + signal).
+#[cfg(unix)]
 #[test]
 fn exec_passes_a_signal_on_to_the_commands_and_starts_no_more() {
     let wd = Workdir::new();

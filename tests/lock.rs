@@ -1,3 +1,6 @@
+// The lock tests drive sh, flock(1), signals and /proc: Unix only.
+#![cfg(unix)]
+
 mod common;
 
 use common::{Background, Workdir};

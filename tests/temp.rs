@@ -1,9 +1,7 @@
 mod common;
 
-use common::{Background, Workdir};
+use common::Workdir;
 use std::path::PathBuf;
-use std::process::Stdio;
-use std::time::Duration;
 
 fn created(run: common::Run) -> PathBuf {
     let text = run.ok().stdout_str();
@@ -135,6 +133,9 @@ fn exec_of_a_missing_program_fails_and_cleans_up() {
 #[cfg(unix)]
 #[test]
 fn exec_cleans_up_when_interrupted() {
+    use common::Background;
+    use std::process::Stdio;
+    use std::time::Duration;
     let wd = Workdir::new();
     let dir = wd.path().to_str().unwrap();
     let child = Background::spawn(

@@ -16,7 +16,7 @@
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
+use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::{Mutex, RwLock, RwLockReadGuard};
 
 static TEMP_PATHS: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
@@ -28,9 +28,6 @@ static CUT_BACKS: Mutex<Vec<(File, u64)>> = Mutex::new(Vec::new());
 static WRITE_GATE: RwLock<()> = RwLock::new(());
 /// The last signal received while a child was running (0: none).
 static RECEIVED: AtomicI32 = AtomicI32::new(0);
-/// The cleanup listener is running: it decides what a signal without a
-/// child does.
-static CLEANUP: AtomicBool = AtomicBool::new(false);
 static INSTALL_CLEANUP: std::sync::Once = std::sync::Once::new();
 static INSTALL_FORWARDING: std::sync::Once = std::sync::Once::new();
 
@@ -251,8 +248,13 @@ mod unix {
     use super::*;
     use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
     use signal_hook::iterator::Signals;
+    use std::sync::atomic::AtomicBool;
 
     const SIGNALS: [i32; 3] = [SIGINT, SIGTERM, SIGHUP];
+
+    /// The cleanup listener is running: it decides what a signal without a
+    /// child does.
+    static CLEANUP: AtomicBool = AtomicBool::new(false);
 
     pub(super) fn install_cleanup() {
         let Ok(mut signals) = Signals::new(SIGNALS) else {
