@@ -561,11 +561,16 @@ fn readme_examples_run() {
     );
     wd.write("events.ndjson", "{\"a\":1}\n{\"b\":{\"c\":[2,3]}}\n");
     wd.write("upload.csv", "a,b\n1,2\n");
+    wd.write("cities.csv", "city,id,country\nBerlin,1,DE\nOslo,2,NO\n");
     if !have("gzip") {
         eprintln!("skipped: gzip is not installed");
         return;
     }
     run_command(Command::new("gzip").arg("-k").arg(wd.join("data.csv")), b"");
+    run_command(
+        Command::new("gzip").arg("-k").arg(wd.join("cities.csv")),
+        b"",
+    );
     let bin_dir = common::fkit_bin().parent().unwrap().to_path_buf();
     let path = format!(
         "{}:{}",
@@ -590,4 +595,296 @@ fn readme_examples_run() {
     }
     assert!(ran >= 10, "ran {ran} examples");
     assert_eq!(wd.read("events.csv"), b"a,b.c.0,b.c.1\n1,,\n,2,3\n");
+    assert_eq!(
+        wd.read("all.csv"),
+        b"id,name,city,score,note,city,id,country\n1,Ada,Berlin,3.5,x,Berlin,1,DE\n\
+          2,Linus,Oslo,1,\"a, b\",Oslo,2,NO\n3,Ken,Bern,2,,,,\n"
+    );
+}
+
+const PEOPLE_CITIES: &str =
+    "id,name,city\n1,Ada,London\n2,Linus,\"Hel\nsinki\"\n3,Grace,Arlington\n4,Ken,\n5,Bob,london\n";
+const CITIES: &str =
+    "city,country\nLondon,UK\n\"Hel\nsinki\",FI\nParis,FR\nLondon,England\n,Nowhere\n";
+
+/// people.csv is the larger file: cities.csv is held, people.csv streams.
+fn join_workdir() -> Workdir {
+    let wd = Workdir::new();
+    wd.write("people.csv", PEOPLE_CITIES);
+    wd.write("cities.csv", CITIES);
+    assert!(PEOPLE_CITIES.len() > CITIES.len());
+    wd
+}
+
+#[test]
+fn join_inner_pairs_every_match_and_keeps_duplicate_names_apart() {
+    let wd = join_workdir();
+    let inner = "id,name,city,city,country\n1,Ada,London,London,UK\n1,Ada,London,London,England\n2,Linus,\"Hel\nsinki\",\"Hel\nsinki\",FI\n";
+    assert_eq!(
+        csv(&wd, &["join", "city", "people.csv", "city", "cities.csv"]),
+        inner
+    );
+    // The second `city` is FILE2's.
+    let joined = wd.write("joined.csv", inner);
+    assert!(joined.exists());
+    assert_eq!(
+        csv(&wd, &["select", "city[1],country", "joined.csv"]),
+        "city,country\nLondon,UK\nLondon,England\n\"Hel\nsinki\",FI\n"
+    );
+}
+
+#[test]
+fn join_outer_semi_and_anti_keep_the_rows_they_promise() {
+    let wd = join_workdir();
+    let j = |kind: &str| {
+        csv(
+            &wd,
+            &["join", kind, "city", "people.csv", "city", "cities.csv"],
+        )
+    };
+    let matched = "1,Ada,London,London,UK\n1,Ada,London,London,England\n2,Linus,\"Hel\nsinki\",\"Hel\nsinki\",FI\n";
+    let head = "id,name,city,city,country\n";
+    let left_only = "3,Grace,Arlington,,\n4,Ken,,,\n5,Bob,london,,\n";
+    let right_only = ",,,Paris,FR\n,,,,Nowhere\n";
+    assert_eq!(j("--left"), format!("{head}{matched}{left_only}"));
+    assert_eq!(j("--right"), format!("{head}{matched}{right_only}"));
+    assert_eq!(
+        j("--full"),
+        format!("{head}{matched}{left_only}{right_only}")
+    );
+    assert_eq!(
+        j("--semi"),
+        "id,name,city\n1,Ada,London\n2,Linus,\"Hel\nsinki\"\n"
+    );
+    assert_eq!(
+        j("--anti"),
+        "id,name,city\n3,Grace,Arlington\n4,Ken,\n5,Bob,london\n"
+    );
+}
+
+#[test]
+fn join_held_on_the_left_gives_the_same_rows() {
+    // cities.csv is the smaller file: as FILE1 it is held, and the rows
+    // come in people.csv's order, the held file's leftovers last.
+    let wd = join_workdir();
+    let j = |kind: &str| {
+        csv(
+            &wd,
+            &["join", kind, "city", "cities.csv", "city", "people.csv"],
+        )
+    };
+    let head = "city,country,id,name,city\n";
+    let matched = "London,UK,1,Ada,London\nLondon,England,1,Ada,London\n\"Hel\nsinki\",FI,2,Linus,\"Hel\nsinki\"\n";
+    assert_eq!(
+        csv(&wd, &["join", "city", "cities.csv", "city", "people.csv"]),
+        format!("{head}{matched}")
+    );
+    assert_eq!(
+        j("--left"),
+        format!("{head}{matched}Paris,FR,,,\n,Nowhere,,,\n")
+    );
+    assert_eq!(
+        j("--right"),
+        format!("{head}{matched},,3,Grace,Arlington\n,,4,Ken,\n,,5,Bob,london\n")
+    );
+    assert_eq!(
+        j("--semi"),
+        "city,country\nLondon,UK\n\"Hel\nsinki\",FI\nLondon,England\n"
+    );
+    assert_eq!(j("--anti"), "city,country\nParis,FR\n,Nowhere\n");
+}
+
+#[test]
+fn join_keys_ignore_case_match_nulls_and_pair_several_columns() {
+    let wd = join_workdir();
+    let out = csv(
+        &wd,
+        &["join", "-i", "city", "people.csv", "city", "cities.csv"],
+    );
+    assert!(
+        out.ends_with("5,Bob,london,London,UK\n5,Bob,london,London,England\n"),
+        "{out}"
+    );
+    let out = csv(
+        &wd,
+        &[
+            "join",
+            "--nulls",
+            "city",
+            "people.csv",
+            "city",
+            "cities.csv",
+        ],
+    );
+    assert!(out.ends_with("4,Ken,,,Nowhere\n"), "{out}");
+    // Two key columns pair up in order; a quoted field equals its text.
+    wd.write("a.csv", "x,y,v\n1,a,first\n1,b,second\n2,a,third\n");
+    wd.write("b.csv", "Y,X,w\n\"a\",1,one\nb,2,two\na,2,three\n");
+    assert_eq!(
+        csv(&wd, &["join", "x,y", "a.csv", "X,Y", "b.csv"]),
+        "x,y,v,Y,X,w\n1,a,first,\"a\",1,one\n2,a,third,a,2,three\n"
+    );
+    let run = wd
+        .run(&["csv", "join", "x,y", "a.csv", "X", "b.csv"])
+        .code(2);
+    assert!(run.stderr.contains("must pair up"), "{}", run.stderr);
+}
+
+#[test]
+fn join_cross_pairs_every_row() {
+    let wd = Workdir::new();
+    wd.write("sizes.csv", "size\nSmall\nMedium\nLarge\n");
+    wd.write("colours.csv", "colour\nred\nblue\n");
+    // colours.csv is smaller: held; sizes.csv streams, the outer loop.
+    assert_eq!(
+        csv(&wd, &["join", "--cross", "sizes.csv", "colours.csv"]),
+        "size,colour\nSmall,red\nSmall,blue\nMedium,red\nMedium,blue\nLarge,red\nLarge,blue\n"
+    );
+    // As FILE1, colours.csv is still the one held: sizes.csv is the outer loop.
+    assert_eq!(
+        csv(&wd, &["join", "--cross", "colours.csv", "sizes.csv"]),
+        "colour,size\nred,Small\nblue,Small\nred,Medium\nblue,Medium\nred,Large\nblue,Large\n"
+    );
+}
+
+#[test]
+fn join_reads_stdin_compressed_input_and_other_delimiters() {
+    let wd = join_workdir();
+    let expected = csv(
+        &wd,
+        &["join", "--left", "city", "people.csv", "city", "cities.csv"],
+    );
+    // People from stdin (a stream counts as the larger side).
+    assert_eq!(
+        csv_stdin(
+            &wd,
+            &["join", "--left", "city", "-", "city", "cities.csv"],
+            PEOPLE_CITIES
+        ),
+        expected
+    );
+    // Cities from stdin: the stream counts as larger, so people.csv is
+    // held and the rows come in the order of cities, people's unmatched last.
+    let people_held = "id,name,city,city,country\n1,Ada,London,London,UK\n2,Linus,\"Hel\nsinki\",\"Hel\nsinki\",FI\n\
+         1,Ada,London,London,England\n3,Grace,Arlington,,\n4,Ken,,,\n5,Bob,london,,\n";
+    assert_eq!(
+        csv_stdin(
+            &wd,
+            &["join", "--left", "city", "people.csv", "city", "-"],
+            CITIES
+        ),
+        people_held
+    );
+    if have("gzip") {
+        run_command(
+            Command::new("gzip").arg("-k").arg(wd.join("cities.csv")),
+            b"",
+        );
+        assert_eq!(
+            csv(
+                &wd,
+                &[
+                    "join",
+                    "--left",
+                    "city",
+                    "people.csv",
+                    "city",
+                    "cities.csv.gz"
+                ]
+            ),
+            people_held
+        );
+    }
+    // A .tsv file is tab-separated; the output takes FILE1's delimiter.
+    wd.write("cities.tsv", CITIES.replace(',', "\t"));
+    assert_eq!(
+        csv(
+            &wd,
+            &["join", "--left", "city", "people.csv", "city", "cities.tsv"]
+        ),
+        expected
+    );
+    let run = wd.run(&["csv", "join", "city", "-", "city", "-"]).code(2);
+    assert!(run.stderr.contains("stdin"), "{}", run.stderr);
+}
+
+#[test]
+fn join_of_big_files_in_parallel_chunks_equals_the_streamed_join() {
+    let wd = Workdir::new();
+    let data = big_csv(300_000);
+    wd.write("big.csv", &data);
+    let mut keys = String::from("n,label\n");
+    for n in [0, 3, 7, 12, 99] {
+        keys.push_str(&format!("{n},label {n}\n"));
+    }
+    wd.write("keys.csv", &keys);
+    for kind in ["--left", "--semi", "--anti", "--full"] {
+        let mapped = csv(&wd, &["join", kind, "n", "big.csv", "n", "keys.csv"]);
+        let streamed = csv_stdin(&wd, &["join", kind, "n", "-", "n", "keys.csv"], &data);
+        assert_eq!(mapped, streamed, "{kind}");
+    }
+    let inner = csv(&wd, &["join", "n", "big.csv", "n", "keys.csv"]);
+    let rows = (0..300_000)
+        .filter(|i| [0, 3, 7, 12].contains(&(i % 13)))
+        .count();
+    assert_eq!(csv_stdin(&wd, &["count"], &inner), format!("{rows}\n"));
+    // The big file with itself on a unique key: every row once.
+    let itself = csv(&wd, &["join", "id", "big.csv", "id", "big.csv"]);
+    assert_eq!(csv_stdin(&wd, &["count"], &itself), "300000\n");
+}
+
+#[test]
+fn join_says_when_the_held_file_exceeds_memory_and_names_bad_rows() {
+    let wd = join_workdir();
+    let run = wd
+        .run(&[
+            "csv",
+            "join",
+            "-S",
+            "10",
+            "city",
+            "people.csv",
+            "city",
+            "cities.csv",
+        ])
+        .code(1);
+    assert!(run.stderr.contains("--memory"), "{}", run.stderr);
+    assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
+    wd.write("ragged.csv", "city,country\nLondon,UK\nParis\n");
+    let run = wd
+        .run(&["csv", "join", "city", "people.csv", "city", "ragged.csv"])
+        .code(1);
+    assert!(run.stderr.contains("line 3, byte 23"), "{}", run.stderr);
+}
+
+#[test]
+fn join_without_headers_uses_indexes_and_writes_output_atomically() {
+    let wd = Workdir::new();
+    wd.write("a.csv", "1,x\n2,y\n");
+    wd.write("b.csv", "y,B\nz,C\n");
+    wd.run(&[
+        "csv",
+        "join",
+        "--no-headers",
+        "2",
+        "a.csv",
+        "1",
+        "b.csv",
+        "-o",
+        "j.csv",
+    ])
+    .ok();
+    assert_eq!(wd.read("j.csv"), b"2,y,y,B\n");
+    wd.run(&[
+        "csv",
+        "join",
+        "--no-headers",
+        "2",
+        "a.csv",
+        "1",
+        "b.csv",
+        "-o",
+        "j.csv",
+    ])
+    .code(1);
 }

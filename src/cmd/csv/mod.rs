@@ -14,7 +14,9 @@ mod count;
 mod fmt;
 mod frequency;
 mod headers;
+mod join;
 mod json_out;
+mod key;
 mod search;
 mod selection;
 mod slice;
@@ -28,7 +30,7 @@ use anyhow::{Context, Result};
 use simd_csv::{ByteRecord, ZeroCopyByteRecord, ZeroCopyReader, ZeroCopyReaderBuilder};
 use std::io::{Read, Write};
 use std::ops::Range;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// CSV toolkit: count, select, search, sort, stats, convert, validate.
 ///
@@ -66,6 +68,7 @@ enum Action {
     ToNdjson(json_out::NdArgs),
     FromJson(from_json::Args),
     Validate(validate::Args),
+    Join(join::Args),
 }
 
 mod from_json;
@@ -86,19 +89,40 @@ pub fn run(args: Args) -> Result<()> {
         Action::ToNdjson(a) => json_out::run(a.args, true),
         Action::FromJson(a) => from_json::run(a),
         Action::Validate(a) => validate::run(a),
+        Action::Join(a) => join::run(a),
     }
 }
 
-/// Options every op shares.
+/// Options every op shares: one input, and how to read and write it.
 #[derive(clap::Args, Debug, Clone)]
 pub(crate) struct Common {
     /// CSV file to read; `-` or nothing reads stdin.
     #[arg(value_name = "FILE")]
     input: Option<PathBuf>,
 
-    /// Field delimiter: one byte such as `,` `;` `|`, or `\t` / `tab`.
-    #[arg(short, long, value_name = "CHAR", default_value = ",", value_parser = parse_delimiter)]
-    delimiter: u8,
+    #[command(flatten)]
+    options: Options,
+}
+
+impl Common {
+    pub(crate) fn create_output(&self) -> Result<Output> {
+        self.options.create_output()
+    }
+
+    /// The field delimiter of the input.
+    pub(crate) fn delimiter(&self) -> u8 {
+        self.options.delimiter_for(self.input.as_deref())
+    }
+}
+
+/// How inputs are read and the output written, for ops that take one
+/// input ([`Common`]) and those that take several (`join`, `cat`).
+#[derive(clap::Args, Debug, Clone)]
+pub(crate) struct Options {
+    /// Field delimiter: one byte such as `,` `;` `|`, or `\t` / `tab`
+    /// (default: tab for files named *.tsv or *.tab, else a comma).
+    #[arg(short, long, value_name = "CHAR", value_parser = parse_delimiter)]
+    delimiter: Option<u8>,
 
     /// The first row is data, not a header.
     #[arg(long)]
@@ -115,9 +139,30 @@ pub(crate) struct Common {
     read: ReadArgs,
 }
 
-impl Common {
+impl Options {
     pub(crate) fn create_output(&self) -> Result<Output> {
         self.out.create()
+    }
+
+    /// The delimiter of the input at `path`: -d if given, else a tab for
+    /// `.tsv` and `.tab` files (compressed too: `x.tsv.gz`), else a comma.
+    pub(crate) fn delimiter_for(&self, path: Option<&Path>) -> u8 {
+        if let Some(d) = self.delimiter {
+            return d;
+        }
+        let name = path
+            .and_then(|p| p.file_name())
+            .map(|n| n.to_string_lossy().to_ascii_lowercase())
+            .unwrap_or_default();
+        let name = [".gz", ".bz2"]
+            .iter()
+            .find_map(|ext| name.strip_suffix(ext))
+            .unwrap_or(&name);
+        if name.ends_with(".tsv") || name.ends_with(".tab") {
+            b'\t'
+        } else {
+            b','
+        }
     }
 }
 
@@ -248,16 +293,22 @@ impl RowOutput<'_> {
 impl Table {
     /// Open the input of `c`: map a regular uncompressed file, else stream.
     pub(crate) fn open(c: &Common) -> Result<Table> {
-        let path = c.input.as_ref().filter(|p| p.as_os_str() != "-");
-        let name = crate::io::input::display_name(path.map(|p| p.as_path()));
+        Table::open_at(c.input.as_deref(), &c.options)
+    }
+
+    /// Open the input at `path` (`None` or `-`: stdin) as `o` says.
+    pub(crate) fn open_at(path: Option<&Path>, o: &Options) -> Result<Table> {
+        let path = path.filter(|p| p.as_os_str() != "-");
+        let name = crate::io::input::display_name(path);
+        let delimiter = o.delimiter_for(path);
         let mut builder = ZeroCopyReaderBuilder::new();
         builder
-            .delimiter(c.delimiter)
+            .delimiter(delimiter)
             .flexible(true)
             .has_headers(true);
         let opened = Input::at(path)
-            .decompress(!c.read.no_decompress)
-            .progress(!c.read.quiet)
+            .decompress(!o.read.no_decompress)
+            .progress(!o.read.quiet)
             .buffer(1 << 20)
             .open_map_or_stream()?;
         let input = match opened {
@@ -268,7 +319,7 @@ impl Table {
                     .map_err(anyhow::Error::new)
                     .with_context(|| name.clone())?
                     .clone();
-                let data_start = if c.no_headers {
+                let data_start = if o.no_headers {
                     simd_bom(&map)
                 } else {
                     peek.position() as usize
@@ -277,17 +328,17 @@ impl Table {
                 return Ok(Table {
                     name,
                     source: TableData::Mapped(map),
-                    delimiter: c.delimiter,
-                    no_headers: c.no_headers,
-                    flexible: c.flexible,
+                    delimiter,
+                    no_headers: o.no_headers,
+                    flexible: o.flexible,
                     header,
                     data_start,
-                    progress: !c.read.quiet,
+                    progress: !o.read.quiet,
                 });
             }
             MapOrStream::Stream(input) => input,
         };
-        builder.has_headers(!c.no_headers);
+        builder.has_headers(!o.no_headers);
         let mut reader = Box::new(builder.from_reader(Box::new(input) as Box<dyn Read>));
         let header = reader
             .byte_headers()
@@ -297,9 +348,9 @@ impl Table {
         Ok(Table {
             name,
             source: TableData::Stream(reader),
-            delimiter: c.delimiter,
-            no_headers: c.no_headers,
-            flexible: c.flexible,
+            delimiter,
+            no_headers: o.no_headers,
+            flexible: o.flexible,
             header,
             data_start: 0,
             progress: false,
@@ -326,6 +377,12 @@ impl Table {
 
     pub(crate) fn delimiter(&self) -> u8 {
         self.delimiter
+    }
+
+    /// The input's size in bytes, when known before reading it (a mapped
+    /// file's).
+    pub(crate) fn size_hint(&self) -> Option<u64> {
+        self.mapped().map(|m| m.len() as u64)
     }
 
     /// The mapped bytes of the input, when it is a mapped file.
@@ -550,6 +607,23 @@ pub(crate) fn write_row<'a>(
         write_field(out, field, delimiter);
     }
     out.push(b'\n');
+}
+
+/// Append a parsed record to `out` as it is written when the input's
+/// delimiter `from` is the output's `to` (quotes and all), else field by
+/// field in the output's delimiter. No line ending.
+#[inline]
+pub(crate) fn push_record(out: &mut Vec<u8>, record: &ZeroCopyByteRecord, from: u8, to: u8) {
+    if from == to {
+        out.extend_from_slice(record.as_slice());
+        return;
+    }
+    for (i, field) in record.iter().enumerate() {
+        if i > 0 {
+            out.push(to);
+        }
+        write_field(out, &json_out::unquote_field(field), to);
+    }
 }
 
 /// A usage error for an op.
