@@ -888,3 +888,110 @@ fn join_without_headers_uses_indexes_and_writes_output_atomically() {
     ])
     .code(1);
 }
+
+#[test]
+fn cat_rows_copies_files_with_one_header_and_pads_the_union_by_name() {
+    let wd = Workdir::new();
+    // r1.csv ends without a newline, inside a quoted field's row.
+    wd.write("r1.csv", "a,b\n1,2\n3,\"x\ny\"");
+    wd.write("r2.csv", "a,b\n5,6\n");
+    wd.write("r3.csv", "b,c,a\n7,8,9\n");
+    wd.write("r4.tsv", "a\tb\n10\t\"t,u\"\n");
+    assert_eq!(
+        csv(&wd, &["cat", "rows", "r1.csv", "r2.csv", "r4.tsv"]),
+        "a,b\n1,2\n3,\"x\ny\"\n5,6\n10,\"t,u\"\n"
+    );
+    assert_eq!(
+        csv_stdin(&wd, &["cat", "rows", "r2.csv", "-"], "a,b\n7,8\n"),
+        "a,b\n5,6\n7,8\n"
+    );
+    let run = wd.run(&["csv", "cat", "rows", "r1.csv", "r3.csv"]).code(1);
+    assert!(
+        run.stderr.contains("r3.csv: its header differs"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(
+        csv(&wd, &["cat", "rows", "--pad", "r1.csv", "r3.csv", "r2.csv"]),
+        "a,b,c\n1,2,\n3,\"x\ny\",\n9,7,8\n5,6,\n"
+    );
+    // Without headers, --pad widens every row to the widest file.
+    assert_eq!(
+        csv(
+            &wd,
+            &["cat", "rows", "--no-headers", "--pad", "r2.csv", "r3.csv"]
+        ),
+        "a,b,\n5,6,\nb,c,a\n7,8,9\n"
+    );
+    wd.run(&["csv", "cat", "rows", "-", "-"]).code(2);
+}
+
+#[test]
+fn cat_rows_of_big_files_equals_their_rows_in_order() {
+    let wd = Workdir::new();
+    let data = big_csv(200_000);
+    wd.write("big.csv", &data);
+    if have("gzip") {
+        run_command(Command::new("gzip").arg("-k").arg(wd.join("big.csv")), b"");
+    } else {
+        wd.write("big.csv.gz", &data);
+    }
+    let out = csv(&wd, &["cat", "rows", "big.csv", "big.csv.gz", "big.csv"]);
+    let body = &data["id,text,n\n".len()..];
+    assert_eq!(out, format!("id,text,n\n{body}{body}{body}"));
+}
+
+#[test]
+fn cat_columns_puts_files_side_by_side() {
+    let wd = Workdir::new();
+    wd.write("ids.csv", "id\n1\n2\n3\n");
+    wd.write("names.csv", "name,city\nAda,\"Lon\ndon\"\nLinus,Oslo\n");
+    assert_eq!(
+        csv(&wd, &["cat", "columns", "ids.csv", "names.csv"]),
+        "id,name,city\n1,Ada,\"Lon\ndon\"\n2,Linus,Oslo\n"
+    );
+    assert_eq!(
+        csv(&wd, &["cat", "columns", "--pad", "names.csv", "ids.csv"]),
+        "name,city,id\nAda,\"Lon\ndon\",1\nLinus,Oslo,2\n,,3\n"
+    );
+    assert_eq!(
+        csv_stdin(
+            &wd,
+            &["cat", "columns", "--no-headers", "-", "ids.csv"],
+            "x\ny\n"
+        ),
+        "x,id\ny,1\n"
+    );
+    wd.write("ragged.csv", "a,b\n1,2\n3\n");
+    let run = wd
+        .run(&["csv", "cat", "columns", "ids.csv", "ragged.csv"])
+        .code(1);
+    assert!(
+        run.stderr.contains("ragged.csv: row 2, byte"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn count_and_headers_take_several_files() {
+    let wd = Workdir::new();
+    wd.write("p.csv", PEOPLE);
+    wd.write("q.tsv", "x\ty\n1\t2\n");
+    assert_eq!(
+        csv(&wd, &["count", "p.csv", "q.tsv"]),
+        "3 p.csv\n1 q.tsv\n4 total\n"
+    );
+    assert_eq!(
+        csv(&wd, &["count", "--json", "p.csv", "q.tsv"]),
+        "{\"rows\":4,\"files\":[{\"file\":\"p.csv\",\"rows\":3},{\"file\":\"q.tsv\",\"rows\":1}]}\n"
+    );
+    assert_eq!(
+        csv(&wd, &["headers", "p.csv", "q.tsv"]),
+        "==> p.csv <==\n1\tid\n2\tname\n3\tcity\n\n==> q.tsv <==\n1\tx\n2\ty\n"
+    );
+    let json = csv(&wd, &["headers", "--json", "p.csv", "q.tsv"]);
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(v[1]["file"], "q.tsv");
+    assert_eq!(v[1]["headers"][1]["name"], "y");
+}

@@ -9,6 +9,7 @@
 //! back as they are written, quotes and all, so ops that do not need the
 //! text copy bytes untouched.
 
+mod cat;
 mod chunks;
 mod count;
 mod fmt;
@@ -69,6 +70,7 @@ enum Action {
     FromJson(from_json::Args),
     Validate(validate::Args),
     Join(join::Args),
+    Cat(cat::Args),
 }
 
 mod from_json;
@@ -90,6 +92,7 @@ pub fn run(args: Args) -> Result<()> {
         Action::FromJson(a) => from_json::run(a),
         Action::Validate(a) => validate::run(a),
         Action::Join(a) => join::run(a),
+        Action::Cat(a) => cat::run(a),
     }
 }
 
@@ -221,28 +224,14 @@ impl Records<'_, '_> {
     /// The next record, or `None` at the end of the chunk.
     #[inline]
     pub(crate) fn next(&mut self) -> Result<Option<ZeroCopyByteRecord<'_>>> {
-        let at = self.reader.position();
-        let (base, width, flexible, name, whole) =
-            (self.base, self.width, self.flexible, self.name, self.whole);
-        match self.reader.read_byte_record() {
-            Ok(Some(record)) => {
-                self.rows += 1;
-                if record.len() != width && !flexible && width > 0 {
-                    let found = record.len();
-                    return Err(anyhow::anyhow!(
-                        "{}: row has {found} fields, the header has {width} (use --flexible to accept uneven rows)",
-                        match whole {
-                            Some(_) => position(whole, base + at),
-                            None => format!("row {}, byte {}", self.rows, base + at),
-                        }
-                    ))
-                    .with_context(|| name.to_string());
-                }
-                Ok(Some(record))
-            }
-            Ok(None) => Ok(None),
-            Err(e) => Err(anyhow::Error::new(e)).with_context(|| name.to_string()),
-        }
+        let check = Check {
+            base: self.base,
+            width: self.width,
+            flexible: self.flexible,
+            name: self.name,
+            whole: self.whole,
+        };
+        check.read(self.reader, &mut self.rows)
     }
 
     /// The whole mapped input, for [`position`].
@@ -253,6 +242,75 @@ impl Records<'_, '_> {
     /// Byte offset in the input where the next record starts.
     pub(crate) fn offset(&self) -> u64 {
         self.base + self.reader.position()
+    }
+}
+
+/// What every record read is checked for, and how errors name it.
+struct Check<'a> {
+    base: u64,
+    width: usize,
+    flexible: bool,
+    name: &'a str,
+    whole: Option<&'a [u8]>,
+}
+
+impl Check<'_> {
+    /// Read the next record from `reader` (the `rows`-th so far), checking
+    /// its length against the header's unless flexible.
+    #[inline]
+    fn read<'r, R: Read>(
+        &self,
+        reader: &'r mut ZeroCopyReader<R>,
+        rows: &mut u64,
+    ) -> Result<Option<ZeroCopyByteRecord<'r>>> {
+        let at = reader.position();
+        match reader.read_byte_record() {
+            Ok(Some(record)) => {
+                *rows += 1;
+                if record.len() != self.width && !self.flexible && self.width > 0 {
+                    let found = record.len();
+                    return Err(anyhow::anyhow!(
+                        "{}: row has {found} fields, the header has {} (use --flexible to accept uneven rows)",
+                        match self.whole {
+                            Some(_) => position(self.whole, self.base + at),
+                            None => format!("row {rows}, byte {}", self.base + at),
+                        },
+                        self.width
+                    ))
+                    .with_context(|| self.name.to_string());
+                }
+                Ok(Some(record))
+            }
+            Ok(None) => Ok(None),
+            Err(e) => Err(anyhow::Error::new(e)).with_context(|| self.name.to_string()),
+        }
+    }
+}
+
+/// The data rows of one input, read one at a time, owning the input (for
+/// ops that read several inputs side by side, such as `cat columns`).
+/// Errors name the row and byte.
+pub(crate) struct RowReader {
+    reader: ZeroCopyReader<Box<dyn Read>>,
+    base: u64,
+    width: usize,
+    flexible: bool,
+    name: String,
+    rows: u64,
+}
+
+impl RowReader {
+    /// The next data row, or `None` at the end of the input.
+    #[inline]
+    pub(crate) fn next(&mut self) -> Result<Option<ZeroCopyByteRecord<'_>>> {
+        let check = Check {
+            base: self.base,
+            width: self.width,
+            flexible: self.flexible,
+            name: &self.name,
+            whole: None,
+        };
+        check.read(&mut self.reader, &mut self.rows)
     }
 }
 
@@ -396,6 +454,35 @@ impl Table {
     /// The data rows of a mapped file (after the header).
     pub(crate) fn mapped_data(&self) -> Option<(&MappedFile, usize)> {
         self.mapped().map(|m| (m, self.data_start))
+    }
+
+    /// The data rows, one at a time, as a reader that owns the input.
+    pub(crate) fn into_rows(self) -> Result<RowReader> {
+        let width = self.header.len();
+        let (reader, base) = match self.source {
+            TableData::Stream(reader) => (*reader, 0),
+            TableData::Mapped(map) => {
+                map.advise_sequential();
+                let start = self.data_start;
+                let mut bytes = map.into_reader();
+                std::io::copy(&mut (&mut bytes).take(start as u64), &mut std::io::sink())?;
+                let reader = ZeroCopyReaderBuilder::new()
+                    .delimiter(self.delimiter)
+                    .has_headers(false)
+                    .flexible(true)
+                    .buffer_capacity(1 << 16)
+                    .from_reader(Box::new(bytes) as Box<dyn Read>);
+                (reader, start as u64)
+            }
+        };
+        Ok(RowReader {
+            reader,
+            base,
+            width,
+            flexible: self.flexible,
+            name: self.name,
+            rows: 0,
+        })
     }
 
     /// Run `work` once over all the data rows, in order, on this thread
