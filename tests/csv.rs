@@ -995,3 +995,112 @@ fn count_and_headers_take_several_files() {
     assert_eq!(v[1]["file"], "q.tsv");
     assert_eq!(v[1]["headers"][1]["name"], "y");
 }
+
+const QUOTED_ROWS: &str = "id,v\n1,a\n2,\"x\ny\"\n\n3,\"q\"\"\n\"\r\n4,A\n5,a\n";
+
+#[test]
+fn head_and_tail_print_the_first_and_last_rows() {
+    let wd = Workdir::new();
+    wd.write("t.csv", QUOTED_ROWS);
+    assert_eq!(
+        csv(&wd, &["head", "-n", "2", "t.csv"]),
+        "id,v\n1,a\n2,\"x\ny\"\n"
+    );
+    assert_eq!(csv(&wd, &["head", "-n", "0", "t.csv"]), "id,v\n");
+    let last3 = "id,v\n3,\"q\"\"\n\"\n4,A\n5,a\n";
+    assert_eq!(csv(&wd, &["tail", "-n", "3", "t.csv"]), last3);
+    assert_eq!(csv_stdin(&wd, &["tail", "-n", "3"], QUOTED_ROWS), last3);
+    assert_eq!(
+        csv(&wd, &["tail", "-n", "99", "t.csv"]),
+        csv_stdin(&wd, &["tail", "-n", "99"], QUOTED_ROWS)
+    );
+    assert_eq!(
+        csv(&wd, &["tail", "--no-headers", "-n", "1", "t.csv"]),
+        "5,a\n"
+    );
+    // From the end of a big file, across chunks of quoted newlines.
+    let data = big_csv(100_000);
+    wd.write("big.csv", &data);
+    for n in ["1", "7", "1000"] {
+        assert_eq!(
+            csv(&wd, &["tail", "-n", n, "big.csv"]),
+            csv_stdin(&wd, &["tail", "-n", n], &data),
+            "tail -n {n}"
+        );
+    }
+    wd.write("ragged.csv", "a,b\n1,2\n3\n");
+    let run = wd.run(&["csv", "tail", "ragged.csv"]).code(1);
+    assert!(run.stderr.contains("line 3, byte 8"), "{}", run.stderr);
+}
+
+#[test]
+fn reverse_prints_rows_last_first_from_mapped_chunks_or_a_stream() {
+    let wd = Workdir::new();
+    wd.write("t.csv", QUOTED_ROWS);
+    assert_eq!(
+        csv(&wd, &["reverse", "t.csv"]),
+        "id,v\n5,a\n4,A\n3,\"q\"\"\n\"\n2,\"x\ny\"\n1,a\n"
+    );
+    let data = big_csv(300_000);
+    wd.write("big.csv", &data);
+    let reversed = csv(&wd, &["reverse", "big.csv"]);
+    assert_eq!(reversed, csv_stdin(&wd, &["reverse"], &data));
+    // Reversing twice gives the file back.
+    assert_eq!(csv_stdin(&wd, &["reverse"], &reversed), data);
+}
+
+#[test]
+fn dedup_keeps_the_first_row_of_each_key() {
+    let wd = Workdir::new();
+    wd.write("t.csv", QUOTED_ROWS);
+    assert_eq!(
+        csv(&wd, &["dedup", "-s", "v", "t.csv"]),
+        "id,v\n1,a\n2,\"x\ny\"\n3,\"q\"\"\n\"\n4,A\n"
+    );
+    assert_eq!(
+        csv(&wd, &["dedup", "-i", "-s", "v", "t.csv"]),
+        "id,v\n1,a\n2,\"x\ny\"\n3,\"q\"\"\n\"\n"
+    );
+    // A quoted field equals its text.
+    wd.write("q.csv", "k,n\n\"a\",1\na,2\nb,3\n");
+    assert_eq!(
+        csv(&wd, &["dedup", "-s", "k", "q.csv"]),
+        "k,n\n\"a\",1\nb,3\n"
+    );
+    // --sorted compares neighbours only.
+    wd.write("s.csv", "k\na\na\nb\na\n");
+    assert_eq!(csv(&wd, &["dedup", "--sorted", "s.csv"]), "k\na\nb\na\n");
+    assert_eq!(csv(&wd, &["dedup", "s.csv"]), "k\na\nb\n");
+    let data = big_csv(300_000);
+    wd.write("big.csv", &data);
+    let mapped = csv(&wd, &["dedup", "-s", "n", "big.csv"]);
+    assert_eq!(mapped, csv_stdin(&wd, &["dedup", "-s", "n"], &data));
+    assert_eq!(csv_stdin(&wd, &["count"], &mapped), "13\n");
+}
+
+#[test]
+fn sample_draws_n_rows_reproducibly_with_a_seed() {
+    let wd = Workdir::new();
+    let data = big_csv(300_000);
+    wd.write("big.csv", &data);
+    let a = csv(&wd, &["sample", "500", "--seed", "7", "big.csv"]);
+    assert_eq!(a, csv_stdin(&wd, &["sample", "500", "--seed", "7"], &data));
+    assert_eq!(csv_stdin(&wd, &["count"], &a), "500\n");
+    let b = csv(&wd, &["sample", "500", "--seed", "8", "big.csv"]);
+    assert_ne!(a, b);
+    // Rows come in input order, and each is a row of the file.
+    let ids: Vec<u64> = csv_stdin(&wd, &["select", "id"], &a)
+        .lines()
+        .skip(1)
+        .map(|l| l.parse().unwrap())
+        .collect();
+    assert!(ids.windows(2).all(|w| w[0] < w[1]));
+    // Every row equally likely: the sampled ids spread over the file.
+    let firsts = ids.iter().filter(|&&id| id < 150_000).count();
+    assert!(
+        (150..350).contains(&firsts),
+        "{firsts} of 500 in the first half"
+    );
+    wd.write("small.csv", "x\n1\n2\n");
+    assert_eq!(csv(&wd, &["sample", "5", "small.csv"]), "x\n1\n2\n");
+}

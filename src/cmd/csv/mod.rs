@@ -12,17 +12,22 @@
 mod cat;
 mod chunks;
 mod count;
+mod dedup;
 mod fmt;
 mod frequency;
+mod head;
 mod headers;
 mod join;
 mod json_out;
 mod key;
+mod reverse;
+mod sample;
 mod search;
 mod selection;
 mod slice;
 mod sort;
 mod stats;
+mod tail;
 mod validate;
 
 use crate::io::args::{OutputArgs, ReadArgs};
@@ -71,6 +76,11 @@ enum Action {
     Validate(validate::Args),
     Join(join::Args),
     Cat(cat::Args),
+    Dedup(dedup::Args),
+    Sample(sample::Args),
+    Head(head::Args),
+    Tail(tail::Args),
+    Reverse(reverse::Args),
 }
 
 mod from_json;
@@ -93,6 +103,11 @@ pub fn run(args: Args) -> Result<()> {
         Action::Validate(a) => validate::run(a),
         Action::Join(a) => join::run(a),
         Action::Cat(a) => cat::run(a),
+        Action::Dedup(a) => dedup::run(a),
+        Action::Sample(a) => sample::run(a),
+        Action::Head(a) => head::run(a),
+        Action::Tail(a) => tail::run(a),
+        Action::Reverse(a) => reverse::run(a),
     }
 }
 
@@ -491,8 +506,20 @@ impl Table {
         &mut self,
         work: impl FnOnce(&mut Records<'_, '_>) -> Result<T>,
     ) -> Result<T> {
+        let start = self.data_start;
+        self.sequential_from(start, work)
+    }
+
+    /// [`sequential`](Table::sequential) from byte `start` of a mapped file
+    /// (a record start at or after the data's); a stream starts where it is.
+    pub(crate) fn sequential_from<T>(
+        &mut self,
+        start: usize,
+        work: impl FnOnce(&mut Records<'_, '_>) -> Result<T>,
+    ) -> Result<T> {
         let width = self.header.len();
-        let (delimiter, flexible, start) = (self.delimiter, self.flexible, self.data_start);
+        let (delimiter, flexible) = (self.delimiter, self.flexible);
+        let start = start.max(self.data_start);
         let name = self.name.as_str();
         match &mut self.source {
             TableData::Stream(reader) => work(&mut Records {
@@ -534,6 +561,28 @@ impl Table {
         &mut self,
         out: &mut dyn Write,
         work: impl Fn(&mut Records<'_, '_>, &mut RowOutput<'_>) -> Result<T> + Sync,
+        done: impl FnMut(T) -> Result<()>,
+    ) -> Result<()> {
+        self.chunks_in_order(false, out, work, done)
+    }
+
+    /// [`for_each_chunk`](Table::for_each_chunk) taking a mapped file's
+    /// chunks from the last to the first (`reverse`); a stream is still
+    /// one pass from its start.
+    pub(crate) fn for_each_chunk_from_end<T: Send>(
+        &mut self,
+        out: &mut dyn Write,
+        work: impl Fn(&mut Records<'_, '_>, &mut RowOutput<'_>) -> Result<T> + Sync,
+        done: impl FnMut(T) -> Result<()>,
+    ) -> Result<()> {
+        self.chunks_in_order(true, out, work, done)
+    }
+
+    fn chunks_in_order<T: Send>(
+        &mut self,
+        from_end: bool,
+        out: &mut dyn Write,
+        work: impl Fn(&mut Records<'_, '_>, &mut RowOutput<'_>) -> Result<T> + Sync,
         mut done: impl FnMut(T) -> Result<()>,
     ) -> Result<()> {
         let width = self.header.len();
@@ -563,9 +612,13 @@ impl Table {
             }
             TableData::Mapped(map) => {
                 let data: &[u8] = map;
-                let ranges = chunks::record_ranges(data, self.data_start, CHUNK, b'"', &|range| {
-                    map.release(range)
-                });
+                let mut ranges =
+                    chunks::record_ranges(data, self.data_start, CHUNK, b'"', &|range| {
+                        map.release(range)
+                    });
+                if from_end {
+                    ranges.reverse();
+                }
                 let mut progress = Progress::bytes(Some(data.len() as u64), self.progress);
                 let process = |range: Range<usize>| -> Result<(T, Vec<u8>)> {
                     let bytes = &data[range.clone()];
