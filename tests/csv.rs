@@ -923,6 +923,11 @@ fn cat_rows_copies_files_with_one_header_and_pads_the_union_by_name() {
         ),
         "a,b,\n5,6,\nb,c,a\n7,8,9\n"
     );
+    // Without --pad and headers, rows of any width are copied as they are.
+    assert_eq!(
+        csv(&wd, &["cat", "rows", "--no-headers", "r2.csv", "r3.csv"]),
+        "a,b\n5,6\nb,c,a\n7,8,9\n"
+    );
     wd.run(&["csv", "cat", "rows", "-", "-"]).code(2);
 }
 

@@ -146,8 +146,11 @@ fn rows(args: RowsArgs) -> Result<()> {
             }
         };
         let columns = union.columns_of(header);
-        let identity =
-            columns.iter().enumerate().all(|(i, c)| *c == Some(i)) && columns.len() == header.len();
+        // Without --pad every file's rows are copied as they are (under
+        // --no-headers, whatever their width).
+        let identity = !args.pad
+            || (columns.iter().enumerate().all(|(i, c)| *c == Some(i))
+                && columns.len() == header.len());
         if identity && table.delimiter() == delimiter {
             if let Some((map, start)) = table.mapped_data() {
                 copy_bytes(map, start, &mut out)?;

@@ -295,7 +295,7 @@ impl Held {
                         part.key_ends.push(None);
                     }
                     // A stream is one long chunk: stop it early.
-                    if part.rows.len() & 0xfff == 0 {
+                    if part.ends.len() % 4096 == 0 {
                         over_budget(part.rows.len() + part.keys.len() + part.ends.len() * 40)?;
                     }
                 }
