@@ -561,11 +561,16 @@ fn readme_examples_run() {
     );
     wd.write("events.ndjson", "{\"a\":1}\n{\"b\":{\"c\":[2,3]}}\n");
     wd.write("upload.csv", "a,b\n1,2\n");
+    wd.write("cities.csv", "city,id,country\nBerlin,1,DE\nOslo,2,NO\n");
     if !have("gzip") {
         eprintln!("skipped: gzip is not installed");
         return;
     }
     run_command(Command::new("gzip").arg("-k").arg(wd.join("data.csv")), b"");
+    run_command(
+        Command::new("gzip").arg("-k").arg(wd.join("cities.csv")),
+        b"",
+    );
     let bin_dir = common::fkit_bin().parent().unwrap().to_path_buf();
     let path = format!(
         "{}:{}",
@@ -590,4 +595,517 @@ fn readme_examples_run() {
     }
     assert!(ran >= 10, "ran {ran} examples");
     assert_eq!(wd.read("events.csv"), b"a,b.c.0,b.c.1\n1,,\n,2,3\n");
+    assert_eq!(
+        wd.read("all.csv"),
+        b"id,name,city,score,note,city,id,country\n1,Ada,Berlin,3.5,x,Berlin,1,DE\n\
+          2,Linus,Oslo,1,\"a, b\",Oslo,2,NO\n3,Ken,Bern,2,,,,\n"
+    );
+}
+
+const PEOPLE_CITIES: &str =
+    "id,name,city\n1,Ada,London\n2,Linus,\"Hel\nsinki\"\n3,Grace,Arlington\n4,Ken,\n5,Bob,london\n";
+const CITIES: &str =
+    "city,country\nLondon,UK\n\"Hel\nsinki\",FI\nParis,FR\nLondon,England\n,Nowhere\n";
+
+/// people.csv is the larger file: cities.csv is held, people.csv streams.
+fn join_workdir() -> Workdir {
+    let wd = Workdir::new();
+    wd.write("people.csv", PEOPLE_CITIES);
+    wd.write("cities.csv", CITIES);
+    assert!(PEOPLE_CITIES.len() > CITIES.len());
+    wd
+}
+
+#[test]
+fn join_inner_pairs_every_match_and_keeps_duplicate_names_apart() {
+    let wd = join_workdir();
+    let inner = "id,name,city,city,country\n1,Ada,London,London,UK\n1,Ada,London,London,England\n2,Linus,\"Hel\nsinki\",\"Hel\nsinki\",FI\n";
+    assert_eq!(
+        csv(&wd, &["join", "city", "people.csv", "city", "cities.csv"]),
+        inner
+    );
+    // The second `city` is FILE2's.
+    let joined = wd.write("joined.csv", inner);
+    assert!(joined.exists());
+    assert_eq!(
+        csv(&wd, &["select", "city[1],country", "joined.csv"]),
+        "city,country\nLondon,UK\nLondon,England\n\"Hel\nsinki\",FI\n"
+    );
+}
+
+#[test]
+fn join_outer_semi_and_anti_keep_the_rows_they_promise() {
+    let wd = join_workdir();
+    let j = |kind: &str| {
+        csv(
+            &wd,
+            &["join", kind, "city", "people.csv", "city", "cities.csv"],
+        )
+    };
+    let matched = "1,Ada,London,London,UK\n1,Ada,London,London,England\n2,Linus,\"Hel\nsinki\",\"Hel\nsinki\",FI\n";
+    let head = "id,name,city,city,country\n";
+    let left_only = "3,Grace,Arlington,,\n4,Ken,,,\n5,Bob,london,,\n";
+    let right_only = ",,,Paris,FR\n,,,,Nowhere\n";
+    assert_eq!(j("--left"), format!("{head}{matched}{left_only}"));
+    assert_eq!(j("--right"), format!("{head}{matched}{right_only}"));
+    assert_eq!(
+        j("--full"),
+        format!("{head}{matched}{left_only}{right_only}")
+    );
+    assert_eq!(
+        j("--semi"),
+        "id,name,city\n1,Ada,London\n2,Linus,\"Hel\nsinki\"\n"
+    );
+    assert_eq!(
+        j("--anti"),
+        "id,name,city\n3,Grace,Arlington\n4,Ken,\n5,Bob,london\n"
+    );
+}
+
+#[test]
+fn join_held_on_the_left_gives_the_same_rows() {
+    // cities.csv is the smaller file: as FILE1 it is held, and the rows
+    // come in people.csv's order, the held file's leftovers last.
+    let wd = join_workdir();
+    let j = |kind: &str| {
+        csv(
+            &wd,
+            &["join", kind, "city", "cities.csv", "city", "people.csv"],
+        )
+    };
+    let head = "city,country,id,name,city\n";
+    let matched = "London,UK,1,Ada,London\nLondon,England,1,Ada,London\n\"Hel\nsinki\",FI,2,Linus,\"Hel\nsinki\"\n";
+    assert_eq!(
+        csv(&wd, &["join", "city", "cities.csv", "city", "people.csv"]),
+        format!("{head}{matched}")
+    );
+    assert_eq!(
+        j("--left"),
+        format!("{head}{matched}Paris,FR,,,\n,Nowhere,,,\n")
+    );
+    assert_eq!(
+        j("--right"),
+        format!("{head}{matched},,3,Grace,Arlington\n,,4,Ken,\n,,5,Bob,london\n")
+    );
+    assert_eq!(
+        j("--semi"),
+        "city,country\nLondon,UK\n\"Hel\nsinki\",FI\nLondon,England\n"
+    );
+    assert_eq!(j("--anti"), "city,country\nParis,FR\n,Nowhere\n");
+}
+
+#[test]
+fn join_keys_ignore_case_match_nulls_and_pair_several_columns() {
+    let wd = join_workdir();
+    let out = csv(
+        &wd,
+        &["join", "-i", "city", "people.csv", "city", "cities.csv"],
+    );
+    assert!(
+        out.ends_with("5,Bob,london,London,UK\n5,Bob,london,London,England\n"),
+        "{out}"
+    );
+    let out = csv(
+        &wd,
+        &[
+            "join",
+            "--nulls",
+            "city",
+            "people.csv",
+            "city",
+            "cities.csv",
+        ],
+    );
+    assert!(out.ends_with("4,Ken,,,Nowhere\n"), "{out}");
+    // Two key columns pair up in order; a quoted field equals its text.
+    wd.write("a.csv", "x,y,v\n1,a,first\n1,b,second\n2,a,third\n");
+    wd.write("b.csv", "Y,X,w\n\"a\",1,one\nb,2,two\na,2,three\n");
+    assert_eq!(
+        csv(&wd, &["join", "x,y", "a.csv", "X,Y", "b.csv"]),
+        "x,y,v,Y,X,w\n1,a,first,\"a\",1,one\n2,a,third,a,2,three\n"
+    );
+    let run = wd
+        .run(&["csv", "join", "x,y", "a.csv", "X", "b.csv"])
+        .code(2);
+    assert!(run.stderr.contains("must pair up"), "{}", run.stderr);
+}
+
+#[test]
+fn join_cross_pairs_every_row() {
+    let wd = Workdir::new();
+    wd.write("sizes.csv", "size\nSmall\nMedium\nLarge\n");
+    wd.write("colours.csv", "colour\nred\nblue\n");
+    // colours.csv is smaller: held; sizes.csv streams, the outer loop.
+    assert_eq!(
+        csv(&wd, &["join", "--cross", "sizes.csv", "colours.csv"]),
+        "size,colour\nSmall,red\nSmall,blue\nMedium,red\nMedium,blue\nLarge,red\nLarge,blue\n"
+    );
+    // As FILE1, colours.csv is still the one held: sizes.csv is the outer loop.
+    assert_eq!(
+        csv(&wd, &["join", "--cross", "colours.csv", "sizes.csv"]),
+        "colour,size\nred,Small\nblue,Small\nred,Medium\nblue,Medium\nred,Large\nblue,Large\n"
+    );
+}
+
+#[test]
+fn join_reads_stdin_compressed_input_and_other_delimiters() {
+    let wd = join_workdir();
+    let expected = csv(
+        &wd,
+        &["join", "--left", "city", "people.csv", "city", "cities.csv"],
+    );
+    // People from stdin (a stream counts as the larger side).
+    assert_eq!(
+        csv_stdin(
+            &wd,
+            &["join", "--left", "city", "-", "city", "cities.csv"],
+            PEOPLE_CITIES
+        ),
+        expected
+    );
+    // Cities from stdin: the stream counts as larger, so people.csv is
+    // held and the rows come in the order of cities, people's unmatched last.
+    let people_held = "id,name,city,city,country\n1,Ada,London,London,UK\n2,Linus,\"Hel\nsinki\",\"Hel\nsinki\",FI\n\
+         1,Ada,London,London,England\n3,Grace,Arlington,,\n4,Ken,,,\n5,Bob,london,,\n";
+    assert_eq!(
+        csv_stdin(
+            &wd,
+            &["join", "--left", "city", "people.csv", "city", "-"],
+            CITIES
+        ),
+        people_held
+    );
+    if have("gzip") {
+        run_command(
+            Command::new("gzip").arg("-k").arg(wd.join("cities.csv")),
+            b"",
+        );
+        assert_eq!(
+            csv(
+                &wd,
+                &[
+                    "join",
+                    "--left",
+                    "city",
+                    "people.csv",
+                    "city",
+                    "cities.csv.gz"
+                ]
+            ),
+            people_held
+        );
+    }
+    // A .tsv file is tab-separated; the output takes FILE1's delimiter.
+    wd.write("cities.tsv", CITIES.replace(',', "\t"));
+    assert_eq!(
+        csv(
+            &wd,
+            &["join", "--left", "city", "people.csv", "city", "cities.tsv"]
+        ),
+        expected
+    );
+    let run = wd.run(&["csv", "join", "city", "-", "city", "-"]).code(2);
+    assert!(run.stderr.contains("stdin"), "{}", run.stderr);
+}
+
+#[test]
+fn join_of_big_files_in_parallel_chunks_equals_the_streamed_join() {
+    let wd = Workdir::new();
+    let data = big_csv(300_000);
+    wd.write("big.csv", &data);
+    let mut keys = String::from("n,label\n");
+    for n in [0, 3, 7, 12, 99] {
+        keys.push_str(&format!("{n},label {n}\n"));
+    }
+    wd.write("keys.csv", &keys);
+    for kind in ["--left", "--semi", "--anti", "--full"] {
+        let mapped = csv(&wd, &["join", kind, "n", "big.csv", "n", "keys.csv"]);
+        let streamed = csv_stdin(&wd, &["join", kind, "n", "-", "n", "keys.csv"], &data);
+        assert_eq!(mapped, streamed, "{kind}");
+    }
+    let inner = csv(&wd, &["join", "n", "big.csv", "n", "keys.csv"]);
+    let rows = (0..300_000)
+        .filter(|i| [0, 3, 7, 12].contains(&(i % 13)))
+        .count();
+    assert_eq!(csv_stdin(&wd, &["count"], &inner), format!("{rows}\n"));
+    // The big file with itself on a unique key: every row once.
+    let itself = csv(&wd, &["join", "id", "big.csv", "id", "big.csv"]);
+    assert_eq!(csv_stdin(&wd, &["count"], &itself), "300000\n");
+}
+
+#[test]
+fn join_says_when_the_held_file_exceeds_memory_and_names_bad_rows() {
+    let wd = join_workdir();
+    let run = wd
+        .run(&[
+            "csv",
+            "join",
+            "-S",
+            "10",
+            "city",
+            "people.csv",
+            "city",
+            "cities.csv",
+        ])
+        .code(1);
+    assert!(run.stderr.contains("--memory"), "{}", run.stderr);
+    assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
+    wd.write("ragged.csv", "city,country\nLondon,UK\nParis\n");
+    let run = wd
+        .run(&["csv", "join", "city", "people.csv", "city", "ragged.csv"])
+        .code(1);
+    assert!(run.stderr.contains("line 3, byte 23"), "{}", run.stderr);
+}
+
+#[test]
+fn join_without_headers_uses_indexes_and_writes_output_atomically() {
+    let wd = Workdir::new();
+    wd.write("a.csv", "1,x\n2,y\n");
+    wd.write("b.csv", "y,B\nz,C\n");
+    wd.run(&[
+        "csv",
+        "join",
+        "--no-headers",
+        "2",
+        "a.csv",
+        "1",
+        "b.csv",
+        "-o",
+        "j.csv",
+    ])
+    .ok();
+    assert_eq!(wd.read("j.csv"), b"2,y,y,B\n");
+    wd.run(&[
+        "csv",
+        "join",
+        "--no-headers",
+        "2",
+        "a.csv",
+        "1",
+        "b.csv",
+        "-o",
+        "j.csv",
+    ])
+    .code(1);
+}
+
+#[test]
+fn cat_rows_copies_files_with_one_header_and_pads_the_union_by_name() {
+    let wd = Workdir::new();
+    // r1.csv ends without a newline, inside a quoted field's row.
+    wd.write("r1.csv", "a,b\n1,2\n3,\"x\ny\"");
+    wd.write("r2.csv", "a,b\n5,6\n");
+    wd.write("r3.csv", "b,c,a\n7,8,9\n");
+    wd.write("r4.tsv", "a\tb\n10\t\"t,u\"\n");
+    assert_eq!(
+        csv(&wd, &["cat", "rows", "r1.csv", "r2.csv", "r4.tsv"]),
+        "a,b\n1,2\n3,\"x\ny\"\n5,6\n10,\"t,u\"\n"
+    );
+    assert_eq!(
+        csv_stdin(&wd, &["cat", "rows", "r2.csv", "-"], "a,b\n7,8\n"),
+        "a,b\n5,6\n7,8\n"
+    );
+    let run = wd.run(&["csv", "cat", "rows", "r1.csv", "r3.csv"]).code(1);
+    assert!(
+        run.stderr.contains("r3.csv: its header differs"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(
+        csv(&wd, &["cat", "rows", "--pad", "r1.csv", "r3.csv", "r2.csv"]),
+        "a,b,c\n1,2,\n3,\"x\ny\",\n9,7,8\n5,6,\n"
+    );
+    // Without headers, --pad widens every row to the widest file.
+    assert_eq!(
+        csv(
+            &wd,
+            &["cat", "rows", "--no-headers", "--pad", "r2.csv", "r3.csv"]
+        ),
+        "a,b,\n5,6,\nb,c,a\n7,8,9\n"
+    );
+    // Without --pad and headers, rows of any width are copied as they are.
+    assert_eq!(
+        csv(&wd, &["cat", "rows", "--no-headers", "r2.csv", "r3.csv"]),
+        "a,b\n5,6\nb,c,a\n7,8,9\n"
+    );
+    wd.run(&["csv", "cat", "rows", "-", "-"]).code(2);
+}
+
+#[test]
+fn cat_rows_of_big_files_equals_their_rows_in_order() {
+    let wd = Workdir::new();
+    let data = big_csv(200_000);
+    wd.write("big.csv", &data);
+    if have("gzip") {
+        run_command(Command::new("gzip").arg("-k").arg(wd.join("big.csv")), b"");
+    } else {
+        wd.write("big.csv.gz", &data);
+    }
+    let out = csv(&wd, &["cat", "rows", "big.csv", "big.csv.gz", "big.csv"]);
+    let body = &data["id,text,n\n".len()..];
+    assert_eq!(out, format!("id,text,n\n{body}{body}{body}"));
+}
+
+#[test]
+fn cat_columns_puts_files_side_by_side() {
+    let wd = Workdir::new();
+    wd.write("ids.csv", "id\n1\n2\n3\n");
+    wd.write("names.csv", "name,city\nAda,\"Lon\ndon\"\nLinus,Oslo\n");
+    assert_eq!(
+        csv(&wd, &["cat", "columns", "ids.csv", "names.csv"]),
+        "id,name,city\n1,Ada,\"Lon\ndon\"\n2,Linus,Oslo\n"
+    );
+    assert_eq!(
+        csv(&wd, &["cat", "columns", "--pad", "names.csv", "ids.csv"]),
+        "name,city,id\nAda,\"Lon\ndon\",1\nLinus,Oslo,2\n,,3\n"
+    );
+    assert_eq!(
+        csv_stdin(
+            &wd,
+            &["cat", "columns", "--no-headers", "-", "ids.csv"],
+            "x\ny\n"
+        ),
+        "x,id\ny,1\n"
+    );
+    wd.write("ragged.csv", "a,b\n1,2\n3\n");
+    let run = wd
+        .run(&["csv", "cat", "columns", "ids.csv", "ragged.csv"])
+        .code(1);
+    assert!(
+        run.stderr.contains("ragged.csv: row 2, byte"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn count_and_headers_take_several_files() {
+    let wd = Workdir::new();
+    wd.write("p.csv", PEOPLE);
+    wd.write("q.tsv", "x\ty\n1\t2\n");
+    assert_eq!(
+        csv(&wd, &["count", "p.csv", "q.tsv"]),
+        "3 p.csv\n1 q.tsv\n4 total\n"
+    );
+    assert_eq!(
+        csv(&wd, &["count", "--json", "p.csv", "q.tsv"]),
+        "{\"rows\":4,\"files\":[{\"file\":\"p.csv\",\"rows\":3},{\"file\":\"q.tsv\",\"rows\":1}]}\n"
+    );
+    assert_eq!(
+        csv(&wd, &["headers", "p.csv", "q.tsv"]),
+        "==> p.csv <==\n1\tid\n2\tname\n3\tcity\n\n==> q.tsv <==\n1\tx\n2\ty\n"
+    );
+    let json = csv(&wd, &["headers", "--json", "p.csv", "q.tsv"]);
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(v[1]["file"], "q.tsv");
+    assert_eq!(v[1]["headers"][1]["name"], "y");
+}
+
+const QUOTED_ROWS: &str = "id,v\n1,a\n2,\"x\ny\"\n\n3,\"q\"\"\n\"\r\n4,A\n5,a\n";
+
+#[test]
+fn head_and_tail_print_the_first_and_last_rows() {
+    let wd = Workdir::new();
+    wd.write("t.csv", QUOTED_ROWS);
+    assert_eq!(
+        csv(&wd, &["head", "-n", "2", "t.csv"]),
+        "id,v\n1,a\n2,\"x\ny\"\n"
+    );
+    assert_eq!(csv(&wd, &["head", "-n", "0", "t.csv"]), "id,v\n");
+    let last3 = "id,v\n3,\"q\"\"\n\"\n4,A\n5,a\n";
+    assert_eq!(csv(&wd, &["tail", "-n", "3", "t.csv"]), last3);
+    assert_eq!(csv_stdin(&wd, &["tail", "-n", "3"], QUOTED_ROWS), last3);
+    assert_eq!(
+        csv(&wd, &["tail", "-n", "99", "t.csv"]),
+        csv_stdin(&wd, &["tail", "-n", "99"], QUOTED_ROWS)
+    );
+    assert_eq!(
+        csv(&wd, &["tail", "--no-headers", "-n", "1", "t.csv"]),
+        "5,a\n"
+    );
+    // From the end of a big file, across chunks of quoted newlines.
+    let data = big_csv(100_000);
+    wd.write("big.csv", &data);
+    for n in ["1", "7", "1000"] {
+        assert_eq!(
+            csv(&wd, &["tail", "-n", n, "big.csv"]),
+            csv_stdin(&wd, &["tail", "-n", n], &data),
+            "tail -n {n}"
+        );
+    }
+    wd.write("ragged.csv", "a,b\n1,2\n3\n");
+    let run = wd.run(&["csv", "tail", "ragged.csv"]).code(1);
+    assert!(run.stderr.contains("line 3, byte 8"), "{}", run.stderr);
+}
+
+#[test]
+fn reverse_prints_rows_last_first_from_mapped_chunks_or_a_stream() {
+    let wd = Workdir::new();
+    wd.write("t.csv", QUOTED_ROWS);
+    assert_eq!(
+        csv(&wd, &["reverse", "t.csv"]),
+        "id,v\n5,a\n4,A\n3,\"q\"\"\n\"\n2,\"x\ny\"\n1,a\n"
+    );
+    let data = big_csv(300_000);
+    wd.write("big.csv", &data);
+    let reversed = csv(&wd, &["reverse", "big.csv"]);
+    assert_eq!(reversed, csv_stdin(&wd, &["reverse"], &data));
+    // Reversing twice gives the file back.
+    assert_eq!(csv_stdin(&wd, &["reverse"], &reversed), data);
+}
+
+#[test]
+fn dedup_keeps_the_first_row_of_each_key() {
+    let wd = Workdir::new();
+    wd.write("t.csv", QUOTED_ROWS);
+    assert_eq!(
+        csv(&wd, &["dedup", "-s", "v", "t.csv"]),
+        "id,v\n1,a\n2,\"x\ny\"\n3,\"q\"\"\n\"\n4,A\n"
+    );
+    assert_eq!(
+        csv(&wd, &["dedup", "-i", "-s", "v", "t.csv"]),
+        "id,v\n1,a\n2,\"x\ny\"\n3,\"q\"\"\n\"\n"
+    );
+    // A quoted field equals its text.
+    wd.write("q.csv", "k,n\n\"a\",1\na,2\nb,3\n");
+    assert_eq!(
+        csv(&wd, &["dedup", "-s", "k", "q.csv"]),
+        "k,n\n\"a\",1\nb,3\n"
+    );
+    // --sorted compares neighbours only.
+    wd.write("s.csv", "k\na\na\nb\na\n");
+    assert_eq!(csv(&wd, &["dedup", "--sorted", "s.csv"]), "k\na\nb\na\n");
+    assert_eq!(csv(&wd, &["dedup", "s.csv"]), "k\na\nb\n");
+    let data = big_csv(300_000);
+    wd.write("big.csv", &data);
+    let mapped = csv(&wd, &["dedup", "-s", "n", "big.csv"]);
+    assert_eq!(mapped, csv_stdin(&wd, &["dedup", "-s", "n"], &data));
+    assert_eq!(csv_stdin(&wd, &["count"], &mapped), "13\n");
+}
+
+#[test]
+fn sample_draws_n_rows_reproducibly_with_a_seed() {
+    let wd = Workdir::new();
+    let data = big_csv(300_000);
+    wd.write("big.csv", &data);
+    let a = csv(&wd, &["sample", "500", "--seed", "7", "big.csv"]);
+    assert_eq!(a, csv_stdin(&wd, &["sample", "500", "--seed", "7"], &data));
+    assert_eq!(csv_stdin(&wd, &["count"], &a), "500\n");
+    let b = csv(&wd, &["sample", "500", "--seed", "8", "big.csv"]);
+    assert_ne!(a, b);
+    // Rows come in input order, and each is a row of the file.
+    let ids: Vec<u64> = csv_stdin(&wd, &["select", "id"], &a)
+        .lines()
+        .skip(1)
+        .map(|l| l.parse().unwrap())
+        .collect();
+    assert!(ids.windows(2).all(|w| w[0] < w[1]));
+    // Every row equally likely: the sampled ids spread over the file.
+    let firsts = ids.iter().filter(|&&id| id < 150_000).count();
+    assert!(
+        (150..350).contains(&firsts),
+        "{firsts} of 500 in the first half"
+    );
+    wd.write("small.csv", "x\n1\n2\n");
+    assert_eq!(csv(&wd, &["sample", "5", "small.csv"]), "x\n1\n2\n");
 }

@@ -29,3 +29,17 @@ row "csv to-json" "$size" "fkit csv to-json $csvf > /dev/null" "mlr --icsv --ojs
 row "csv to-json" "$size" "fkit csv to-json $csvf > /dev/null" "xan to json" "$xan to json $csvf > /dev/null"
 row "csv frequency -s city" "$size" "fkit csv frequency -s city $csvf > /dev/null" "xan frequency" "$xan frequency -s city $csvf > /dev/null"
 row "csv count data.csv.gz" "$size" "fkit csv count $work/data.csv.gz" "xan count" "$xan count $work/data.csv.gz" "[ -f $work/data.csv.gz ] || gzip -1 -c $csvf > $work/data.csv.gz"
+
+# Issue 15's verbs. cities.csv: the 10 distinct city values, the small side of a join.
+"$FKIT" csv dedup -s city "$csvf" | "$FKIT" csv select city -q > "$work/cities.csv"
+cities=$work/cities.csv
+row "csv join city (small side)" "$size" "fkit csv join city $csvf city $cities > /dev/null" "xan join" "$xan join city $csvf city $cities > /dev/null"
+row "csv join id (data.csv with itself)" "$size" "fkit csv join id $csvf id $csvf > /dev/null" "xan join" "$xan join id $csvf id $csvf > /dev/null"
+# cat rows writes to a file: a write of mapped pages to /dev/null never
+# reads them, which would time nothing.
+row "csv cat rows data.csv data.csv > file" "$((2 * size))" "fkit csv cat rows $csvf $csvf > $work/cat.out" "xan cat rows > file" "$xan cat rows $csvf $csvf > $work/cat.out"
+row "csv cat rows data.csv data.csv > file" "$((2 * size))" "fkit csv cat rows $csvf $csvf > $work/cat.out" "cat > file" "cat $csvf $csvf > $work/cat.out"
+row "csv dedup -s city" "$size" "fkit csv dedup -s city $csvf > /dev/null" "xan dedup" "$xan dedup -s city $csvf > /dev/null"
+row "csv sample 1000" "$size" "fkit csv sample 1000 $csvf > /dev/null" "xan sample" "$xan sample 1000 $csvf > /dev/null"
+row "csv reverse" "$size" "fkit csv reverse $csvf > /dev/null" "xan reverse" "$xan reverse $csvf > /dev/null"
+row "csv tail -n 1000" "$size" "fkit csv tail -n 1000 $csvf > /dev/null" "xan tail -l 1000" "$xan tail -l 1000 $csvf > /dev/null"

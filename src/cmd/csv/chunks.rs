@@ -70,9 +70,61 @@ fn next_record_start(data: &[u8], from: usize, mut inside: bool, quote: u8) -> O
     None
 }
 
+/// Where the last `n` records of `data[start..]` begin, found from the
+/// end without reading what comes before them (`tail`).
+///
+/// A newline ends a record when an even number of quotes precede it. In a
+/// file whose quotes are balanced (an even number in all, as in any file
+/// the parser reads to its end outside quotes), that is exactly when an
+/// even number follow it, which a backward scan can count. A stretch
+/// holding nothing but a CR is a blank line, not a record.
+pub(crate) fn last_records_start(data: &[u8], start: usize, n: usize, quote: u8) -> usize {
+    if n == 0 || start >= data.len() {
+        return data.len();
+    }
+    let mut odd_after = false;
+    let mut found = 0;
+    let mut end = data.len();
+    for i in memchr::memrchr2_iter(quote, b'\n', &data[start..]) {
+        let at = start + i;
+        if data[at] == quote {
+            odd_after = !odd_after;
+            continue;
+        }
+        if odd_after {
+            continue;
+        }
+        let record = &data[at + 1..end];
+        if !record.is_empty() && record != b"\r" {
+            found += 1;
+            if found == n {
+                return at + 1;
+            }
+        }
+        end = at;
+    }
+    start
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn last_records_are_found_from_the_end_across_quoted_newlines() {
+        let data = b"h\n1,\"a\nb\"\n\n2,\"\"\"q\n\"\r\n3,x";
+        let tail = |n| &data[last_records_start(data, 2, n, b'"')..];
+        assert_eq!(tail(1), b"3,x");
+        assert_eq!(tail(2), b"2,\"\"\"q\n\"\r\n3,x");
+        assert_eq!(tail(3), &data[2..]);
+        assert_eq!(tail(9), &data[2..]);
+        assert_eq!(tail(0), b"");
+        // A trailing newline ends the last record; it is not one.
+        assert_eq!(
+            &b"h\n1\n2\n"[last_records_start(b"h\n1\n2\n", 2, 1, b'"')..],
+            b"2\n"
+        );
+    }
 
     fn cut(data: &[u8], target: usize) -> Vec<&[u8]> {
         record_ranges(data, 0, target, b'"', &|_| {})

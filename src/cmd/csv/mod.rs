@@ -9,17 +9,25 @@
 //! back as they are written, quotes and all, so ops that do not need the
 //! text copy bytes untouched.
 
+mod cat;
 mod chunks;
 mod count;
+mod dedup;
 mod fmt;
 mod frequency;
+mod head;
 mod headers;
+mod join;
 mod json_out;
+mod key;
+mod reverse;
+mod sample;
 mod search;
 mod selection;
 mod slice;
 mod sort;
 mod stats;
+mod tail;
 mod validate;
 
 use crate::io::args::{OutputArgs, ReadArgs};
@@ -28,7 +36,7 @@ use anyhow::{Context, Result};
 use simd_csv::{ByteRecord, ZeroCopyByteRecord, ZeroCopyReader, ZeroCopyReaderBuilder};
 use std::io::{Read, Write};
 use std::ops::Range;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// CSV toolkit: count, select, search, sort, stats, convert, validate.
 ///
@@ -66,6 +74,13 @@ enum Action {
     ToNdjson(json_out::NdArgs),
     FromJson(from_json::Args),
     Validate(validate::Args),
+    Join(join::Args),
+    Cat(cat::Args),
+    Dedup(dedup::Args),
+    Sample(sample::Args),
+    Head(head::Args),
+    Tail(tail::Args),
+    Reverse(reverse::Args),
 }
 
 mod from_json;
@@ -86,19 +101,46 @@ pub fn run(args: Args) -> Result<()> {
         Action::ToNdjson(a) => json_out::run(a.args, true),
         Action::FromJson(a) => from_json::run(a),
         Action::Validate(a) => validate::run(a),
+        Action::Join(a) => join::run(a),
+        Action::Cat(a) => cat::run(a),
+        Action::Dedup(a) => dedup::run(a),
+        Action::Sample(a) => sample::run(a),
+        Action::Head(a) => head::run(a),
+        Action::Tail(a) => tail::run(a),
+        Action::Reverse(a) => reverse::run(a),
     }
 }
 
-/// Options every op shares.
+/// Options every op shares: one input, and how to read and write it.
 #[derive(clap::Args, Debug, Clone)]
 pub(crate) struct Common {
     /// CSV file to read; `-` or nothing reads stdin.
     #[arg(value_name = "FILE")]
     input: Option<PathBuf>,
 
-    /// Field delimiter: one byte such as `,` `;` `|`, or `\t` / `tab`.
-    #[arg(short, long, value_name = "CHAR", default_value = ",", value_parser = parse_delimiter)]
-    delimiter: u8,
+    #[command(flatten)]
+    options: Options,
+}
+
+impl Common {
+    pub(crate) fn create_output(&self) -> Result<Output> {
+        self.options.create_output()
+    }
+
+    /// The field delimiter of the input.
+    pub(crate) fn delimiter(&self) -> u8 {
+        self.options.delimiter_for(self.input.as_deref())
+    }
+}
+
+/// How inputs are read and the output written, for ops that take one
+/// input ([`Common`]) and those that take several (`join`, `cat`).
+#[derive(clap::Args, Debug, Clone)]
+pub(crate) struct Options {
+    /// Field delimiter: one byte such as `,` `;` `|`, or `\t` / `tab`
+    /// (default: tab for files named *.tsv or *.tab, else a comma).
+    #[arg(short, long, value_name = "CHAR", value_parser = parse_delimiter)]
+    delimiter: Option<u8>,
 
     /// The first row is data, not a header.
     #[arg(long)]
@@ -115,9 +157,30 @@ pub(crate) struct Common {
     read: ReadArgs,
 }
 
-impl Common {
+impl Options {
     pub(crate) fn create_output(&self) -> Result<Output> {
         self.out.create()
+    }
+
+    /// The delimiter of the input at `path`: -d if given, else a tab for
+    /// `.tsv` and `.tab` files (compressed too: `x.tsv.gz`), else a comma.
+    pub(crate) fn delimiter_for(&self, path: Option<&Path>) -> u8 {
+        if let Some(d) = self.delimiter {
+            return d;
+        }
+        let name = path
+            .and_then(|p| p.file_name())
+            .map(|n| n.to_string_lossy().to_ascii_lowercase())
+            .unwrap_or_default();
+        let name = [".gz", ".bz2"]
+            .iter()
+            .find_map(|ext| name.strip_suffix(ext))
+            .unwrap_or(&name);
+        if name.ends_with(".tsv") || name.ends_with(".tab") {
+            b'\t'
+        } else {
+            b','
+        }
     }
 }
 
@@ -176,28 +239,14 @@ impl Records<'_, '_> {
     /// The next record, or `None` at the end of the chunk.
     #[inline]
     pub(crate) fn next(&mut self) -> Result<Option<ZeroCopyByteRecord<'_>>> {
-        let at = self.reader.position();
-        let (base, width, flexible, name, whole) =
-            (self.base, self.width, self.flexible, self.name, self.whole);
-        match self.reader.read_byte_record() {
-            Ok(Some(record)) => {
-                self.rows += 1;
-                if record.len() != width && !flexible && width > 0 {
-                    let found = record.len();
-                    return Err(anyhow::anyhow!(
-                        "{}: row has {found} fields, the header has {width} (use --flexible to accept uneven rows)",
-                        match whole {
-                            Some(_) => position(whole, base + at),
-                            None => format!("row {}, byte {}", self.rows, base + at),
-                        }
-                    ))
-                    .with_context(|| name.to_string());
-                }
-                Ok(Some(record))
-            }
-            Ok(None) => Ok(None),
-            Err(e) => Err(anyhow::Error::new(e)).with_context(|| name.to_string()),
-        }
+        let check = Check {
+            base: self.base,
+            width: self.width,
+            flexible: self.flexible,
+            name: self.name,
+            whole: self.whole,
+        };
+        check.read(self.reader, &mut self.rows)
     }
 
     /// The whole mapped input, for [`position`].
@@ -208,6 +257,75 @@ impl Records<'_, '_> {
     /// Byte offset in the input where the next record starts.
     pub(crate) fn offset(&self) -> u64 {
         self.base + self.reader.position()
+    }
+}
+
+/// What every record read is checked for, and how errors name it.
+struct Check<'a> {
+    base: u64,
+    width: usize,
+    flexible: bool,
+    name: &'a str,
+    whole: Option<&'a [u8]>,
+}
+
+impl Check<'_> {
+    /// Read the next record from `reader` (the `rows`-th so far), checking
+    /// its length against the header's unless flexible.
+    #[inline]
+    fn read<'r, R: Read>(
+        &self,
+        reader: &'r mut ZeroCopyReader<R>,
+        rows: &mut u64,
+    ) -> Result<Option<ZeroCopyByteRecord<'r>>> {
+        let at = reader.position();
+        match reader.read_byte_record() {
+            Ok(Some(record)) => {
+                *rows += 1;
+                if record.len() != self.width && !self.flexible && self.width > 0 {
+                    let found = record.len();
+                    return Err(anyhow::anyhow!(
+                        "{}: row has {found} fields, the header has {} (use --flexible to accept uneven rows)",
+                        match self.whole {
+                            Some(_) => position(self.whole, self.base + at),
+                            None => format!("row {rows}, byte {}", self.base + at),
+                        },
+                        self.width
+                    ))
+                    .with_context(|| self.name.to_string());
+                }
+                Ok(Some(record))
+            }
+            Ok(None) => Ok(None),
+            Err(e) => Err(anyhow::Error::new(e)).with_context(|| self.name.to_string()),
+        }
+    }
+}
+
+/// The data rows of one input, read one at a time, owning the input (for
+/// ops that read several inputs side by side, such as `cat columns`).
+/// Errors name the row and byte.
+pub(crate) struct RowReader {
+    reader: ZeroCopyReader<Box<dyn Read>>,
+    base: u64,
+    width: usize,
+    flexible: bool,
+    name: String,
+    rows: u64,
+}
+
+impl RowReader {
+    /// The next data row, or `None` at the end of the input.
+    #[inline]
+    pub(crate) fn next(&mut self) -> Result<Option<ZeroCopyByteRecord<'_>>> {
+        let check = Check {
+            base: self.base,
+            width: self.width,
+            flexible: self.flexible,
+            name: &self.name,
+            whole: None,
+        };
+        check.read(&mut self.reader, &mut self.rows)
     }
 }
 
@@ -248,16 +366,22 @@ impl RowOutput<'_> {
 impl Table {
     /// Open the input of `c`: map a regular uncompressed file, else stream.
     pub(crate) fn open(c: &Common) -> Result<Table> {
-        let path = c.input.as_ref().filter(|p| p.as_os_str() != "-");
-        let name = crate::io::input::display_name(path.map(|p| p.as_path()));
+        Table::open_at(c.input.as_deref(), &c.options)
+    }
+
+    /// Open the input at `path` (`None` or `-`: stdin) as `o` says.
+    pub(crate) fn open_at(path: Option<&Path>, o: &Options) -> Result<Table> {
+        let path = path.filter(|p| p.as_os_str() != "-");
+        let name = crate::io::input::display_name(path);
+        let delimiter = o.delimiter_for(path);
         let mut builder = ZeroCopyReaderBuilder::new();
         builder
-            .delimiter(c.delimiter)
+            .delimiter(delimiter)
             .flexible(true)
             .has_headers(true);
         let opened = Input::at(path)
-            .decompress(!c.read.no_decompress)
-            .progress(!c.read.quiet)
+            .decompress(!o.read.no_decompress)
+            .progress(!o.read.quiet)
             .buffer(1 << 20)
             .open_map_or_stream()?;
         let input = match opened {
@@ -268,7 +392,7 @@ impl Table {
                     .map_err(anyhow::Error::new)
                     .with_context(|| name.clone())?
                     .clone();
-                let data_start = if c.no_headers {
+                let data_start = if o.no_headers {
                     simd_bom(&map)
                 } else {
                     peek.position() as usize
@@ -277,17 +401,17 @@ impl Table {
                 return Ok(Table {
                     name,
                     source: TableData::Mapped(map),
-                    delimiter: c.delimiter,
-                    no_headers: c.no_headers,
-                    flexible: c.flexible,
+                    delimiter,
+                    no_headers: o.no_headers,
+                    flexible: o.flexible,
                     header,
                     data_start,
-                    progress: !c.read.quiet,
+                    progress: !o.read.quiet,
                 });
             }
             MapOrStream::Stream(input) => input,
         };
-        builder.has_headers(!c.no_headers);
+        builder.has_headers(!o.no_headers);
         let mut reader = Box::new(builder.from_reader(Box::new(input) as Box<dyn Read>));
         let header = reader
             .byte_headers()
@@ -297,9 +421,9 @@ impl Table {
         Ok(Table {
             name,
             source: TableData::Stream(reader),
-            delimiter: c.delimiter,
-            no_headers: c.no_headers,
-            flexible: c.flexible,
+            delimiter,
+            no_headers: o.no_headers,
+            flexible: o.flexible,
             header,
             data_start: 0,
             progress: false,
@@ -328,6 +452,12 @@ impl Table {
         self.delimiter
     }
 
+    /// The input's size in bytes, when known before reading it (a mapped
+    /// file's).
+    pub(crate) fn size_hint(&self) -> Option<u64> {
+        self.mapped().map(|m| m.len() as u64)
+    }
+
     /// The mapped bytes of the input, when it is a mapped file.
     pub(crate) fn mapped(&self) -> Option<&MappedFile> {
         match &self.source {
@@ -341,14 +471,55 @@ impl Table {
         self.mapped().map(|m| (m, self.data_start))
     }
 
+    /// The data rows, one at a time, as a reader that owns the input.
+    pub(crate) fn into_rows(self) -> Result<RowReader> {
+        let width = self.header.len();
+        let (reader, base) = match self.source {
+            TableData::Stream(reader) => (*reader, 0),
+            TableData::Mapped(map) => {
+                map.advise_sequential();
+                let start = self.data_start;
+                let mut bytes = map.into_reader();
+                std::io::copy(&mut (&mut bytes).take(start as u64), &mut std::io::sink())?;
+                let reader = ZeroCopyReaderBuilder::new()
+                    .delimiter(self.delimiter)
+                    .has_headers(false)
+                    .flexible(true)
+                    .buffer_capacity(1 << 16)
+                    .from_reader(Box::new(bytes) as Box<dyn Read>);
+                (reader, start as u64)
+            }
+        };
+        Ok(RowReader {
+            reader,
+            base,
+            width,
+            flexible: self.flexible,
+            name: self.name,
+            rows: 0,
+        })
+    }
+
     /// Run `work` once over all the data rows, in order, on this thread
     /// (for ops that stop early or need one sequence).
     pub(crate) fn sequential<T>(
         &mut self,
         work: impl FnOnce(&mut Records<'_, '_>) -> Result<T>,
     ) -> Result<T> {
+        let start = self.data_start;
+        self.sequential_from(start, work)
+    }
+
+    /// [`sequential`](Table::sequential) from byte `start` of a mapped file
+    /// (a record start at or after the data's); a stream starts where it is.
+    pub(crate) fn sequential_from<T>(
+        &mut self,
+        start: usize,
+        work: impl FnOnce(&mut Records<'_, '_>) -> Result<T>,
+    ) -> Result<T> {
         let width = self.header.len();
-        let (delimiter, flexible, start) = (self.delimiter, self.flexible, self.data_start);
+        let (delimiter, flexible) = (self.delimiter, self.flexible);
+        let start = start.max(self.data_start);
         let name = self.name.as_str();
         match &mut self.source {
             TableData::Stream(reader) => work(&mut Records {
@@ -390,6 +561,28 @@ impl Table {
         &mut self,
         out: &mut dyn Write,
         work: impl Fn(&mut Records<'_, '_>, &mut RowOutput<'_>) -> Result<T> + Sync,
+        done: impl FnMut(T) -> Result<()>,
+    ) -> Result<()> {
+        self.chunks_in_order(false, out, work, done)
+    }
+
+    /// [`for_each_chunk`](Table::for_each_chunk) taking a mapped file's
+    /// chunks from the last to the first (`reverse`); a stream is still
+    /// one pass from its start.
+    pub(crate) fn for_each_chunk_from_end<T: Send>(
+        &mut self,
+        out: &mut dyn Write,
+        work: impl Fn(&mut Records<'_, '_>, &mut RowOutput<'_>) -> Result<T> + Sync,
+        done: impl FnMut(T) -> Result<()>,
+    ) -> Result<()> {
+        self.chunks_in_order(true, out, work, done)
+    }
+
+    fn chunks_in_order<T: Send>(
+        &mut self,
+        from_end: bool,
+        out: &mut dyn Write,
+        work: impl Fn(&mut Records<'_, '_>, &mut RowOutput<'_>) -> Result<T> + Sync,
         mut done: impl FnMut(T) -> Result<()>,
     ) -> Result<()> {
         let width = self.header.len();
@@ -419,9 +612,13 @@ impl Table {
             }
             TableData::Mapped(map) => {
                 let data: &[u8] = map;
-                let ranges = chunks::record_ranges(data, self.data_start, CHUNK, b'"', &|range| {
-                    map.release(range)
-                });
+                let mut ranges =
+                    chunks::record_ranges(data, self.data_start, CHUNK, b'"', &|range| {
+                        map.release(range)
+                    });
+                if from_end {
+                    ranges.reverse();
+                }
                 let mut progress = Progress::bytes(Some(data.len() as u64), self.progress);
                 let process = |range: Range<usize>| -> Result<(T, Vec<u8>)> {
                     let bytes = &data[range.clone()];
@@ -550,6 +747,23 @@ pub(crate) fn write_row<'a>(
         write_field(out, field, delimiter);
     }
     out.push(b'\n');
+}
+
+/// Append a parsed record to `out` as it is written when the input's
+/// delimiter `from` is the output's `to` (quotes and all), else field by
+/// field in the output's delimiter. No line ending.
+#[inline]
+pub(crate) fn push_record(out: &mut Vec<u8>, record: &ZeroCopyByteRecord, from: u8, to: u8) {
+    if from == to {
+        out.extend_from_slice(record.as_slice());
+        return;
+    }
+    for (i, field) in record.iter().enumerate() {
+        if i > 0 {
+            out.push(to);
+        }
+        write_field(out, &json_out::unquote_field(field), to);
+    }
 }
 
 /// A usage error for an op.

@@ -229,15 +229,15 @@ impl Scanner {
 pub(crate) fn run(args: Args) -> Result<()> {
     let c = &args.common;
     let mut input = Input::at(c.input.as_ref())
-        .decompress(!c.read.no_decompress)
-        .progress(!c.read.quiet)
+        .decompress(!c.options.read.no_decompress)
+        .progress(!c.options.read.quiet)
         .buffer(1 << 20)
         .open()?;
     let name = input.name().to_string();
     let mut out = c.create_output()?;
     let mut scanner = Scanner {
-        delimiter: c.delimiter,
-        flexible: c.flexible,
+        delimiter: c.delimiter(),
+        flexible: c.options.flexible,
         state: State::RecordStart,
         byte: 0,
         line: 1,
@@ -301,7 +301,7 @@ pub(crate) fn run(args: Args) -> Result<()> {
     }
     scanner.finish(&mut report)?;
     // Under --no-headers the first row is data too.
-    let rows = scanner.rows + u64::from(c.no_headers && scanner.width.is_some());
+    let rows = scanner.rows + u64::from(c.options.no_headers && scanner.width.is_some());
     let columns = scanner.width.unwrap_or(0);
     let valid = scanner.problems == 0;
     if json {

@@ -1,0 +1,47 @@
+//! `fkit csv head`: the first rows.
+
+use super::{Common, Table, write_row};
+use anyhow::Result;
+use std::io::Write;
+
+/// Print the first N data rows (10 by default), header included.
+///
+/// Reading stops after them: the rest of the file is never read. Rows are
+/// copied byte for byte. Streams: constant memory.
+///
+/// Examples:
+///   fkit csv head data.csv
+///   fkit csv head -n 1000 data.csv.gz -o sample.csv
+#[derive(clap::Args, Debug)]
+#[command(verbatim_doc_comment)]
+pub(crate) struct Args {
+    /// How many rows.
+    #[arg(short = 'n', long, value_name = "N", default_value_t = 10)]
+    rows: u64,
+
+    #[command(flatten)]
+    common: Common,
+}
+
+pub(crate) fn run(args: Args) -> Result<()> {
+    let mut table = Table::open(&args.common)?;
+    let mut out = args.common.create_output()?;
+    let mut buf = Vec::with_capacity(1 << 16);
+    if table.has_headers() && !table.header().is_empty() {
+        write_row(&mut buf, table.header().iter(), table.delimiter());
+    }
+    table.sequential(|records| {
+        for _ in 0..args.rows {
+            let Some(record) = records.next()? else { break };
+            buf.extend_from_slice(record.as_slice());
+            buf.push(b'\n');
+            if buf.len() >= 1 << 16 {
+                out.write_all(&buf)?;
+                buf.clear();
+            }
+        }
+        Ok(())
+    })?;
+    out.write_all(&buf)?;
+    out.finish()
+}

@@ -1,0 +1,116 @@
+//! `fkit csv sample`: N rows drawn uniformly at random, in one pass.
+
+use super::{Common, Table, write_row};
+use anyhow::Result;
+use std::collections::BinaryHeap;
+use std::io::Write;
+
+/// Print N data rows drawn at random, every row equally likely, in their
+/// input order.
+///
+/// One pass, without knowing the number of rows: each row gets a random
+/// priority and the N smallest are kept (a reservoir). The priority comes
+/// from --seed and the row's byte offset, so a seed gives the same sample
+/// of a file every time, read mapped on all cores or streamed from stdin.
+/// Memory: N rows.
+///
+/// Examples:
+///   fkit csv sample 1000 data.csv
+///   fkit csv sample 100 --seed 42 data.csv.gz -o sample.csv
+#[derive(clap::Args, Debug)]
+#[command(verbatim_doc_comment)]
+pub(crate) struct Args {
+    /// How many rows.
+    #[arg(value_name = "N")]
+    size: usize,
+
+    /// Draw the same sample every time (default: a new one each run).
+    #[arg(long, value_name = "S")]
+    seed: Option<u64>,
+
+    #[command(flatten)]
+    common: Common,
+}
+
+/// A kept row: its priority, its offset (the output order) and its bytes.
+/// The heap's top is the largest priority, the first to be pushed out.
+#[derive(PartialEq, Eq, PartialOrd, Ord)]
+struct Kept {
+    priority: u64,
+    offset: u64,
+    row: Vec<u8>,
+}
+
+/// The row's priority: SplitMix64's output function on the seed and the
+/// row's offset (independent, uniform 64-bit values).
+#[inline]
+fn priority(seed: u64, offset: u64) -> u64 {
+    let mut z = seed ^ offset.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+pub(crate) fn run(args: Args) -> Result<()> {
+    let seed = args.seed.unwrap_or_else(|| {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as u64);
+        priority(now, u64::from(std::process::id()))
+    });
+    let n = args.size;
+    let mut table = Table::open(&args.common)?;
+    let mut kept: BinaryHeap<Kept> = BinaryHeap::new();
+    table.for_each_chunk(
+        &mut std::io::sink(),
+        |records, _| {
+            let mut heap: BinaryHeap<Kept> = BinaryHeap::new();
+            loop {
+                let offset = records.offset();
+                let Some(record) = records.next()? else { break };
+                let p = priority(seed, offset);
+                if heap.len() < n {
+                    heap.push(Kept {
+                        priority: p,
+                        offset,
+                        row: record.as_slice().to_vec(),
+                    });
+                } else if let Some(mut top) = heap.peek_mut()
+                    && p < top.priority
+                {
+                    // Replace the largest in place, reusing its buffer.
+                    top.priority = p;
+                    top.offset = offset;
+                    top.row.clear();
+                    top.row.extend_from_slice(record.as_slice());
+                }
+            }
+            Ok(heap)
+        },
+        |part| {
+            for k in part {
+                if kept.len() < n {
+                    kept.push(k);
+                } else if let Some(mut top) = kept.peek_mut()
+                    && k.priority < top.priority
+                {
+                    *top = k;
+                }
+            }
+            Ok(())
+        },
+    )?;
+    let mut rows = kept.into_vec();
+    rows.sort_unstable_by_key(|k| k.offset);
+    let mut buf = Vec::new();
+    if table.has_headers() && !table.header().is_empty() {
+        write_row(&mut buf, table.header().iter(), table.delimiter());
+    }
+    for k in rows {
+        buf.extend_from_slice(&k.row);
+        buf.push(b'\n');
+    }
+    let mut out = args.common.create_output()?;
+    out.write_all(&buf)?;
+    out.finish()
+}
