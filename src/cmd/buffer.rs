@@ -285,12 +285,10 @@ impl RateLimit {
 fn sync_stdout() -> std::io::Result<()> {
     #[cfg(unix)]
     {
-        // SAFETY: plain syscall on fd 1.
-        if unsafe { libc::fsync(1) } != 0 {
-            let err = std::io::Error::last_os_error();
-            if err.raw_os_error() != Some(libc::EINVAL) && err.raw_os_error() != Some(libc::EROFS) {
-                return Err(err);
-            }
+        use rustix::io::Errno;
+        match rustix::fs::fsync(std::io::stdout()) {
+            Ok(()) | Err(Errno::INVAL | Errno::ROFS) => {}
+            Err(e) => return Err(e.into()),
         }
     }
     Ok(())

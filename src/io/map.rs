@@ -179,20 +179,10 @@ impl<M: Borrow<MappedFile>> std::io::Read for MapReader<M> {
 /// The system's page size (4 KiB on most machines, 16 KiB on Apple's ARM
 /// and some other ARM systems, 64 KiB on some others).
 pub fn page_size() -> usize {
-    static PAGE: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
-    *PAGE.get_or_init(|| {
-        #[cfg(unix)]
-        {
-            // SAFETY: sysconf has no preconditions.
-            let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
-            usize::try_from(page)
-                .ok()
-                .filter(|&p| p > 0)
-                .unwrap_or(4096)
-        }
-        #[cfg(not(unix))]
-        4096
-    })
+    #[cfg(unix)]
+    return rustix::param::page_size();
+    #[cfg(not(unix))]
+    4096
 }
 
 impl Deref for MappedFile {

@@ -343,11 +343,9 @@ pub fn stdout_file() -> Option<(File, u64)> {
     let (file, position) = super::input::stdio_file(super::input::Stdio::Out)?;
     let len = file.metadata().ok()?.len();
     #[cfg(unix)]
-    let append = {
-        use std::os::unix::io::AsRawFd;
-        // SAFETY: F_GETFL only reads the descriptor's flags.
-        unsafe { libc::fcntl(file.as_raw_fd(), libc::F_GETFL) & libc::O_APPEND != 0 }
-    };
+    let append = rustix::fs::fcntl_getfl(&file)
+        .ok()?
+        .contains(rustix::fs::OFlags::APPEND);
     #[cfg(not(unix))]
     let append = false;
     (append || position == len).then_some((file, len))

@@ -68,40 +68,30 @@ pub fn for_each_block(
 /// caller's read/write loop does the copy.
 #[cfg(target_os = "linux")]
 fn kernel_copy(src: &File, offset: u64, len: u64, dst: &File, dst_at: u64) -> io::Result<u64> {
-    use std::os::unix::io::AsRawFd;
-    let mut off_in = offset as libc::loff_t;
-    let mut off_out = dst_at as libc::loff_t;
+    use rustix::io::Errno;
+    let (mut off_in, mut off_out) = (offset, dst_at);
     let mut done = 0u64;
     while done < len {
         let want = (len - done).min(1 << 30) as usize;
-        // SAFETY: valid descriptors; the offsets are ours.
-        let n = unsafe {
-            libc::copy_file_range(
-                src.as_raw_fd(),
-                &mut off_in,
-                dst.as_raw_fd(),
-                &mut off_out,
-                want,
-                0,
-            )
+        let n = match rustix::fs::copy_file_range(
+            src,
+            Some(&mut off_in),
+            dst,
+            Some(&mut off_out),
+            want,
+        ) {
+            Ok(n) => n,
+            Err(Errno::INTR) => continue,
+            Err(
+                Errno::NOSYS
+                | Errno::XDEV
+                | Errno::INVAL
+                | Errno::OPNOTSUPP
+                | Errno::PERM
+                | Errno::BADF,
+            ) if done == 0 => return Ok(0),
+            Err(e) => return Err(e.into()),
         };
-        if n < 0 {
-            let err = io::Error::last_os_error();
-            match err.raw_os_error() {
-                Some(libc::EINTR) => continue,
-                Some(
-                    libc::ENOSYS
-                    | libc::EXDEV
-                    | libc::EINVAL
-                    | libc::EOPNOTSUPP
-                    | libc::EPERM
-                    | libc::EBADF,
-                ) if done == 0 => {
-                    return Ok(0);
-                }
-                _ => return Err(err),
-            }
-        }
         if n == 0 {
             // The source ended early: it shrank under us.
             return Err(io::ErrorKind::UnexpectedEof.into());

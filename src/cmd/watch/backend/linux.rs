@@ -14,11 +14,14 @@ use crate::cmd::watch::scope::{Scope, shown};
 use anyhow::{Context, Result};
 use clap::ValueEnum;
 use crossbeam_channel::Sender;
+use rustix::event::{PollFd, PollFlags, Timespec, poll};
+use rustix::fs::inotify;
+use rustix::io::Errno;
 use std::collections::BTreeMap;
 use std::convert::Infallible;
-use std::ffi::{CString, OsString};
+use std::ffi::OsString;
 use std::io;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::OwnedFd;
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -41,18 +44,12 @@ impl Backend for Reader {
         tx: Sender<News<Infallible>>,
     ) -> Result<Reader> {
         // A blocking descriptor: the reader sleeps in read(2) itself.
-        // SAFETY: inotify_init1 has no preconditions.
-        let fd = unsafe { libc::inotify_init1(libc::IN_CLOEXEC) };
-        if fd < 0 {
-            let e = io::Error::last_os_error();
-            return Err(match e.raw_os_error() {
-                Some(libc::EMFILE) => instance_limit(),
-                _ => anyhow::Error::new(e).context("inotify"),
-            });
-        }
+        let fd = inotify::init(inotify::CreateFlags::CLOEXEC).map_err(|e| match e {
+            Errno::MFILE => instance_limit(),
+            _ => anyhow::Error::new(io::Error::from(e)).context("inotify"),
+        })?;
         let mut inotify = Inotify {
-            // SAFETY: a fresh descriptor that nothing else owns.
-            fd: unsafe { OwnedFd::from_raw_fd(fd) },
+            fd,
             mask: mask_for(&scope),
             dirs: Dirs::default(),
             wds: BTreeMap::new(),
@@ -138,16 +135,11 @@ impl Watches for Inotify {
         if !given {
             mask |= libc::IN_DONT_FOLLOW | libc::IN_ONLYDIR;
         }
-        let c_path = CString::new(target.as_os_str().as_bytes()).with_context(|| shown(target))?;
-        // SAFETY: a valid descriptor and a NUL-terminated path.
-        let wd = unsafe { libc::inotify_add_watch(self.fd.as_raw_fd(), c_path.as_ptr(), mask) };
-        if wd < 0 {
-            let e = io::Error::last_os_error();
-            return Err(match e.raw_os_error() {
-                Some(libc::ENOSPC) => watch_limit(target),
-                _ => anyhow::Error::new(e).context(shown(target)),
-            });
-        }
+        let flags = inotify::WatchFlags::from_bits_retain(mask);
+        let wd = inotify::add_watch(&self.fd, target, flags).map_err(|e| match e {
+            Errno::NOSPC => watch_limit(target),
+            _ => anyhow::Error::new(io::Error::from(e)).context(shown(target)),
+        })?;
         // The kernel hands back the same descriptor for a directory watched
         // already (reached by a second path): the newest name wins.
         if let Some(old) = self.dirs.insert(wd, dir.to_path_buf()) {
@@ -162,9 +154,8 @@ impl Inotify {
     /// Drop the watches at and under `dir`.
     fn remove_tree(&mut self, dir: &Path) {
         for (path, wd) in under_map(&self.wds, dir) {
-            // SAFETY: plain syscall; a watch the kernel dropped already
-            // only makes it fail with EINVAL.
-            unsafe { libc::inotify_rm_watch(self.fd.as_raw_fd(), wd) };
+            // A watch the kernel dropped already only fails with EINVAL.
+            let _ = inotify::remove_watch(&self.fd, wd);
             self.wds.remove(&path);
             self.dirs.remove(&wd);
         }
@@ -318,8 +309,8 @@ impl Inotify {
             }
         }
         for wd in dirs.keys().filter(|wd| !self.dirs.contains_key(wd)) {
-            // SAFETY: plain syscall (see remove_tree).
-            unsafe { libc::inotify_rm_watch(self.fd.as_raw_fd(), *wd) };
+            // (A watch dropped already: see remove_tree.)
+            let _ = inotify::remove_watch(&self.fd, *wd);
         }
         Ok(())
     }
@@ -415,20 +406,20 @@ fn read_changes(
             applied?;
             continue;
         }
-        // SAFETY: reads into our own buffer, within its length.
-        let n = unsafe { libc::read(inotify.fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
-        if n < 0 {
-            let e = io::Error::last_os_error();
-            if e.kind() == io::ErrorKind::Interrupted {
-                continue;
+        let n = match rustix::io::read(&inotify.fd, &mut buf[..]) {
+            Ok(n) => n,
+            Err(Errno::INTR) => continue,
+            Err(e) => {
+                return Err(
+                    anyhow::Error::new(io::Error::from(e)).context("reading inotify events")
+                );
             }
-            return Err(anyhow::Error::new(e).context("reading inotify events"));
-        }
+        };
         let mut core = lock(core);
         let tracker = &mut core.tracker;
         tracker.now = SystemTime::now();
         let mut applied = Ok(());
-        for raw in raw_events(&buf[..n as usize]) {
+        for raw in raw_events(&buf[..n]) {
             if let Some(change) = inotify.change(scope, &raw) {
                 tracker.handle(change, scope, &mut events);
                 // At once: the next event's path may depend on it.
@@ -456,21 +447,21 @@ fn read_changes(
 
 /// Wait up to `wait` for events; true if some came.
 fn readable(fd: &OwnedFd, wait: Duration) -> Result<bool> {
-    let mut poll = libc::pollfd {
-        fd: fd.as_raw_fd(),
-        events: libc::POLLIN,
-        revents: 0,
-    };
-    let ms = wait.as_millis().clamp(1, i32::MAX as u128) as i32;
+    let wait = wait.max(Duration::from_millis(1));
+    let timeout = Timespec::try_from(wait).unwrap_or(Timespec {
+        tv_sec: i64::MAX,
+        tv_nsec: 0,
+    });
     loop {
-        // SAFETY: one valid pollfd.
-        let n = unsafe { libc::poll(&mut poll, 1, ms) };
-        if n >= 0 {
-            return Ok(n > 0);
-        }
-        let e = io::Error::last_os_error();
-        if e.kind() != io::ErrorKind::Interrupted {
-            return Err(anyhow::Error::new(e).context("waiting for inotify events"));
+        let mut fds = [PollFd::new(fd, PollFlags::IN)];
+        match poll(&mut fds, Some(&timeout)) {
+            Ok(n) => return Ok(n > 0),
+            Err(Errno::INTR) => {}
+            Err(e) => {
+                return Err(
+                    anyhow::Error::new(io::Error::from(e)).context("waiting for inotify events")
+                );
+            }
         }
     }
 }
@@ -537,15 +528,7 @@ mod tests {
     #[test]
     fn renamed_directories_keep_their_watches_under_the_new_name() {
         let s = scope("w", &[], &[]);
-        // SAFETY: inotify_init1 has no preconditions.
-        let raw = unsafe { libc::inotify_init1(libc::IN_CLOEXEC) };
-        assert!(
-            raw >= 0,
-            "inotify_init1: {}",
-            std::io::Error::last_os_error()
-        );
-        // SAFETY: a fresh descriptor that nothing else owns.
-        let fd = unsafe { OwnedFd::from_raw_fd(raw) };
+        let fd = inotify::init(inotify::CreateFlags::CLOEXEC).expect("inotify_init1");
         let mut w = Inotify {
             fd,
             mask: 0,
