@@ -192,27 +192,27 @@ impl InputSpec {
     /// [`open_file_or_stream`]: InputSpec::open_file_or_stream
     /// [`decompress`]: InputSpec::decompress
     pub fn open_map_or_stream(self) -> Result<MapOrStream> {
-        let spec = self;
-        let regular = match spec.clone_settings().open_file_or_stream()? {
+        let regular = match self.clone_settings().open_file_or_stream()? {
             FileOrStream::Stream(input) => return Ok(MapOrStream::Stream(input)),
             FileOrStream::File(regular) => regular,
         };
         if regular.start != 0 || regular.len == 0 {
             // Stdin part read already: the rest is read as a stream. A
             // size of 0 may be a lie (/proc, /sys): a stream too.
-            if spec.lock && !regular.stdin {
+            if self.lock && !regular.stdin {
                 anyhow::bail!("{}: --lock needs a regular file", regular.name);
             }
             let name = regular.name.clone();
-            return spec
-                .stream(name, Box::new(regular.file), Some(regular.len))
+            let len = (regular.len > 0).then_some(regular.len);
+            return self
+                .stream(name, Box::new(regular.file), len)
                 .map(MapOrStream::Stream);
         }
-        let map = regular.map(spec.lock)?;
-        if spec.decompress && Format::detect(&map[..map.len().min(4)]).is_some() {
-            let name = spec.name();
+        let map = regular.map(self.lock)?;
+        if self.decompress && Format::detect(&map[..map.len().min(4)]).is_some() {
+            let name = self.name();
             let len = map.len() as u64;
-            return spec
+            return self
                 .stream(name, Box::new(map.into_reader()), Some(len))
                 .map(MapOrStream::Stream);
         }
