@@ -852,3 +852,21 @@ fn ext_keeps_only_those_extensions() {
     let seen: Vec<String> = seen.iter().map(|l| event(l)).collect();
     assert_eq!(seen, ["create w/b.rs", "create w/d.toml"]);
 }
+
+#[test]
+#[cfg(target_os = "linux")] // (close_write is inotify's)
+fn close_write_comes_when_a_slow_writer_is_done() {
+    let wd = Workdir::new();
+    fs::create_dir(wd.join("w")).unwrap();
+    // inotifywait's names are taken too.
+    let w = Watching::start(&wd, &["w", "-e", "close_write,delete,moved_to"]);
+    w.ready(&wd, "w/probe");
+    let started = Instant::now();
+    let out = wd.sh("{ echo a; sleep 0.5; echo b; } > w/upload");
+    assert!(out.status.success());
+    assert_eq!(event(&w.next(10)), "close_write w/upload");
+    assert!(started.elapsed() >= Duration::from_millis(500));
+    fs::remove_file(wd.join("w/upload")).unwrap();
+    assert_eq!(event(&w.next(10)), "remove w/upload");
+    assert!(w.lines.recv_timeout(Duration::from_millis(300)).is_err());
+}

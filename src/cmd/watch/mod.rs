@@ -34,8 +34,11 @@ use std::time::{Duration, Instant};
 /// Prints one line per change, flushed at once (so `fkit watch . | grep`
 /// works): `<time> <kind> <path>`, or with --format json one JSON object per
 /// line: {"time", "kind", "path", "from"}. Kinds: create, modify, remove,
-/// rename (`from -> path`), attrib, and overflow when the kernel's event
-/// queue overflowed and changes were lost (rescan if you keep state).
+/// rename (`from -> path`), attrib, close_write (a file open for writing
+/// was closed: written, as after an upload or a copy; inotify only), and
+/// overflow when the kernel's event queue overflowed and changes were lost
+/// (rescan if you keep state). -e also takes inotifywait's names: delete,
+/// delete_self (remove), move, moved_from, moved_to (rename).
 ///
 /// With a command, runs it at the start (unless --postpone) and again after
 /// each burst of changes has settled for --debounce milliseconds (default
@@ -72,6 +75,7 @@ use std::time::{Duration, Instant};
 ///   fkit watch -r src --ext rs -- rustfmt {}  # format the changed files
 ///   fkit watch -r src -c 'make && ./test.sh' --postpone
 ///   fkit watch config.toml --once --timeout 60     # wait for one change
+///   fkit watch /srv/in -e close_write -- ./ingest {}  # each upload, once written
 ///   fkit watch -r /srv/in -e create,rename --exec 'process "$FKIT_PATHS"'
 #[derive(clap::Args, Debug)]
 #[command(verbatim_doc_comment)]
