@@ -870,3 +870,62 @@ fn close_write_comes_when_a_slow_writer_is_done() {
     assert_eq!(event(&w.next(10)), "remove w/upload");
     assert!(w.lines.recv_timeout(Duration::from_millis(300)).is_err());
 }
+
+#[test]
+fn version_control_directories_are_left_out_unless_included() {
+    let wd = Workdir::new();
+    wd.write("w/.git/HEAD", "ref");
+    let w = Watching::start(&wd, &["w", "-r"]);
+    w.ready(&wd, "w/probe");
+    wd.write("w/.git/HEAD", "ref2");
+    wd.write("w/.git/new", "x");
+    wd.write("w/a", "x");
+    let seen: Vec<String> = w.until("w/a").iter().map(|l| event(l)).collect();
+    assert_eq!(seen, ["create w/a"]);
+    w.stop();
+    let w = Watching::start(&wd, &["w", "-r", "--include-vcs"]);
+    w.ready(&wd, "w/probe");
+    wd.write("w/.git/new2", "x");
+    assert_eq!(event(&w.next(10)), "create w/.git/new2");
+}
+
+#[test]
+fn ignore_files_and_dot_ignore_leave_paths_out() {
+    let wd = Workdir::new();
+    wd.write("patterns", "*.log\n/build/\n");
+    wd.write("w/.ignore", "*.tmp\n");
+    fs::create_dir_all(wd.join("w/build")).unwrap();
+    let w = Watching::start(
+        &wd,
+        &[
+            "w",
+            "-r",
+            "-e",
+            "create",
+            "--gitignore",
+            "--ignore-file",
+            "patterns",
+        ],
+    );
+    w.ready(&wd, "w/probe");
+    for name in ["w/a.log", "w/b.tmp", "w/build/c", "w/sub/build/d", "w/e"] {
+        wd.write(name, "x");
+    }
+    let seen: Vec<String> = w.until("w/e").iter().map(|l| event(l)).collect();
+    // /build/ is anchored at the watched directory: sub/build is kept.
+    assert_eq!(
+        seen,
+        [
+            "create w/sub",
+            "create w/sub/build",
+            "create w/sub/build/d",
+            "create w/e"
+        ]
+    );
+    let run = wd.run(&["watch", "w", "--ignore-file", "missing"]).code(1);
+    assert!(
+        run.stderr.starts_with("fkit: watch: missing"),
+        "{}",
+        run.stderr
+    );
+}

@@ -20,7 +20,7 @@ use self::events::Tracker;
 use self::kind::Kind;
 use self::report::{Format, Reporter};
 use self::runner::{OnBusy, Program, Runner, parse_duration, parse_env, parse_signal};
-use self::scope::{Root, Scope, glob_sets};
+use self::scope::{Root, Scope, glob_sets, ignore_files};
 use crate::io::{Exit, signal};
 use anyhow::Result;
 use crossbeam_channel::select;
@@ -113,10 +113,20 @@ pub struct Args {
     #[arg(long, value_name = "GLOB")]
     ignore: Vec<String>,
 
-    /// Ignore what the .gitignore files in the watched directories (and
-    /// below) and .git/info/exclude ignore, and .git itself.
+    /// Ignore what the .gitignore and .ignore files in the watched
+    /// directories (and below) and .git/info/exclude ignore.
     #[arg(long)]
     gitignore: bool,
+
+    /// Ignore what FILE (in .gitignore's syntax) ignores, its patterns
+    /// matched against paths relative to each watched directory; repeatable.
+    #[arg(long, value_name = "FILE")]
+    ignore_file: Vec<PathBuf>,
+
+    /// Watch version-control directories too (.git, .hg, .svn: left out
+    /// by default).
+    #[arg(long)]
+    include_vcs: bool,
 
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
@@ -202,13 +212,16 @@ pub fn run(args: Args) -> Result<()> {
         .iter()
         .map(|e| format!("*.{}", e.trim_start_matches('.')));
     let globs: Vec<String> = args.glob.iter().cloned().chain(extensions).collect();
-    let scope = Arc::new(Scope::new(
-        Root::given(&args.paths, args.gitignore)?,
-        args.events.iter().copied().collect(),
-        glob_sets(&globs)?,
-        glob_sets(&args.ignore)?,
-        args.recursive,
-    ));
+    let scope = Arc::new(
+        Scope::new(
+            Root::given(&args.paths, args.gitignore)?,
+            args.events.iter().copied().collect(),
+            glob_sets(&globs)?,
+            glob_sets(&args.ignore)?,
+            args.recursive,
+        )
+        .ignoring(ignore_files(&args.ignore_file)?, args.include_vcs),
+    );
     let format = if args.json { Format::Json } else { args.format };
     let program = match (args.exec, args.command) {
         (Some(script), _) => Some(Program::Shell {
