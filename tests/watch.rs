@@ -297,6 +297,7 @@ fn debounce_collapses_a_burst_into_one_run() {
         &wd,
         &[
             "w",
+            "--postpone",
             "--debounce",
             "300",
             "--exec",
@@ -326,6 +327,7 @@ fn exec_never_runs_twice_at_once() {
         &wd,
         &[
             "w",
+            "--postpone",
             "--debounce",
             "20",
             "--exec",
@@ -352,6 +354,7 @@ fn restart_stops_the_running_command() {
         &wd,
         &[
             "w",
+            "--postpone",
             "--restart",
             "--debounce",
             "20",
@@ -648,4 +651,281 @@ fn a_rename_lost_in_an_overflow_is_caught_up() {
     let last = w.until("/f");
     assert_eq!(event(last.last().unwrap()), "create w/e/f");
     w.stop();
+}
+
+#[test]
+fn a_command_runs_at_the_start_then_after_each_change() {
+    let wd = Workdir::new();
+    fs::create_dir(wd.join("w")).unwrap();
+    let started = Instant::now();
+    // No shell: `{}` is the watched path at the start, then what changed.
+    let w = Watching::start(&wd, &["w", "--", "echo", "ran", "{}"]);
+    assert_eq!(w.next(20), "ran w");
+    let first_run = started.elapsed();
+    // (20 ms for a release build on an idle machine: see the README; this
+    // is a debug build on a loaded one.)
+    assert!(first_run < Duration::from_millis(1500), "{first_run:?}");
+    sleep(Duration::from_millis(200));
+    wd.write("w/a", "x");
+    assert_eq!(w.next(20), "ran w/a");
+}
+
+#[test]
+fn postpone_waits_for_the_first_change() {
+    let wd = Workdir::new();
+    fs::create_dir(wd.join("w")).unwrap();
+    let w = Watching::start(&wd, &["w", "--postpone", "-c", "echo \"[$FKIT_PATHS]\""]);
+    assert!(w.lines.recv_timeout(Duration::from_millis(700)).is_err());
+    wd.write("w/a", "x");
+    assert_eq!(w.next(20), "[w/a]");
+}
+
+#[test]
+fn changed_paths_as_arguments_environment_and_workdir() {
+    let wd = Workdir::new();
+    fs::create_dir_all(wd.join("w")).unwrap();
+    fs::create_dir_all(wd.join("elsewhere")).unwrap();
+    let w = Watching::start(
+        &wd,
+        &[
+            "w",
+            "--postpone",
+            "--debounce",
+            "300",
+            "-E",
+            "GREETING=hi there",
+            "--workdir",
+            "elsewhere",
+            "--",
+            "sh",
+            "-c",
+            "echo \"$GREETING|$(basename \"$PWD\")|$#|$1|$2\"",
+            "sh",
+            "{}",
+        ],
+    );
+    sleep(Duration::from_millis(300));
+    wd.write("w/a", "x");
+    wd.write("w/b", "x");
+    // Absolute paths: relative ones would not name them from elsewhere/.
+    let got = w.next(20);
+    let fields: Vec<&str> = got.split('|').collect();
+    assert_eq!(fields[..3], ["hi there", "elsewhere", "2"], "{got}");
+    let root = fs::canonicalize(wd.path()).unwrap();
+    // (Compared canonical: the temp dir may be reached through a symlink.)
+    for (field, name) in fields[3..].iter().zip(["w/a", "w/b"]) {
+        assert!(field.starts_with('/'), "{got}");
+        assert_eq!(fs::canonicalize(field).unwrap(), root.join(name), "{got}");
+    }
+}
+
+#[test]
+fn a_shell_string_runs_with_the_shell_chosen() {
+    let wd = Workdir::new();
+    fs::create_dir(wd.join("w")).unwrap();
+    let w = Watching::start(&wd, &["w", "-c", "echo \"$0\"", "--shell", "bash"]);
+    assert_eq!(w.next(20), "bash");
+    let w = Watching::start(&wd, &["w", "--exec", "echo \"$0\""]);
+    assert_eq!(w.next(20), "/bin/sh");
+}
+
+/// A command that says when it starts and when a signal reaches it, and
+/// only ends when killed: its trap keeps it going.
+const TRAPPER: &str = "trap 'echo got-$0' HUP USR1 TERM INT; echo started; \
+                       while :; do sleep 0.05; done";
+
+#[test]
+fn on_busy_signal_sends_the_signal_and_lets_it_run() {
+    let wd = Workdir::new();
+    fs::create_dir(wd.join("w")).unwrap();
+    let w = Watching::start(
+        &wd,
+        &[
+            "w",
+            "--on-busy",
+            "signal",
+            "--signal",
+            "HUP",
+            "--",
+            "sh",
+            "-c",
+            TRAPPER,
+            "hup",
+        ],
+    );
+    assert_eq!(w.next(20), "started");
+    wd.write("w/a", "x");
+    assert_eq!(w.next(20), "got-hup");
+    wd.write("w/b", "x");
+    assert_eq!(w.next(20), "got-hup");
+    // Not started again.
+    assert!(w.lines.recv_timeout(Duration::from_millis(500)).is_err());
+}
+
+#[test]
+fn restart_sends_the_signal_then_kills_after_the_stop_timeout() {
+    let wd = Workdir::new();
+    fs::create_dir(wd.join("w")).unwrap();
+    let w = Watching::start(
+        &wd,
+        &[
+            "w",
+            "--restart",
+            "--signal",
+            "USR1",
+            "--stop-timeout",
+            "700ms",
+            "--",
+            "sh",
+            "-c",
+            TRAPPER,
+            "usr1",
+        ],
+    );
+    assert_eq!(w.next(20), "started");
+    wd.write("w/a", "x");
+    assert_eq!(w.next(20), "got-usr1");
+    let signalled = Instant::now();
+    // It outlived the signal: SIGKILL after 700 ms, then the new run.
+    assert_eq!(w.next(20), "started");
+    let waited = signalled.elapsed();
+    assert!(waited >= Duration::from_millis(600), "{waited:?}");
+}
+
+#[test]
+fn the_stop_signal_ends_the_command_when_fkit_times_out() {
+    let wd = Workdir::new();
+    fs::create_dir(wd.join("w")).unwrap();
+    let script = "trap 'echo stopped-by-int; exit 3' INT; echo started; \
+                  while :; do sleep 0.05; done";
+    let out = wd.run(&[
+        "watch",
+        "w",
+        "--timeout",
+        "1",
+        "--stop-signal",
+        "INT",
+        "-c",
+        script,
+    ]);
+    assert_eq!(out.status, 0, "{}", out.stderr);
+    assert_eq!(out.stdout_str(), "started\nstopped-by-int\n");
+}
+
+#[test]
+fn on_busy_do_nothing_drops_changes_made_during_a_run() {
+    let wd = Workdir::new();
+    fs::create_dir(wd.join("w")).unwrap();
+    let w = Watching::start(
+        &wd,
+        &[
+            "w",
+            "--postpone",
+            "--on-busy",
+            "do-nothing",
+            "--debounce",
+            "20",
+            "-c",
+            "echo \"start $FKIT_PATHS\"; sleep 1; echo end",
+        ],
+    );
+    sleep(Duration::from_millis(300));
+    wd.write("w/a", "x");
+    assert_eq!(w.next(20), "start w/a");
+    wd.write("w/b", "x"); // during the run: dropped
+    assert_eq!(w.next(20), "end");
+    assert!(w.lines.recv_timeout(Duration::from_millis(800)).is_err());
+    wd.write("w/c", "x");
+    assert_eq!(w.next(20), "start w/c");
+}
+
+#[test]
+fn ext_keeps_only_those_extensions() {
+    let wd = Workdir::new();
+    fs::create_dir(wd.join("w")).unwrap();
+    let w = Watching::start(&wd, &["w", "-e", "create", "--ext", "rs,.toml"]);
+    w.ready(&wd, "w/probe.rs");
+    for name in ["w/a.txt", "w/b.rs", "w/c", "w/d.toml"] {
+        wd.write(name, "x");
+    }
+    let seen = w.until("d.toml");
+    let seen: Vec<String> = seen.iter().map(|l| event(l)).collect();
+    assert_eq!(seen, ["create w/b.rs", "create w/d.toml"]);
+}
+
+#[test]
+#[cfg(target_os = "linux")] // (close_write is inotify's)
+fn close_write_comes_when_a_slow_writer_is_done() {
+    let wd = Workdir::new();
+    fs::create_dir(wd.join("w")).unwrap();
+    // inotifywait's names are taken too.
+    let w = Watching::start(&wd, &["w", "-e", "close_write,delete,moved_to"]);
+    w.ready(&wd, "w/probe");
+    let started = Instant::now();
+    let out = wd.sh("{ echo a; sleep 0.5; echo b; } > w/upload");
+    assert!(out.status.success());
+    assert_eq!(event(&w.next(10)), "close_write w/upload");
+    assert!(started.elapsed() >= Duration::from_millis(500));
+    fs::remove_file(wd.join("w/upload")).unwrap();
+    assert_eq!(event(&w.next(10)), "remove w/upload");
+    assert!(w.lines.recv_timeout(Duration::from_millis(300)).is_err());
+}
+
+#[test]
+fn version_control_directories_are_left_out_unless_included() {
+    let wd = Workdir::new();
+    wd.write("w/.git/HEAD", "ref");
+    let w = Watching::start(&wd, &["w", "-r"]);
+    w.ready(&wd, "w/probe");
+    wd.write("w/.git/HEAD", "ref2");
+    wd.write("w/.git/new", "x");
+    wd.write("w/a", "x");
+    let seen: Vec<String> = w.until("w/a").iter().map(|l| event(l)).collect();
+    assert_eq!(seen, ["create w/a"]);
+    w.stop();
+    let w = Watching::start(&wd, &["w", "-r", "--include-vcs"]);
+    w.ready(&wd, "w/probe");
+    wd.write("w/.git/new2", "x");
+    assert_eq!(event(&w.next(10)), "create w/.git/new2");
+}
+
+#[test]
+fn ignore_files_and_dot_ignore_leave_paths_out() {
+    let wd = Workdir::new();
+    wd.write("patterns", "*.log\n/build/\n");
+    wd.write("w/.ignore", "*.tmp\n");
+    fs::create_dir_all(wd.join("w/build")).unwrap();
+    let w = Watching::start(
+        &wd,
+        &[
+            "w",
+            "-r",
+            "-e",
+            "create",
+            "--gitignore",
+            "--ignore-file",
+            "patterns",
+        ],
+    );
+    w.ready(&wd, "w/probe");
+    for name in ["w/a.log", "w/b.tmp", "w/build/c", "w/sub/build/d", "w/e"] {
+        wd.write(name, "x");
+    }
+    let seen: Vec<String> = w.until("w/e").iter().map(|l| event(l)).collect();
+    // /build/ is anchored at the watched directory: sub/build is kept.
+    assert_eq!(
+        seen,
+        [
+            "create w/sub",
+            "create w/sub/build",
+            "create w/sub/build/d",
+            "create w/e"
+        ]
+    );
+    let run = wd.run(&["watch", "w", "--ignore-file", "missing"]).code(1);
+    assert!(
+        run.stderr.starts_with("fkit: watch: missing"),
+        "{}",
+        run.stderr
+    );
 }

@@ -31,7 +31,8 @@
 //!     recv(running.exited()) -> code => { /* it ended by itself */ }
 //!     default(Duration::from_millis(100)) => {
 //!         // --restart: SIGTERM, up to 5 s to end, then SIGKILL.
-//!         let code = running.stop(child::SIGTERM, Duration::from_secs(5));
+//!         let term = child::signal_number("TERM").unwrap();
+//!         let code = running.stop(term, Duration::from_secs(5));
 //!     }
 //! }
 //! ```
@@ -42,12 +43,45 @@ use std::io;
 use std::process::{ChildStdin, Command, ExitStatus};
 use std::time::Duration;
 
-/// The signal that asks a child to end, for [`Running::stop`].
+/// The number of the signal named `name` (`TERM`, `SIGTERM`, `term` or
+/// `15`), for options that take one (`watch --stop-signal`).
+pub(crate) fn signal_number(name: &str) -> Option<i32> {
+    if let Ok(n) = name.parse::<i32>() {
+        return (n > 0).then_some(n);
+    }
+    let upper = name.to_ascii_uppercase();
+    let bare = upper.strip_prefix("SIG").unwrap_or(&upper);
+    SIGNALS
+        .iter()
+        .find(|(n, _)| *n == bare)
+        .map(|&(_, num)| num)
+}
+
+/// The signals worth sending to a command by name.
 #[cfg(unix)]
-pub(crate) const SIGTERM: i32 = libc::SIGTERM;
-/// (Windows has no signals; [`Running::stop`] ignores it there.)
+const SIGNALS: [(&str, i32); 11] = [
+    ("HUP", libc::SIGHUP),
+    ("INT", libc::SIGINT),
+    ("QUIT", libc::SIGQUIT),
+    ("KILL", libc::SIGKILL),
+    ("USR1", libc::SIGUSR1),
+    ("USR2", libc::SIGUSR2),
+    ("ALRM", libc::SIGALRM),
+    ("TERM", libc::SIGTERM),
+    ("CONT", libc::SIGCONT),
+    ("STOP", libc::SIGSTOP),
+    ("WINCH", libc::SIGWINCH),
+];
+/// (Windows has no signals: the names parse, and a stop ends the process
+/// tree whatever the signal.)
 #[cfg(not(unix))]
-pub(crate) const SIGTERM: i32 = 15;
+const SIGNALS: [(&str, i32); 5] = [
+    ("HUP", 1),
+    ("INT", 2),
+    ("QUIT", 3),
+    ("KILL", 9),
+    ("TERM", 15),
+];
 
 /// The shell's view of a status: the code, or 128 + the number of the
 /// signal that killed the child.
@@ -160,8 +194,15 @@ impl Running {
         &self.exited
     }
 
+    /// Send `signal` to the child (its process group, if it leads one)
+    /// and let it go on: for a command that reloads on SIGHUP. Nothing
+    /// happens where there are no signals (Windows).
+    pub(crate) fn signal(&self, signal: i32) {
+        self.target.signal(signal);
+    }
+
     /// Stop the child and, if it leads a process group, all it started:
-    /// send `signal` (the one fkit received, or [`SIGTERM`]), give it
+    /// send `signal` (the one fkit received, or one the user chose), give it
     /// `grace` to end, then send SIGKILL. Its exit code; `None` if it has
     /// still not ended `grace` after the SIGKILL (stuck in the kernel).
     pub(crate) fn stop(self, signal: i32, grace: Duration) -> Option<io::Result<i32>> {
@@ -234,13 +275,23 @@ mod tests {
     }
 
     #[test]
+    fn signals_are_named_as_kill_names_them() {
+        for name in ["TERM", "SIGTERM", "term", "15"] {
+            assert_eq!(signal_number(name), Some(libc::SIGTERM), "{name}");
+        }
+        assert_eq!(signal_number("usr1"), Some(libc::SIGUSR1));
+        assert_eq!(signal_number("NOPE"), None);
+        assert_eq!(signal_number("0"), None);
+    }
+
+    #[test]
     fn a_stop_reaches_the_whole_group() {
         // The shell waits for a grandchild: only a signal to the group
         // ends both at once.
         let child = Child::spawn_group(&mut sh("sleep 30 & wait")).unwrap();
         let running = child.wait_on_thread();
         assert!(running.exited().try_recv().is_err());
-        let code = running.stop(SIGTERM, Duration::from_secs(10));
+        let code = running.stop(libc::SIGTERM, Duration::from_secs(10));
         assert_eq!(code.unwrap().unwrap(), 128 + libc::SIGTERM);
     }
 
@@ -256,7 +307,7 @@ mod tests {
         let started = Instant::now();
         let code = child
             .wait_on_thread()
-            .stop(SIGTERM, Duration::from_millis(300));
+            .stop(libc::SIGTERM, Duration::from_millis(300));
         assert_eq!(code.unwrap().unwrap(), 128 + libc::SIGKILL);
         assert!(started.elapsed() >= Duration::from_millis(300));
     }

@@ -280,6 +280,7 @@ impl Tracker {
                 if self.writing.is(&path) {
                     self.writing.end();
                 }
+                self.emit(scope, out, Kind::CloseWrite, path, None);
             }
             Change::Removed(path) => {
                 forget_files(&mut self.files, &path);
@@ -518,6 +519,23 @@ mod tests {
             [
                 event(Kind::Modify, "w/f", None),
                 event(Kind::Modify, "w/f", None)
+            ]
+        );
+    }
+
+    #[test]
+    fn close_write_is_reported_when_asked_for() {
+        let (mut s, mut c, mut out) = (scope("w", &[], &[]), tracker(), Vec::new());
+        c.handle(Change::ClosedWrite("w/f".into()), &s, &mut out);
+        assert!(out.is_empty());
+        s.kinds = [Kind::Modify, Kind::CloseWrite].into_iter().collect();
+        c.handle(Change::Modified("w/f".into()), &s, &mut out);
+        c.handle(Change::ClosedWrite("w/f".into()), &s, &mut out);
+        assert_eq!(
+            out,
+            [
+                event(Kind::Modify, "w/f", None),
+                event(Kind::CloseWrite, "w/f", None)
             ]
         );
     }

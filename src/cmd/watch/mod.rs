@@ -19,11 +19,12 @@ use self::backend::{Backend, Core, News, Platform, lock};
 use self::events::Tracker;
 use self::kind::Kind;
 use self::report::{Format, Reporter};
-use self::runner::Runner;
-use self::scope::{Root, Scope, glob_sets};
+use self::runner::{OnBusy, Program, Runner, parse_duration, parse_env, parse_signal};
+use self::scope::{Root, Scope, glob_sets, ignore_files};
 use crate::io::{Exit, signal};
 use anyhow::Result;
 use crossbeam_channel::select;
+use std::ffi::OsString;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -33,14 +34,26 @@ use std::time::{Duration, Instant};
 /// Prints one line per change, flushed at once (so `fkit watch . | grep`
 /// works): `<time> <kind> <path>`, or with --format json one JSON object per
 /// line: {"time", "kind", "path", "from"}. Kinds: create, modify, remove,
-/// rename (`from -> path`), attrib, and overflow when the kernel's event
-/// queue overflowed and changes were lost (rescan if you keep state).
+/// rename (`from -> path`), attrib, close_write (a file open for writing
+/// was closed: written, as after an upload or a copy; inotify only), and
+/// overflow when the kernel's event queue overflowed and changes were lost
+/// (rescan if you keep state). -e also takes inotifywait's names: delete,
+/// delete_self (remove), move, moved_from, moved_to (rename).
 ///
-/// With --exec CMD, runs CMD (with sh -c) after each burst of changes has
-/// settled for --debounce milliseconds (default 50), with the changed paths,
-/// one per line, in FKIT_PATHS. Never two runs at once: changes made while
-/// CMD runs start one more run when it ends; --restart instead stops the
-/// running CMD (SIGTERM to its process group) and starts it again.
+/// With a command, runs it at the start (unless --postpone) and again after
+/// each burst of changes has settled for --debounce milliseconds (default
+/// 50): `-- PROGRAM ARGS...` runs without a shell, and an argument `{}`
+/// becomes the changed paths, one argument each (at the first run, the
+/// watched paths); --exec CMD (-c CMD) runs `sh -c CMD` (or --shell SH).
+/// Either way the changed paths are in FKIT_PATHS, one per line (empty at
+/// the first run); -E KEY=VALUE adds to the environment, --workdir DIR
+/// runs it in DIR. Never two runs at once; a burst while it runs does what
+/// --on-busy says: queue (one more run when it ends, the default), restart
+/// (--restart: stop it and start it again), do-nothing, or signal (send it
+/// --signal and let it go on). A command is stopped with --stop-signal
+/// (TERM) to its process group, then SIGKILL after --stop-timeout (5s).
+/// With --once, it waits for the first change, runs once, and exits with
+/// the command's status.
 ///
 /// A watched FILE is watched through its directory, so an editor's atomic
 /// save (write a temporary file, rename it over FILE) and delete-then-create
@@ -56,12 +69,17 @@ use std::time::{Duration, Instant};
 /// Examples:
 ///   fkit watch -r src                        # print every change under src/
 ///   fkit watch -r . --glob '*.rs' --gitignore --format json | jq .path
-///   fkit watch -r src --exec 'cargo test'    # rerun the tests after changes
-///   fkit watch -r . --restart --exec './server'   # restart a server (entr -r)
+///   fkit watch -r src -- cargo test          # test now and after changes
+///   fkit watch -r . --restart -- ./server    # restart a server (entr -r)
+///   fkit watch -r . --on-busy signal --signal HUP -- ./server   # reload it
+///   fkit watch -r src --ext rs -- rustfmt {}  # format the changed files
+///   fkit watch -r src -c 'make && ./test.sh' --postpone
 ///   fkit watch config.toml --once --timeout 60     # wait for one change
+///   fkit watch /srv/in -e close_write -- ./ingest {}  # each upload, once written
 ///   fkit watch -r /srv/in -e create,rename --exec 'process "$FKIT_PATHS"'
 #[derive(clap::Args, Debug)]
 #[command(verbatim_doc_comment)]
+#[command(group(clap::ArgGroup::new("run").args(["exec", "command"])))]
 pub struct Args {
     /// Files and directories to watch (default: the current directory).
     #[arg(value_name = "PATH")]
@@ -86,14 +104,29 @@ pub struct Args {
     #[arg(long, value_name = "GLOB")]
     glob: Vec<String>,
 
+    /// Only files with these extensions, comma-separated (`--ext rs,toml`
+    /// is `--glob '*.rs' --glob '*.toml'`).
+    #[arg(long, value_name = "EXTS", value_delimiter = ',')]
+    ext: Vec<String>,
+
     /// Ignore paths matching this glob (and, for a directory, all under it).
     #[arg(long, value_name = "GLOB")]
     ignore: Vec<String>,
 
-    /// Ignore what the .gitignore files in the watched directories (and
-    /// below) and .git/info/exclude ignore, and .git itself.
+    /// Ignore what the .gitignore and .ignore files in the watched
+    /// directories (and below) and .git/info/exclude ignore.
     #[arg(long)]
     gitignore: bool,
+
+    /// Ignore what FILE (in .gitignore's syntax) ignores, its patterns
+    /// matched against paths relative to each watched directory; repeatable.
+    #[arg(long, value_name = "FILE")]
+    ignore_file: Vec<PathBuf>,
+
+    /// Watch version-control directories too (.git, .hg, .svn: left out
+    /// by default).
+    #[arg(long)]
+    include_vcs: bool,
 
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
@@ -104,11 +137,12 @@ pub struct Args {
     json: bool,
 
     /// Wait until changes pause for MS milliseconds, then report the burst
-    /// once (each path once per kind) or run --exec once.
+    /// once (each path once per kind) or run the command once.
     #[arg(long, value_name = "MS")]
     debounce: Option<u64>,
 
-    /// Exit after the first change (or the first --exec run).
+    /// Exit after the first change (with a command: after its run that
+    /// the first change starts).
     #[arg(long)]
     once: bool,
 
@@ -117,32 +151,109 @@ pub struct Args {
     #[arg(long, value_name = "SECONDS")]
     timeout: Option<f64>,
 
-    /// Run this shell command after each burst of changes.
-    #[arg(long, value_name = "CMD")]
+    /// Run this shell command (`sh -c CMD`, or --shell) at the start and
+    /// after each burst of changes.
+    #[arg(short = 'c', long, value_name = "CMD", conflicts_with = "command")]
     exec: Option<String>,
 
-    /// With --exec: stop a still-running CMD and start it again.
-    #[arg(long, requires = "exec")]
+    /// The shell that runs --exec CMD as `SH -c CMD` (default: sh; on
+    /// Windows cmd, as `cmd /C CMD`).
+    #[arg(long, value_name = "SH", requires = "exec")]
+    shell: Option<String>,
+
+    /// With a command: do not run it at the start; wait for the first change.
+    #[arg(long, requires = "run")]
+    postpone: bool,
+
+    /// With a command: what a burst of changes does while it still runs.
+    #[arg(long, value_enum, value_name = "POLICY", requires = "run")]
+    on_busy: Option<OnBusy>,
+
+    /// Same as --on-busy restart (entr -r).
+    #[arg(long, requires = "run", conflicts_with = "on_busy")]
     restart: bool,
 
-    /// With --exec: clear the screen before each run.
-    #[arg(long, requires = "exec")]
+    /// The signal a change sends to a running command with --on-busy
+    /// signal or restart (default: the --stop-signal).
+    #[arg(long, value_name = "SIG", value_parser = parse_signal, requires = "run")]
+    signal: Option<i32>,
+
+    /// The signal that stops the command (at a restart, and when --timeout
+    /// ends fkit; a signal fkit receives is passed on as it is).
+    #[arg(long, value_name = "SIG", value_parser = parse_signal, default_value = "TERM")]
+    stop_signal: i32,
+
+    /// How long a stopped command has to end before SIGKILL (5s, 500ms, 1m).
+    #[arg(long, value_name = "DUR", value_parser = parse_duration, default_value = "5s")]
+    stop_timeout: Duration,
+
+    /// With a command: set this environment variable for it; repeatable.
+    #[arg(short = 'E', long = "env", value_name = "KEY=VALUE", value_parser = parse_env,
+          requires = "run")]
+    env: Vec<(String, String)>,
+
+    /// With a command: run it in DIR (the changed paths are then absolute).
+    #[arg(long, value_name = "DIR", requires = "run")]
+    workdir: Option<PathBuf>,
+
+    /// With a command: clear the screen before each run.
+    #[arg(long, requires = "run")]
     clear: bool,
+
+    /// The command to run and its arguments, after `--`, without a shell;
+    /// an argument `{}` becomes the changed paths, one argument each.
+    #[arg(last = true, value_name = "COMMAND")]
+    command: Vec<OsString>,
 }
 
 pub fn run(args: Args) -> Result<()> {
-    let scope = Arc::new(Scope::new(
-        Root::given(&args.paths, args.gitignore)?,
-        args.events.iter().copied().collect(),
-        glob_sets(&args.glob)?,
-        glob_sets(&args.ignore)?,
-        args.recursive,
-    ));
+    let extensions = args
+        .ext
+        .iter()
+        .map(|e| format!("*.{}", e.trim_start_matches('.')));
+    let globs: Vec<String> = args.glob.iter().cloned().chain(extensions).collect();
+    let scope = Arc::new(
+        Scope::new(
+            Root::given(&args.paths, args.gitignore)?,
+            args.events.iter().copied().collect(),
+            glob_sets(&globs)?,
+            glob_sets(&args.ignore)?,
+            args.recursive,
+        )
+        .ignoring(ignore_files(&args.ignore_file)?, args.include_vcs),
+    );
     let format = if args.json { Format::Json } else { args.format };
-    let immediate = args.exec.is_none() && args.debounce.unwrap_or(0) == 0;
+    let program = match (args.exec, args.command) {
+        (Some(script), _) => Some(Program::Shell {
+            shell: args.shell,
+            script,
+        }),
+        (None, command) if !command.is_empty() => Some(Program::Args(command)),
+        _ => None,
+    };
+    let mut runner = match program {
+        Some(program) => Some(
+            Runner::new(program, args.stop_signal, args.stop_timeout)
+                .on_busy(
+                    match args.restart {
+                        true => OnBusy::Restart,
+                        false => args.on_busy.unwrap_or(OnBusy::Queue),
+                    },
+                    args.signal,
+                )
+                // --once waits for a change, runs the command and exits.
+                .postpone(args.postpone || args.once)
+                .clear(args.clear)
+                .env(args.env)
+                .roots(scope.roots.iter().map(|r| r.path.clone()).collect())
+                .workdir(args.workdir)?,
+        ),
+        None => None,
+    };
+    let immediate = runner.is_none() && args.debounce.unwrap_or(0) == 0;
     let core = Arc::new(Mutex::new(Core {
         tracker: Tracker::new(&scope),
-        reporter: Reporter::new(format, args.exec.is_some(), immediate, args.once)?,
+        reporter: Reporter::new(format, runner.is_some(), immediate, args.once)?,
     }));
 
     // Changes are handled, and printed, on the backend's thread as they
@@ -150,11 +261,11 @@ pub fn run(args: Args) -> Result<()> {
     // keeps the time: --debounce, --exec, --once, --timeout, signals.
     let (tx, news) = crossbeam_channel::unbounded();
     let mut backend = Platform::start(Arc::clone(&scope), Arc::clone(&core), tx.clone())?;
-
-    let mut runner = args
-        .exec
-        .as_ref()
-        .map(|cmd| Runner::new(cmd, args.restart, args.clear));
+    // The first run, once the watches are in place: nothing it changes is
+    // missed.
+    if let Some(r) = runner.as_mut() {
+        r.start_if_due(&mut lock(&core).reporter)?;
+    }
     let debounce =
         Duration::from_millis(
             args.debounce
@@ -202,7 +313,11 @@ pub fn run(args: Args) -> Result<()> {
         if burst_deadline.is_some_and(|t| t <= now) {
             burst_deadline = None;
             match runner.as_mut() {
-                Some(r) => r.burst(),
+                Some(r) => {
+                    if !r.burst() {
+                        lock(&core).reporter.take_changed();
+                    }
+                }
                 None => lock(&core).reporter.print_burst()?,
             }
         }
@@ -233,7 +348,7 @@ pub fn run(args: Args) -> Result<()> {
         }
         if deadline.is_some_and(|t| t <= now) {
             if let Some(r) = runner.as_mut() {
-                r.stop(crate::io::child::SIGTERM);
+                r.stop_at_exit();
             }
             return match (args.once, seen_any) {
                 (true, false) => Err(Exit::silent(2).into()),

@@ -1,32 +1,68 @@
-//! --exec: run a shell command after each burst of changes, one run at a
-//! time (entr, watchexec).
+//! Running a command on change (entr, watchexec): once at the start, then
+//! after each burst, one run at a time; what a burst does to a run still
+//! going is the --on-busy policy.
 //!
-//! What depends on the platform (a process group, signals to it, a status
-//! as an exit code) is kept to the small functions at the end.
+//! What depends on the platform (the default shell) is kept to the small
+//! function at the end; process groups and signals are `io::child`'s.
 
 use super::report::Reporter;
 use super::scope::shown;
-use crate::io::child::{self, Child, Running};
+use crate::io::child::{Child, Running};
 use anyhow::{Context, Result};
 use crossbeam_channel::Receiver;
+use std::ffi::OsString;
 use std::io;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-/// How long a stopped CMD has to end before it is killed.
-const GRACE: Duration = Duration::from_secs(5);
+/// What runs: a program with its arguments, or a string for a shell.
+#[derive(Debug)]
+pub(super) enum Program {
+    /// `-- cargo test`: run as given, no shell; an argument `{}` stands
+    /// for the changed paths.
+    Args(Vec<OsString>),
+    /// `--exec STRING` / `-c STRING`: `SH -c STRING`.
+    Shell {
+        shell: Option<String>,
+        script: String,
+    },
+}
 
-/// Runs --exec CMD, one run at a time.
+/// What a burst of changes does while the command still runs.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum OnBusy {
+    /// Run once more when it ends (the default).
+    Queue,
+    /// Stop it (--signal, then SIGKILL after --stop-timeout) and start it again.
+    Restart,
+    /// Nothing: changes made during a run are dropped.
+    DoNothing,
+    /// Send it --signal and let it go on (for a command that reloads).
+    Signal,
+}
+
+/// Runs the command, one run at a time.
 pub(super) struct Runner {
-    command: String,
-    restart: bool,
+    program: Program,
+    on_busy: OnBusy,
+    /// Sent at a change (--on-busy signal and restart).
+    change_signal: i32,
+    /// Sent to stop the command when fkit ends (--timeout).
+    stop_signal: i32,
+    /// How long a stopped command has to end before it is killed.
+    stop_timeout: Duration,
     clear: bool,
-    /// The running CMD, the leader of its own process group (so that a
-    /// stop reaches all it started), waited for on a thread of its own.
+    env: Vec<(String, String)>,
+    workdir: Option<PathBuf>,
+    /// What `{}` stands for when no path changed (the first run).
+    roots: Vec<PathBuf>,
+    /// The running command, the leader of its own process group (so that
+    /// a stop reaches all it started), waited for on a thread of its own.
     running: Option<Running>,
     /// What [`Runner::ended`] gives while nothing runs.
     idle: Receiver<io::Result<i32>>,
-    /// A burst settled: run (again) as soon as nothing runs.
+    /// Run (again) as soon as nothing runs.
     pending: bool,
     /// Runs started so far.
     runs: usize,
@@ -34,19 +70,69 @@ pub(super) struct Runner {
 }
 
 impl Runner {
-    /// `restart`: a burst stops a running CMD; `clear`: clear the screen
-    /// before each run.
-    pub(super) fn new(command: &str, restart: bool, clear: bool) -> Runner {
+    /// Run `program` at the start and after each burst, queueing bursts
+    /// that settle while it runs; `stop_signal` ends it (SIGKILL after
+    /// `stop_timeout`). The builder calls below change the rest.
+    pub(super) fn new(program: Program, stop_signal: i32, stop_timeout: Duration) -> Runner {
         Runner {
-            command: command.to_string(),
-            restart,
-            clear,
+            program,
+            on_busy: OnBusy::Queue,
+            change_signal: stop_signal,
+            stop_signal,
+            stop_timeout,
+            clear: false,
+            env: Vec::new(),
+            workdir: None,
+            roots: Vec::new(),
             running: None,
             idle: crossbeam_channel::never(),
-            pending: false,
+            pending: true,
             runs: 0,
             last_code: 0,
         }
+    }
+
+    /// What a burst does to a running command, and the signal it sends
+    /// (`None`: the stop signal).
+    pub(super) fn on_busy(mut self, policy: OnBusy, signal: Option<i32>) -> Runner {
+        self.on_busy = policy;
+        self.change_signal = signal.unwrap_or(self.stop_signal);
+        self
+    }
+
+    /// Wait for the first burst instead of running at the start.
+    pub(super) fn postpone(mut self, yes: bool) -> Runner {
+        self.pending = !yes;
+        self
+    }
+
+    /// Clear the screen before each run.
+    pub(super) fn clear(mut self, yes: bool) -> Runner {
+        self.clear = yes;
+        self
+    }
+
+    /// Set these environment variables for the command.
+    pub(super) fn env(mut self, vars: Vec<(String, String)>) -> Runner {
+        self.env = vars;
+        self
+    }
+
+    /// Run in `dir` (the changed paths are then passed on absolute).
+    pub(super) fn workdir(mut self, dir: Option<PathBuf>) -> Result<Runner> {
+        if let Some(dir) = &dir
+            && !std::fs::metadata(dir).is_ok_and(|m| m.is_dir())
+        {
+            anyhow::bail!("{}: --workdir is not a directory", dir.display());
+        }
+        self.workdir = dir;
+        Ok(self)
+    }
+
+    /// The watched paths, for `{}` at a run with no changed path.
+    pub(super) fn roots(mut self, roots: Vec<PathBuf>) -> Runner {
+        self.roots = roots;
+        self
     }
 
     /// The exit code of a run, when it ends: pass it to [`Runner::finished`].
@@ -54,13 +140,26 @@ impl Runner {
         self.running.as_ref().map_or(&self.idle, Running::exited)
     }
 
-    /// A burst of changes settled: run CMD, after the running one (or,
-    /// with --restart, instead of it).
-    pub(super) fn burst(&mut self) {
-        self.pending = true;
-        if self.restart {
-            self.stop(child::SIGTERM);
+    /// A burst of changes settled. False if its changes are dropped (a
+    /// run is going on, with --on-busy do-nothing or signal).
+    pub(super) fn burst(&mut self) -> bool {
+        let Some(running) = &self.running else {
+            self.pending = true;
+            return true;
+        };
+        match self.on_busy {
+            OnBusy::Queue => self.pending = true,
+            OnBusy::Restart => {
+                self.pending = true;
+                self.stop(self.change_signal);
+            }
+            OnBusy::DoNothing => return false,
+            OnBusy::Signal => {
+                running.signal(self.change_signal);
+                return false;
+            }
         }
+        true
     }
 
     /// The run ended with `code` (as [`Runner::ended`] gave it).
@@ -79,37 +178,152 @@ impl Runner {
         self.last_code
     }
 
-    /// Start CMD if a burst is waiting for a run and none is running; it
-    /// is given the paths changed since the last run.
+    /// Start the command if a run is due and none is going on, with the
+    /// paths changed since the last run: one per line in FKIT_PATHS, and
+    /// in place of an argument `{}`.
     pub(super) fn start_if_due(&mut self, reporter: &mut Reporter) -> Result<()> {
         if !self.pending || self.running.is_some() {
             return Ok(());
         }
         self.pending = false;
-        let paths = reporter.take_changed();
         if self.clear {
             reporter.clear_screen()?;
         }
+        let changed = reporter.take_changed();
+        // Relative paths would name other files from another directory.
+        let place = |paths: &[PathBuf]| -> Vec<PathBuf> {
+            match &self.workdir {
+                Some(_) => paths
+                    .iter()
+                    .map(|p| std::path::absolute(p).unwrap_or_else(|_| p.clone()))
+                    .collect(),
+                None => paths.to_vec(),
+            }
+        };
+        let paths = place(&changed);
+        let mut command = match &self.program {
+            Program::Args(args) => {
+                let braces = match paths.is_empty() {
+                    true => place(&self.roots),
+                    false => paths.clone(),
+                };
+                let mut command = Command::new(&args[0]);
+                for arg in &args[1..] {
+                    match arg == "{}" {
+                        true => command.args(&braces),
+                        false => command.arg(arg),
+                    };
+                }
+                command
+            }
+            Program::Shell { shell, script } => shell_command(shell.as_deref(), script),
+        };
         let list: Vec<String> = paths.iter().map(|p| shown(p)).collect();
-        let mut command = Command::new("/bin/sh");
         command
-            .arg("-c")
-            .arg(&self.command)
-            .env("FKIT_PATHS", list.join("\n"));
+            .env("FKIT_PATHS", list.join("\n"))
+            .envs(self.env.iter().map(|(k, v)| (k, v)));
+        if let Some(dir) = &self.workdir {
+            command.current_dir(dir);
+        }
         let child = Child::spawn_group(&mut command)
-            .with_context(|| format!("cannot run {}", self.command))?;
+            .with_context(|| format!("cannot run {}", self.program))?;
         self.running = Some(child.wait_on_thread());
         self.runs += 1;
         Ok(())
     }
 
-    /// Stop a running CMD and all it started: `sig`, up to [`GRACE`] to
-    /// end, then SIGKILL.
+    /// Stop a running command and all it started: `sig`, up to
+    /// --stop-timeout to end, then SIGKILL.
     pub(super) fn stop(&mut self, sig: i32) {
         if let Some(running) = self.running.take() {
             // Stuck even after SIGKILL (in the kernel): as a shell reports it.
-            let code = running.stop(sig, GRACE).unwrap_or(Ok(128 + 9));
+            let code = running.stop(sig, self.stop_timeout).unwrap_or(Ok(128 + 9));
             self.finished(code);
         }
+    }
+
+    /// Stop it as fkit ends by itself (--timeout): --stop-signal.
+    pub(super) fn stop_at_exit(&mut self) {
+        self.stop(self.stop_signal);
+    }
+}
+
+impl std::fmt::Display for Program {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Program::Args(args) => write!(f, "{}", Path::new(&args[0]).display()),
+            Program::Shell { script, .. } => f.write_str(script),
+        }
+    }
+}
+
+/// `SH -c SCRIPT`; without SH, sh on Unix and `cmd /C` on Windows.
+fn shell_command(shell: Option<&str>, script: &str) -> Command {
+    let shell = shell.unwrap_or(if cfg!(windows) { "cmd" } else { "/bin/sh" });
+    let flag = match Path::new(shell).file_stem().and_then(|s| s.to_str()) {
+        Some(s) if s.eq_ignore_ascii_case("cmd") => "/C",
+        _ => "-c",
+    };
+    let mut command = Command::new(shell);
+    command.arg(flag).arg(script);
+    command
+}
+
+/// `--stop-timeout`: `5s`, `500ms`, `1m`, or bare seconds (`2.5`).
+pub(super) fn parse_duration(text: &str) -> Result<Duration, String> {
+    let (number, unit) = match text.find(|c: char| c.is_ascii_alphabetic()) {
+        Some(at) => text.split_at(at),
+        None => (text, "s"),
+    };
+    let scale = match unit {
+        "ms" => 0.001,
+        "s" => 1.0,
+        "m" => 60.0,
+        _ => f64::NAN,
+    };
+    match number.parse::<f64>().map(|n| n * scale) {
+        Ok(secs) if secs.is_finite() && secs >= 0.0 => Ok(Duration::from_secs_f64(secs)),
+        _ => Err(format!(
+            "invalid duration \"{text}\" (like 5s, 500ms, 1m or 2.5)"
+        )),
+    }
+}
+
+/// `--signal` and `--stop-signal`: a name as kill takes it, or a number.
+pub(super) fn parse_signal(text: &str) -> Result<i32, String> {
+    crate::io::child::signal_number(text)
+        .ok_or_else(|| format!("unknown signal \"{text}\" (like TERM, HUP, USR1 or 15)"))
+}
+
+/// `-E KEY=VALUE`.
+pub(super) fn parse_env(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((key, value)) if !key.is_empty() => Ok((key.to_string(), value.to_string())),
+        _ => Err(format!("invalid variable \"{text}\" (KEY=VALUE)")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_take_a_unit_or_seconds() {
+        let ms = |n| Ok(Duration::from_millis(n));
+        assert_eq!(parse_duration("5s"), ms(5000));
+        assert_eq!(parse_duration("250ms"), ms(250));
+        assert_eq!(parse_duration("1m"), ms(60_000));
+        assert_eq!(parse_duration("2.5"), ms(2500));
+        for bad in ["", "s", "5h", "-1s", "x"] {
+            assert!(parse_duration(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn variables_are_key_equals_value() {
+        assert_eq!(parse_env("A=b=c"), Ok(("A".into(), "b=c".into())));
+        assert_eq!(parse_env("A="), Ok(("A".into(), String::new())));
+        assert!(parse_env("=b").is_err());
+        assert!(parse_env("A").is_err());
     }
 }

@@ -61,10 +61,18 @@ pub(super) struct Scope {
     globs: Option<(GlobSet, GlobSet)>,
     ignores: Option<(GlobSet, GlobSet)>,
     pub(super) recursive: bool,
+    /// --ignore-file: patterns matched against paths relative to a root.
+    ignore_files: Option<Gitignore>,
+    /// Leave out version-control directories (not --include-vcs).
+    hide_vcs: bool,
     /// Every path under a root is reported: no globs, no ignores, no
     /// watched files (so no neighbours of theirs to leave out).
     everything: bool,
 }
+
+/// Version-control directories, left out unless --include-vcs (as
+/// watchexec does): a commit's churn there is nobody's edit.
+const VCS_DIRS: [&str; 3] = [".git", ".hg", ".svn"];
 
 impl Scope {
     pub(super) fn new(
@@ -84,8 +92,19 @@ impl Scope {
             globs,
             ignores,
             recursive,
+            ignore_files: None,
+            hide_vcs: false,
             everything,
         }
+    }
+
+    /// Also leave out what the `--ignore-file`s say and, unless
+    /// `include_vcs`, version-control directories.
+    pub(super) fn ignoring(mut self, files: Option<Gitignore>, include_vcs: bool) -> Scope {
+        self.hide_vcs = !include_vcs;
+        self.everything &= files.is_none() && include_vcs;
+        self.ignore_files = files;
+        self
     }
 
     /// A directory given on the command line.
@@ -121,6 +140,19 @@ impl Scope {
             return false;
         };
         let rel = path.strip_prefix(&root.path).unwrap_or(path);
+        if self.hide_vcs
+            && rel
+                .components()
+                .any(|c| VCS_DIRS.iter().any(|v| c.as_os_str() == *v))
+        {
+            return true;
+        }
+        if let Some(files) = &self.ignore_files
+            && !rel.as_os_str().is_empty()
+            && files.matched_path_or_any_parents(rel, is_dir).is_ignore()
+        {
+            return true;
+        }
         if let Some((names, paths)) = &self.ignores {
             let mut p = Some(rel);
             // An ignored directory hides everything under it.
@@ -162,12 +194,14 @@ impl Scope {
         cache
             .entry(dir.to_path_buf())
             .or_insert_with(|| {
-                let file = dir.join(".gitignore");
-                if !file.is_file() {
+                let files = [dir.join(".gitignore"), dir.join(".ignore")];
+                if !files.iter().any(|f| f.is_file()) {
                     return None;
                 }
                 let mut builder = GitignoreBuilder::new(dir);
-                builder.add(file);
+                for file in files {
+                    builder.add(file);
+                }
                 builder.build().ok().map(Arc::new)
             })
             .clone()
@@ -212,9 +246,27 @@ pub(super) fn glob_sets(globs: &[String]) -> Result<Option<(GlobSet, GlobSet)>> 
     Ok(Some((names.build()?, paths.build()?)))
 }
 
+/// --ignore-file: each FILE in .gitignore's syntax, its patterns matched
+/// against paths relative to each watched directory.
+pub(super) fn ignore_files(files: &[PathBuf]) -> Result<Option<Gitignore>> {
+    if files.is_empty() {
+        return Ok(None);
+    }
+    // Root "." : the paths asked about are relative already, none stripped.
+    let mut builder = GitignoreBuilder::new(".");
+    for file in files {
+        if let Some(e) = builder.add(file) {
+            return Err(anyhow::Error::new(e).context(file.display().to_string()));
+        }
+    }
+    Ok(Some(builder.build()?))
+}
+
 fn gitignore_of(dir: &Path) -> Gitignore {
     let mut builder = GitignoreBuilder::new(dir);
     builder.add(dir.join(".gitignore"));
+    // ripgrep's and watchexec's own ignore file, above .gitignore.
+    builder.add(dir.join(".ignore"));
     builder.add(dir.join(".git/info/exclude"));
     let _ = builder.add_line(None, ".git/");
     builder.build().unwrap_or_else(|_| Gitignore::empty())
@@ -286,5 +338,17 @@ pub(super) mod tests {
         assert!(!s.wants(Path::new("src/b.tmp")));
         assert!(!s.wants(Path::new("elsewhere/a.rs")));
         assert!(s.ignored(Path::new("src/target"), true));
+    }
+
+    #[test]
+    fn version_control_directories_are_left_out_unless_asked_for() {
+        let s = scope("src", &[], &[]).ignoring(None, false);
+        assert!(s.ignored(Path::new("src/.git"), true));
+        assert!(!s.wants(Path::new("src/sub/.hg/store/x")));
+        assert!(s.wants(Path::new("src/.gitignore")));
+        let s = scope(".git", &[], &[]).ignoring(None, false);
+        assert!(s.wants(Path::new(".git/HEAD")), "a root is never left out");
+        let s = scope("src", &[], &[]).ignoring(None, true);
+        assert!(s.wants(Path::new("src/.svn/entries")));
     }
 }

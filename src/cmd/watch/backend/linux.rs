@@ -102,6 +102,7 @@ fn mask_for(scope: &Scope) -> u32 {
             Kind::Remove => libc::IN_DELETE | moves,
             Kind::Rename => moves,
             Kind::Attrib => libc::IN_ATTRIB,
+            Kind::CloseWrite => libc::IN_CLOSE_WRITE,
             // The kernel tells of an overflow unasked.
             Kind::Overflow => 0,
         };

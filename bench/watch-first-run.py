@@ -1,0 +1,26 @@
+#!/usr/bin/env python3
+"""Median time from starting a watcher to the first run of its command.
+
+usage: watch-first-run.py N -- WATCHER_CMD...   (the command prints a line)
+
+N times: note the time, start the watcher with its stdout on a pipe, wait
+for its first output line (printed by the command it runs at the start),
+then end the watcher's session. Prints `median_ms p90_ms` on stdout.
+"""
+import os, select, signal, subprocess, sys, time
+
+n = int(sys.argv[1])
+cmd = sys.argv[sys.argv.index("--") + 1:]
+times = []
+for _ in range(n):
+    t0 = time.perf_counter()
+    w = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                         start_new_session=True)
+    r, _, _ = select.select([w.stdout.fileno()], [], [], 10)
+    if not r or not os.read(w.stdout.fileno(), 4096):
+        sys.exit("no first run within 10 s")
+    times.append((time.perf_counter() - t0) * 1000)
+    os.killpg(w.pid, signal.SIGKILL)
+    w.wait()
+times.sort()
+print(f"{times[len(times) // 2]:.3f} {times[int(len(times) * 0.9)]:.3f}")
