@@ -47,15 +47,18 @@ struct Kept {
 /// a file output.
 pub struct Output {
     name: String,
-    dest: Destination,
+    /// One buffer in front of every destination: a small write is a copy
+    /// into it, with no dispatch on where the bytes go (a large one goes
+    /// straight through).
+    writer: BufWriter<Destination>,
 }
 
 /// Where the bytes of an [`Output`] go.
 enum Destination {
-    Stdout(BufWriter<RawStdout>),
+    Stdout(RawStdout),
     /// A device, FIFO or socket: written in place (it cannot be replaced,
     /// and renaming a file over `/dev/null` would be a disaster).
-    Special(BufWriter<File>),
+    Special(File),
     /// A temporary file beside the target, renamed over it by `finish`.
     File(Box<Replacement>),
     /// Nowhere (`gzip -t`: the data is decoded only to be checked).
@@ -63,7 +66,7 @@ enum Destination {
 }
 
 struct Replacement {
-    writer: BufWriter<NamedTempFile>,
+    temp: NamedTempFile,
     target: PathBuf,
     force: bool,
     sync: bool,
@@ -103,11 +106,9 @@ impl Output {
     /// was buffered written to it first. `None` for stdout, a device or a
     /// discarded output.
     pub fn file(&mut self) -> io::Result<Option<&File>> {
-        match &mut self.dest {
-            Destination::File(r) => {
-                r.writer.flush()?;
-                Ok(Some(r.writer.get_ref().as_file()))
-            }
+        self.writer.flush()?;
+        match self.writer.get_ref() {
+            Destination::File(r) => Ok(Some(r.temp.as_file())),
             _ => Ok(None),
         }
     }
@@ -115,22 +116,21 @@ impl Output {
     /// Flush everything; for a file, fsync it and rename it into place.
     pub fn finish(self) -> Result<()> {
         let name = self.name;
-        match self.dest {
-            Destination::Stdout(mut w) => w.flush().with_context(|| name.clone()),
-            Destination::Special(mut w) => w.flush().with_context(|| name.clone()),
-            Destination::Discard => Ok(()),
+        let dest = self
+            .writer
+            .into_inner()
+            .map_err(|e| e.into_error())
+            .with_context(|| name.clone())?;
+        match dest {
+            Destination::Stdout(_) | Destination::Special(_) | Destination::Discard => Ok(()),
             Destination::File(r) => {
                 let Replacement {
-                    writer,
+                    temp,
                     target,
                     force,
                     sync,
                     keep,
                 } = *r;
-                let temp = writer
-                    .into_inner()
-                    .map_err(|e| e.into_error())
-                    .with_context(|| name.clone())?;
                 if let Some(kept) = &keep {
                     filetime::set_file_handle_times(
                         temp.as_file(),
@@ -210,14 +210,14 @@ impl OutputSpec {
         };
         let dest = match self.path {
             _ if self.discard => Destination::Discard,
-            None => Destination::Stdout(BufWriter::with_capacity(self.buffer, RawStdout::new())),
+            None => Destination::Stdout(RawStdout::new()),
             Some(target) if is_special(&target) => {
                 let file = fs::OpenOptions::new()
                     .write(true)
                     .append(self.append)
                     .open(&target)
                     .with_context(|| name.clone())?;
-                Destination::Special(BufWriter::with_capacity(self.buffer, file))
+                Destination::Special(file)
             }
             Some(target) => {
                 refuse_existing(&target, self.force || self.append)?;
@@ -239,7 +239,7 @@ impl OutputSpec {
                     }
                 }
                 Destination::File(Box::new(Replacement {
-                    writer: BufWriter::with_capacity(self.buffer, temp),
+                    temp,
                     target,
                     force: self.force || self.append,
                     sync: self.sync,
@@ -247,7 +247,10 @@ impl OutputSpec {
                 }))
             }
         };
-        Ok(Output { name, dest })
+        Ok(Output {
+            name,
+            writer: BufWriter::with_capacity(self.buffer, dest),
+        })
     }
 }
 
@@ -479,29 +482,36 @@ fn sync_dir(dir: &File) -> io::Result<()> {
 }
 
 impl Write for Output {
+    #[inline]
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        match &mut self.dest {
+        self.writer.write(buf)
+    }
+
+    #[inline]
+    fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
+        self.writer.write_all(buf)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.writer.flush()
+    }
+}
+
+impl Write for Destination {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
             Destination::Stdout(w) => w.write(buf),
             Destination::Special(w) => w.write(buf),
-            Destination::File(r) => r.writer.write(buf),
+            Destination::File(r) => r.temp.write(buf),
             Destination::Discard => Ok(buf.len()),
         }
     }
 
-    fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
-        match &mut self.dest {
-            Destination::Stdout(w) => w.write_all(buf),
-            Destination::Special(w) => w.write_all(buf),
-            Destination::File(r) => r.writer.write_all(buf),
-            Destination::Discard => Ok(()),
-        }
-    }
-
     fn flush(&mut self) -> io::Result<()> {
-        match &mut self.dest {
+        match self {
             Destination::Stdout(w) => w.flush(),
             Destination::Special(w) => w.flush(),
-            Destination::File(r) => r.writer.flush(),
+            Destination::File(r) => r.temp.flush(),
             Destination::Discard => Ok(()),
         }
     }
