@@ -37,8 +37,10 @@ impl Cli {
         let name = args.get(1).and_then(|a| a.to_str()).unwrap_or("");
         match subcommand(name) {
             Some(sub) => {
-                let matches = top_level().subcommand(sub).try_get_matches_from(&args)?;
-                Cli::from_arg_matches(&matches)
+                let mut matches = top_level().subcommand(sub).try_get_matches_from(&args)?;
+                // `_mut` takes the values out; the plain form clones them
+                // all first (a tenth of `fkit lock F true`'s own work).
+                Cli::from_arg_matches_mut(&mut matches)
             }
             None => Cli::try_parse_from(args),
         }
