@@ -89,7 +89,7 @@ groups=("$@")
 [ ${#groups[@]} -gt 0 ] || groups=($(cd "$here/rows" && ls *.sh | sed 's/\.sh$//'))
 {
   echo
-  echo "## $(date -u +%Y-%m-%dT%H:%MZ) — $(nproc) cores, fkit $(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo '?'), runs=$runs${BASELINE:+, against the baseline build $("$BASELINE" --version 2>/dev/null) at $BASELINE}"
+  echo "## $(date -u +%Y-%m-%dT%H:%MZ) — $(nproc) cores, fkit $(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo '?'), runs=$runs${BASELINE:+, each row against the release build of fkit $(git -C "$(dirname "$BASELINE")" rev-parse --short HEAD 2>/dev/null || echo '?') (BASELINE)}"
   echo
   echo "| operation | fkit median | peer | peer median | ratio | fkit MB/s | fkit peak MB | peer peak MB |"
   echo "|---|---|---|---|---|---|---|---|"
