@@ -396,7 +396,7 @@ impl BufRead for Input {
 }
 
 /// Which standard stream [`stdio_file`] looks at.
-pub(crate) enum Stdio {
+pub(super) enum Stdio {
     In,
     Out,
 }
@@ -406,7 +406,7 @@ pub(crate) enum Stdio {
 /// write it by position, or let the kernel copy, as it would a named file.
 /// The descriptor is a duplicate: it shares the position and flags of the
 /// original, and closing it leaves the original open.
-pub(crate) fn stdio_file(which: Stdio) -> Option<(File, u64)> {
+pub(super) fn stdio_file(which: Stdio) -> Option<(File, u64)> {
     use std::io::Seek;
     let mut file = match which {
         Stdio::In => duplicate(&io::stdin()),
