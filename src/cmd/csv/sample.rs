@@ -4,6 +4,7 @@ use super::{Common, Table, write_row};
 use anyhow::Result;
 use std::collections::BinaryHeap;
 use std::io::Write;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Print N data rows drawn at random, every row equally likely, in their
 /// input order.
@@ -61,28 +62,40 @@ pub(crate) fn run(args: Args) -> Result<()> {
     let n = args.size;
     let mut table = Table::open(&args.common)?;
     let mut kept: BinaryHeap<Kept> = BinaryHeap::new();
+    // Once N rows are kept, a row needs a smaller priority than the
+    // largest of them: the chunks still being parsed skip the others
+    // without copying them (the sample is the same, whatever the timing).
+    let bar = AtomicU64::new(u64::MAX);
     table.for_each_chunk(
         &mut std::io::sink(),
         |records, _| {
             let mut heap: BinaryHeap<Kept> = BinaryHeap::new();
+            let global = bar.load(Ordering::Relaxed);
+            let mut local = global;
             loop {
                 let offset = records.offset();
                 let Some(record) = records.next()? else { break };
                 let p = priority(seed, offset);
+                if p >= local {
+                    continue;
+                }
                 if heap.len() < n {
                     heap.push(Kept {
                         priority: p,
                         offset,
                         row: record.as_slice().to_vec(),
                     });
-                } else if let Some(mut top) = heap.peek_mut()
-                    && p < top.priority
-                {
+                } else if let Some(mut top) = heap.peek_mut() {
                     // Replace the largest in place, reusing its buffer.
                     top.priority = p;
                     top.offset = offset;
                     top.row.clear();
                     top.row.extend_from_slice(record.as_slice());
+                }
+                if heap.len() == n
+                    && let Some(top) = heap.peek()
+                {
+                    local = local.min(top.priority);
                 }
             }
             Ok(heap)
@@ -96,6 +109,11 @@ pub(crate) fn run(args: Args) -> Result<()> {
                 {
                     *top = k;
                 }
+            }
+            if kept.len() == n
+                && let Some(top) = kept.peek()
+            {
+                bar.store(top.priority, Ordering::Relaxed);
             }
             Ok(())
         },
