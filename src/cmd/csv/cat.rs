@@ -1,8 +1,9 @@
 //! `fkit csv cat rows` and `fkit csv cat columns`: several files as one.
 
 use super::{Options, Table, push_record, write_row};
+use crate::io::Output;
 use crate::io::map::ReleaseBehind;
-use anyhow::Result;
+use anyhow::{Context, Result};
 use simd_csv::ByteRecord;
 use std::collections::HashMap;
 use std::io::Write;
@@ -186,13 +187,22 @@ fn rows(args: RowsArgs) -> Result<()> {
     out.finish()
 }
 
-/// Copy a mapped file's bytes from `start` as they are, giving pages back
-/// as they are written; a last line without a newline gets one, so the
-/// next file starts on a line of its own.
-fn copy_bytes(map: &crate::io::MappedFile, start: usize, out: &mut dyn Write) -> Result<()> {
+/// Copy a mapped file's bytes from `start` as they are: by the kernel
+/// when the output is a file (nothing to parse, so nothing to read here),
+/// else from the map, giving pages back as they are written. A last line
+/// without a newline gets one, so the next file starts on a line of its
+/// own.
+fn copy_bytes(map: &crate::io::MappedFile, start: usize, out: &mut Output) -> Result<()> {
     let data: &[u8] = map;
-    let mut behind = ReleaseBehind::new(map, start);
-    let mut at = start;
+    let copied = out
+        .append_from(
+            map.file(),
+            start as u64,
+            data.len().saturating_sub(start) as u64,
+        )
+        .with_context(|| out.name().to_string())?;
+    let mut at = start + copied as usize;
+    let mut behind = ReleaseBehind::new(map, at);
     while at < data.len() {
         let end = (at + (4 << 20)).min(data.len());
         out.write_all(&data[at..end])?;

@@ -314,3 +314,77 @@ mod count_tests {
         }
     }
 }
+
+/// Each record of `data` (a record-aligned chunk) as its bytes' range (up
+/// to its newline, a CR before it included) and number of fields, found with the rule simd-csv parses by: the quote state flips
+/// at every quote byte, and a newline or delimiter counts only outside
+/// quotes. Most lines hold no quote, and their fields are a SIMD count of
+/// delimiters. Returns false, having stopped, at a blank line (which the
+/// parser skips; its caller parses such a chunk instead).
+pub(crate) fn record_starts(
+    data: &[u8],
+    delimiter: u8,
+    quote: u8,
+    mut record: impl FnMut(Range<usize>, usize) -> bool,
+) -> bool {
+    let len = data.len();
+    let mut at = 0;
+    while at < len {
+        let start = at;
+        let mut fields = 1;
+        let mut inside = false;
+        let mut pos = at;
+        let end = loop {
+            let nl = memchr::memchr(b'\n', &data[pos..]).map_or(len, |i| pos + i);
+            let line = &data[pos..nl];
+            if !inside && memchr::memchr(quote, line).is_none() {
+                fields += memchr::memchr_iter(delimiter, line).count();
+            } else {
+                for i in memchr::memchr2_iter(delimiter, quote, line) {
+                    if line[i] == quote {
+                        inside = !inside;
+                    } else if !inside {
+                        fields += 1;
+                    }
+                }
+            }
+            if !inside || nl == len {
+                break nl;
+            }
+            pos = nl + 1;
+        };
+        if data[start..end].iter().all(|&b| b == b'\r') {
+            return false;
+        }
+        if !record(start..end, fields) {
+            return false;
+        }
+        at = end + 1;
+    }
+    true
+}
+
+#[cfg(test)]
+mod record_starts_tests {
+    use super::record_starts;
+
+    fn starts(data: &str) -> Option<Vec<(usize, usize)>> {
+        let mut found = Vec::new();
+        record_starts(data.as_bytes(), b',', b'"', |r, f| {
+            found.push((r.start, f));
+            true
+        })
+        .then_some(found)
+    }
+
+    #[test]
+    fn records_start_after_newlines_outside_quotes() {
+        assert_eq!(starts("a,b\nc,d"), Some(vec![(0, 2), (4, 2)]));
+        assert_eq!(
+            starts("1,\"x,\ny\"\n2,\"q\"\"\"\n"),
+            Some(vec![(0, 2), (9, 2)])
+        );
+        assert_eq!(starts("a\r\nb,c,d\r\n"), Some(vec![(0, 1), (3, 3)]));
+        assert_eq!(starts("a\n\nb\n"), None);
+    }
+}

@@ -39,8 +39,11 @@ pub(crate) struct Args {
     common: Common,
 }
 
-/// One chunk's rows and keys, parsed on a worker; which are kept is
-/// decided in input order.
+/// One chunk's candidate rows and their keys, parsed on a worker: the
+/// rows whose key was not seen before in the same chunk (or, --sorted,
+/// differs from the row above). No other row can be the first of its key,
+/// so a chunk of a few distinct keys hands over a few rows, not all of
+/// them (a chunk of mostly distinct keys stops sifting and hands over all). Which candidates are kept is decided in input order.
 #[derive(Default)]
 struct Keyed {
     rows: Vec<u8>,
@@ -66,12 +69,36 @@ pub(crate) fn run(args: Args) -> Result<()> {
         |records, _| {
             let mut part = Keyed::default();
             let mut key = Vec::new();
+            let mut seen_here: HashSet<Vec<u8>, foldhash::fast::RandomState> = HashSet::default();
+            let mut above: Vec<u8> = Vec::new();
+            let mut first = true;
+            let (mut sift, mut rows) = (true, 0usize);
             while let Some(record) = records.next()? {
                 keys.encode(&record, &mut key);
-                part.keys.extend_from_slice(&key);
-                part.key_ends.push(part.keys.len());
-                part.rows.extend_from_slice(record.as_slice());
-                part.row_ends.push(part.rows.len());
+                let candidate = if args.sorted {
+                    let new = first || above != key;
+                    if new {
+                        above.clone_from(&key);
+                    }
+                    new
+                } else if !sift {
+                    true
+                } else if seen_here.contains(&key) {
+                    false
+                } else {
+                    seen_here.insert(key.clone());
+                    // Mostly distinct keys: sifting would only hash twice.
+                    sift = seen_here.len() < 4096 || seen_here.len() * 2 < rows;
+                    true
+                };
+                first = false;
+                rows += 1;
+                if candidate {
+                    part.keys.extend_from_slice(&key);
+                    part.key_ends.push(part.keys.len());
+                    part.rows.extend_from_slice(record.as_slice());
+                    part.row_ends.push(part.rows.len());
+                }
             }
             Ok(part)
         },

@@ -231,6 +231,8 @@ pub(crate) struct Records<'r, 'd> {
     name: &'r str,
     /// The whole mapped input, to turn a byte offset into a line number.
     whole: Option<&'r [u8]>,
+    /// The bytes of this chunk of a mapped file (from `base`).
+    chunk: Option<&'r [u8]>,
     /// Rows read so far (names the row in errors on a stream).
     rows: u64,
 }
@@ -257,6 +259,17 @@ impl Records<'_, '_> {
     /// Byte offset in the input where the next record starts.
     pub(crate) fn offset(&self) -> u64 {
         self.base + self.reader.position()
+    }
+
+    /// Before any record is read: this chunk's bytes, when it is part of
+    /// a mapped file, with the row width every record must have (`None`
+    /// under --flexible or without a header), for an op that only needs
+    /// where records start (`sample`) to find them without the parser.
+    pub(crate) fn unread_chunk(&self) -> Option<(&[u8], Option<usize>)> {
+        let width = (!self.flexible && self.width > 0).then_some(self.width);
+        self.chunk
+            .filter(|_| self.reader.position() == 0)
+            .map(|c| (c, width))
     }
 }
 
@@ -529,6 +542,7 @@ impl Table {
                 flexible,
                 name,
                 whole: None,
+                chunk: None,
                 rows: 0,
             }),
             TableData::Mapped(map) => {
@@ -547,6 +561,7 @@ impl Table {
                     flexible,
                     name,
                     whole: Some(data),
+                    chunk: Some(&data[start..]),
                     rows: 0,
                 })
             }
@@ -598,6 +613,7 @@ impl Table {
                     flexible,
                     name,
                     whole: None,
+                    chunk: None,
                     rows: 0,
                 };
                 let mut sink = RowOutput {
@@ -635,6 +651,7 @@ impl Table {
                         flexible,
                         name,
                         whole: Some(data),
+                        chunk: Some(bytes),
                         rows: 0,
                     };
                     let mut sink = RowOutput {

@@ -1,9 +1,10 @@
 //! `fkit csv sample`: N rows drawn uniformly at random, in one pass.
 
-use super::{Common, Table, write_row};
+use super::{Common, Table, chunks, write_row};
 use anyhow::Result;
 use std::collections::BinaryHeap;
 use std::io::Write;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Print N data rows drawn at random, every row equally likely, in their
 /// input order.
@@ -51,6 +52,43 @@ fn priority(seed: u64, offset: u64) -> u64 {
     z ^ (z >> 31)
 }
 
+/// One chunk's reservoir: its N smallest priorities so far, and the bar a
+/// row's priority must be under to enter it.
+struct Draw {
+    heap: BinaryHeap<Kept>,
+    n: usize,
+    bar: u64,
+}
+
+impl Draw {
+    /// Keep the row at `offset` if its priority `p` is among the N
+    /// smallest; its bytes are copied only then.
+    #[inline]
+    fn offer<'a>(&mut self, p: u64, offset: u64, row: impl FnOnce() -> &'a [u8]) {
+        if p >= self.bar {
+            return;
+        }
+        if self.heap.len() < self.n {
+            self.heap.push(Kept {
+                priority: p,
+                offset,
+                row: row().to_vec(),
+            });
+        } else if let Some(mut top) = self.heap.peek_mut() {
+            // Replace the largest in place, reusing its buffer.
+            top.priority = p;
+            top.offset = offset;
+            top.row.clear();
+            top.row.extend_from_slice(row());
+        }
+        if self.heap.len() == self.n
+            && let Some(top) = self.heap.peek()
+        {
+            self.bar = self.bar.min(top.priority);
+        }
+    }
+}
+
 pub(crate) fn run(args: Args) -> Result<()> {
     let seed = args.seed.unwrap_or_else(|| {
         let now = std::time::SystemTime::now()
@@ -60,32 +98,49 @@ pub(crate) fn run(args: Args) -> Result<()> {
     });
     let n = args.size;
     let mut table = Table::open(&args.common)?;
+    let delimiter = table.delimiter();
     let mut kept: BinaryHeap<Kept> = BinaryHeap::new();
+    // Once N rows are kept, a row needs a smaller priority than the
+    // largest of them: the chunks still being parsed skip the others
+    // without copying them (the sample is the same, whatever the timing).
+    let bar = AtomicU64::new(u64::MAX);
     table.for_each_chunk(
         &mut std::io::sink(),
         |records, _| {
-            let mut heap: BinaryHeap<Kept> = BinaryHeap::new();
+            let global = bar.load(Ordering::Relaxed);
+            let mut draw = Draw {
+                heap: BinaryHeap::new(),
+                n,
+                bar: global,
+            };
+            // A mapped chunk: records found without the parser, unless it
+            // holds a blank line or an uneven row (the parser skips the
+            // one and names the other in its error).
+            if let Some((bytes, width)) = records.unread_chunk() {
+                let base = records.offset();
+                let whole = chunks::record_starts(bytes, delimiter, b'"', |range, fields| {
+                    if width.is_some_and(|w| w != fields) {
+                        return false;
+                    }
+                    let offset = base + range.start as u64;
+                    let row = &bytes[range];
+                    draw.offer(priority(seed, offset), offset, || {
+                        row.strip_suffix(b"\r").unwrap_or(row)
+                    });
+                    true
+                });
+                if whole {
+                    return Ok(draw.heap);
+                }
+                draw.heap.clear();
+                draw.bar = global;
+            }
             loop {
                 let offset = records.offset();
                 let Some(record) = records.next()? else { break };
-                let p = priority(seed, offset);
-                if heap.len() < n {
-                    heap.push(Kept {
-                        priority: p,
-                        offset,
-                        row: record.as_slice().to_vec(),
-                    });
-                } else if let Some(mut top) = heap.peek_mut()
-                    && p < top.priority
-                {
-                    // Replace the largest in place, reusing its buffer.
-                    top.priority = p;
-                    top.offset = offset;
-                    top.row.clear();
-                    top.row.extend_from_slice(record.as_slice());
-                }
+                draw.offer(priority(seed, offset), offset, || record.as_slice());
             }
-            Ok(heap)
+            Ok(draw.heap)
         },
         |part| {
             for k in part {
@@ -96,6 +151,11 @@ pub(crate) fn run(args: Args) -> Result<()> {
                 {
                     *top = k;
                 }
+            }
+            if kept.len() == n
+                && let Some(top) = kept.peek()
+            {
+                bar.store(top.priority, Ordering::Relaxed);
             }
             Ok(())
         },
