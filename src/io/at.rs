@@ -56,3 +56,50 @@ pub fn write_all_at(dst: &File, bytes: &[u8], offset: u64) -> io::Result<()> {
         Ok(())
     }
 }
+
+/// Copy up to `len` bytes of `src` from byte `src_at` into `dst`, in the
+/// kernel (copy_file_range): at `dst_at`, or at `dst`'s own position (which
+/// then moves past them) when `None`. The bytes never visit user space; the
+/// kernel copies page cache to page cache, or shares extents where the file
+/// system can. Returns how much it copied: 0 when the kernel cannot copy
+/// between these two files (another file system on an old kernel, an
+/// `O_APPEND` output, a pipe), and the caller copies the rest itself. A
+/// source that ends first is `UnexpectedEof`.
+#[cfg(target_os = "linux")]
+pub fn kernel_copy(
+    src: &File,
+    src_at: u64,
+    len: u64,
+    dst: &File,
+    dst_at: Option<u64>,
+) -> io::Result<u64> {
+    use rustix::io::Errno;
+    let mut from = src_at;
+    let mut to = dst_at;
+    let mut done = 0u64;
+    while done < len {
+        let want = (len - done).min(1 << 30) as usize;
+        match rustix::fs::copy_file_range(src, Some(&mut from), dst, to.as_mut(), want) {
+            // The source ended early: it shrank under us.
+            Ok(0) => return Err(io::ErrorKind::UnexpectedEof.into()),
+            Ok(n) => done += n as u64,
+            Err(Errno::INTR) => {}
+            Err(
+                Errno::NOSYS
+                | Errno::XDEV
+                | Errno::INVAL
+                | Errno::OPNOTSUPP
+                | Errno::PERM
+                | Errno::BADF,
+            ) if done == 0 => return Ok(0),
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(done)
+}
+
+/// Elsewhere the kernel copies nothing: the caller's loop does it all.
+#[cfg(not(target_os = "linux"))]
+pub fn kernel_copy(_: &File, _: u64, _: u64, _: &File, _: Option<u64>) -> io::Result<u64> {
+    Ok(0)
+}

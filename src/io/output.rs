@@ -127,7 +127,7 @@ impl Output {
             Destination::Stdout(RawStdout::File(f)) if f.metadata()?.is_file() => f,
             _ => return Ok(0),
         };
-        append_range(src, at, len, dst)
+        super::at::kernel_copy(src, at, len, dst, None)
     }
 
     /// Flush everything; for a file, fsync it and rename it into place.
@@ -403,39 +403,6 @@ pub fn reader_of(file: &File) -> Option<File> {
 /// where it can (std splices or sends a file to a pipe or socket).
 pub fn copy_to_stdout(input: &mut impl io::Read) -> io::Result<u64> {
     io::copy(input, &mut io::stdout().lock())
-}
-
-/// Copy up to `len` bytes of `src` from byte `at` to `dst` at its own
-/// position (which moves past them), in the kernel. Stops at 0 bytes, not
-/// at an error, when the kernel cannot copy between these two files.
-#[cfg(target_os = "linux")]
-fn append_range(src: &File, at: u64, len: u64, dst: &File) -> io::Result<u64> {
-    use rustix::io::Errno;
-    let mut from = at;
-    let mut done = 0u64;
-    while done < len {
-        let want = (len - done).min(1 << 30) as usize;
-        match rustix::fs::copy_file_range(src, Some(&mut from), dst, None, want) {
-            Ok(0) => return Err(io::ErrorKind::UnexpectedEof.into()), // src shrank
-            Ok(n) => done += n as u64,
-            Err(Errno::INTR) => {}
-            Err(
-                Errno::NOSYS
-                | Errno::XDEV
-                | Errno::INVAL
-                | Errno::OPNOTSUPP
-                | Errno::PERM
-                | Errno::BADF,
-            ) if done == 0 => return Ok(0),
-            Err(e) => return Err(e.into()),
-        }
-    }
-    Ok(done)
-}
-
-#[cfg(not(target_os = "linux"))]
-fn append_range(_: &File, _: u64, _: u64, _: &File) -> io::Result<u64> {
-    Ok(0)
 }
 
 /// True for an existing target that is not a regular file or a directory

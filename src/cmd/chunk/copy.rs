@@ -1,6 +1,6 @@
 //! Byte ranges of files: kernel-side copies, checked read-backs, checksums.
 
-use crate::io::at::write_all_at;
+use crate::io::at::{kernel_copy, write_all_at};
 pub use crate::io::at::{read_at, read_exact_at};
 use anyhow::Context;
 use std::fs::File;
@@ -59,57 +59,12 @@ pub fn for_each_block(
     Ok(())
 }
 
-/// copy_file_range until done; returns how much it copied (0 when the
-/// kernel cannot do it here and the caller should fall back).
-///
-/// On Linux the kernel copies page cache to page cache, or shares extents
-/// on file systems that can; the bytes never visit user space. Where it
-/// refuses (another file system on old kernels, an O_APPEND output), the
-/// caller's read/write loop does the copy.
-#[cfg(target_os = "linux")]
-fn kernel_copy(src: &File, offset: u64, len: u64, dst: &File, dst_at: u64) -> io::Result<u64> {
-    use rustix::io::Errno;
-    let (mut off_in, mut off_out) = (offset, dst_at);
-    let mut done = 0u64;
-    while done < len {
-        let want = (len - done).min(1 << 30) as usize;
-        let n = match rustix::fs::copy_file_range(
-            src,
-            Some(&mut off_in),
-            dst,
-            Some(&mut off_out),
-            want,
-        ) {
-            Ok(n) => n,
-            Err(Errno::INTR) => continue,
-            Err(
-                Errno::NOSYS
-                | Errno::XDEV
-                | Errno::INVAL
-                | Errno::OPNOTSUPP
-                | Errno::PERM
-                | Errno::BADF,
-            ) if done == 0 => return Ok(0),
-            Err(e) => return Err(e.into()),
-        };
-        if n == 0 {
-            // The source ended early: it shrank under us.
-            return Err(io::ErrorKind::UnexpectedEof.into());
-        }
-        done += n as u64;
-    }
-    Ok(done)
-}
-
 /// Copy `len` bytes of `src` at `src_at` into `dst` at `dst_at`, leaving
 /// both positions alone: the kernel copies where it can, a read/write loop
 /// elsewhere.
 pub fn copy_range_at(src: &File, src_at: u64, len: u64, dst: &File, dst_at: u64) -> io::Result<()> {
-    #[cfg(target_os = "linux")]
-    let (src_at, dst_at, len) = {
-        let copied = kernel_copy(src, src_at, len, dst, dst_at)?;
-        (src_at + copied, dst_at + copied, len - copied)
-    };
+    let copied = kernel_copy(src, src_at, len, dst, Some(dst_at))?;
+    let (src_at, dst_at, len) = (src_at + copied, dst_at + copied, len - copied);
     if len == 0 {
         return Ok(());
     }
