@@ -21,15 +21,11 @@ pub struct MappedFile {
 }
 
 impl MappedFile {
+    /// Map `path` (a lock, when wanted, comes with
+    /// [`InputSpec::lock`](crate::io::input::InputSpec::lock)).
     pub fn open(path: &Path) -> Result<MappedFile> {
-        MappedFile::open_locked(path, false)
-    }
-
-    /// Map `path`; with `lock`, hold a shared advisory lock on it first
-    /// (waiting for an exclusive holder) for as long as the map lives.
-    pub fn open_locked(path: &Path, lock: bool) -> Result<MappedFile> {
         let file = File::open(path).with_context(|| path.display().to_string())?;
-        MappedFile::of_file(file, &path.display().to_string(), lock)
+        MappedFile::of_file(file, &path.display().to_string(), false)
     }
 
     /// Map an open file (stdin on a regular file, for example), named
