@@ -426,7 +426,7 @@ fn run_one(
     // the kernel); stdin's is shared, so it is read by position.
     let mut feed = match (&job.source, path, input) {
         (ChunkSource::Input, Some(p), _) => {
-            let mut file = File::open(p)?;
+            let mut file = Input::at(Some(p)).open_file()?.into_file();
             file.seek(SeekFrom::Start(job.range.offset))?;
             Feed::Own(file.take(job.range.length))
         }

@@ -3,9 +3,9 @@
 //! which puts the two together.
 
 use super::try_lock;
-use crate::io::Exit;
 use crate::io::at::{read_at, write_all_at};
 use crate::io::time::rfc3339;
+use crate::io::{Exit, Output};
 use anyhow::{Context, Result};
 use std::ffi::OsString;
 use std::fs::File;
@@ -333,7 +333,7 @@ pub(super) fn check(path: &Path, json: bool) -> Result<()> {
             lock_state(path, &file, held, mode)
         }
     };
-    let mut out = io::stdout().lock();
+    let mut out = Output::stdout().create()?;
     if json {
         serde_json::to_writer(&mut out, &state)?;
         writeln!(out)?;
@@ -347,7 +347,7 @@ pub(super) fn check(path: &Path, json: bool) -> Result<()> {
     } else {
         writeln!(out, "{name}: free{}", state.describe())?;
     }
-    out.flush()?;
+    out.finish()?;
     match state.held {
         false => Ok(()),
         true => Err(Exit::silent(1).into()),

@@ -2,7 +2,7 @@
 
 use super::find::parse_hex;
 use crate::io::map::MappedRange;
-use crate::io::{Output, Size};
+use crate::io::{Input, Output, Size};
 use anyhow::{Context, Result};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -60,7 +60,13 @@ pub fn run(args: Args) -> Result<()> {
     let data = match (&args.data, &args.hex, &args.from) {
         (Some(text), _, _) => text.as_bytes().to_vec(),
         (_, Some(hex), _) => parse_hex(hex)?,
-        (_, _, Some(path)) => std::fs::read(path).with_context(|| path.display().to_string())?,
+        (_, _, Some(path)) => {
+            let mut input = Input::at(Some(path)).open()?;
+            let mut data = Vec::new();
+            std::io::Read::read_to_end(&mut input, &mut data)
+                .with_context(|| input.name().to_string())?;
+            data
+        }
         _ => unreachable!("clap requires one of --data, --hex, --from"),
     };
     let offset = args.offset.bytes();
