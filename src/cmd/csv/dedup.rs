@@ -1,7 +1,7 @@
 //! `fkit csv dedup`: drop rows whose key was seen before.
 
 use super::key::KeyColumns;
-use super::{Common, Table, write_row};
+use super::{Common, Table};
 use anyhow::Result;
 use std::collections::HashSet;
 use std::io::Write;
@@ -56,11 +56,9 @@ pub(crate) fn run(args: Args) -> Result<()> {
     let mut table = Table::open(&args.common)?;
     let keys = KeyColumns::of(&table, args.select.as_deref(), args.ignore_case)?;
     let mut out = args.common.create_output()?;
-    if table.has_headers() && !table.header().is_empty() {
-        let mut head = Vec::new();
-        write_row(&mut head, table.header().iter(), table.delimiter());
-        out.write_all(&head)?;
-    }
+    let mut head = Vec::new();
+    table.write_header(&mut head);
+    out.write_all(&head)?;
     let mut seen: HashSet<Vec<u8>, foldhash::fast::RandomState> = HashSet::default();
     let mut previous: Option<Vec<u8>> = None;
     let mut buf = Vec::with_capacity(1 << 17);

@@ -1,6 +1,6 @@
 //! `fkit csv head`: the first rows.
 
-use super::{Common, Table, write_row};
+use super::{Common, Table};
 use anyhow::Result;
 use std::io::Write;
 
@@ -27,9 +27,7 @@ pub(crate) fn run(args: Args) -> Result<()> {
     let mut table = Table::open(&args.common)?;
     let mut out = args.common.create_output()?;
     let mut buf = Vec::with_capacity(1 << 16);
-    if table.has_headers() && !table.header().is_empty() {
-        write_row(&mut buf, table.header().iter(), table.delimiter());
-    }
+    table.write_header(&mut buf);
     table.sequential(|records| {
         for _ in 0..args.rows {
             let Some(record) = records.next()? else { break };

@@ -457,6 +457,14 @@ impl Table {
         &self.header
     }
 
+    /// Append the header row to `buf`, as the output's first line, unless
+    /// there is none to write (`--no-headers`, an empty input).
+    pub(crate) fn write_header(&self, buf: &mut Vec<u8>) {
+        if self.has_headers() && !self.header().is_empty() {
+            write_row(buf, self.header().iter(), self.delimiter());
+        }
+    }
+
     pub(crate) fn has_headers(&self) -> bool {
         !self.no_headers
     }

@@ -1,6 +1,6 @@
 //! `fkit csv reverse`: the rows from the last to the first.
 
-use super::{Common, Table, write_row};
+use super::{Common, Table};
 use anyhow::Result;
 use std::io::Write;
 
@@ -25,11 +25,9 @@ pub(crate) struct Args {
 pub(crate) fn run(args: Args) -> Result<()> {
     let mut table = Table::open(&args.common)?;
     let mut out = args.common.create_output()?;
-    if table.has_headers() && !table.header().is_empty() {
-        let mut head = Vec::new();
-        write_row(&mut head, table.header().iter(), table.delimiter());
-        out.write_all(&head)?;
-    }
+    let mut head = Vec::new();
+    table.write_header(&mut head);
+    out.write_all(&head)?;
     table.for_each_chunk_from_end(
         &mut out,
         |records, sink| {

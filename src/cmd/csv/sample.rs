@@ -1,6 +1,6 @@
 //! `fkit csv sample`: N rows drawn uniformly at random, in one pass.
 
-use super::{Common, Table, chunks, write_row};
+use super::{Common, Table, chunks};
 use anyhow::Result;
 use std::collections::BinaryHeap;
 use std::io::Write;
@@ -163,9 +163,7 @@ pub(crate) fn run(args: Args) -> Result<()> {
     let mut rows = kept.into_vec();
     rows.sort_unstable_by_key(|k| k.offset);
     let mut buf = Vec::new();
-    if table.has_headers() && !table.header().is_empty() {
-        write_row(&mut buf, table.header().iter(), table.delimiter());
-    }
+    table.write_header(&mut buf);
     for k in rows {
         buf.extend_from_slice(&k.row);
         buf.push(b'\n');

@@ -1,6 +1,6 @@
 //! `fkit csv slice`: a range of rows by position.
 
-use super::{Common, Table, write_row};
+use super::{Common, Table};
 use anyhow::Result;
 use std::io::Write;
 
@@ -53,11 +53,9 @@ pub(crate) fn run(args: Args) -> Result<()> {
     };
     let mut table = Table::open(&args.common)?;
     let mut out = args.common.create_output()?;
-    if table.has_headers() && !table.header().is_empty() {
-        let mut head = Vec::new();
-        write_row(&mut head, table.header().iter(), table.delimiter());
-        out.write_all(&head)?;
-    }
+    let mut head = Vec::new();
+    table.write_header(&mut head);
+    out.write_all(&head)?;
     let mut buf = Vec::with_capacity(1 << 16);
     table.sequential(|records| {
         let mut row = 0u64;

@@ -1,6 +1,6 @@
 //! `fkit csv tail`: the last rows, read from the end of a file.
 
-use super::{Common, Table, chunks, write_row};
+use super::{Common, Table, chunks};
 use anyhow::Result;
 use std::collections::VecDeque;
 use std::io::Write;
@@ -33,9 +33,7 @@ pub(crate) fn run(args: Args) -> Result<()> {
     let mut table = Table::open(&args.common)?;
     let mut out = args.common.create_output()?;
     let mut buf = Vec::with_capacity(1 << 16);
-    if table.has_headers() && !table.header().is_empty() {
-        write_row(&mut buf, table.header().iter(), table.delimiter());
-    }
+    table.write_header(&mut buf);
     let from = table
         .mapped_data()
         .map(|(map, start)| chunks::last_records_start(map, start, args.rows, b'"'));
