@@ -1,7 +1,8 @@
 mod common;
 
-use common::Workdir;
+use common::{Run, Workdir, have_gnu, run_command};
 use std::path::PathBuf;
+use std::process::Command;
 
 fn created(run: common::Run) -> PathBuf {
     let text = run.ok().stdout_str();
@@ -55,8 +56,9 @@ fn mktemp_templates() {
     let nested = created(wd.run(&["temp", "-d", "sub/t.XXXXXXXX"]));
     assert!(wd.path().join(&nested).is_dir());
 
-    let run = wd.run(&["temp", "bad.XX"]).code(2);
-    assert!(run.stderr.contains("at least 3 X"), "{}", run.stderr);
+    // mktemp's exit status for a bad template: 1.
+    let run = wd.run(&["temp", "bad.XX"]).code(1);
+    assert!(run.stderr.contains("bad.XX: too few X's"), "{}", run.stderr);
 }
 
 #[test]
@@ -234,4 +236,154 @@ fn soak_writes_through_a_symlink() {
             .file_type()
             .is_symlink()
     );
+}
+
+/// `mktemp ARGS` and `fkit temp ARGS` run the same way in `wd`, with
+/// TMPDIR at wd/tmp (or unset) and the given umask.
+fn both(wd: &Workdir, args: &[&str], tmpdir: bool, umask: &str) -> (Run, Run) {
+    let run = |program: &std::path::Path, first: &[&str]| {
+        let mut cmd = Command::new("sh");
+        cmd.arg("-c")
+            .arg(format!("umask {umask}; exec \"$@\""))
+            .arg("sh")
+            .arg(program)
+            .args(first)
+            .args(args)
+            .current_dir(wd.path());
+        if tmpdir {
+            cmd.env("TMPDIR", wd.join("tmp"));
+        } else {
+            cmd.env_remove("TMPDIR");
+        }
+        run_command(&mut cmd, b"")
+    };
+    let fkit = common::fkit_bin();
+    (
+        run(std::path::Path::new("mktemp"), &[]),
+        run(&fkit, &["temp"]),
+    )
+}
+
+/// Same length, and where two names differ both have random characters.
+fn same_shape(a: &str, b: &str) -> bool {
+    a.len() == b.len()
+        && a.bytes()
+            .zip(b.bytes())
+            .all(|(x, y)| x == y || x.is_ascii_alphanumeric() && y.is_ascii_alphanumeric())
+}
+
+#[test]
+fn names_modes_and_statuses_match_mktemp() {
+    if !have_gnu("mktemp") {
+        eprintln!("skipped: GNU mktemp not installed");
+        return;
+    }
+    let wd = Workdir::new();
+    std::fs::create_dir(wd.join("tmp")).unwrap();
+    std::fs::create_dir(wd.join("sub")).unwrap();
+    let cases: &[&[&str]] = &[
+        &[],
+        &["-d"],
+        &["foo.XXXXXX.json"],
+        &["-d", "x.XXX.y.XXXX.d"],
+        &["-t", "job.XXXX"],
+        &["-t", "-p", "sub", "job.XXXX"],
+        &["-p", "sub", "aXXX.c"],
+        &["-p", "", "aXXXXX"],
+        &["--tmpdir", "bXXXXXXX"],
+        &["--tmpdir=sub", "cXXX"],
+        &["sub/dXXXXXX"],
+        &["--suffix=.txt", "eXXXXX"],
+        &["--suffix", ".txt"],
+    ];
+    for tmpdir in [true, false] {
+        for case in cases {
+            for dry in [false, true] {
+                let mut args = case.to_vec();
+                if dry {
+                    args.push("-u");
+                }
+                // Without TMPDIR the real /tmp is used: names only.
+                if !tmpdir && !dry {
+                    continue;
+                }
+                let (peer, mine) = both(&wd, &args, tmpdir, "022");
+                assert_eq!(peer.status, 0, "mktemp {args:?}: {}", peer.stderr);
+                assert_eq!(mine.status, 0, "fkit temp {args:?}: {}", mine.stderr);
+                let (p, m) = (peer.stdout_str(), mine.stdout_str());
+                assert!(same_shape(&p, &m), "{args:?}: mktemp {p:?}, fkit {m:?}");
+                let (p, m) = (wd.path().join(p.trim_end()), wd.path().join(m.trim_end()));
+                assert_eq!(p.exists(), !dry, "{p:?}");
+                assert_eq!(m.exists(), !dry, "{m:?}");
+            }
+        }
+    }
+    #[cfg(unix)]
+    for umask in ["022", "077", "277", "0"] {
+        for kind in [&["-p", "sub"][..], &["-d", "-p", "sub"][..]] {
+            let (peer, mine) = both(&wd, kind, true, umask);
+            let p = wd.path().join(peer.ok().stdout_str().trim_end());
+            let m = wd.path().join(mine.ok().stdout_str().trim_end());
+            assert_eq!(mode(&p), mode(&m), "umask {umask} {kind:?}");
+            std::fs::set_permissions(&p, std::os::unix::fs::PermissionsExt::from_mode(0o700))
+                .unwrap();
+            std::fs::set_permissions(&m, std::os::unix::fs::PermissionsExt::from_mode(0o700))
+                .unwrap();
+        }
+    }
+}
+
+#[test]
+fn failures_match_mktemp() {
+    if !have_gnu("mktemp") {
+        eprintln!("skipped: GNU mktemp not installed");
+        return;
+    }
+    let wd = Workdir::new();
+    std::fs::create_dir(wd.join("tmp")).unwrap();
+    // (arguments, whether -q silences it: only a path that cannot be made)
+    let cases: &[(&[&str], bool)] = &[
+        (&["bad.XX"], false),
+        (&["XXXa/b"], false),
+        (&["-t", "a/bXXX"], false),
+        (&["-p", ".", "/abs/XXX"], false),
+        (&["--suffix=.x", "fooXXX.y"], false),
+        (&["--suffix=a/b", "fooXXX"], false),
+        (&["nodir/fooXXX"], true),
+        (&["-d", "nodir/fooXXX"], true),
+        (&["-p", "nodir"], true),
+    ];
+    for (args, quietened) in cases {
+        for quiet in [false, true] {
+            let mut args = args.to_vec();
+            if quiet {
+                args.insert(0, "-q");
+            }
+            let (peer, mine) = both(&wd, &args, true, "022");
+            assert_eq!(peer.status, 1, "mktemp {args:?}");
+            assert_eq!(mine.status, 1, "fkit temp {args:?}: {}", mine.stderr);
+            assert!(mine.stdout.is_empty() && peer.stdout.is_empty());
+            let silent = quiet && *quietened;
+            assert_eq!(
+                peer.stderr.is_empty(),
+                silent,
+                "mktemp {args:?}: {}",
+                peer.stderr
+            );
+            assert_eq!(
+                mine.stderr.is_empty(),
+                silent,
+                "fkit {args:?}: {}",
+                mine.stderr
+            );
+            if !silent {
+                assert!(
+                    mine.stderr.starts_with("fkit: temp: "),
+                    "{args:?}: {}",
+                    mine.stderr
+                );
+            }
+        }
+    }
+    assert_eq!(wd.list(), vec!["tmp"], "nothing created");
 }

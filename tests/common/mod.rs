@@ -233,6 +233,19 @@ pub fn have(tool: &str) -> bool {
         .unwrap_or(false)
 }
 
+/// Whether `tool` on PATH is the GNU one (`tool --version` says GNU): a
+/// peer other than the one a test compares with (moreutils' `parallel`,
+/// BusyBox's `split`) must not fail the test, only skip it.
+pub fn have_gnu(tool: &str) -> bool {
+    Command::new(tool)
+        .arg("--version")
+        .stdin(Stdio::null())
+        .stderr(Stdio::null())
+        .output()
+        .map(|out| out.status.success() && String::from_utf8_lossy(&out.stdout).contains("GNU"))
+        .unwrap_or(false)
+}
+
 /// Deterministic pseudo-random bytes (no rand crate needed).
 pub fn pseudo_random(len: usize, seed: u64) -> Vec<u8> {
     let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
