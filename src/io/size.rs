@@ -1,12 +1,13 @@
-//! Byte sizes as users type them: `512`, `64K`, `64KiB`, `1M`, `1.5G`, `0x1f`.
+//! Byte sizes as users type them: `512`, `64K`, `64KiB`, `64KB`, `1.5G`, `0x1f`.
 
 use std::fmt;
 use std::str::FromStr;
 
 /// A byte count parsed from the command line.
 ///
-/// Suffixes are binary (`K` = 1024), as dd, split and mbuffer read them;
-/// `KB`/`KiB`/`k` are accepted spellings of the same thing.
+/// Units as split and dd spell them: `K` and `KiB` are 1024, `KB` is 1000;
+/// likewise `M`, `G`, `T`, `P`, `E` (the letter in either case). `B` alone
+/// is a byte (dd's `b`, 512, is not taken).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Size(pub u64);
 
@@ -61,27 +62,43 @@ fn parse_size(text: &str) -> Option<u64> {
     if number.is_empty() || number.starts_with('.') && number.len() == 1 {
         return None;
     }
-    let shift = match unit.trim_start().to_ascii_lowercase().as_str() {
-        "" | "b" => 0,
-        "k" | "kb" | "kib" => 10,
-        "m" | "mb" | "mib" => 20,
-        "g" | "gb" | "gib" => 30,
-        "t" | "tb" | "tib" => 40,
-        "p" | "pb" | "pib" => 50,
-        _ => return None,
-    };
-    let multiplier = 1u64 << shift;
+    let multiplier = multiplier(unit.trim_start())?;
     if number.contains('.') {
         let value: f64 = number.parse().ok()?;
         let bytes = value * multiplier as f64;
         // A fraction of a byte is not a size the user can mean.
-        if !bytes.is_finite() || bytes >= u64::MAX as f64 || bytes.fract() != 0.0 && shift == 0 {
+        if !bytes.is_finite() || bytes >= u64::MAX as f64 || bytes.fract() != 0.0 && multiplier == 1
+        {
             return None;
         }
         Some(bytes as u64)
     } else {
         number.parse::<u64>().ok()?.checked_mul(multiplier)
     }
+}
+
+/// `K` 1024, `KiB` 1024, `KB` 1000 (GNU's xstrtoumax, as split and dd
+/// read them), and so on up to `E`.
+fn multiplier(unit: &str) -> Option<u64> {
+    if unit.is_empty() || unit == "B" || unit == "b" {
+        return Some(1);
+    }
+    let mut chars = unit.chars();
+    let power = match chars.next()?.to_ascii_uppercase() {
+        'K' => 1,
+        'M' => 2,
+        'G' => 3,
+        'T' => 4,
+        'P' => 5,
+        'E' => 6,
+        _ => return None,
+    };
+    let base: u64 = match chars.as_str() {
+        "" | "iB" => 1024,
+        "B" => 1000,
+        _ => return None,
+    };
+    base.checked_pow(power)
 }
 
 /// `1536` → `1.5 KiB`: for reports a person reads.
@@ -115,7 +132,15 @@ mod tests {
         assert_eq!(size("64K"), Some(65536));
         assert_eq!(size("64k"), Some(65536));
         assert_eq!(size("64KiB"), Some(65536));
-        assert_eq!(size("64KB"), Some(65536));
+        assert_eq!(size("64KB"), Some(64_000));
+        assert_eq!(size("64kB"), Some(64_000));
+        assert_eq!(size("2MB"), Some(2_000_000));
+        assert_eq!(size("1.5GB"), Some(1_500_000_000));
+        assert_eq!(size("1MiB"), Some(1 << 20));
+        assert_eq!(size("1m"), Some(1 << 20));
+        assert_eq!(size("3E"), Some(3 << 60));
+        assert_eq!(size("1EB"), Some(10u64.pow(18)));
+        assert_eq!(size("7B"), Some(7));
         assert_eq!(size("1M"), Some(1 << 20));
         assert_eq!(size("1.5G"), Some(3 << 29));
         assert_eq!(size("4G"), Some(4 << 30));
@@ -135,6 +160,11 @@ mod tests {
             "0xZZ",
             "99999999999999999999",
             "1e3",
+            "1kb",
+            "1KIB",
+            "1Kib",
+            "1MBB",
+            "16E",
         ] {
             assert_eq!(size(bad), None, "{bad:?} should be rejected");
         }
