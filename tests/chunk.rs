@@ -2,7 +2,7 @@ mod common;
 
 #[cfg(unix)]
 use common::Background;
-use common::{Workdir, fkit_bin, have, pseudo_random};
+use common::{Workdir, fkit_bin, have, have_gnu, pseudo_random, run_command};
 use std::process::Command;
 
 /// Lines of varied length (some empty, one longer than the small chunk
@@ -100,8 +100,8 @@ fn round_trips_by_lines_and_number() {
 /// The chunks are the ones GNU split makes with the same cut.
 #[test]
 fn chunks_match_gnu_split() {
-    if !have("split") {
-        eprintln!("skipped: split not installed");
+    if !have_gnu("split") {
+        eprintln!("skipped: GNU split not installed");
         return;
     }
     let data = text(50_000, 9);
@@ -246,7 +246,7 @@ fn split_never_overwrites_and_leaves_nothing_on_error() {
             "chunk", "split", "big.log", "-s", "500", "--digits", "1", "-d", "new",
         ])
         .code(1);
-    assert!(run.stderr.contains("--digits"), "{}", run.stderr);
+    assert!(run.stderr.contains("suffix"), "{}", run.stderr);
     assert!(
         std::fs::read_dir(wd.join("new")).unwrap().next().is_none(),
         "chunks left behind"
@@ -257,7 +257,7 @@ fn split_never_overwrites_and_leaves_nothing_on_error() {
             &data,
         )
         .code(1);
-    assert!(run.stderr.contains("--digits"), "{}", run.stderr);
+    assert!(run.stderr.contains("suffix"), "{}", run.stderr);
     assert!(std::fs::read_dir(wd.join("new")).unwrap().next().is_none());
     // Usage errors.
     wd.run(&["chunk", "split", "big.log"]).code(2);
@@ -308,7 +308,7 @@ fn exec_pipes_each_chunk_and_names_failures() {
             "-C",
             "-j",
             "2",
-            "-e",
+            "--exec",
             "cat > $FKIT_CHUNK",
         ],
         &data,
@@ -404,8 +404,14 @@ fn plan_and_cat() {
 /// stands in for remote hosts. The ordered outputs join byte for byte.
 #[test]
 fn gnu_parallel_runs_the_plan() {
-    if !have("parallel") || !have("jq") {
-        eprintln!("skipped: GNU parallel or jq not installed");
+    // moreutils has a `parallel` too, with other options: only GNU's runs
+    // this recipe.
+    if !have_gnu("parallel") {
+        eprintln!("skipped: GNU parallel not installed (`parallel --version` does not say GNU)");
+        return;
+    }
+    if !have("jq") {
+        eprintln!("skipped: jq not installed");
         return;
     }
     let wd = Workdir::new();
@@ -757,4 +763,293 @@ fn many_chunks_under_a_low_open_files_limit() {
     );
     assert!(wd.read("joined") == data);
     assert!(wd.read("piped") == data);
+}
+
+/// Runs `split THEIRS` and `fkit chunk split OURS` in two fresh
+/// directories under `wd` (the inputs are in `wd`: `../in`), with `stdin`;
+/// their files (but fkit's manifest) must have the same names and bytes,
+/// and their stdout the same bytes.
+fn same_as_split(wd: &Workdir, ours: &[&str], theirs: &[&str], stdin: &[u8]) {
+    let (a, b) = (wd.join("theirs"), wd.join("ours"));
+    for dir in [&a, &b] {
+        let _ = std::fs::remove_dir_all(dir);
+        std::fs::create_dir_all(dir.join("sub")).unwrap();
+    }
+    let peer = run_command(Command::new("split").args(theirs).current_dir(&a), stdin);
+    assert_eq!(peer.status, 0, "split {theirs:?}: {}", peer.stderr);
+    let mut args = vec!["chunk", "split", "-q", "--no-sync"];
+    args.extend_from_slice(ours);
+    let mine = run_command(Command::new(fkit_bin()).args(&args).current_dir(&b), stdin);
+    assert_eq!(mine.status, 0, "fkit {ours:?}: {}", mine.stderr);
+    assert!(mine.stdout == peer.stdout, "{ours:?}: stdout differs");
+    let files = |dir: &std::path::Path| -> Vec<(String, Vec<u8>)> {
+        let mut all: Vec<(String, Vec<u8>)> = walk(dir)
+            .into_iter()
+            .filter(|(name, _)| !name.ends_with("manifest.json"))
+            .collect();
+        all.sort();
+        all
+    };
+    let (theirs_files, ours_files) = (files(&a), files(&b));
+    let names = |f: &[(String, Vec<u8>)]| f.iter().map(|(n, _)| n.clone()).collect::<Vec<_>>();
+    assert_eq!(names(&ours_files), names(&theirs_files), "{ours:?}");
+    for ((name, mine), (_, peer)) in ours_files.iter().zip(&theirs_files) {
+        assert!(mine == peer, "{ours:?}: {name} differs");
+    }
+}
+
+/// Every file under `dir`, by its path relative to `dir`.
+fn walk(dir: &std::path::Path) -> Vec<(String, Vec<u8>)> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        if path.is_dir() {
+            for (sub, bytes) in walk(&path) {
+                out.push((format!("{name}/{sub}"), bytes));
+            }
+        } else {
+            out.push((name, std::fs::read(&path).unwrap()));
+        }
+    }
+    out
+}
+
+#[test]
+fn split_options_match_gnu_split() {
+    if !have_gnu("split") {
+        eprintln!("skipped: GNU split not installed");
+        return;
+    }
+    let wd = Workdir::new();
+    let data = text(30_011, 5);
+    wd.write("in", &data);
+    wd.write("small", b"abcdefghijk");
+    // Many short lines: suffixes run past `yz` and `89`.
+    let many: Vec<u8> = (0..1000)
+        .flat_map(|i| format!("{i}\n").into_bytes())
+        .collect();
+    wd.write("many", &many);
+    let mut nul = Vec::new();
+    for (i, line) in data.split(|&b| b == b'\n').enumerate() {
+        nul.extend_from_slice(line);
+        nul.push(if i % 3 == 0 { b'\n' } else { 0 });
+    }
+    wd.write("nul", &nul);
+    let cases: &[(&[&str], &[&str])] = &[
+        (
+            &["../in", "x", "-n", "3", "--alpha"],
+            &["-n", "3", "../in", "x"],
+        ),
+        (
+            &["../small", "w", "-n", "30", "--alpha"],
+            &["-n", "30", "../small", "w"],
+        ),
+        (
+            &["../small", "w", "-n", "30", "-e", "--alpha"],
+            &["-e", "-n", "30", "../small", "w"],
+        ),
+        (
+            &["../in", "v", "-n", "30", "-x"],
+            &["-x", "-n", "30", "../in", "v"],
+        ),
+        // (GNU split 9.1 mangles hex start values with letters: `=a` gives v0:.)
+        (
+            &["../in", "v", "-n", "7", "--hex-suffixes=9"],
+            &["--hex-suffixes=9", "-n", "7", "../in", "v"],
+        ),
+        (
+            &["../in", "u", "-n", "3", "--numeric-suffixes=5"],
+            &["--numeric-suffixes=5", "-n", "3", "../in", "u"],
+        ),
+        (
+            &["../in", "y", "-n", "l/7", "--alpha"],
+            &["-n", "l/7", "../in", "y"],
+        ),
+        (
+            &["../in", "y", "-e", "-n", "l/40", "--alpha"],
+            &["-e", "-n", "l/40", "../in", "y"],
+        ),
+        (
+            &["../in", "r", "-n", "r/3", "--alpha"],
+            &["-n", "r/3", "../in", "r"],
+        ),
+        (
+            &["../small", "r", "-n", "r/4", "--alpha"],
+            &["-n", "r/4", "../small", "r"],
+        ),
+        (
+            &["../small", "r", "-e", "-n", "r/4", "--alpha"],
+            &["-e", "-n", "r/4", "../small", "r"],
+        ),
+        (
+            &["../nul", "r", "-t", "\\0", "-n", "r/5", "-x"],
+            &["-t", "\\0", "-n", "r/5", "-x", "../nul", "r"],
+        ),
+        (
+            &[
+                "../in",
+                "p",
+                "-l",
+                "70",
+                "-a",
+                "3",
+                "--alpha",
+                "--additional-suffix",
+                ".txt",
+            ],
+            &[
+                "-l",
+                "70",
+                "-a",
+                "3",
+                "--additional-suffix=.txt",
+                "../in",
+                "p",
+            ],
+        ),
+        (
+            &["../many", "z", "-l", "1", "--alpha"],
+            &["-l", "1", "../many", "z"],
+        ),
+        (
+            &["../many", "d", "-l", "1", "--numeric-suffixes"],
+            &["-d", "-l", "1", "../many", "d"],
+        ),
+        (
+            &["../many", "d", "-l", "12", "--numeric-suffixes=7"],
+            &["--numeric-suffixes=7", "-l", "12", "../many", "d"],
+        ),
+        (
+            &["../nul", "t", "-t", "\\0", "-l", "5", "--alpha"],
+            &["-t", "\\0", "-l", "5", "../nul", "t"],
+        ),
+        (
+            &["../nul", "t", "-t", "\\0", "-C", "-s", "1000", "--alpha"],
+            &["-t", "\\0", "-C", "1000", "../nul", "t"],
+        ),
+        (
+            &["../nul", "t", "-t", "\\0", "-n", "l/6", "--alpha"],
+            &["-t", "\\0", "-n", "l/6", "../nul", "t"],
+        ),
+        (
+            &["../in", "sub/q", "-l", "500", "--alpha"],
+            &["-l", "500", "../in", "sub/q"],
+        ),
+        (
+            &["../in", "k", "-b", "1K", "--alpha"],
+            &["-b", "1K", "../in", "k"],
+        ),
+        (
+            &["../in", "k", "-b", "2KB", "--alpha"],
+            &["-b", "2KB", "../in", "k"],
+        ),
+        (&["../in", "-n", "2/5"], &["-n", "2/5", "../in"]),
+        (&["../in", "-n", "l/3/5"], &["-n", "l/3/5", "../in"]),
+        (&["../in", "-n", "r/2/3"], &["-n", "r/2/3", "../in"]),
+        (
+            &["../nul", "-t", "\\0", "-n", "l/4/4"],
+            &["-t", "\\0", "-n", "l/4/4", "../nul"],
+        ),
+        (
+            &[
+                "../in",
+                "f",
+                "-l",
+                "400",
+                "--alpha",
+                "--filter",
+                "cat > $FILE.out",
+            ],
+            &["-l", "400", "--filter", "cat > $FILE.out", "../in", "f"],
+        ),
+        (
+            &[
+                "../in",
+                "sub/f",
+                "-n",
+                "r/3",
+                "--alpha",
+                "--exec",
+                "wc -l > $FILE",
+            ],
+            &["-n", "r/3", "--filter", "wc -l > $FILE", "../in", "sub/f"],
+        ),
+    ];
+    for (ours, theirs) in cases {
+        same_as_split(&wd, ours, theirs, b"");
+    }
+    // From stdin, a pipe.
+    same_as_split(
+        &wd,
+        &["-", "s", "-l", "100", "--alpha"],
+        &["-l", "100", "-", "s"],
+        &data,
+    );
+    same_as_split(
+        &wd,
+        &["-", "s", "-n", "r/4", "-x"],
+        &["-n", "r/4", "-x", "-", "s"],
+        &data,
+    );
+}
+
+#[test]
+fn split_style_options_are_checked_as_split_checks_them() {
+    let wd = Workdir::new();
+    wd.write("in", text(5000, 3));
+    for (args, says) in [
+        (
+            &["-n", "30", "-a", "1", "--alpha"][..],
+            "suffix length needs to be at least 2",
+        ),
+        (&["-l", "1", "--numeric-suffixes=1x"], "invalid start value"),
+        (&["-l", "1", "-t", "ab"], "multi-character separator"),
+        (&["-n", "4/3"], "K is more than N"),
+        (&["-n", "r/0"], "invalid number of chunks"),
+    ] {
+        let mut all = vec!["chunk", "split", "in"];
+        all.extend_from_slice(args);
+        let run = wd.run(&all).code(2);
+        assert!(run.stderr.contains(says), "{args:?}: {}", run.stderr);
+    }
+    // A fixed length runs out, as split's "output file suffixes exhausted".
+    let run = wd
+        .run(&["chunk", "split", "in", "-l", "1", "--alpha", "-a", "1"])
+        .code(1);
+    assert!(run.stderr.contains("suffixes exhausted"), "{}", run.stderr);
+    assert_eq!(wd.list(), vec!["in"], "nothing left behind");
+    // From a pipe, -n K/N cannot know the size (split says the same).
+    let run = wd
+        .run_stdin(&["chunk", "split", "-n", "1/2"], "a\nb\n")
+        .code(1);
+    assert!(run.stderr.contains("size"), "{}", run.stderr);
+}
+
+#[test]
+fn round_robin_parts_and_elided_chunks() {
+    let wd = Workdir::new();
+    wd.write("in", "1\n2\n3\n4\n5\n6\n7");
+    wd.run(&["chunk", "split", "in", "-n", "r/3", "--prefix", "p."])
+        .ok();
+    assert_eq!(wd.read("p.0000"), b"1\n4\n7");
+    assert_eq!(wd.read("p.0001"), b"2\n5\n");
+    assert_eq!(wd.read("p.0002"), b"3\n6\n");
+    assert!(
+        !wd.exists("p.manifest.json"),
+        "round robin parts are not ranges"
+    );
+    // -e with --number: the empty chunks are not made, the rest keep
+    // consecutive names, and the manifest still rebuilds the input.
+    wd.write("long", "aaaaaaaaaaaaaaaaaaaa\nb\n");
+    wd.run(&["chunk", "split", "long", "-n", "l/4", "-e", "--dir", "e"])
+        .ok();
+    let mut names: Vec<String> = std::fs::read_dir(wd.join("e"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["long.0000", "long.0001", "long.manifest.json"]);
+    let run = wd.run(&["chunk", "join", "e/long.manifest.json"]).ok();
+    assert_eq!(run.stdout, b"aaaaaaaaaaaaaaaaaaaa\nb\n");
 }

@@ -1,7 +1,7 @@
 //! `fkit chunk plan`: where the chunks of a file would begin and end.
 
 use super::ranges::ChunkPlan;
-use super::{Cut, Naming};
+use super::{Cut, Naming, separator};
 use crate::io::{Input, Output};
 use anyhow::{Context, Result};
 use std::io::Write;
@@ -31,6 +31,14 @@ pub struct Args {
     #[arg(short = 'C', long)]
     line_aligned: bool,
 
+    /// Lines (records) end with this byte instead of a newline; `\0` is NUL.
+    #[arg(short = 't', long, value_name = "SEP", value_parser = separator)]
+    separator: Option<u8>,
+
+    /// With --number: leave out empty chunks.
+    #[arg(short = 'e', long)]
+    elide_empty_files: bool,
+
     #[command(flatten)]
     naming: Naming,
 
@@ -45,14 +53,23 @@ pub fn run(args: Args) -> Result<()> {
     let input = Input::at(Some(&args.file)).open_file()?;
     let (file, len) = (input.file(), input.len());
     let prefix = args.naming.prefix(Some(&args.file));
+    let names = args.naming.names(&prefix, args.cut.parts())?;
+    let only = args.cut.number.and_then(|n| n.only);
     let mut out = Output::stdout().buffer(8 << 10).create()?;
     let mut chunks = Vec::new();
-    for range in ChunkPlan::new(file, len, policy) {
+    let plan = ChunkPlan::new(file, len, policy)
+        .separator(args.separator.unwrap_or(b'\n'))
+        .elide_empty(args.elide_empty_files && only.is_none());
+    for range in plan {
         let r = range.with_context(|| name.clone())?;
+        // -n K/N: only the Kth.
+        if only.is_some_and(|k| k != r.index + 1) {
+            continue;
+        }
         if args.json {
             chunks.push(serde_json::json!({
                 "index": r.index,
-                "name": args.naming.name(&prefix, r.index)?,
+                "name": names.name(r.index)?,
                 "offset": r.offset,
                 "length": r.length,
                 "range": format!("{}:{}", r.offset, r.length),

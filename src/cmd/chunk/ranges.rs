@@ -38,7 +38,14 @@ pub struct ChunkPlan<'a> {
     len: u64,
     policy: Policy,
     next_offset: u64,
+    /// The next chunk's index, and the next part's of `Policy::Number`
+    /// (they differ once empty parts are left out).
     index: u64,
+    part: u64,
+    /// The byte that ends a line (a record): `\n`, or split -t's.
+    sep: u8,
+    /// Leave out empty chunks (split -e).
+    elide: bool,
     buf: Vec<u8>,
 }
 
@@ -51,8 +58,24 @@ impl<'a> ChunkPlan<'a> {
             policy,
             next_offset: 0,
             index: 0,
+            part: 0,
+            sep: b'\n',
+            elide: false,
             buf: Vec::new(),
         }
+    }
+
+    /// Lines end with `sep` instead of `\n` (split -t).
+    pub fn separator(mut self, sep: u8) -> Self {
+        self.sep = sep;
+        self
+    }
+
+    /// Leave out the empty chunks `Policy::Number` can give (split -e);
+    /// the others are numbered without gaps.
+    pub fn elide_empty(mut self, yes: bool) -> Self {
+        self.elide = yes;
+        self
     }
 
     /// The input is the `len` bytes of the file from `base` on (stdin
@@ -79,11 +102,14 @@ impl<'a> ChunkPlan<'a> {
             }
             Policy::Lines(n) => self.after_lines(start, n)?,
             Policy::Number { k, line_aligned } => {
-                let i = self.index + 1;
+                let i = self.part + 1;
                 if i >= k {
                     len
                 } else {
-                    let nominal = (len as u128 * i as u128 / k as u128) as u64;
+                    // As split -n: K - 1 parts of len / K bytes (at least
+                    // 1: a short input gives a byte to each first part),
+                    // the rest in the last.
+                    let nominal = (len / k).max(1).saturating_mul(i).min(len);
                     let nominal = nominal.max(start);
                     if line_aligned && nominal > 0 {
                         // The next line starts after the newline at or
@@ -112,7 +138,7 @@ impl<'a> ChunkPlan<'a> {
             let lo = hi.saturating_sub(BLOCK as u64).max(start);
             let want = (hi - lo) as usize;
             read_exact_at(self.file, &mut buf[..want], self.base + lo)?;
-            if let Some(p) = memchr::memrchr(b'\n', &buf[..want]) {
+            if let Some(p) = memchr::memrchr(self.sep, &buf[..want]) {
                 found = Some(lo + p as u64 + 1);
                 break;
             }
@@ -132,13 +158,13 @@ impl<'a> ChunkPlan<'a> {
             let want = (self.len - at).min(BLOCK as u64) as usize;
             read_exact_at(self.file, &mut buf[..want], self.base + at)?;
             let block = &buf[..want];
-            let count = bytecount::count(block, b'\n') as u64;
+            let count = bytecount::count(block, self.sep) as u64;
             if count < left {
                 left -= count;
                 at += want as u64;
                 continue;
             }
-            let p = memchr::memchr_iter(b'\n', block)
+            let p = memchr::memchr_iter(self.sep, block)
                 .nth((left - 1) as usize)
                 .unwrap_or(want - 1);
             end = at + p as u64 + 1;
@@ -153,27 +179,33 @@ impl Iterator for ChunkPlan<'_> {
     type Item = io::Result<Range>;
 
     fn next(&mut self) -> Option<io::Result<Range>> {
-        let start = self.next_offset;
-        let more = match self.policy {
-            // split -n K makes K files even when some are empty.
-            Policy::Number { k, .. } => self.index < k,
-            _ => start < self.len,
-        };
-        if !more {
-            return None;
+        loop {
+            let start = self.next_offset;
+            let more = match self.policy {
+                // split -n K makes K files even when some are empty.
+                Policy::Number { k, .. } => self.part < k,
+                _ => start < self.len,
+            };
+            if !more {
+                return None;
+            }
+            let end = match self.end_of(start) {
+                Ok(end) => end,
+                Err(e) => return Some(Err(e)),
+            };
+            self.part += 1;
+            self.next_offset = end;
+            if self.elide && end == start {
+                continue;
+            }
+            let range = Range {
+                index: self.index,
+                offset: start,
+                length: end - start,
+            };
+            self.index += 1;
+            return Some(Ok(range));
         }
-        let end = match self.end_of(start) {
-            Ok(end) => end,
-            Err(e) => return Some(Err(e)),
-        };
-        let range = Range {
-            index: self.index,
-            offset: start,
-            length: end - start,
-        };
-        self.index += 1;
-        self.next_offset = end;
-        Some(Ok(range))
     }
 }
 
@@ -197,6 +229,7 @@ pub struct StreamTotal {
 /// are moved from its file into the next chunk's, and the file is cut back.
 pub struct StreamSplitter<'a> {
     policy: Policy,
+    sep: u8,
     new_file: &'a mut dyn FnMut(u64) -> Result<File>,
     done: &'a mut dyn FnMut(StreamChunk) -> Result<()>,
 }
@@ -222,9 +255,16 @@ impl<'a> StreamSplitter<'a> {
     ) -> StreamSplitter<'a> {
         StreamSplitter {
             policy,
+            sep: b'\n',
             new_file,
             done,
         }
+    }
+
+    /// Lines end with `sep` instead of `\n` (split -t).
+    pub fn separator(mut self, sep: u8) -> Self {
+        self.sep = sep;
+        self
     }
 
     pub fn run(&mut self, input: &mut dyn Read) -> Result<StreamTotal> {
@@ -268,14 +308,14 @@ impl<'a> StreamSplitter<'a> {
                     }
                     Policy::Lines(_) => {
                         let left = limit - c.lines;
-                        let count = bytecount::count(data, b'\n') as u64;
+                        let count = bytecount::count(data, self.sep) as u64;
                         if count < left {
                             c.write(data)?;
                             c.lines += count;
                             data = &[];
                             false
                         } else {
-                            let p = memchr::memchr_iter(b'\n', data)
+                            let p = memchr::memchr_iter(self.sep, data)
                                 .nth((left - 1) as usize)
                                 .unwrap_or(data.len() - 1);
                             c.write(&data[..=p])?;
@@ -286,7 +326,7 @@ impl<'a> StreamSplitter<'a> {
                     _ => {
                         let take = (limit - c.len).min(data.len() as u64) as usize;
                         let piece = &data[..take];
-                        if let Some(p) = memchr::memrchr(b'\n', piece) {
+                        if let Some(p) = memchr::memrchr(self.sep, piece) {
                             c.committed = c.len + p as u64 + 1;
                         }
                         c.write(piece)?;
@@ -454,5 +494,50 @@ mod tests {
             line_aligned: true,
         };
         assert_eq!(plan(b"aaaaaaa\nb\n", p), vec![(0, 8), (8, 0), (8, 2)]);
+        // split -n 3 of 11 bytes: 3, 3 and the other 5.
+        let p = Policy::Number {
+            k: 3,
+            line_aligned: false,
+        };
+        assert_eq!(plan(b"abcdefghijk", p), vec![(0, 3), (3, 3), (6, 5)]);
+    }
+
+    #[test]
+    fn other_separators_and_elided_parts() {
+        let data = b"a\0bb\0c\0";
+        let mut file = tempfile::tempfile().unwrap();
+        file.write_all(data).unwrap();
+        let got: Vec<(u64, u64, u64)> = ChunkPlan::new(&file, 7, Policy::Lines(2))
+            .separator(0)
+            .map(|r| r.map(|r| (r.index, r.offset, r.length)).unwrap())
+            .collect();
+        assert_eq!(got, vec![(0, 0, 5), (1, 5, 2)]);
+        let p = Policy::Number {
+            k: 3,
+            line_aligned: true,
+        };
+        let mut long = tempfile::tempfile().unwrap();
+        long.write_all(b"aaaaaaa\0b\0").unwrap();
+        let got: Vec<(u64, u64, u64)> = ChunkPlan::new(&long, 10, p)
+            .separator(0)
+            .elide_empty(true)
+            .map(|r| r.map(|r| (r.index, r.offset, r.length)).unwrap())
+            .collect();
+        assert_eq!(
+            got,
+            vec![(0, 0, 8), (1, 8, 2)],
+            "the empty second part is left out"
+        );
+        let mut out = Vec::new();
+        let mut new_file = |_| Ok(tempfile::tempfile()?);
+        let mut done = |c: StreamChunk| {
+            out.push((c.range.offset, c.range.length));
+            Ok(())
+        };
+        StreamSplitter::new(Policy::LineAligned(4), &mut new_file, &mut done)
+            .separator(0)
+            .run(&mut &data[..])
+            .unwrap();
+        assert_eq!(out, vec![(0, 2), (2, 3), (5, 2)]);
     }
 }

@@ -2,10 +2,13 @@
 
 use super::copy::{ALGORITHM, Checksum, Span, copy_and_read_back, read_at};
 use super::ranges::{ChunkPlan, Policy, Range, StreamChunk, StreamSplitter};
-use super::{Cut, MANIFEST_FORMAT, Manifest, ManifestChunk, Naming, dir_or_dot};
+use super::round_robin;
+use super::{
+    Cut, MANIFEST_FORMAT, Manifest, ManifestChunk, Names, Naming, NumberKind, dir_or_dot, separator,
+};
 use crate::io::child::Child;
 use crate::io::input::display_name;
-use crate::io::output::{PendingFile, commit_all, spill_file};
+use crate::io::output::{PendingFile, commit_all, copy_to_stdout, spill_file};
 use crate::io::signal;
 use crate::io::{Exit, Input, Output, Progress};
 use crate::io::{FileOrStream, RegularInput};
@@ -29,9 +32,17 @@ use std::sync::Mutex;
 /// fsynced (unless --no-sync) and appear only once all are complete: an
 /// error or Ctrl-C leaves none behind.
 ///
+/// split's options work with split's meaning: PREFIX after FILE, -a N,
+/// --alpha (aa ab …), --numeric-suffixes[=FROM], -x, --additional-suffix,
+/// -t SEP (records end with SEP; `\0` for NUL), -e (no empty chunks with
+/// -n), -n K/N or l/K/N (only the Kth chunk, to stdout) and -n r/N (lines
+/// dealt round robin into N files; no manifest, as those are not ranges
+/// of the input). With --alpha, --numeric-suffixes or -x the suffixes are
+/// split's: 2 long, growing (yz, zaaa …) when more are needed.
+///
 /// With --exec, nothing is written: each chunk is piped to CMD's stdin
-/// (like split --filter), run by `sh -c` with `{}` and $FKIT_CHUNK set to
-/// the chunk's name (and $FKIT_CHUNK_INDEX, $FKIT_CHUNK_OFFSET,
+/// (split --filter), run by `sh -c` with `{}`, $FILE and $FKIT_CHUNK set
+/// to the chunk's name (and $FKIT_CHUNK_INDEX, $FKIT_CHUNK_OFFSET,
 /// $FKIT_CHUNK_SIZE). -j N runs N at once; from a pipe, chunks are spooled
 /// to anonymous temporary files in DIR so they can run in parallel. The
 /// exit status is 1 if any CMD failed, and the failed chunks are named.
@@ -39,15 +50,24 @@ use std::sync::Mutex;
 /// Examples:
 ///   fkit chunk split big.log --size 64M --dir parts
 ///   fkit chunk split big.log --size 64M --line-aligned      # like split -C 64M
-///   fkit chunk split big.csv --lines 1000000 --prefix part- --digits 3
+///   fkit chunk split big.csv --lines 1000000 --prefix part- -a 3
+///   fkit chunk split big.csv part- -l 1000000 --numeric-suffixes=1 --additional-suffix .csv
 ///   fkit chunk split big.iso --number 8
+///   fkit chunk split big.log -n l/3/8 | wc -l               # only the 3rd of 8, whole lines
+///   fkit chunk split list.txt -n r/4 --alpha                # lines dealt into 4 files
+///   find . -print0 | fkit chunk split -t '\0' -l 1000 - files.
 ///   cat big.log | fkit chunk split --size 1G
-///   fkit chunk split big.log --lines 1000000 --exec 'gzip > {}.gz' -j 2
+///   fkit chunk split big.log --lines 1000000 --exec 'gzip > $FILE.gz' -j 2
 #[derive(clap::Args, Debug)]
 #[command(verbatim_doc_comment)]
 pub struct Args {
     /// File to split; `-` or nothing reads stdin.
     file: Option<PathBuf>,
+
+    /// Chunk names start with this, as split's PREFIX (a directory in it
+    /// is where they go).
+    #[arg(value_name = "PREFIX", conflicts_with = "prefix")]
+    prefix_arg: Option<String>,
 
     #[command(flatten)]
     cut: Cut,
@@ -56,6 +76,14 @@ pub struct Args {
     /// fits (a line longer than a chunk is still cut).
     #[arg(short = 'C', long)]
     line_aligned: bool,
+
+    /// Lines (records) end with this byte instead of a newline; `\0` is NUL.
+    #[arg(short = 't', long, value_name = "SEP", value_parser = separator)]
+    separator: Option<u8>,
+
+    /// With --number: make no empty chunks.
+    #[arg(short = 'e', long)]
+    elide_empty_files: bool,
 
     #[command(flatten)]
     naming: Naming,
@@ -77,7 +105,7 @@ pub struct Args {
     no_sync: bool,
 
     /// Pipe each chunk to this shell command instead of writing it.
-    #[arg(short, long, value_name = "CMD")]
+    #[arg(long, visible_alias = "filter", value_name = "CMD")]
     exec: Option<String>,
 
     /// With --exec: run this many commands at once (default: the cores).
@@ -90,24 +118,69 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> Result<()> {
-    let policy = args.cut.policy(args.line_aligned)?;
     let path = args.file.as_ref().filter(|p| p.as_os_str() != "-");
     let name = display_name(path.map(|p| p.as_path()));
-    let dir = dir_or_dot(args.dir.as_ref());
-    if !dir.is_dir() {
-        std::fs::create_dir_all(&dir).with_context(|| dir.display().to_string())?;
+    // split's PREFIX may name a directory too: the chunks go there.
+    let (dir, prefix, show_dir) = match &args.prefix_arg {
+        Some(p) => match p.rfind('/') {
+            Some(i) => {
+                let sub = Path::new(&p[..=i]);
+                let dir = args
+                    .dir
+                    .as_ref()
+                    .map_or_else(|| sub.to_path_buf(), |d| d.join(sub));
+                (dir, p[i + 1..].to_string(), true)
+            }
+            None => (dir_or_dot(args.dir.as_ref()), p.clone(), args.dir.is_some()),
+        },
+        None => (
+            dir_or_dot(args.dir.as_ref()),
+            args.naming.prefix(path.map(|p| p.as_path())),
+            args.dir.is_some(),
+        ),
+    };
+    let sep = args.separator.unwrap_or(b'\n');
+    let names = args.naming.names(&prefix, args.cut.parts())?;
+    if let Some(n) = args.cut.number
+        && n.kind == NumberKind::RoundRobin
+    {
+        let input = Input::at(path).progress(!args.quiet).open()?;
+        let deal = round_robin::Deal {
+            parts: n.parts,
+            only: n.only,
+            sep,
+            elide: args.elide_empty_files,
+            names: &names,
+            dir: &dir,
+            show_dir,
+            force: args.force,
+            sync: !args.no_sync,
+        };
+        return match &args.exec {
+            Some(cmd) => deal.exec(input, cmd, &name),
+            None if n.only.is_some() => deal.to_stdout(input, &name),
+            None => {
+                make_dir(&dir)?;
+                deal.to_files(input, &name)
+            }
+        };
     }
-    let prefix = args.naming.prefix(path.map(|p| p.as_path()));
+    let policy = args.cut.policy(args.line_aligned)?;
     // A regular file is read by position: a named one from its start,
     // stdin on one (`< big.log`) from stdin's position. Anything else (a
     // pipe, a device) is streamed.
     let input = Input::at(path)
-        .progress(!args.quiet)
+        .progress(!args.quiet && args.cut.number.is_none_or(|n| n.only.is_none()))
         .open_file_or_stream()?;
+    if let Some(k) = args.cut.number.and_then(|n| n.only) {
+        return only_chunk(input, policy, sep, k, &name);
+    }
+    make_dir(&dir)?;
     let job = Job {
         policy,
-        naming: &args.naming,
-        prefix: &prefix,
+        sep,
+        elide: args.elide_empty_files,
+        names: &names,
         dir: &dir,
         force: args.force,
         sync: !args.no_sync,
@@ -118,7 +191,6 @@ pub fn run(args: Args) -> Result<()> {
             .jobs
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
             .max(1);
-        let show_dir = args.dir.is_some();
         return exec(&job, cmd, jobs, show_dir, input, path, &name);
     }
     let manifest_path = args
@@ -159,11 +231,48 @@ pub fn run(args: Args) -> Result<()> {
     Ok(())
 }
 
+fn make_dir(dir: &Path) -> Result<()> {
+    if !dir.is_dir() {
+        std::fs::create_dir_all(dir).with_context(|| dir.display().to_string())?;
+    }
+    Ok(())
+}
+
+/// split -n K/N and l/K/N: only chunk K (1-based), to stdout.
+fn only_chunk(input: FileOrStream, policy: Policy, sep: u8, k: u64, name: &str) -> Result<()> {
+    let FileOrStream::File(f) = input else {
+        return Err(Exit::with(
+            1,
+            format!(
+                "{name}: --number needs the input's size: give a file (or `< file`), not a pipe"
+            ),
+        )
+        .into());
+    };
+    let range = ChunkPlan::new(f.file(), f.len(), policy)
+        .from(f.start())
+        .separator(sep)
+        .nth((k - 1) as usize)
+        .context("no such chunk")?
+        .with_context(|| name.to_string())?;
+    let mut file = f.file().try_clone().with_context(|| name.to_string())?;
+    file.seek(SeekFrom::Start(f.start() + range.offset))
+        .with_context(|| name.to_string())?;
+    let copied = copy_to_stdout(&mut file.take(range.length)).with_context(|| name.to_string())?;
+    if copied != range.length {
+        anyhow::bail!("{name}: ended early (truncated meanwhile?)");
+    }
+    f.consumed()
+}
+
 /// Everything a split needs to know besides its input.
 struct Job<'a> {
     policy: Policy,
-    naming: &'a Naming,
-    prefix: &'a str,
+    /// The byte that ends a line.
+    sep: u8,
+    /// Leave out empty chunks.
+    elide: bool,
+    names: &'a Names,
     dir: &'a Path,
     force: bool,
     sync: bool,
@@ -178,7 +287,7 @@ impl Job<'_> {
     /// open file (closed once the chunk is written) and the pending file
     /// (removed if dropped, renamed when the batch commits).
     fn chunk_file(&self, index: u64) -> Result<(String, File, PendingFile)> {
-        let name = self.naming.name(self.prefix, index)?;
+        let name = self.names.name(index)?;
         let (file, pending) = PendingFile::create(self.dir.join(&name), self.force)?;
         Ok((name, file, pending))
     }
@@ -194,7 +303,10 @@ impl Job<'_> {
         name: &str,
     ) -> Result<(Vec<Written>, u64, String)> {
         let mut progress = Progress::bytes(Some(len), !self.quiet);
-        let mut ranges = ChunkPlan::new(file, len, self.policy).from(base);
+        let mut ranges = ChunkPlan::new(file, len, self.policy)
+            .from(base)
+            .separator(self.sep)
+            .elide_empty(self.elide);
         let mut made: Vec<(Range, String, PendingFile)> = Vec::new();
         let mut plan = |_: usize| -> Option<Result<Span>> {
             let next = (|| -> Result<Option<Span>> {
@@ -274,6 +386,7 @@ impl Job<'_> {
             Ok(())
         };
         let total = StreamSplitter::new(self.policy, &mut new_file, &mut done)
+            .separator(self.sep)
             .run(input)
             .with_context(|| name.to_string())?;
         let files = pending
@@ -294,6 +407,21 @@ impl Job<'_> {
             .collect();
         Ok((written, total.size, total.checksum))
     }
+}
+
+/// `sh -c CMD` for the chunk named `label`, reading it on stdin: `{}` in
+/// CMD, $FILE (as split --filter sets it) and $FKIT_CHUNK are its name.
+pub(super) fn chunk_command(cmd: &str, label: &str, index: u64) -> Command {
+    let script = cmd.replace("{}", &shell_quote(label));
+    let mut command = Command::new("sh");
+    command
+        .arg("-c")
+        .arg(&script)
+        .env("FILE", label)
+        .env("FKIT_CHUNK", label)
+        .env("FKIT_CHUNK_INDEX", index.to_string())
+        .stdin(Stdio::piped());
+    command
 }
 
 /// Where an --exec job reads its chunk from.
@@ -326,7 +454,7 @@ fn exec(
     let file = file.as_ref();
     let failures: Mutex<Vec<String>> = Mutex::new(Vec::new());
     let label = |index: u64| -> Result<String> {
-        let chunk = job.naming.name(job.prefix, index)?;
+        let chunk = job.names.name(index)?;
         Ok(if show_dir {
             job.dir.join(chunk).display().to_string()
         } else {
@@ -356,7 +484,11 @@ fn exec(
         let fed = (|| -> Result<()> {
             match (file, stream) {
                 (Some(f), _) => {
-                    for range in ChunkPlan::new(f.file(), f.len(), job.policy).from(f.start()) {
+                    let plan = ChunkPlan::new(f.file(), f.len(), job.policy)
+                        .from(f.start())
+                        .separator(job.sep)
+                        .elide_empty(job.elide);
+                    for range in plan {
                         let range = range.with_context(|| name.to_string())?;
                         let job = ExecJob {
                             label: label(range.index)?,
@@ -383,6 +515,7 @@ fn exec(
                             .map_err(|_| anyhow::anyhow!("the command runners stopped"))
                     };
                     StreamSplitter::new(job.policy, &mut new_file, &mut done)
+                        .separator(job.sep)
                         .run(&mut input)
                         .with_context(|| name.to_string())?;
                 }
@@ -445,16 +578,10 @@ fn run_one(
             Feed::Own(file.take(job.range.length))
         }
     };
-    let script = cmd.replace("{}", &shell_quote(&job.label));
-    let mut command = Command::new("sh");
+    let mut command = chunk_command(cmd, &job.label, job.range.index);
     command
-        .arg("-c")
-        .arg(&script)
-        .env("FKIT_CHUNK", &job.label)
-        .env("FKIT_CHUNK_INDEX", job.range.index.to_string())
         .env("FKIT_CHUNK_OFFSET", job.range.offset.to_string())
-        .env("FKIT_CHUNK_SIZE", job.range.length.to_string())
-        .stdin(Stdio::piped());
+        .env("FKIT_CHUNK_SIZE", job.range.length.to_string());
     let mut child = Child::spawn(&mut command).context("cannot run sh")?;
     if let Some(mut stdin) = child.take_stdin() {
         let fed = match &mut feed {
