@@ -791,6 +791,20 @@ fn same_as_split(wd: &Workdir, ours: &[&str], theirs: &[&str], stdin: &[u8]) {
         all
     };
     let (theirs_files, ours_files) = (files(&a), files(&b));
+    // A manifest is there unless it cannot be (round robin, stdout, --exec).
+    let manifests = walk(&b)
+        .into_iter()
+        .filter(|(n, _)| n.ends_with("manifest.json"))
+        .count();
+    let number = ours.iter().position(|a| *a == "-n").map(|i| ours[i + 1]);
+    let one_or_dealt = number.is_some_and(|n| {
+        n.starts_with("r/")
+            || n.matches('/').count() == 2
+            || !n.starts_with("l/") && n.contains('/')
+    });
+    let no_files = ["--exec", "--filter", "--no-manifest"];
+    let expected = !one_or_dealt && !ours.iter().any(|a| no_files.contains(a));
+    assert_eq!(manifests, usize::from(expected), "{ours:?}: manifests");
     let names = |f: &[(String, Vec<u8>)]| f.iter().map(|(n, _)| n.clone()).collect::<Vec<_>>();
     assert_eq!(names(&ours_files), names(&theirs_files), "{ours:?}");
     for ((name, mine), (_, peer)) in ours_files.iter().zip(&theirs_files) {
@@ -979,6 +993,18 @@ fn split_options_match_gnu_split() {
     for (ours, theirs) in cases {
         same_as_split(&wd, ours, theirs, b"");
     }
+    // --no-manifest: the chunks alone, as split leaves them.
+    same_as_split(
+        &wd,
+        &["../in", "x", "-l", "999", "--alpha", "--no-manifest"],
+        &["-l", "999", "../in", "x"],
+        b"",
+    );
+    assert!(
+        walk(&wd.join("ours"))
+            .iter()
+            .all(|(n, _)| !n.contains("manifest"))
+    );
     // From stdin, a pipe.
     same_as_split(
         &wd,

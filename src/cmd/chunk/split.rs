@@ -37,8 +37,9 @@ use std::sync::Mutex;
 /// -t SEP (records end with SEP; `\0` for NUL), -e (no empty chunks with
 /// -n), -n K/N or l/K/N (only the Kth chunk, to stdout) and -n r/N (lines
 /// dealt round robin into N files; no manifest, as those are not ranges
-/// of the input). With --alpha, --numeric-suffixes or -x the suffixes are
-/// split's: 2 long, growing (yz, zaaa …) when more are needed.
+/// of the input; with --exec its N commands run at once). With --alpha,
+/// --numeric-suffixes or -x the suffixes are split's: 2 long, growing (yz,
+/// zaaa …) when more are needed. --no-manifest writes the chunks alone.
 ///
 /// With --exec, nothing is written: each chunk is piped to CMD's stdin
 /// (split --filter), run by `sh -c` with `{}`, $FILE and $FKIT_CHUNK set
@@ -55,6 +56,7 @@ use std::sync::Mutex;
 ///   fkit chunk split big.iso --number 8
 ///   fkit chunk split big.log -n l/3/8 | wc -l               # only the 3rd of 8, whole lines
 ///   fkit chunk split list.txt -n r/4 --alpha                # lines dealt into 4 files
+///   fkit chunk split big.log x -l 1000 --alpha --no-manifest   # split -l 1000 big.log x
 ///   find . -print0 | fkit chunk split -t '\0' -l 1000 - files.
 ///   cat big.log | fkit chunk split --size 1G
 ///   fkit chunk split big.log --lines 1000000 --exec 'gzip > $FILE.gz' -j 2
@@ -95,6 +97,11 @@ pub struct Args {
     /// Write the manifest here instead of DIR/PREFIXmanifest.json.
     #[arg(long, value_name = "FILE")]
     manifest: Option<PathBuf>,
+
+    /// Write no manifest, as split (a glob such as `x*` then matches only
+    /// the chunks; `join` takes them in order instead).
+    #[arg(long, conflicts_with = "manifest")]
+    no_manifest: bool,
 
     /// Replace existing chunks and manifest.
     #[arg(short, long)]
@@ -199,10 +206,15 @@ pub fn run(args: Args) -> Result<()> {
         .unwrap_or_else(|| dir.join(format!("{prefix}manifest.json")));
     // Created first, so that an existing manifest stops the split before
     // it starts; written last.
-    let mut manifest_out = Output::to(Some(&manifest_path))
-        .force(args.force)
-        .sync(!args.no_sync)
-        .create()?;
+    let manifest_out = match args.no_manifest {
+        true => None,
+        false => Some(
+            Output::to(Some(&manifest_path))
+                .force(args.force)
+                .sync(!args.no_sync)
+                .create()?,
+        ),
+    };
     let (entries, size, checksum) = match input {
         FileOrStream::File(f) => {
             let split = job.split_file(f.file(), f.start(), f.len(), &name)?;
@@ -224,9 +236,11 @@ pub fn run(args: Args) -> Result<()> {
         checksum,
         chunks,
     };
-    serde_json::to_writer_pretty(&mut manifest_out, &manifest)?;
-    manifest_out.write_all(b"\n")?;
-    manifest_out.finish()?;
+    if let Some(mut out) = manifest_out {
+        serde_json::to_writer_pretty(&mut out, &manifest)?;
+        out.write_all(b"\n")?;
+        out.finish()?;
+    }
     committed.keep();
     Ok(())
 }
