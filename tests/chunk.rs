@@ -1033,6 +1033,7 @@ fn split_style_options_are_checked_as_split_checks_them() {
         (&["-l", "1", "-t", "ab"], "multi-character separator"),
         (&["-n", "4/3"], "K is more than N"),
         (&["-n", "r/0"], "invalid number of chunks"),
+        (&["-l", "1", "--additional-suffix", "a/b"], "invalid suffix"),
     ] {
         let mut all = vec!["chunk", "split", "in"];
         all.extend_from_slice(args);

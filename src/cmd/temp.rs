@@ -38,7 +38,7 @@ use std::process::Command;
 /// Examples:
 ///   f=$(fkit temp)                          # like mktemp
 ///   d=$(fkit temp -d -t build.XXXXXX)       # like mktemp -d -t build.XXXXXX
-///   fkit temp out.XXXXXX.json               # ./out.a8Zk2q.json, like mktemp
+///   fkit temp out.XXXXXX.json               # out.a8Zk2q.json here, like mktemp
 ///   fkit temp -p /var/tmp -u job.XXXX       # /var/tmp/job.Q3ac (not created)
 ///   fkit temp --tmpdir -q cache.XXXXXX || exit 1
 ///   fkit temp -d --exec -- tar xf pkg.tar -C {}

@@ -60,7 +60,8 @@ pub fn run(args: Args) -> Result<()> {
 #[derive(clap::Args, Debug)]
 #[group(required = true, multiple = false)]
 struct Cut {
-    /// Chunks of this many bytes (64M, 1G; KB = 1000); the last may be shorter.
+    /// Chunks of this many bytes (64M, 1G; KB = 1000; also -b, as split's);
+    /// the last may be shorter.
     #[arg(short, long, short_alias = 'b', value_name = "SIZE")]
     size: Option<Size>,
 
@@ -237,6 +238,13 @@ impl Naming {
                 })?
             }
         };
+        if let Some(suffix) = &self.additional_suffix
+            && suffix.contains('/')
+        {
+            return Err(
+                Exit::usage(format!("invalid suffix \"{suffix}\": it contains a '/'")).into(),
+            );
+        }
         let given = self.suffix_length;
         // Enough characters for every chunk when their number is known.
         let needed = parts.map(|n| {
