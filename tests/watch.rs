@@ -929,3 +929,70 @@ fn ignore_files_and_dot_ignore_leave_paths_out() {
         run.stderr
     );
 }
+
+#[test]
+fn emit_events_gives_the_command_the_events_on_stdin_or_in_a_file() {
+    let wd = Workdir::new();
+    fs::create_dir(wd.join("w")).unwrap();
+    wd.write("w/old", "x");
+    // On stdin, then closed: `cat` ends, and the run with it.
+    let w = Watching::start(
+        &wd,
+        &[
+            "w",
+            "--postpone",
+            "--debounce",
+            "200",
+            "--emit-events",
+            "stdin",
+            "--",
+            "cat",
+        ],
+    );
+    sleep(Duration::from_millis(300));
+    wd.write("w/a", "x");
+    fs::rename(wd.join("w/old"), wd.join("w/new")).unwrap();
+    let mut got: Vec<serde_json::Value> = (0..2)
+        .map(|_| serde_json::from_str(&w.next(20)).unwrap())
+        .collect();
+    got.sort_by_key(|v| v["kind"].to_string());
+    assert_eq!(
+        (&got[0]["kind"], &got[0]["path"]),
+        (&"create".into(), &"w/a".into())
+    );
+    assert_eq!(
+        (&got[1]["kind"], &got[1]["path"]),
+        (&"rename".into(), &"w/new".into())
+    );
+    assert_eq!(got[1]["from"], "w/old");
+    assert!(got[0]["time"].as_str().unwrap().ends_with('Z'));
+    // The next run gets only what changed since.
+    sleep(Duration::from_millis(300));
+    wd.write("w/b", "x");
+    let v: serde_json::Value = serde_json::from_str(&w.next(20)).unwrap();
+    assert_eq!(v["path"], "w/b");
+    assert!(w.lines.recv_timeout(Duration::from_millis(500)).is_err());
+    w.stop();
+
+    // In a file: empty at the first run, then the run's events; the
+    // directory it was in is gone when fkit ends.
+    let script = "echo \"run [$(cat \"$FKIT_EVENTS_FILE\")]\"; echo \"$FKIT_EVENTS_FILE\"";
+    let mut w = Watching::start(&wd, &["w", "--emit-events", "file", "-c", script]);
+    assert_eq!(w.next(20), "run []");
+    let file = w.next(5);
+    sleep(Duration::from_millis(300));
+    wd.write("w/c", "x");
+    let line = w.next(20);
+    let json = line
+        .strip_prefix("run [")
+        .and_then(|l| l.strip_suffix(']'))
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_str(json).unwrap();
+    assert_eq!((&v["kind"], &v["path"]), (&"create".into(), &"w/c".into()));
+    assert_eq!(w.next(5), file, "one file, replaced at each run");
+    let pid = w.child.id().to_string();
+    Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+    w.child.wait().unwrap();
+    let dir = std::path::Path::new(&file).parent().unwrap();
+    assert!(!dir.exists(), "{} left behind", dir.display());
+}

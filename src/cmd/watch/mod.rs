@@ -19,7 +19,7 @@ use self::backend::{Backend, Core, News, Platform, lock};
 use self::events::Tracker;
 use self::kind::Kind;
 use self::report::{Format, Reporter};
-use self::runner::{OnBusy, Program, Runner, parse_duration, parse_env, parse_signal};
+use self::runner::{EmitEvents, OnBusy, Program, Runner, parse_duration, parse_env, parse_signal};
 use self::scope::{Root, Scope, glob_sets, ignore_files};
 use crate::io::{Exit, signal};
 use anyhow::Result;
@@ -46,8 +46,11 @@ use std::time::{Duration, Instant};
 /// becomes the changed paths, one argument each (at the first run, the
 /// watched paths); --exec CMD (-c CMD) runs `sh -c CMD` (or --shell SH).
 /// Either way the changed paths are in FKIT_PATHS, one per line (empty at
-/// the first run); -E KEY=VALUE adds to the environment, --workdir DIR
-/// runs it in DIR. Never two runs at once; a burst while it runs does what
+/// the first run); --emit-events stdin writes the events themselves to its
+/// stdin as JSON lines (as --format json prints them) and closes it,
+/// --emit-events file writes them to a file named by FKIT_EVENTS_FILE (as
+/// watchexec's --emit-events-to json-stdio and json-file do). -E KEY=VALUE
+/// adds to the environment, --workdir DIR runs it in DIR. Never two runs at once; a burst while it runs does what
 /// --on-busy says: queue (one more run when it ends, the default), restart
 /// (--restart: stop it and start it again), do-nothing, or signal (send it
 /// --signal and let it go on). A command is stopped with --stop-signal
@@ -74,6 +77,7 @@ use std::time::{Duration, Instant};
 ///   fkit watch -r . --on-busy signal --signal HUP -- ./server   # reload it
 ///   fkit watch -r src --ext rs -- rustfmt {}  # format the changed files
 ///   fkit watch -r src -c 'make && ./test.sh' --postpone
+///   fkit watch -r src --emit-events stdin -- ./on-change.py  # JSON events on stdin
 ///   fkit watch config.toml --once --timeout 60     # wait for one change
 ///   fkit watch /srv/in -e close_write -- ./ingest {}  # each upload, once written
 ///   fkit watch -r /srv/in -e create,rename --exec 'process "$FKIT_PATHS"'
@@ -196,6 +200,12 @@ pub struct Args {
     #[arg(long, value_name = "DIR", requires = "run")]
     workdir: Option<PathBuf>,
 
+    /// With a command: give it the events that led to the run as JSON
+    /// lines, on its stdin (then closed) or in a file whose path is in
+    /// FKIT_EVENTS_FILE.
+    #[arg(long, value_enum, value_name = "WHERE", requires = "run")]
+    emit_events: Option<EmitEvents>,
+
     /// With a command: clear the screen before each run.
     #[arg(long, requires = "run")]
     clear: bool,
@@ -246,14 +256,16 @@ pub fn run(args: Args) -> Result<()> {
                 .clear(args.clear)
                 .env(args.env)
                 .roots(scope.roots.iter().map(|r| r.path.clone()).collect())
-                .workdir(args.workdir)?,
+                .workdir(args.workdir)?
+                .emit_events(args.emit_events)?,
         ),
         None => None,
     };
     let immediate = runner.is_none() && args.debounce.unwrap_or(0) == 0;
     let core = Arc::new(Mutex::new(Core {
         tracker: Tracker::new(&scope),
-        reporter: Reporter::new(format, runner.is_some(), immediate, args.once)?,
+        reporter: Reporter::new(format, runner.is_some(), immediate, args.once)?
+            .keep_run_events(args.emit_events.is_some()),
     }));
 
     // Changes are handled, and printed, on the backend's thread as they
@@ -315,7 +327,7 @@ pub fn run(args: Args) -> Result<()> {
             match runner.as_mut() {
                 Some(r) => {
                     if !r.burst() {
-                        lock(&core).reporter.take_changed();
+                        lock(&core).reporter.forget_changes();
                     }
                 }
                 None => lock(&core).reporter.print_burst()?,
