@@ -996,3 +996,21 @@ fn emit_events_gives_the_command_the_events_on_stdin_or_in_a_file() {
     let dir = std::path::Path::new(&file).parent().unwrap();
     assert!(!dir.exists(), "{} left behind", dir.display());
 }
+
+#[test]
+fn access_open_and_close_nowrite_come_when_asked_for() {
+    let wd = Workdir::new();
+    wd.write("w/f", "data");
+    let w = Watching::start(&wd, &["w", "-e", "open,access,close_nowrite"]);
+    w.ready(&wd, "w/probe");
+    assert_eq!(fs::read(wd.join("w/f")).unwrap(), b"data");
+    let got: Vec<String> = (0..3).map(|_| event(&w.next(10))).collect();
+    assert_eq!(got, ["open w/f", "access w/f", "close_nowrite w/f"]);
+    // Not asked for: a write's open and close say nothing.
+    let w = Watching::start(&wd, &["w", "-e", "close_nowrite"]);
+    sleep(Duration::from_millis(300));
+    wd.write("w/f", "new");
+    assert!(w.lines.recv_timeout(Duration::from_millis(300)).is_err());
+    fs::read(wd.join("w/f")).unwrap();
+    assert_eq!(event(&w.next(10)), "close_nowrite w/f");
+}

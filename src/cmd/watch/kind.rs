@@ -16,6 +16,13 @@ pub(super) enum Kind {
     /// A file open for writing was closed: it is written (inotify only).
     #[value(name = "close_write", alias = "close-write")]
     CloseWrite,
+    /// A file or directory was read (inotify only; asked for only).
+    Access,
+    /// A file or directory was opened (asked for only).
+    Open,
+    /// A file or directory opened read-only was closed (asked for only).
+    #[value(name = "close_nowrite", alias = "close-nowrite")]
+    CloseNowrite,
     /// The kernel's event queue overflowed: changes were lost. Always
     /// reported (not one of the kinds -e takes).
     #[value(skip)]
@@ -32,6 +39,9 @@ impl Kind {
             Kind::Rename => "rename",
             Kind::Attrib => "attrib",
             Kind::CloseWrite => "close_write",
+            Kind::Access => "access",
+            Kind::Open => "open",
+            Kind::CloseNowrite => "close_nowrite",
             Kind::Overflow => "overflow",
         }
     }
@@ -39,7 +49,7 @@ impl Kind {
 
 /// The kinds to report, as bits: asked for each event.
 #[derive(Clone, Copy, Debug, Default)]
-pub(super) struct Kinds(u8);
+pub(super) struct Kinds(u16);
 
 impl Kinds {
     pub(super) fn contains(self, kind: Kind) -> bool {

@@ -35,10 +35,12 @@ use std::time::{Duration, Instant};
 /// works): `<time> <kind> <path>`, or with --format json one JSON object per
 /// line: {"time", "kind", "path", "from"}. Kinds: create, modify, remove,
 /// rename (`from -> path`), attrib, close_write (a file open for writing
-/// was closed: written, as after an upload or a copy; inotify only), and
-/// overflow when the kernel's event queue overflowed and changes were lost
-/// (rescan if you keep state). -e also takes inotifywait's names: delete,
-/// delete_self (remove), move, moved_from, moved_to (rename).
+/// was closed: written, as after an upload or a copy; inotify only),
+/// access, open and close_nowrite (read, opened, closed unwritten; only
+/// when -e asks for them), and overflow when the kernel's event queue
+/// overflowed and changes were lost (rescan if you keep state). -e also
+/// takes inotifywait's names: delete, delete_self (remove), move,
+/// moved_from, moved_to (rename).
 ///
 /// With a command, runs it at the start (unless --postpone) and again after
 /// each burst of changes has settled for --debounce milliseconds (default

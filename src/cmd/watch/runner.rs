@@ -302,6 +302,7 @@ impl Runner {
                 kind: event.kind,
                 path: event.path.as_deref().map(|p| self.placed(p)),
                 from: event.from.as_deref().map(|p| self.placed(p)),
+                is_dir: event.is_dir,
             };
             write_json(&mut lines, &stamp(*time), &event)?;
         }

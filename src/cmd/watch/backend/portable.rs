@@ -5,10 +5,13 @@
 
 use super::{Backend, Core, News, Watches, instance_limit, is_watch_limit, lock, watch_limit};
 use crate::cmd::watch::events::{Change, WatchOp, under};
+use crate::cmd::watch::kind::Kind;
 use crate::cmd::watch::scope::{Scope, normal, shown};
 use anyhow::Result;
 use crossbeam_channel::Sender;
-use notify::event::{AccessKind, AccessMode, CreateKind, EventKind, ModifyKind, RenameMode};
+use notify::event::{
+    AccessKind, AccessMode, CreateKind, EventKind, ModifyKind, RemoveKind, RenameMode,
+};
 use notify::{RecommendedWatcher, RecursiveMode, Watcher};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -193,7 +196,11 @@ fn translate(event: notify::Event, scope: &Scope) -> Option<Change> {
             is_dir: kind == CreateKind::Folder,
         },
         EventKind::Modify(ModifyKind::Name(RenameMode::From)) => match event.tracker() {
-            Some(cookie) => Change::MovedFrom { path, cookie },
+            Some(cookie) => Change::MovedFrom {
+                is_dir: abs.is_dir(),
+                path,
+                cookie,
+            },
             // inotify's MOVE_SELF comes without a cookie.
             None => Change::SelfMoved(path),
         },
@@ -203,10 +210,27 @@ fn translate(event: notify::Event, scope: &Scope) -> Option<Change> {
             cookie: event.tracker(),
         },
         EventKind::Modify(ModifyKind::Name(_)) => return None, // the pair again
-        EventKind::Modify(ModifyKind::Metadata(_)) => Change::Attrib(path),
+        EventKind::Modify(ModifyKind::Metadata(_)) => Change::Noticed {
+            kind: Kind::Attrib,
+            is_dir: abs.is_dir(),
+            path,
+        },
         EventKind::Modify(_) => Change::Modified(path),
         EventKind::Access(AccessKind::Close(AccessMode::Write)) => Change::ClosedWrite(path),
-        EventKind::Remove(_) => Change::Removed(path),
+        EventKind::Access(access) => Change::Noticed {
+            kind: match access {
+                AccessKind::Read => Kind::Access,
+                AccessKind::Open(_) => Kind::Open,
+                AccessKind::Close(_) => Kind::CloseNowrite,
+                _ => return None,
+            },
+            is_dir: abs.is_dir(),
+            path,
+        },
+        EventKind::Remove(kind) => Change::Removed {
+            path,
+            is_dir: kind == RemoveKind::Folder,
+        },
         _ => return None,
     })
 }
@@ -278,14 +302,26 @@ mod tests {
             translate(from, &s),
             Some(Change::MovedFrom {
                 path: "w/a".into(),
-                cookie: 9
+                cookie: 9,
+                is_dir: false,
             })
         );
         let gone = Event::new(EventKind::Remove(RemoveKind::File)).add_path("/work/x/w/b".into());
-        assert_eq!(translate(gone, &s), Some(Change::Removed("w/b".into())));
+        let removed = Change::Removed {
+            path: "w/b".into(),
+            is_dir: false,
+        };
+        assert_eq!(translate(gone, &s), Some(removed));
         let open = Event::new(EventKind::Access(AccessKind::Open(AccessMode::Any)))
             .add_path("/work/x/w/b".into());
-        assert_eq!(translate(open, &s), None);
+        let opened = Change::Noticed {
+            kind: Kind::Open,
+            path: "w/b".into(),
+            is_dir: false,
+        };
+        assert_eq!(translate(open, &s), Some(opened));
+        let other = Event::new(EventKind::Access(AccessKind::Other)).add_path("/work/x/w/b".into());
+        assert_eq!(translate(other, &s), None);
     }
 
     #[test]
