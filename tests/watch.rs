@@ -41,13 +41,18 @@ impl Watching {
     /// Touch `probe` (a path in a watched place) until a line about it
     /// comes, so the watches are surely in place; then drop pending lines.
     fn ready(&self, wd: &Workdir, probe: &str) {
+        self.ready_seeing(wd, probe, probe);
+    }
+
+    /// The same, for output that shows `probe` as `needle`.
+    fn ready_seeing(&self, wd: &Workdir, probe: &str, needle: &str) {
         let start = Instant::now();
         loop {
             // Created anew each time, for watches that only report creates.
             let _ = fs::remove_file(wd.join(probe));
             wd.write(probe, "p");
             if let Ok(line) = self.lines.recv_timeout(Duration::from_millis(200))
-                && line.contains(probe)
+                && line.contains(needle)
             {
                 break;
             }
@@ -1013,4 +1018,104 @@ fn access_open_and_close_nowrite_come_when_asked_for() {
     assert!(w.lines.recv_timeout(Duration::from_millis(300)).is_err());
     fs::read(wd.join("w/f")).unwrap();
     assert_eq!(event(&w.next(10)), "close_nowrite w/f");
+}
+
+#[test]
+fn format_prints_what_inotifywait_prints_for_the_same_events() {
+    if !common::have("inotifywait") {
+        eprintln!("skipped: inotifywait (inotify-tools) is not installed");
+        return;
+    }
+    let wd = Workdir::new();
+    fs::create_dir(wd.join("d")).unwrap();
+    let format = "%w%f|%w|%f|%e|%:e|%T";
+    let timefmt = "%Y-%m-%d";
+    let fkit = Watching::start(
+        &wd,
+        &[
+            "d",
+            "-r",
+            "-e",
+            "create,remove,rename,close_write",
+            "--format",
+            format,
+            "--timefmt",
+            timefmt,
+        ],
+    );
+    let mut inotifywait = Command::new("inotifywait");
+    inotifywait
+        .current_dir(wd.path())
+        .args([
+            "-m",
+            "-q",
+            "-r",
+            "d",
+            "-e",
+            "create,delete,move,close_write",
+        ])
+        .args(["--format", format, "--timefmt", timefmt])
+        .stdin(Stdio::null())
+        .stderr(Stdio::null());
+    let peer = Watching::spawn(&mut inotifywait);
+    peer.ready(&wd, "d/probe");
+    fkit.ready(&wd, "d/probe");
+    while peer.lines.try_recv().is_ok() {}
+
+    wd.write("d/begin", "");
+    wd.write("d/a b", "text");
+    fs::create_dir(wd.join("d/s")).unwrap();
+    // (Both watch s/ before anything is made in it.)
+    sleep(Duration::from_millis(300));
+    wd.write("d/s/x,\"y\"", "x");
+    fs::rename(wd.join("d/a b"), wd.join("d/c")).unwrap();
+    fs::remove_file(wd.join("d/c")).unwrap();
+    fs::remove_file(wd.join("d/s/x,\"y\"")).unwrap();
+    fs::remove_dir(wd.join("d/s")).unwrap();
+    wd.write("d/end", "");
+    let from_begin = |w: &Watching| -> Vec<String> {
+        let lines = w.until("|end|CLOSE_WRITE");
+        let at = lines.iter().position(|l| l.contains("|begin|")).unwrap();
+        lines[at..].to_vec()
+    };
+    let (ours, theirs) = (from_begin(&fkit), from_begin(&peer));
+    assert_eq!(ours, theirs);
+    // Each step's lines: creates and closes, a rename's two halves, removes.
+    assert_eq!(ours.len(), 14, "{ours:#?}");
+    let mkdir = format!("d/s|d/|s|CREATE,ISDIR|CREATE:ISDIR|{}", today(&ours[0]));
+    assert!(ours.contains(&mkdir), "{ours:?}");
+}
+
+/// The %T field of a line of the test above.
+fn today(line: &str) -> String {
+    line.rsplit('|').next().unwrap().to_string()
+}
+
+#[test]
+fn csv_is_written_as_inotifywait_writes_it() {
+    if !common::have("inotifywait") {
+        eprintln!("skipped: inotifywait (inotify-tools) is not installed");
+        return;
+    }
+    let wd = Workdir::new();
+    fs::create_dir(wd.join("d")).unwrap();
+    let fkit = Watching::start(&wd, &["d", "--csv", "-e", "create"]);
+    let mut inotifywait = Command::new("inotifywait");
+    inotifywait
+        .current_dir(wd.path())
+        .args(["-m", "-q", "--csv", "d", "-e", "create"])
+        .stdin(Stdio::null())
+        .stderr(Stdio::null());
+    let peer = Watching::spawn(&mut inotifywait);
+    peer.ready_seeing(&wd, "d/probe", ",probe");
+    fkit.ready_seeing(&wd, "d/probe", ",probe");
+    while peer.lines.try_recv().is_ok() {}
+    for name in ["begin", "sp ace", "co,mma", "q\"uote", "end"] {
+        wd.write(&format!("d/{name}"), "");
+    }
+    fs::create_dir(wd.join("d/dir")).unwrap();
+    let ours = fkit.until("ISDIR");
+    let theirs = peer.until("ISDIR");
+    assert_eq!(ours, theirs);
+    assert_eq!(ours[2], "d/,CREATE,\"co,mma\"");
 }

@@ -14,6 +14,7 @@ mod kind;
 mod report;
 mod runner;
 mod scope;
+mod template;
 
 use self::backend::{Backend, Core, News, Platform, lock};
 use self::events::Tracker;
@@ -21,6 +22,7 @@ use self::kind::Kind;
 use self::report::{Format, Reporter};
 use self::runner::{EmitEvents, OnBusy, Program, Runner, parse_duration, parse_env, parse_signal};
 use self::scope::{Root, Scope, glob_sets, ignore_files};
+use self::template::Template;
 use crate::io::{Exit, signal};
 use anyhow::Result;
 use crossbeam_channel::select;
@@ -82,6 +84,8 @@ use std::time::{Duration, Instant};
 ///   fkit watch -r src --emit-events stdin -- ./on-change.py  # JSON events on stdin
 ///   fkit watch config.toml --once --timeout 60     # wait for one change
 ///   fkit watch /srv/in -e close_write -- ./ingest {}  # each upload, once written
+///   fkit watch -r d --format '%T %w%f %e' --timefmt '%H:%M:%S'  # as inotifywait
+///   fkit watch -r d --csv -e create,close_write
 ///   fkit watch -r /srv/in -e create,rename --exec 'process "$FKIT_PATHS"'
 #[derive(clap::Args, Debug)]
 #[command(verbatim_doc_comment)]
@@ -134,13 +138,32 @@ pub struct Args {
     #[arg(long)]
     include_vcs: bool,
 
-    /// Output format.
-    #[arg(long, value_enum, default_value_t = Format::Text)]
-    format: Format,
+    /// Output format: text, json, or a template with inotifywait's
+    /// conversions: %w the watched directory (with a `/`) or file, %f the
+    /// name in it, %e the event's names in inotifywait's spelling
+    /// (CREATE, MODIFY, DELETE, MOVED_FROM and MOVED_TO, CLOSE_WRITE,CLOSE,
+    /// ...,ISDIR), %Xe the same separated by X, %T the time (--timefmt;
+    /// RFC 3339 without it), %0 a NUL, %n a line feed, %% a %.
+    #[arg(long, value_name = "FORMAT", default_value = "text")]
+    format: String,
 
     /// Same as --format json.
     #[arg(long, conflicts_with = "format")]
     json: bool,
+
+    /// The time as %T of --format prints it: a strftime(3) format, in
+    /// local time (`%Y-%m-%d %H:%M:%S`, `%s`).
+    #[arg(long, value_name = "FMT")]
+    timefmt: Option<String>,
+
+    /// Print as inotifywait --csv does: `%w,%e,%f`, a field quoted when it
+    /// holds a comma, a quote or a line break.
+    #[arg(long, conflicts_with_all = ["format", "json", "timefmt"])]
+    csv: bool,
+
+    /// With a --format template: no line feed after each event.
+    #[arg(long)]
+    no_newline: bool,
 
     /// Wait until changes pause for MS milliseconds, then report the burst
     /// once (each path once per kind) or run the command once.
@@ -234,7 +257,27 @@ pub fn run(args: Args) -> Result<()> {
         )
         .ignoring(ignore_files(&args.ignore_file)?, args.include_vcs),
     );
-    let format = if args.json { Format::Json } else { args.format };
+    let format = match (args.json, args.csv) {
+        (true, _) => Format::Json,
+        (_, true) => Format::Inotifywait(Box::new(Template::csv())),
+        _ => Format::parse(&args.format)?,
+    };
+    let format = match format {
+        Format::Inotifywait(template) => {
+            let roots = scope.roots.iter();
+            Format::Inotifywait(Box::new(
+                template
+                    .timefmt(args.timefmt)?
+                    .newline(!args.no_newline)
+                    .roots(roots.map(|r| (r.path.clone(), r.is_dir)).collect()),
+            ))
+        }
+        // As inotifywait: only a template shows the time as it says.
+        _ if args.timefmt.is_some() || args.no_newline => {
+            return Err(Exit::usage("--timefmt and --no-newline need a --format template").into());
+        }
+        other => other,
+    };
     let program = match (args.exec, args.command) {
         (Some(script), _) => Some(Program::Shell {
             shell: args.shell,

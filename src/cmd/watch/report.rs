@@ -4,6 +4,7 @@
 use super::events::WatchEvent;
 use super::kind::Kind;
 use super::scope::Shown;
+use super::template::Template;
 use crate::io::Output;
 use anyhow::Result;
 use std::collections::HashSet;
@@ -11,10 +12,31 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+/// How events are printed.
 pub(super) enum Format {
+    /// `<time> <kind> <path>`.
     Text,
+    /// One JSON object a line.
     Json,
+    /// As inotifywait prints them: --format with `%` conversions, --csv.
+    Inotifywait(Box<Template>),
+}
+
+impl Format {
+    /// `--format`: text, json, or a template with inotifywait's
+    /// conversions.
+    pub(super) fn parse(text: &str) -> Result<Format> {
+        match text {
+            "text" => Ok(Format::Text),
+            "json" => Ok(Format::Json),
+            t if t.contains('%') => Ok(Format::Inotifywait(Box::new(Template::parse(t)?))),
+            _ => Err(crate::io::Exit::usage(format!(
+                "bad --format \"{text}\": text, json, or a template with \
+                 inotifywait's conversions (%w %f %e %T)"
+            ))
+            .into()),
+        }
+    }
 }
 
 /// Prints events, or gathers a burst of them for --debounce and --exec.
@@ -111,7 +133,7 @@ impl Reporter {
         let time = stamp(now);
         let out = &mut self.out;
         for event in events {
-            match self.format {
+            match &mut self.format {
                 // Byte slices into the buffer: this runs between the
                 // kernel's event and the printed line.
                 Format::Text => {
@@ -132,6 +154,7 @@ impl Reporter {
                     out.write_all(b"\n")?;
                 }
                 Format::Json => write_json(out, &time, event)?,
+                Format::Inotifywait(template) => template.write(out, event, now)?,
             }
         }
         out.flush()?;
