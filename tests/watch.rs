@@ -1119,3 +1119,48 @@ fn csv_is_written_as_inotifywait_writes_it() {
     assert_eq!(ours, theirs);
     assert_eq!(ours[2], "d/,CREATE,\"co,mma\"");
 }
+
+#[test]
+fn fromfile_include_and_exclude_as_inotifywait_takes_them() {
+    let wd = Workdir::new();
+    for dir in ["a/skip", "b"] {
+        fs::create_dir_all(wd.join(dir)).unwrap();
+    }
+    let mut cmd = wd.command(&[
+        "watch",
+        "-r",
+        "--fromfile",
+        "-",
+        "--exclude",
+        r"\.tmp$",
+        "--includei",
+        r"\.TXT$",
+    ]);
+    let mut w = Watching::spawn(cmd.stdin(Stdio::piped()).stderr(Stdio::null()));
+    let mut stdin = w.child.stdin.take().unwrap();
+    std::io::Write::write_all(&mut stdin, b"a\n@a/skip\n\nb\n").unwrap();
+    drop(stdin);
+    w.ready(&wd, "b/probe.txt");
+    wd.write("a/skip/x.txt", "left out with its directory");
+    wd.write("a/y.txt.tmp", "excluded");
+    wd.write("a/z.c", "not included");
+    wd.write("b/keep.TXT", "included, whatever the case");
+    assert_eq!(event(&w.next(10)), "create b/keep.TXT");
+    wd.write("a/ok.txt", "x");
+    assert_eq!(event(&w.next(10)), "create a/ok.txt");
+
+    // A file of only exclusions watches nothing: an error, as in inotifywait.
+    wd.write("list", "@a\n");
+    let out = wd.run(&["watch", "--fromfile", "list"]).code(2);
+    assert!(
+        out.stderr.contains("list: no paths to watch"),
+        "{}",
+        out.stderr
+    );
+    let out = wd.run(&["watch", ".", "--exclude", "("]).code(2);
+    assert!(
+        out.stderr.contains("bad regular expression \"(\""),
+        "{}",
+        out.stderr
+    );
+}

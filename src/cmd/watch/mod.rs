@@ -21,7 +21,7 @@ use self::events::Tracker;
 use self::kind::Kind;
 use self::report::{Format, Reporter};
 use self::runner::{EmitEvents, OnBusy, Program, Runner, parse_duration, parse_env, parse_signal};
-use self::scope::{Root, Scope, glob_sets, ignore_files};
+use self::scope::{Root, Scope, glob_sets, ignore_files, regex_set, watch_list};
 use self::template::Template;
 use crate::io::{Exit, signal};
 use anyhow::Result;
@@ -86,14 +86,21 @@ use std::time::{Duration, Instant};
 ///   fkit watch /srv/in -e close_write -- ./ingest {}  # each upload, once written
 ///   fkit watch -r d --format '%T %w%f %e' --timefmt '%H:%M:%S'  # as inotifywait
 ///   fkit watch -r d --csv -e create,close_write
+///   find /srv -name incoming | fkit watch --fromfile - --exclude '\.part$'
 ///   fkit watch -r /srv/in -e create,rename --exec 'process "$FKIT_PATHS"'
 #[derive(clap::Args, Debug)]
 #[command(verbatim_doc_comment)]
 #[command(group(clap::ArgGroup::new("run").args(["exec", "command"])))]
 pub struct Args {
-    /// Files and directories to watch (default: the current directory).
+    /// Files and directories to watch (default: the current directory);
+    /// `@PATH` leaves PATH (and all under it) out, as in inotifywait.
     #[arg(value_name = "PATH")]
     paths: Vec<PathBuf>,
+
+    /// Also watch the paths in FILE, one a line (`-`: stdin); a line
+    /// `@PATH` leaves PATH out (inotifywait's --fromfile).
+    #[arg(long, value_name = "FILE")]
+    fromfile: Option<PathBuf>,
 
     /// Watch directories recursively, including ones created later.
     #[arg(short, long)]
@@ -122,6 +129,25 @@ pub struct Args {
     /// Ignore paths matching this glob (and, for a directory, all under it).
     #[arg(long, value_name = "GLOB")]
     ignore: Vec<String>,
+
+    /// Only paths this regular expression matches (inotifywait's
+    /// --include: on the path as printed, a directory's ending in `/`);
+    /// repeatable: any of them.
+    #[arg(long, value_name = "REGEX")]
+    include: Vec<String>,
+
+    /// --include, ignoring case.
+    #[arg(long, value_name = "REGEX")]
+    includei: Vec<String>,
+
+    /// Leave out paths this regular expression matches, and a matching
+    /// directory with all under it (inotifywait's --exclude); repeatable.
+    #[arg(long, value_name = "REGEX")]
+    exclude: Vec<String>,
+
+    /// --exclude, ignoring case.
+    #[arg(long, value_name = "REGEX")]
+    excludei: Vec<String>,
 
     /// Ignore what the .gitignore and .ignore files in the watched
     /// directories (and below) and .git/info/exclude ignore.
@@ -247,15 +273,21 @@ pub fn run(args: Args) -> Result<()> {
         .iter()
         .map(|e| format!("*.{}", e.trim_start_matches('.')));
     let globs: Vec<String> = args.glob.iter().cloned().chain(extensions).collect();
+    let (paths, excluded) = watch_list(&args.paths, args.fromfile.as_deref())?;
     let scope = Arc::new(
         Scope::new(
-            Root::given(&args.paths, args.gitignore)?,
+            Root::given(&paths, args.gitignore)?,
             args.events.iter().copied().collect(),
             glob_sets(&globs)?,
             glob_sets(&args.ignore)?,
             args.recursive,
         )
-        .ignoring(ignore_files(&args.ignore_file)?, args.include_vcs),
+        .ignoring(ignore_files(&args.ignore_file)?, args.include_vcs)
+        .filtering(
+            regex_set(&args.include, &args.includei)?,
+            regex_set(&args.exclude, &args.excludei)?,
+            excluded,
+        ),
     );
     let format = match (args.json, args.csv) {
         (true, _) => Format::Json,
