@@ -130,24 +130,9 @@ pub struct Args {
     #[arg(long, value_name = "GLOB")]
     ignore: Vec<String>,
 
-    /// Only paths this regular expression matches (inotifywait's
-    /// --include: on the path as printed, a directory's ending in `/`);
-    /// repeatable: any of them.
-    #[arg(long, value_name = "REGEX")]
-    include: Vec<String>,
-
-    /// --include, ignoring case.
-    #[arg(long, value_name = "REGEX")]
-    includei: Vec<String>,
-
-    /// Leave out paths this regular expression matches, and a matching
-    /// directory with all under it (inotifywait's --exclude); repeatable.
-    #[arg(long, value_name = "REGEX")]
-    exclude: Vec<String>,
-
-    /// --exclude, ignoring case.
-    #[arg(long, value_name = "REGEX")]
-    excludei: Vec<String>,
+    // (Boxed: the subcommands' arguments share one enum.)
+    #[command(flatten)]
+    patterns: Box<Patterns>,
 
     /// Ignore what the .gitignore and .ignore files in the watched
     /// directories (and below) and .git/info/exclude ignore.
@@ -164,32 +149,8 @@ pub struct Args {
     #[arg(long)]
     include_vcs: bool,
 
-    /// Output format: text, json, or a template with inotifywait's
-    /// conversions: %w the watched directory (with a `/`) or file, %f the
-    /// name in it, %e the event's names in inotifywait's spelling
-    /// (CREATE, MODIFY, DELETE, MOVED_FROM and MOVED_TO, CLOSE_WRITE,CLOSE,
-    /// ...,ISDIR), %Xe the same separated by X, %T the time (--timefmt;
-    /// RFC 3339 without it), %0 a NUL, %n a line feed, %% a %.
-    #[arg(long, value_name = "FORMAT", default_value = "text")]
-    format: String,
-
-    /// Same as --format json.
-    #[arg(long, conflicts_with = "format")]
-    json: bool,
-
-    /// The time as %T of --format prints it: a strftime(3) format, in
-    /// local time (`%Y-%m-%d %H:%M:%S`, `%s`).
-    #[arg(long, value_name = "FMT")]
-    timefmt: Option<String>,
-
-    /// Print as inotifywait --csv does: `%w,%e,%f`, a field quoted when it
-    /// holds a comma, a quote or a line break.
-    #[arg(long, conflicts_with_all = ["format", "json", "timefmt"])]
-    csv: bool,
-
-    /// With a --format template: no line feed after each event.
-    #[arg(long)]
-    no_newline: bool,
+    #[command(flatten)]
+    printing: Box<Printing>,
 
     /// Wait until changes pause for MS milliseconds, then report the burst
     /// once (each path once per kind) or run the command once.
@@ -267,6 +228,60 @@ pub struct Args {
     command: Vec<OsString>,
 }
 
+/// How events are printed (boxed: see `patterns`).
+#[derive(clap::Args, Debug)]
+struct Printing {
+    /// Output format: text, json, or a template with inotifywait's
+    /// conversions: %w the watched directory (with a `/`) or file, %f the
+    /// name in it, %e the event's names in inotifywait's spelling
+    /// (CREATE, MODIFY, DELETE, MOVED_FROM and MOVED_TO, CLOSE_WRITE,CLOSE,
+    /// ...,ISDIR), %Xe the same separated by X, %T the time (--timefmt;
+    /// RFC 3339 without it), %0 a NUL, %n a line feed, %% a %.
+    #[arg(long, value_name = "FORMAT", default_value = "text")]
+    format: String,
+
+    /// Same as --format json.
+    #[arg(long, conflicts_with = "format")]
+    json: bool,
+
+    /// The time as %T of --format prints it: a strftime(3) format, in
+    /// local time (`%Y-%m-%d %H:%M:%S`, `%s`).
+    #[arg(long, value_name = "FMT")]
+    timefmt: Option<String>,
+
+    /// Print as inotifywait --csv does: `%w,%e,%f`, a field quoted when it
+    /// holds a comma, a quote or a line break.
+    #[arg(long, conflicts_with_all = ["format", "json", "timefmt"])]
+    csv: bool,
+
+    /// With a --format template: no line feed after each event.
+    #[arg(long)]
+    no_newline: bool,
+}
+
+/// inotifywait's regular expressions.
+#[derive(clap::Args, Debug)]
+struct Patterns {
+    /// Only paths this regular expression matches (inotifywait's
+    /// --include: on the path as printed, a directory's ending in `/`);
+    /// repeatable: any of them.
+    #[arg(long, value_name = "REGEX")]
+    include: Vec<String>,
+
+    /// --include, ignoring case.
+    #[arg(long, value_name = "REGEX")]
+    includei: Vec<String>,
+
+    /// Leave out paths this regular expression matches, and a matching
+    /// directory with all under it (inotifywait's --exclude); repeatable.
+    #[arg(long, value_name = "REGEX")]
+    exclude: Vec<String>,
+
+    /// --exclude, ignoring case.
+    #[arg(long, value_name = "REGEX")]
+    excludei: Vec<String>,
+}
+
 pub fn run(args: Args) -> Result<()> {
     let extensions = args
         .ext
@@ -284,28 +299,29 @@ pub fn run(args: Args) -> Result<()> {
         )
         .ignoring(ignore_files(&args.ignore_file)?, args.include_vcs)
         .filtering(
-            regex_set(&args.include, &args.includei)?,
-            regex_set(&args.exclude, &args.excludei)?,
+            regex_set(&args.patterns.include, &args.patterns.includei)?,
+            regex_set(&args.patterns.exclude, &args.patterns.excludei)?,
             excluded,
         ),
     );
-    let format = match (args.json, args.csv) {
+    let printing = *args.printing;
+    let format = match (printing.json, printing.csv) {
         (true, _) => Format::Json,
         (_, true) => Format::Inotifywait(Box::new(Template::csv())),
-        _ => Format::parse(&args.format)?,
+        _ => Format::parse(&printing.format)?,
     };
     let format = match format {
         Format::Inotifywait(template) => {
             let roots = scope.roots.iter();
             Format::Inotifywait(Box::new(
                 template
-                    .timefmt(args.timefmt)?
-                    .newline(!args.no_newline)
+                    .timefmt(printing.timefmt)?
+                    .newline(!printing.no_newline)
                     .roots(roots.map(|r| (r.path.clone(), r.is_dir)).collect()),
             ))
         }
         // As inotifywait: only a template shows the time as it says.
-        _ if args.timefmt.is_some() || args.no_newline => {
+        _ if printing.timefmt.is_some() || printing.no_newline => {
             return Err(Exit::usage("--timefmt and --no-newline need a --format template").into());
         }
         other => other,
