@@ -1164,3 +1164,40 @@ fn fromfile_include_and_exclude_as_inotifywait_takes_them() {
         out.stderr
     );
 }
+
+#[test]
+fn poll_sees_creates_modifies_renames_and_removes_without_inotify() {
+    let wd = Workdir::new();
+    fs::create_dir_all(wd.join("w/sub")).unwrap();
+    let w = Watching::start(&wd, &["w", "-r", "--poll=100ms"]);
+    w.ready(&wd, "w/probe");
+    let look = || sleep(Duration::from_millis(250)); // more than one interval
+    // (The probe's remove comes at the next look.)
+    look();
+    while w.lines.try_recv().is_ok() {}
+    wd.write("w/sub/a", "one");
+    assert_eq!(event(&w.next(10)), "create w/sub/a");
+    look();
+    wd.write("w/sub/a", "two, longer");
+    assert_eq!(event(&w.next(10)), "modify w/sub/a");
+    look();
+    fs::rename(wd.join("w/sub/a"), wd.join("w/b")).unwrap();
+    assert_eq!(event(&w.next(10)), "rename w/sub/a -> w/b");
+    look();
+    fs::remove_file(wd.join("w/b")).unwrap();
+    assert_eq!(event(&w.next(10)), "remove w/b");
+    // And a command runs after a change it polled.
+    let w = Watching::start(
+        &wd,
+        &[
+            "w",
+            "--poll=100ms",
+            "--postpone",
+            "-c",
+            "echo \"ran $FKIT_PATHS\"",
+        ],
+    );
+    look();
+    wd.write("w/c", "c");
+    assert_eq!(w.next(10), "ran w/c");
+}

@@ -177,6 +177,12 @@ impl Tracker {
         self.seen_new.clear();
     }
 
+    /// A backend that sees no closes (polling): a write session ends with
+    /// each look, so that the next look's change is reported too.
+    pub(super) fn writes_ended(&mut self) {
+        self.writing.end();
+    }
+
     fn flush_rename(&mut self, scope: &Scope, out: &mut Vec<WatchEvent>) {
         if let Some((from, _, is_dir)) = self.pending_from.take() {
             forget_files(&mut self.files, &from);

@@ -16,7 +16,7 @@ mod runner;
 mod scope;
 mod template;
 
-use self::backend::{Backend, Core, News, Platform, lock};
+use self::backend::{Backend, Core, News, Platform, Poll, lock};
 use self::events::Tracker;
 use self::kind::Kind;
 use self::report::{Format, Reporter};
@@ -161,6 +161,14 @@ pub struct Args {
     /// the first change starts).
     #[arg(long)]
     once: bool,
+
+    /// Look for changes every INTERVAL (default 1s; `--poll=250ms`)
+    /// instead of asking the kernel: for NFS and other network shares,
+    /// Docker volumes and WSL, where no events come. Sees create, modify,
+    /// remove, rename (by inode) and attrib (mode).
+    #[arg(long, value_name = "INTERVAL", num_args = 0..=1, require_equals = true,
+          default_missing_value = "1s", value_parser = parse_duration)]
+    poll: Option<Duration>,
 
     /// Stop after SECONDS (exit 0; with --once and no change, exit 2 as
     /// inotifywait -t does).
@@ -334,7 +342,7 @@ pub fn run(args: Args) -> Result<()> {
         (None, command) if !command.is_empty() => Some(Program::Args(command)),
         _ => None,
     };
-    let mut runner = match program {
+    let runner = match program {
         Some(program) => Some(
             Runner::new(program, args.stop_signal, args.stop_timeout)
                 .on_busy(
@@ -364,21 +372,57 @@ pub fn run(args: Args) -> Result<()> {
     // Changes are handled, and printed, on the backend's thread as they
     // come (one thread wake-up between the kernel and stdout); this thread
     // keeps the time: --debounce, --exec, --once, --timeout, signals.
-    let (tx, news) = crossbeam_channel::unbounded();
-    let mut backend = Platform::start(Arc::clone(&scope), Arc::clone(&core), tx.clone())?;
-    // The first run, once the watches are in place: nothing it changes is
-    // missed.
-    if let Some(r) = runner.as_mut() {
-        r.start_if_due(&mut lock(&core).reporter)?;
-    }
     let debounce =
         Duration::from_millis(
             args.debounce
                 .unwrap_or(if runner.is_some() { 50 } else { 0 }),
         );
-    let deadline = args
-        .timeout
-        .map(|s| Instant::now() + Duration::from_secs_f64(s));
+    let timing = Timing {
+        debounce,
+        deadline: args
+            .timeout
+            .map(|s| Instant::now() + Duration::from_secs_f64(s)),
+        once: args.once,
+    };
+    // The backend's news: kept open here (the backend's end may be gone).
+    let (tx, news) = crossbeam_channel::unbounded();
+    match args.poll {
+        Some(interval) => {
+            let backend = Poll::start(interval, Arc::clone(&scope), Arc::clone(&core))?;
+            watch(backend, &crossbeam_channel::never(), &core, runner, timing)
+        }
+        None => {
+            let backend = Platform::start(Arc::clone(&scope), Arc::clone(&core), tx)?;
+            watch(backend, &news, &core, runner, timing)
+        }
+    }
+}
+
+/// When the main thread acts: after --debounce, at --timeout, --once.
+struct Timing {
+    debounce: Duration,
+    deadline: Option<Instant>,
+    once: bool,
+}
+
+/// The main thread's loop, with the watches in place.
+fn watch<B: Backend>(
+    mut backend: B,
+    news: &crossbeam_channel::Receiver<News<B::Errand>>,
+    core: &Mutex<Core>,
+    mut runner: Option<Runner>,
+    timing: Timing,
+) -> Result<()> {
+    let Timing {
+        debounce,
+        deadline,
+        once,
+    } = timing;
+    // The first run, once the watches are in place: nothing it changes is
+    // missed.
+    if let Some(r) = runner.as_mut() {
+        r.start_if_due(&mut lock(core).reporter)?;
+    }
     let mut burst_deadline: Option<Instant> = None;
 
     loop {
@@ -420,14 +464,14 @@ pub fn run(args: Args) -> Result<()> {
             match runner.as_mut() {
                 Some(r) => {
                     if !r.burst() {
-                        lock(&core).reporter.forget_changes();
+                        lock(core).reporter.forget_changes();
                     }
                 }
-                None => lock(&core).reporter.print_burst()?,
+                None => lock(core).reporter.print_burst()?,
             }
         }
         let (seen_any, done, live_roots) = {
-            let core = lock(&core);
+            let core = lock(core);
             (
                 core.reporter.seen_any(),
                 core.reporter.done(),
@@ -435,14 +479,14 @@ pub fn run(args: Args) -> Result<()> {
             )
         };
         if let Some(r) = runner.as_mut() {
-            r.start_if_due(&mut lock(&core).reporter)?;
-            if args.once && r.ran() {
+            r.start_if_due(&mut lock(core).reporter)?;
+            if once && r.ran() {
                 return match r.last_code() {
                     0 => Ok(()),
                     code => Err(Exit::silent(code).into()),
                 };
             }
-        } else if args.once && (done || (seen_any && burst_deadline.is_none())) {
+        } else if once && (done || (seen_any && burst_deadline.is_none())) {
             return Ok(());
         }
         if let Some(sig) = signal::received() {
@@ -455,7 +499,7 @@ pub fn run(args: Args) -> Result<()> {
             if let Some(r) = runner.as_mut() {
                 r.stop_at_exit();
             }
-            return match (args.once, seen_any) {
+            return match (once, seen_any) {
                 (true, false) => Err(Exit::silent(2).into()),
                 _ => Ok(()),
             };

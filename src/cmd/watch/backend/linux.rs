@@ -35,10 +35,10 @@ type Dirs = std::collections::HashMap<i32, PathBuf, foldhash::fast::RandomState>
 /// main thread has nothing to do for it.
 pub(in crate::cmd::watch) struct Reader;
 
-impl Backend for Reader {
-    type Errand = Infallible;
-
-    fn start(
+impl Reader {
+    /// Watch the roots; from then on changes are handled and printed on
+    /// the reader's thread, which sends its news to `tx`.
+    pub(in crate::cmd::watch) fn start(
         scope: Arc<Scope>,
         core: Arc<Mutex<Core>>,
         tx: Sender<News<Infallible>>,
@@ -79,6 +79,10 @@ impl Backend for Reader {
             .context("cannot start the inotify reader")?;
         Ok(Reader)
     }
+}
+
+impl Backend for Reader {
+    type Errand = Infallible;
 
     fn run_errand(&mut self, errand: Infallible) -> Result<bool> {
         match errand {}

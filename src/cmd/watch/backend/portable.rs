@@ -38,12 +38,10 @@ pub(in crate::cmd::watch) enum Errand {
     Watch(WatchOp),
 }
 
-impl Backend for Notify {
-    type Errand = Errand;
-
+impl Notify {
     /// Watch the roots; changes are handled and printed on notify's thread,
     /// and what needs the watcher comes back to the main thread as an errand.
-    fn start(
+    pub(in crate::cmd::watch) fn start(
         scope: Arc<Scope>,
         core: Arc<Mutex<Core>>,
         tx: Sender<News<Errand>>,
@@ -91,6 +89,10 @@ impl Backend for Notify {
         backend.add_roots(&scope, &core)?;
         Ok(backend)
     }
+}
+
+impl Backend for Notify {
+    type Errand = Errand;
 
     fn run_errand(&mut self, errand: Errand) -> Result<bool> {
         match errand {
