@@ -271,7 +271,7 @@ struct Printing {
 #[derive(clap::Args, Debug)]
 struct Patterns {
     /// Only paths this regular expression matches (inotifywait's
-    /// --include: on the path as printed, a directory's ending in `/`);
+    /// --include: on the path as printed, a directory's also with a `/`);
     /// repeatable: any of them.
     #[arg(long, value_name = "REGEX")]
     include: Vec<String>,
@@ -312,28 +312,7 @@ pub fn run(args: Args) -> Result<()> {
             excluded,
         ),
     );
-    let printing = *args.printing;
-    let format = match (printing.json, printing.csv) {
-        (true, _) => Format::Json,
-        (_, true) => Format::Inotifywait(Box::new(Template::csv())),
-        _ => Format::parse(&printing.format)?,
-    };
-    let format = match format {
-        Format::Inotifywait(template) => {
-            let roots = scope.roots.iter();
-            Format::Inotifywait(Box::new(
-                template
-                    .timefmt(printing.timefmt)?
-                    .newline(!printing.no_newline)
-                    .roots(roots.map(|r| (r.path.clone(), r.is_dir)).collect()),
-            ))
-        }
-        // As inotifywait: only a template shows the time as it says.
-        _ if printing.timefmt.is_some() || printing.no_newline => {
-            return Err(Exit::usage("--timefmt and --no-newline need a --format template").into());
-        }
-        other => other,
-    };
+    let format = format_of(*args.printing, &scope)?;
     let program = match (args.exec, args.command) {
         (Some(script), _) => Some(Program::Shell {
             shell: args.shell,
@@ -384,7 +363,8 @@ pub fn run(args: Args) -> Result<()> {
             .map(|s| Instant::now() + Duration::from_secs_f64(s)),
         once: args.once,
     };
-    // The backend's news: kept open here (the backend's end may be gone).
+    // The backend's news (kept open here: a backend's thread that ended
+    // has said why with News::Fail).
     let (tx, news) = crossbeam_channel::unbounded();
     match args.poll {
         Some(interval) => {
@@ -392,9 +372,33 @@ pub fn run(args: Args) -> Result<()> {
             watch(backend, &crossbeam_channel::never(), &core, runner, timing)
         }
         None => {
-            let backend = Platform::start(Arc::clone(&scope), Arc::clone(&core), tx)?;
+            let backend = Platform::start(Arc::clone(&scope), Arc::clone(&core), tx.clone())?;
             watch(backend, &news, &core, runner, timing)
         }
+    }
+}
+
+/// How events are printed, from the printing options.
+fn format_of(printing: Printing, scope: &Scope) -> Result<Format> {
+    let format = match (printing.json, printing.csv) {
+        (true, _) => Format::Json,
+        (_, true) => Format::Inotifywait(Box::new(Template::csv())),
+        _ => Format::parse(&printing.format)?,
+    };
+    match format {
+        Format::Inotifywait(template) => {
+            let roots = scope.roots.iter().map(|r| (r.path.clone(), r.is_dir));
+            let template = template
+                .timefmt(printing.timefmt)?
+                .newline(!printing.no_newline)
+                .roots(roots.collect());
+            Ok(Format::Inotifywait(Box::new(template)))
+        }
+        // As inotifywait: only a template shows the time as it says.
+        _ if printing.timefmt.is_some() || printing.no_newline => {
+            Err(Exit::usage("--timefmt and --no-newline need a --format template").into())
+        }
+        other => Ok(other),
     }
 }
 

@@ -118,8 +118,8 @@ impl Scope {
     }
 
     /// Also only what `include` matches, and not what `exclude` matches
-    /// (regular expressions on the path, a directory's with a `/` at the
-    /// end, as inotifywait matches them), nor the paths `excluded` (and all
+    /// (regular expressions on the path, a directory's also with a `/` at
+    /// the end, as inotifywait matches them), nor the paths `excluded` (and all
     /// under them) unless given as roots.
     pub(super) fn filtering(
         mut self,
@@ -176,7 +176,8 @@ impl Scope {
         }
         if let Some(exclude) = &self.exclude
             && path != root.path
-            && exclude.is_match(&regex_subject(path, is_dir))
+            && (exclude.is_match(&regex_subject(path, false))
+                || is_dir && exclude.is_match(&regex_subject(path, true)))
         {
             return true;
         }
@@ -357,8 +358,9 @@ pub(super) fn regex_set(exact: &[String], caseless: &[String]) -> Result<Option<
     Ok(Some(RegexSet::new(patterns)?))
 }
 
-/// What --include and --exclude match: the path as printed, a directory's
-/// with a `/` at the end.
+/// What --include and --exclude match: the path as printed (a directory's
+/// also with a `/` at the end, as inotifywait's recursive watches name
+/// it).
 fn regex_subject(path: &Path, is_dir: bool) -> Vec<u8> {
     let mut bytes = path.as_os_str().as_encoded_bytes().to_vec();
     if is_dir {

@@ -153,7 +153,8 @@ impl Template {
         event: &WatchEvent,
         now: SystemTime,
     ) -> Result<()> {
-        if self.time.as_ref().is_none_or(|(t, _)| *t != now) {
+        let shows_time = self.pieces.iter().any(|p| matches!(p, Piece::Time));
+        if shows_time && self.time.as_ref().is_none_or(|(t, _)| *t != now) {
             self.time = Some((now, self.time_text(now)));
         }
         match (&event.from, event.kind) {
