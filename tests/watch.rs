@@ -1018,6 +1018,13 @@ fn access_open_and_close_nowrite_come_when_asked_for() {
     assert!(w.lines.recv_timeout(Duration::from_millis(300)).is_err());
     fs::read(wd.join("w/f")).unwrap();
     assert_eq!(event(&w.next(10)), "close_nowrite w/f");
+    // inotifywait's `close`: both closes.
+    let w = Watching::start(&wd, &["w", "-e", "close"]);
+    w.ready(&wd, "w/probe");
+    fs::read(wd.join("w/f")).unwrap();
+    assert_eq!(event(&w.next(10)), "close_nowrite w/f");
+    wd.write("w/f", "again");
+    assert_eq!(event(&w.next(10)), "close_write w/f");
 }
 
 #[test]

@@ -18,7 +18,7 @@ mod template;
 
 use self::backend::{Backend, Core, News, Platform, Poll, lock};
 use self::events::Tracker;
-use self::kind::Kind;
+use self::kind::{Kinds, kinds_parser};
 use self::report::{Format, Reporter};
 use self::runner::{EmitEvents, OnBusy, Program, Runner, parse_duration, parse_env, parse_signal};
 use self::scope::{Root, Scope, glob_sets, ignore_files, regex_set, watch_list};
@@ -41,8 +41,9 @@ use std::time::{Duration, Instant};
 /// access, open and close_nowrite (read, opened, closed unwritten; only
 /// when -e asks for them), and overflow when the kernel's event queue
 /// overflowed and changes were lost (rescan if you keep state). -e also
-/// takes inotifywait's names: delete, delete_self (remove), move,
-/// moved_from, moved_to (rename).
+/// takes inotifywait's names: delete, delete_self, move_self (remove),
+/// move, moved_from, moved_to (rename), close (close_write and
+/// close_nowrite).
 ///
 /// With a command, runs it at the start (unless --postpone) and again after
 /// each burst of changes has settled for --debounce milliseconds (default
@@ -112,9 +113,10 @@ pub struct Args {
         long = "events",
         value_name = "KINDS",
         value_delimiter = ',',
+        value_parser = kinds_parser(),
         default_value = "create,modify,remove,rename"
     )]
-    events: Vec<Kind>,
+    events: Vec<Kinds>,
 
     /// Only paths matching this glob (`*.rs`, `src/**/*.c`); repeatable.
     /// A glob without `/` matches the file name.
@@ -300,7 +302,9 @@ pub fn run(args: Args) -> Result<()> {
     let scope = Arc::new(
         Scope::new(
             Root::given(&paths, args.gitignore)?,
-            args.events.iter().copied().collect(),
+            args.events
+                .iter()
+                .fold(Kinds::default(), |all, k| all.union(*k)),
             glob_sets(&globs)?,
             glob_sets(&args.ignore)?,
             args.recursive,
