@@ -1208,3 +1208,40 @@ fn poll_sees_creates_modifies_renames_and_removes_without_inotify() {
     wd.write("w/c", "c");
     assert_eq!(w.next(10), "ran w/c");
 }
+
+#[test]
+#[cfg(target_os = "linux")] // (inotify's limits)
+fn poll_works_where_inotify_is_unavailable() {
+    let wd = Workdir::new();
+    fs::create_dir(wd.join("w")).unwrap();
+    // A user namespace of our own may forbid inotify (no change to the
+    // machine's limits).
+    let forbid = "echo 0 > /proc/sys/user/max_inotify_instances";
+    let can = common::have("unshare")
+        && wd
+            .sh(&format!("unshare -U -r sh -c '{forbid}'"))
+            .status
+            .success();
+    if !can {
+        eprintln!("skipped: no user namespace with its own inotify limit");
+        return;
+    }
+    let out = wd.sh(&format!(
+        "unshare -U -r sh -c '{forbid} && exec \"$FKIT\" watch w --timeout 10'"
+    ));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("too many inotify instances"), "{stderr}");
+    // Polling asks nothing of inotify: the new file is seen.
+    let out = wd.sh(&format!(
+        "(sleep 0.5; echo x > w/new) & \
+         unshare -U -r sh -c '{forbid} && exec \"$FKIT\" watch w --poll=100ms --once --timeout 10'"
+    ));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(event(stdout.trim_end()), "create w/new");
+}
