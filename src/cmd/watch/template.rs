@@ -213,6 +213,17 @@ impl Template {
                 }
                 Piece::Watched => {
                     if let Some(dir) = watched {
+                        // Under a watched "." (kept as "" by fkit), as
+                        // inotifywait spells it: `./sub/`.
+                        let under_dot = !dir.as_os_str().is_empty()
+                            && self.roots.iter().any(|(r, _)| r.as_os_str().is_empty())
+                            && !self
+                                .roots
+                                .iter()
+                                .any(|(r, _)| !r.as_os_str().is_empty() && dir.starts_with(r));
+                        if under_dot {
+                            field.extend_from_slice(b"./");
+                        }
                         put_path(field, dir);
                         if !self.roots.iter().any(|(r, d)| !d && r == dir) {
                             field.push(b'/');
@@ -383,6 +394,17 @@ mod tests {
         );
         assert!(Template::parse("%q").is_err());
         assert!(Template::parse("50%").is_err());
+    }
+
+    #[test]
+    fn under_a_watched_dot_paths_start_with_dot_slash() {
+        let mut t = Template::parse("%w|%f")
+            .unwrap()
+            .roots(vec![("".into(), true)]);
+        let top = event(Kind::Create, "a", None, false);
+        assert_eq!(print(&mut t, &top), "./|a\n");
+        let deep = event(Kind::Create, "s/b", None, false);
+        assert_eq!(print(&mut t, &deep), "./s/|b\n");
     }
 
     #[test]
