@@ -9,10 +9,16 @@
 //! back as they are written, quotes and all, so ops that do not need the
 //! text copy bytes untouched.
 
+mod behead;
 mod cat;
 mod chunks;
 mod count;
 mod dedup;
+mod enumerate;
+mod explode;
+mod fill;
+mod fixlengths;
+mod flatten;
 mod fmt;
 mod frequency;
 mod head;
@@ -20,14 +26,19 @@ mod headers;
 mod join;
 mod json_out;
 mod key;
+mod partition;
+mod rename;
 mod reverse;
 mod sample;
 mod search;
 mod selection;
 mod slice;
 mod sort;
+mod split;
 mod stats;
+mod table;
 mod tail;
+mod transpose;
 mod validate;
 
 use crate::io::args::{OutputArgs, ReadArgs};
@@ -81,6 +92,18 @@ enum Action {
     Head(head::Args),
     Tail(tail::Args),
     Reverse(reverse::Args),
+    Table(table::Args),
+    Fixlengths(fixlengths::Args),
+    Flatten(flatten::Args),
+    Rename(rename::Args),
+    Behead(behead::Args),
+    Enum(enumerate::Args),
+    Fill(fill::Args),
+    Explode(explode::Args),
+    Implode(explode::ImplodeArgs),
+    Transpose(transpose::Args),
+    Split(split::Args),
+    Partition(partition::Args),
 }
 
 mod from_json;
@@ -108,6 +131,18 @@ pub fn run(args: Args) -> Result<()> {
         Action::Head(a) => head::run(a),
         Action::Tail(a) => tail::run(a),
         Action::Reverse(a) => reverse::run(a),
+        Action::Table(a) => table::run(a),
+        Action::Fixlengths(a) => fixlengths::run(a),
+        Action::Flatten(a) => flatten::run(a),
+        Action::Rename(a) => rename::run(a),
+        Action::Behead(a) => behead::run(a),
+        Action::Enum(a) => enumerate::run(a),
+        Action::Fill(a) => fill::run(a),
+        Action::Explode(a) => explode::run(a),
+        Action::Implode(a) => explode::run_implode(a),
+        Action::Transpose(a) => transpose::run(a),
+        Action::Split(a) => split::run(a),
+        Action::Partition(a) => partition::run(a),
     }
 }
 
@@ -142,6 +177,10 @@ pub(crate) struct Options {
     #[arg(short, long, value_name = "CHAR", value_parser = parse_delimiter)]
     delimiter: Option<u8>,
 
+    /// Tab-separated: short for `-d '\t'`.
+    #[arg(short = 't', long = "tabs", conflicts_with = "delimiter")]
+    tabs: bool,
+
     /// The first row is data, not a header.
     #[arg(long)]
     no_headers: bool,
@@ -167,6 +206,9 @@ impl Options {
     pub(crate) fn delimiter_for(&self, path: Option<&Path>) -> u8 {
         if let Some(d) = self.delimiter {
             return d;
+        }
+        if self.tabs {
+            return b'\t';
         }
         let name = path
             .and_then(|p| p.file_name())
