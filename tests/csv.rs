@@ -1109,3 +1109,413 @@ fn sample_draws_n_rows_reproducibly_with_a_seed() {
     wd.write("small.csv", "x\n1\n2\n");
     assert_eq!(csv(&wd, &["sample", "5", "small.csv"]), "x\n1\n2\n");
 }
+
+/// The verbs of issue 15 that take one input and write CSV or text, with
+/// the arguments they need, for the checks every verb must pass.
+const ONE_INPUT_VERBS: &[&[&str]] = &[
+    &["table", "--width", "30"],
+    &["fixlengths"],
+    &["fixlengths", "-l", "2"],
+    &["flatten"],
+    &["rename", "a,b,c"],
+    &["behead"],
+    &["enum"],
+    &["fill", "-v", "x"],
+    &["fill"],
+    &["explode", "city", "e"],
+    &["implode", "city", "e"],
+    &["transpose"],
+];
+
+#[test]
+fn new_verbs_read_gzip_write_atomically_and_name_bad_rows() {
+    let wd = Workdir::new();
+    wd.write("p.csv", PEOPLE);
+    wd.write("r.csv", "id,name,city\n1,a,b\n2,c\n");
+    let gzip = have("gzip");
+    if gzip {
+        run_command(Command::new("gzip").arg("-k").arg(wd.join("p.csv")), b"");
+    } else {
+        eprintln!("skipped gzip input: gzip is not installed");
+    }
+    for (n, verb) in ONE_INPUT_VERBS.iter().enumerate() {
+        let with = |file: &'static str| {
+            let mut args = verb.to_vec();
+            args.push(file);
+            args
+        };
+        let plain = csv(&wd, &with("p.csv"));
+        assert!(!plain.is_empty(), "{verb:?}");
+        assert_eq!(csv_stdin(&wd, verb, PEOPLE), plain, "{verb:?} on stdin");
+        if gzip {
+            assert_eq!(csv(&wd, &with("p.csv.gz")), plain, "{verb:?} on gzip");
+        }
+        let out = format!("out{n}.txt");
+        let mut args = with("p.csv");
+        args.extend(["-o", &out]);
+        let mut all = vec!["csv"];
+        all.extend(&args);
+        wd.run(&all).ok();
+        assert_eq!(
+            String::from_utf8_lossy(&wd.read(&out)),
+            plain,
+            "{verb:?} -o"
+        );
+        let run = wd.run(&all).code(1);
+        assert!(run.stderr.contains("already exists"), "{}", run.stderr);
+        // Verbs that read rows as rows name an uneven one by line and byte.
+        if !matches!(verb[0], "table" | "fixlengths" | "flatten" | "transpose") {
+            let mut all = vec!["csv"];
+            all.extend(with("r.csv"));
+            let run = wd.run(&all).code(1);
+            assert!(
+                run.stderr.contains("r.csv: line 3, byte 19"),
+                "{verb:?}: {}",
+                run.stderr
+            );
+        }
+    }
+}
+
+#[test]
+fn tabs_flag_reads_tab_separated_input() {
+    let wd = Workdir::new();
+    wd.write("t.txt", "a\tb\n1\t2\n");
+    assert_eq!(csv(&wd, &["select", "b", "-t", "t.txt"]), "b\n2\n");
+    assert_eq!(csv(&wd, &["behead", "--tabs", "t.txt"]), "1\t2\n");
+    // fmt keeps -t for its output delimiter, as xsv; --tabs still reads tabs.
+    assert_eq!(
+        csv(&wd, &["fmt", "--tabs", "-t", ";", "t.txt"]),
+        "a;b\n1;2\n"
+    );
+    wd.run(&["csv", "count", "-t", "-d", ";", "t.txt"]).code(2);
+}
+
+#[test]
+fn table_aligns_columns_and_cuts_wide_fields() {
+    let wd = Workdir::new();
+    wd.write("p.csv", PEOPLE);
+    assert_eq!(
+        csv(&wd, &["table", "p.csv"]),
+        "id  name             city\n\
+         1   Ada, Countess    London\n\
+         2   Linus            Hel↵sinki\n\
+         3   Grace \"Amazing\"  Arlington\n"
+    );
+    let narrow = csv(&wd, &["table", "--width", "20", "p.csv"]);
+    assert_eq!(
+        narrow,
+        "id  name     city\n1   Ada, C…  London\n2   Linus    Hel↵si…\n3   Grace …  Arling…\n"
+    );
+    // Not a terminal and no --width: whole fields.
+    wd.write("w.csv", format!("k\n{}\n", "x".repeat(500)));
+    assert_eq!(csv(&wd, &["table", "w.csv"]).len(), 2 + 501);
+    // Wide characters take two cells.
+    wd.write("cjk.csv", "a,b\n東京,1\nx,2\n");
+    assert_eq!(
+        csv(&wd, &["table", "cjk.csv"]),
+        "a     b\n東京  1\nx     2\n"
+    );
+    assert_eq!(
+        csv(&wd, &["table", "--no-headers", "cjk.csv"]),
+        "a     b\n東京  1\nx     2\n"
+    );
+}
+
+#[test]
+fn fixlengths_pads_and_cuts_rows() {
+    let wd = Workdir::new();
+    wd.write("r.csv", "a,b\n1\n1,2,\"3,\"\n\n4,5\n");
+    let want = "a,b,\n1,,\n1,2,\"3,\"\n4,5,\n";
+    assert_eq!(csv(&wd, &["fixlengths", "r.csv"]), want);
+    assert_eq!(
+        csv_stdin(&wd, &["fixlengths"], "a,b\n1\n1,2,\"3,\"\n4,5\n"),
+        want
+    );
+    assert_eq!(
+        csv(&wd, &["fixlengths", "-l", "2", "r.csv"]),
+        "a,b\n1,\n1,2\n4,5\n"
+    );
+    assert_eq!(
+        csv(&wd, &["fixlengths", "--no-headers", "-l", "1", "r.csv"]),
+        "a\n1\n1\n4\n"
+    );
+    wd.run(&["csv", "fixlengths", "-l", "0", "r.csv"]).code(2);
+    // Big files: the first pass runs in parallel chunks.
+    let data = big_csv(200_000);
+    wd.write("big.csv", &data);
+    assert_eq!(csv(&wd, &["fixlengths", "big.csv"]), data);
+}
+
+#[test]
+fn flatten_writes_one_line_per_field() {
+    let wd = Workdir::new();
+    wd.write("p.csv", PEOPLE);
+    let out = csv(&wd, &["flatten", "-s", "--", "p.csv"]);
+    assert!(
+        out.starts_with("id    1\nname  Ada, Countess\ncity  London\n--\nid    2\n"),
+        "{out}"
+    );
+    assert!(out.contains("city  Hel\n      sinki\n"), "{out}");
+    assert_eq!(out.matches("--\n").count(), 2);
+    assert_eq!(
+        csv_stdin(&wd, &["flatten", "--no-headers"], "a,b\n"),
+        "1  a\n2  b\n"
+    );
+}
+
+#[test]
+fn rename_replaces_all_or_selected_names() {
+    let wd = Workdir::new();
+    wd.write("p.csv", PEOPLE);
+    let rows = &PEOPLE[PEOPLE.find('\n').unwrap() + 1..];
+    assert_eq!(
+        csv(
+            &wd,
+            &["rename", "-s", "2-3", "\"full, name\",town", "p.csv"]
+        ),
+        format!("id,\"full, name\",town\n{rows}")
+    );
+    assert_eq!(
+        csv(&wd, &["rename", "x,y,z", "p.csv"]),
+        format!("x,y,z\n{rows}")
+    );
+    assert_eq!(
+        csv_stdin(&wd, &["rename", "--no-headers", "a,b"], "1,2\n3,4\n"),
+        "a,b\n1,2\n3,4\n"
+    );
+    let run = wd.run(&["csv", "rename", "x,y", "p.csv"]).code(2);
+    assert!(
+        run.stderr.contains("2 new names for 3 columns"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn behead_and_enum_drop_the_header_and_number_the_rows() {
+    let wd = Workdir::new();
+    wd.write("p.csv", PEOPLE);
+    let rows = &PEOPLE[PEOPLE.find('\n').unwrap() + 1..];
+    assert_eq!(csv(&wd, &["behead", "p.csv"]), rows);
+    assert_eq!(
+        csv(&wd, &["enum", "-c", "row", "--start", "1", "p.csv"]),
+        "row,id,name,city\n1,1,\"Ada, Countess\",London\n2,2,Linus,\"Hel\nsinki\"\n3,3,\"Grace \"\"Amazing\"\"\",Arlington\n"
+    );
+    assert_eq!(
+        csv_stdin(&wd, &["enum", "--no-headers"], "a\nb\n"),
+        "0,a\n1,b\n"
+    );
+    // Numbered in input order across parallel chunks, as on a stream.
+    let data = big_csv(300_000);
+    wd.write("big.csv", &data);
+    let mapped = csv(&wd, &["enum", "big.csv"]);
+    assert_eq!(mapped, csv_stdin(&wd, &["enum"], &data));
+    assert!(mapped.contains("\n299999,299999,\"line one\n"));
+    assert_eq!(
+        csv_stdin(&wd, &["behead"], &data),
+        csv(&wd, &["behead", "big.csv"])
+    );
+}
+
+#[test]
+fn fill_uses_a_value_or_the_row_above() {
+    let wd = Workdir::new();
+    wd.write("f.csv", "g,v,w\nA,1,\n,\"\",x\nB,,\n,3,\n");
+    assert_eq!(
+        csv(&wd, &["fill", "f.csv"]),
+        "g,v,w\nA,1,\nA,1,x\nB,1,x\nB,3,x\n"
+    );
+    assert_eq!(
+        csv(&wd, &["fill", "-s", "g", "f.csv"]),
+        "g,v,w\nA,1,\nA,\"\",x\nB,,\nB,3,\n"
+    );
+    assert_eq!(
+        csv(&wd, &["fill", "-v", "n/a, none", "-s", "2-", "f.csv"]),
+        "g,v,w\nA,1,\"n/a, none\"\n,\"n/a, none\",x\nB,\"n/a, none\",\"n/a, none\"\n,3,\"n/a, none\"\n"
+    );
+    assert_eq!(
+        csv_stdin(&wd, &["fill", "--no-headers"], "a,1\n,2\n"),
+        "a,1\na,2\n"
+    );
+}
+
+#[test]
+fn explode_and_implode_undo_each_other() {
+    let wd = Workdir::new();
+    wd.write("t.csv", "id,tags,n\n1,a|b|c,x\n2,,y\n3,\"q|r,s\",z\n");
+    let exploded = csv(&wd, &["explode", "-r", "tag", "tags", "|", "t.csv"]);
+    assert_eq!(
+        exploded,
+        "id,tag,n\n1,a,x\n1,b,x\n1,c,x\n2,,y\n3,q,z\n3,\"r,s\",z\n"
+    );
+    assert_eq!(
+        csv_stdin(&wd, &["implode", "-r", "tags", "tag", "|"], &exploded),
+        "id,tags,n\n1,a|b|c,x\n2,,y\n3,\"q|r,s\",z\n"
+    );
+    // Only neighbours are grouped.
+    assert_eq!(
+        csv_stdin(&wd, &["implode", "v", ";"], "k,v\na,1\na,2\nb,3\na,4\n"),
+        "k,v\na,1;2\nb,3\na,4\n"
+    );
+    let run = wd.run(&["csv", "explode", "1-2", "|", "t.csv"]).code(2);
+    assert!(run.stderr.contains("selects 2 columns"), "{}", run.stderr);
+    assert_eq!(
+        csv_stdin(&wd, &["explode", "--no-headers", "2", " "], "a,b c\n"),
+        "a,b\na,c\n"
+    );
+    let data = big_csv(200_000);
+    wd.write("big.csv", &data);
+    assert_eq!(
+        csv(&wd, &["explode", "text", " ", "big.csv"]),
+        csv_stdin(&wd, &["explode", "text", " "], &data)
+    );
+}
+
+#[test]
+fn transpose_swaps_rows_and_columns() {
+    let wd = Workdir::new();
+    wd.write("p.csv", PEOPLE);
+    let once = csv(&wd, &["transpose", "p.csv"]);
+    assert_eq!(
+        once,
+        "id,1,2,3\nname,\"Ada, Countess\",Linus,\"Grace \"\"Amazing\"\"\"\ncity,London,\"Hel\nsinki\",Arlington\n"
+    );
+    assert_eq!(csv_stdin(&wd, &["transpose"], &once), PEOPLE);
+    assert_eq!(
+        csv_stdin(&wd, &["transpose", "--no-headers"], "a,b\n1\n"),
+        "a,1\nb,\n"
+    );
+}
+
+#[test]
+fn split_writes_files_of_n_rows_or_k_parts_with_the_header() {
+    let wd = Workdir::new();
+    wd.write("p.csv", PEOPLE);
+    wd.run(&["csv", "split", "-n", "2", "parts", "p.csv"]).ok();
+    assert_eq!(
+        String::from_utf8_lossy(&wd.read("parts/0.csv")),
+        "id,name,city\n1,\"Ada, Countess\",London\n2,Linus,\"Hel\nsinki\"\n"
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&wd.read("parts/2.csv")),
+        "id,name,city\n3,\"Grace \"\"Amazing\"\"\",Arlington\n"
+    );
+    // Existing files are kept without --force.
+    let run = wd
+        .run(&["csv", "split", "-n", "2", "parts", "p.csv"])
+        .code(1);
+    assert!(run.stderr.contains("already exists"), "{}", run.stderr);
+    wd.run(&["csv", "split", "-n", "2", "--force", "parts", "p.csv"])
+        .ok();
+    // K parts of equal size, the first ones one row more.
+    let data = big_csv(10_001);
+    wd.write("big.csv", &data);
+    wd.run(&[
+        "csv",
+        "split",
+        "-k",
+        "4",
+        "--filename",
+        "b-{}.csv",
+        "k",
+        "big.csv",
+    ])
+    .ok();
+    let mut joined = String::from("id,text,n\n");
+    for (first, rows) in [(0, 2501), (2501, 2500), (5001, 2500), (7501, 2500)] {
+        let part = wd.join(&format!("k/b-{first}.csv"));
+        let part = part.to_str().unwrap();
+        assert_eq!(csv(&wd, &["count", part]), format!("{rows}\n"));
+        joined.push_str(&csv(&wd, &["behead", part]));
+    }
+    assert_eq!(joined, data);
+    assert_eq!(
+        csv_stdin(
+            &wd,
+            &["split", "--no-headers", "-n", "1", "nh", "-"],
+            "a\nb\n"
+        ),
+        ""
+    );
+    assert_eq!(wd.read("nh/1.csv"), b"b\n");
+    for bad in [
+        &["-k", "2", "s"][..],
+        &["--filename", "../{}.csv", "s"],
+        &["--filename", "x.csv", "s"],
+    ] {
+        let mut args = vec!["csv", "split"];
+        args.extend(bad);
+        let run = wd.run_stdin(&args, PEOPLE).code(2);
+        assert!(run.stderr.starts_with("fkit: csv: "), "{}", run.stderr);
+    }
+}
+
+#[test]
+fn partition_writes_one_safe_file_per_value_with_bounded_open_files() {
+    let wd = Workdir::new();
+    wd.write(
+        "q.csv",
+        "id,city\n1,../x\n2,Berlin\n3,\n4,berlin\n5,Berlin\n6,\"a/b\"\n",
+    );
+    wd.run(&["csv", "partition", "-s", "city", "out", "q.csv"])
+        .ok();
+    let mut names = std::fs::read_dir(wd.join("out"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect::<Vec<_>>();
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            "Berlin.csv",
+            "_._x.csv",
+            "a_b.csv",
+            "berlin_2.csv",
+            "empty.csv"
+        ]
+    );
+    assert_eq!(wd.read("out/Berlin.csv"), b"id,city\n2,Berlin\n5,Berlin\n");
+    assert_eq!(wd.read("out/_._x.csv"), b"id,city\n1,../x\n");
+    assert!(!wd.exists("x"));
+    let run = wd
+        .run(&["csv", "partition", "-s", "city", "out", "q.csv"])
+        .code(1);
+    assert!(run.stderr.contains("already exists"), "{}", run.stderr);
+    // More groups than files open at once, rows interleaved: every file
+    // gets its rows in order.
+    let mut data = String::from("k,v\n");
+    for i in 0..5000 {
+        data.push_str(&format!("g{},\"{i}\nx\"\n", i % 300));
+    }
+    wd.write("many.csv", &data);
+    wd.run(&[
+        "csv",
+        "partition",
+        "-s",
+        "k",
+        "--filename",
+        "p-{}.csv",
+        "many",
+        "many.csv",
+    ])
+    .ok();
+    let mut rows = 0;
+    for g in 0..300 {
+        let part = String::from_utf8(wd.read(&format!("many/p-g{g}.csv"))).unwrap();
+        let mut want = String::from("k,v\n");
+        for i in (g..5000).step_by(300) {
+            want.push_str(&format!("g{g},\"{i}\nx\"\n"));
+            rows += 1;
+        }
+        assert_eq!(part, want);
+    }
+    assert_eq!(rows, 5000);
+    // An error leaves no files behind.
+    wd.write("bad.csv", "k,v\na,1\nb\n");
+    let run = wd
+        .run(&["csv", "partition", "-s", "k", "none", "bad.csv"])
+        .code(1);
+    assert!(run.stderr.contains("line 3"), "{}", run.stderr);
+    assert!(std::fs::read_dir(wd.join("none")).unwrap().next().is_none());
+}

@@ -21,7 +21,13 @@ use std::io::Write;
 #[command(verbatim_doc_comment)]
 pub(crate) struct Args {
     /// The line written between rows.
-    #[arg(short, long, value_name = "TEXT", default_value = "#", allow_hyphen_values = true)]
+    #[arg(
+        short,
+        long,
+        value_name = "TEXT",
+        default_value = "#",
+        allow_hyphen_values = true
+    )]
     separator: String,
 
     #[command(flatten)]

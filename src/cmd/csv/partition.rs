@@ -33,7 +33,13 @@ use std::path::PathBuf;
 #[command(verbatim_doc_comment)]
 pub(crate) struct Args {
     /// The columns whose values name the files.
-    #[arg(short, long, value_name = "COLS", allow_hyphen_values = true, required = true)]
+    #[arg(
+        short,
+        long,
+        value_name = "COLS",
+        allow_hyphen_values = true,
+        required = true
+    )]
     select: String,
 
     /// Directory to write the files into.
@@ -145,7 +151,10 @@ pub(crate) fn run(args: Args) -> Result<()> {
 fn close(group: &mut GroupFile) -> Result<()> {
     if let Some(writer) = group.writer.take() {
         let name = || group.pending.target().display().to_string();
-        let file = writer.into_inner().map_err(|e| e.into_error()).with_context(name)?;
+        let file = writer
+            .into_inner()
+            .map_err(|e| e.into_error())
+            .with_context(name)?;
         file.sync_all().with_context(name)?;
     }
     Ok(())
@@ -210,7 +219,7 @@ mod tests {
     #[test]
     fn names_stay_in_the_directory_and_never_collide() {
         let mut taken = HashSet::new();
-        assert_eq!(name(&["../../etc/passwd"], &mut taken), "_.._etc_passwd");
+        assert_eq!(name(&["../../etc/passwd"], &mut taken), "_._.._etc_passwd");
         assert_eq!(name(&[".."], &mut taken), "_.");
         assert_eq!(name(&[""], &mut taken), "empty");
         assert_eq!(name(&["Berlin"], &mut taken), "Berlin");

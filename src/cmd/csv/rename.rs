@@ -61,7 +61,11 @@ pub(crate) fn run(args: Args) -> Result<()> {
     let mut out = args.common.create_output()?;
     let mut head = Vec::new();
     if !names.is_empty() {
-        write_row(&mut head, names.iter().map(Vec::as_slice), table.delimiter());
+        write_row(
+            &mut head,
+            names.iter().map(Vec::as_slice),
+            table.delimiter(),
+        );
     }
     out.write_all(&head)?;
     table.for_each_chunk(

@@ -48,7 +48,9 @@ pub(crate) struct Args {
 pub(crate) fn run(args: Args) -> Result<()> {
     let naming = FileNames::new(&args.filename)?;
     if args.common.options.out.output.is_some() {
-        return Err(usage("split writes its files into OUTDIR; -o has no meaning here"));
+        return Err(usage(
+            "split writes its files into OUTDIR; -o has no meaning here",
+        ));
     }
     if args.rows == 0 || args.parts == Some(0) {
         return Err(usage("-n and -k must be at least 1"));
@@ -57,7 +59,12 @@ pub(crate) fn run(args: Args) -> Result<()> {
     let sizes: Vec<u64> = match args.parts {
         None => vec![args.rows],
         Some(k) => {
-            if args.common.input.as_deref().is_none_or(|p| p.as_os_str() == "-") {
+            if args
+                .common
+                .input
+                .as_deref()
+                .is_none_or(|p| p.as_os_str() == "-")
+            {
                 return Err(usage(
                     "-k counts the rows first and needs a file, not stdin; use -n",
                 ));
