@@ -1519,3 +1519,28 @@ fn partition_writes_one_safe_file_per_value_with_bounded_open_files() {
     assert!(run.stderr.contains("line 3"), "{}", run.stderr);
     assert!(std::fs::read_dir(wd.join("none")).unwrap().next().is_none());
 }
+
+#[test]
+fn reverse_of_a_mapped_file_handles_crlf_blank_lines_and_uneven_rows() {
+    let wd = Workdir::new();
+    let crlf = "a,b\r\n1,\"x\r\ny\"\r\n2,z\r\n";
+    wd.write("c.csv", crlf);
+    assert_eq!(csv(&wd, &["reverse", "c.csv"]), "a,b\n2,z\n1,\"x\r\ny\"\n");
+    assert_eq!(
+        csv(&wd, &["reverse", "c.csv"]),
+        csv_stdin(&wd, &["reverse"], crlf)
+    );
+    wd.write("blank.csv", "a\n1\n\n2\n");
+    assert_eq!(csv(&wd, &["reverse", "blank.csv"]), "a\n2\n1\n");
+    wd.write("r.csv", "a,b\n1,2\n3\n");
+    let run = wd.run(&["csv", "reverse", "r.csv"]).code(1);
+    assert!(
+        run.stderr.contains("r.csv: line 3, byte 8"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(
+        csv(&wd, &["reverse", "--flexible", "r.csv"]),
+        "a,b\n3\n1,2\n"
+    );
+}
