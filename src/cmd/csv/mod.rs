@@ -29,6 +29,7 @@ mod key;
 mod partition;
 mod rename;
 mod reverse;
+mod runs;
 mod sample;
 mod search;
 mod selection;
