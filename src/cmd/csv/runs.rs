@@ -218,8 +218,7 @@ fn read_head(r: &mut impl Read, run: usize, reverse: bool) -> Result<Option<Head
         Err(e) => return Err(e).context("reading a temporary run"),
     }
     let mut key = vec![0; u32::from_le_bytes(len) as usize];
-    r.read_exact(&mut key)
-        .context("reading a temporary run")?;
+    r.read_exact(&mut key).context("reading a temporary run")?;
     r.read_exact(&mut len).context("reading a temporary run")?;
     let mut row = vec![0; u32::from_le_bytes(len) as usize];
     r.read_exact(&mut row).context("reading a temporary run")?;

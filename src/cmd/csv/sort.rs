@@ -1,8 +1,8 @@
 //! `fkit csv sort`: a stable sort by columns, in RAM or through temp files.
 
 use super::json_out::unquote_field;
-use super::selection::Selection;
 use super::runs::RunSorter;
+use super::selection::Selection;
 use super::{Common, Table, write_row};
 use crate::io::Size;
 use anyhow::Result;
