@@ -562,6 +562,11 @@ fn readme_examples_run() {
     wd.write("events.ndjson", "{\"a\":1}\n{\"b\":{\"c\":[2,3]}}\n");
     wd.write("upload.csv", "a,b\n1,2\n");
     wd.write("cities.csv", "city,id,country\nBerlin,1,DE\nOslo,2,NO\n");
+    wd.write("ragged.csv", "a,b\n1\n2,3,4\n");
+    wd.write("sales.csv", "region,amount\nNorth,1\n,2\n");
+    wd.write("counts.csv", "k,a,b\nx,,1\n");
+    wd.write("posts.csv", "id,tags\n1,a|b\n");
+    wd.write("wide.csv", "a,b,c\n1,2,3\n");
     if !have("gzip") {
         eprintln!("skipped: gzip is not installed");
         return;
@@ -595,6 +600,12 @@ fn readme_examples_run() {
     }
     assert!(ran >= 10, "ran {ran} examples");
     assert_eq!(wd.read("events.csv"), b"a,b.c.0,b.c.1\n1,,\n,2,3\n");
+    assert_eq!(wd.read("fixed.csv"), b"a,b,\n1,,\n2,3,4\n");
+    assert_eq!(wd.read("parts/0.csv"), wd.read("data.csv"));
+    assert_eq!(
+        wd.read("by-city/Bern.csv"),
+        b"id,name,city,score,note\n3,Ken,Bern,2,\n"
+    );
     assert_eq!(
         wd.read("all.csv"),
         b"id,name,city,score,note,city,id,country\n1,Ada,Berlin,3.5,x,Berlin,1,DE\n\
