@@ -243,6 +243,10 @@ fn parse_delimiter(s: &str) -> std::result::Result<u8, String> {
 /// are in flight at once, which bounds memory to a few of them.
 const CHUNK: usize = 1 << 20;
 
+/// Files up to this size keep their pages mapped from the cut into chunks
+/// to the parse of each (the parse gives them back).
+const KEEP_MAPPED: usize = 512 << 20;
+
 /// The input of an op: a mapped regular file, or a stream.
 pub(crate) struct Table {
     name: String,
@@ -679,14 +683,24 @@ impl Table {
             }
             TableData::Mapped(map) => {
                 let data: &[u8] = map;
+                // The cut touches every page once and the parse again: a
+                // file small enough keeps its pages mapped between the two
+                // (faulting them in twice costs more than the scan); a
+                // bigger one gives them back at once, so memory stays small.
+                let keep_mapped = data.len() <= KEEP_MAPPED;
                 let mut ranges =
                     chunks::record_ranges(data, self.data_start, CHUNK, b'"', &|range| {
-                        map.release(range)
+                        if !keep_mapped {
+                            map.release(range)
+                        }
                     });
                 if from_end {
                     ranges.reverse();
                 }
                 let mut progress = Progress::bytes(Some(data.len() as u64), self.progress);
+                // Output buffers written out come back for the next chunks:
+                // fresh ones would fault in new pages every time.
+                let (spare_tx, spare_rx) = crossbeam_channel::unbounded::<Vec<u8>>();
                 let process = |range: Range<usize>| -> Result<(T, Vec<u8>)> {
                     let bytes = &data[range.clone()];
                     let mut reader = ZeroCopyReaderBuilder::new()
@@ -706,7 +720,7 @@ impl Table {
                         rows: 0,
                     };
                     let mut sink = RowOutput {
-                        buf: Vec::new(),
+                        buf: spare_rx.try_recv().unwrap_or_default(),
                         out: None,
                     };
                     let value = work(&mut records, &mut sink)?;
@@ -748,8 +762,10 @@ impl Table {
                                 .map_err(|_| anyhow::anyhow!("a parsing thread stopped"))?;
                             waiting.insert(i, result);
                             while let Some(result) = waiting.remove(&next_write) {
-                                let (value, bytes) = result?;
+                                let (value, mut bytes) = result?;
                                 out.write_all(&bytes)?;
+                                bytes.clear();
+                                let _ = spare_tx.send(bytes);
                                 done(value)?;
                                 progress.inc(ranges[next_write].len() as u64);
                                 next_write += 1;
