@@ -14,7 +14,7 @@ use std::io::Write;
 /// memory.
 ///
 /// Examples:
-///   fkit csv flatten data.csv | less
+///   fkit csv flatten data.csv | head -n 20
 ///   fkit csv slice -i 41 data.csv | fkit csv flatten
 ///   fkit csv flatten -s '---' data.csv.gz -o rows.txt
 #[derive(clap::Args, Debug)]

@@ -1,5 +1,8 @@
 //! `fkit csv`: a CSV toolkit (count, headers, select, search, slice, sort,
-//! stats, frequency, fmt, conversions to and from JSON, validate).
+//! stats, frequency, fmt, conversions to and from JSON, validate, join,
+//! cat, dedup, sample, head, tail, reverse, table, fixlengths, flatten,
+//! rename, behead, enum, fill, explode, implode, transpose, split,
+//! partition).
 //!
 //! Every op reads its input through one [`Table`]: a regular uncompressed
 //! file is memory-mapped and cut into record-aligned chunks that both cores
@@ -50,7 +53,7 @@ use std::io::{Read, Write};
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
-/// CSV toolkit: count, select, search, sort, stats, convert, validate.
+/// CSV toolkit: count, select, search, sort, join, reshape, split, convert.
 ///
 /// Every op reads FILE (or stdin for `-` or nothing), decompressing gzip
 /// and bzip2 input on the fly, and writes to stdout or, atomically, to -o.
@@ -64,6 +67,8 @@ use std::path::{Path, PathBuf};
 ///   fkit csv sort -N -R -s score data.csv | fkit csv slice --len 10
 ///   fkit csv stats --json data.csv
 ///   fkit csv to-json --infer data.csv > data.json
+///   fkit csv join city data.csv city cities.csv | fkit csv table
+///   fkit csv partition -s city by-city data.csv
 #[derive(clap::Args, Debug)]
 #[command(verbatim_doc_comment)]
 pub struct Args {

@@ -28,7 +28,7 @@ use std::path::PathBuf;
 ///
 /// Examples:
 ///   fkit csv partition -s city by-city data.csv
-///   fkit csv partition -s country,year --filename 'sales-{}.csv' out sales.csv.gz
+///   fkit csv partition -s region,city --filename 'sales-{}.csv' out sales.csv.gz
 #[derive(clap::Args, Debug)]
 #[command(verbatim_doc_comment)]
 pub(crate) struct Args {

@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 /// Examples:
 ///   fkit csv split parts data.csv
 ///   fkit csv split -n 100000 --filename 'data-{}.csv' parts data.csv.gz
-///   fkit csv split -k 4 parts data.csv
+///   fkit csv split -k 4 quarters data.csv
 #[derive(clap::Args, Debug)]
 #[command(verbatim_doc_comment)]
 pub(crate) struct Args {
