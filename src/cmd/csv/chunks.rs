@@ -328,8 +328,9 @@ pub(crate) fn record_starts(
     record: impl FnMut(Range<usize>, usize) -> bool,
 ) -> bool {
     #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") {
-        // SAFETY: the CPU supports AVX2, checked just above.
+    if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("popcnt")
+    {
+        // SAFETY: the CPU supports AVX2 and POPCNT, checked just above.
         return unsafe { record_starts_avx2(data, delimiter, quote, record) };
     }
     record_starts_portable(data, delimiter, quote, record)
@@ -387,7 +388,7 @@ fn record_starts_portable(
 /// the line-at-a-time scan on short rows (bench rows `csv reverse`,
 /// `csv sample 1000`), where memchr's per-call cost dominates.
 #[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
+#[target_feature(enable = "avx2,popcnt")]
 fn record_starts_avx2(
     data: &[u8],
     delimiter: u8,
