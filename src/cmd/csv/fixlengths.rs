@@ -37,11 +37,7 @@ pub(crate) fn run(args: Args) -> Result<()> {
     let header: Vec<Vec<u8>> = table.header().iter().map(<[u8]>::to_vec).collect();
     let delimiter = table.delimiter();
     let mut out = args.common.create_output()?;
-    let is_stdin = args
-        .common
-        .input
-        .as_deref()
-        .is_none_or(|p| p.as_os_str() == "-");
+    let is_stdin = args.common.reads_stdin();
     let width = match args.length {
         Some(n) => n,
         None if is_stdin => {

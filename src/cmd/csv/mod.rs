@@ -172,6 +172,11 @@ impl Common {
     pub(crate) fn delimiter(&self) -> u8 {
         self.options.delimiter_for(self.input.as_deref())
     }
+
+    /// Whether the input is stdin, which can be read only once.
+    pub(crate) fn reads_stdin(&self) -> bool {
+        self.input.as_deref().is_none_or(|p| p.as_os_str() == "-")
+    }
 }
 
 /// How inputs are read and the output written, for ops that take one

@@ -59,12 +59,7 @@ pub(crate) fn run(args: Args) -> Result<()> {
     let sizes: Vec<u64> = match args.parts {
         None => vec![args.rows],
         Some(k) => {
-            if args
-                .common
-                .input
-                .as_deref()
-                .is_none_or(|p| p.as_os_str() == "-")
-            {
+            if args.common.reads_stdin() {
                 return Err(usage(
                     "-k counts the rows first and needs a file, not stdin; use -n",
                 ));
