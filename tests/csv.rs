@@ -1596,6 +1596,7 @@ fn join_of_files_larger_than_memory_sort_merges_to_the_same_rows() {
     }
     wd.write("big.csv", &big);
     wd.write("other.csv", &other);
+    std::fs::create_dir(wd.join("runs")).unwrap();
     for kind in [
         &[][..],
         &["--left"],
@@ -1636,6 +1637,8 @@ fn join_of_files_larger_than_memory_sort_merges_to_the_same_rows() {
                 "--full",
                 "-S",
                 "4K",
+                "--temp-dir",
+                "runs",
                 "k",
                 "big.csv",
                 "k",
@@ -1643,6 +1646,28 @@ fn join_of_files_larger_than_memory_sort_merges_to_the_same_rows() {
             ],
         );
         assert_eq!(sorted_lines(&got), sorted_lines(&want));
+        // The runs go to --temp-dir (and are gone afterwards).
+        assert!(std::fs::read_dir(wd.join("runs")).unwrap().next().is_none());
+        let run = wd
+            .run(&[
+                "csv",
+                "join",
+                "-S",
+                "1K",
+                "--temp-dir",
+                "missing",
+                "k",
+                "big.csv",
+                "k",
+                "other.csv",
+            ])
+            .code(1);
+        assert!(
+            run.stderr
+                .contains("cannot create a temporary file in missing"),
+            "{}",
+            run.stderr
+        );
         // stdin cannot be read twice: held and too big, it is an error.
         let run = wd
             .run_stdin(

@@ -8,7 +8,7 @@ use anyhow::{Context, Result};
 use std::collections::HashMap;
 use std::ffi::OsString;
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 
 /// Join two CSV files on key columns, as SQL joins two tables.
@@ -47,7 +47,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 ///   fkit csv join --left id,date visits.csv id,date sales.csv.gz -o all.csv
 ///   fkit csv join -i --anti email users.csv email unsubscribed.csv
 ///   fkit csv join --cross sizes.csv colours.csv
-///   fkit csv join -S 1G id huge-a.csv id huge-b.csv -o joined.csv
+///   fkit csv join -S 1G --temp-dir /var/tmp id huge-a.csv id huge-b.csv -o joined.csv
 #[derive(clap::Args, Debug)]
 #[command(verbatim_doc_comment)]
 pub(crate) struct Args {
@@ -90,6 +90,11 @@ pub(crate) struct Args {
     /// The most RAM the held (smaller) file may take.
     #[arg(short = 'S', long, value_name = "SIZE", default_value = "2G")]
     memory: Size,
+
+    /// Directory for the temporary files of a sort-merge join (default:
+    /// the system's; give one on disk when /tmp is in RAM).
+    #[arg(long, value_name = "DIR")]
+    temp_dir: Option<PathBuf>,
 
     #[command(flatten)]
     options: Options,
@@ -185,6 +190,7 @@ pub(crate) fn run(args: Args) -> Result<()> {
         plan.sort_merge(
             [(&mut left, &left_keys), (&mut right, &right_keys)],
             budget,
+            args.temp_dir.as_ref(),
             &mut out,
         )?;
         return out.finish();
@@ -202,6 +208,7 @@ pub(crate) fn run(args: Args) -> Result<()> {
             plan.sort_merge(
                 [(&mut left, &left_keys), (&mut right, &right_keys)],
                 budget,
+                args.temp_dir.as_ref(),
                 &mut out,
             )?;
             return out.finish();
@@ -498,6 +505,7 @@ impl Plan {
         &self,
         sides: [(&mut Table, &KeyColumns); 2],
         budget: u64,
+        temp_dir: Option<&PathBuf>,
         out: &mut dyn Write,
     ) -> Result<()> {
         // Pairs are written FILE1's row first, as write_pair does for a
@@ -508,8 +516,8 @@ impl Plan {
         };
         let each = (budget / 2).max(1) as usize;
         let [(left, lk), (right, rk)] = sides;
-        let mut l = SortedSide::new(self.sorted(left, lk, each)?);
-        let mut r = SortedSide::new(self.sorted(right, rk, each)?);
+        let mut l = SortedSide::new(self.sorted(left, lk, each, temp_dir)?);
+        let mut r = SortedSide::new(self.sorted(right, rk, each, temp_dir)?);
         l.advance()?;
         r.advance()?;
         let mut sink = RowOutput {
@@ -583,8 +591,14 @@ impl Plan {
     /// The rows of `table` in output form, sorted by key: a key is a tag
     /// byte (0 for a null key that matches nothing, else 1) and the
     /// encoded fields.
-    fn sorted(&self, table: &mut Table, keys: &KeyColumns, budget: usize) -> Result<Sorted> {
-        let mut sorter = RunSorter::new(budget, false, None);
+    fn sorted(
+        &self,
+        table: &mut Table,
+        keys: &KeyColumns,
+        budget: usize,
+        temp_dir: Option<&PathBuf>,
+    ) -> Result<Sorted> {
+        let mut sorter = RunSorter::new(budget, false, temp_dir.cloned());
         let (from, to) = (table.delimiter(), self.delimiter);
         let (mut key, mut row) = (Vec::new(), Vec::new());
         table.sequential(|records| {
