@@ -289,6 +289,16 @@ impl PendingFile {
         Ok((file, PendingFile { temp, target }))
     }
 
+    /// Open the temporary file again, to write at its end: a command that
+    /// writes many pending files (`csv partition`) closes some and comes
+    /// back to them, so open descriptors stay bounded.
+    pub fn reopen(&self) -> Result<File> {
+        fs::OpenOptions::new()
+            .append(true)
+            .open(&self.temp)
+            .with_context(|| self.target.display().to_string())
+    }
+
     /// The name it will have.
     pub fn target(&self) -> &Path {
         &self.target
