@@ -436,3 +436,219 @@ fn files_without_a_size_are_streamed() {
     assert_eq!(named.split_whitespace().next(), Some(want.as_str()));
     assert_eq!(stdin.trim(), want);
 }
+
+/// Log-like lines that give -i, -w and regexes something to tell apart:
+/// `error` in several cases, inside words, more than once per line, and
+/// non-ASCII text.
+fn mixed_lines(lines: usize, seed: u64) -> Vec<u8> {
+    const WORDS: [&str; 14] = [
+        "error", "Error", "ERRORS", "xerror", "error_x", "timeout", "time-out", "ok", "déjà",
+        "naïve", "ERROR", "(error)", "ERR", "über",
+    ];
+    let noise = pseudo_random(lines * 6, seed);
+    let mut out = Vec::new();
+    for i in 0..lines {
+        out.extend_from_slice(format!("{i:05} ").as_bytes());
+        for k in 0..(noise[i * 6] % 6) as usize {
+            out.extend_from_slice(
+                WORDS[noise[i * 6 + 1 + k % 5] as usize % WORDS.len()].as_bytes(),
+            );
+            out.push(if k % 2 == 0 { b' ' } else { b',' });
+        }
+        out.push(b'\n');
+    }
+    out.extend_from_slice(b"last ERROR then timeout, no newline");
+    out
+}
+
+/// `fkit mmap find ARGS` and the peer's shell command print the same, on a
+/// mapped file (with tiny slices too) and on a pipe.
+fn same_as_peer(wd: &Workdir, fkit: &[&str], peer: &str) {
+    let theirs = sh(wd, &format!("LC_ALL=C {peer}"));
+    for slice in ["1", "100", "1G"] {
+        let mut cmd = wd.command(&[&["mmap", "find"], fkit].concat());
+        cmd.env("FKIT_MMAP_SLICE", slice);
+        let run = run_command(&mut cmd, b"");
+        assert_eq!(run.stdout_str(), theirs, "{fkit:?} slice {slice} vs {peer}");
+    }
+}
+
+#[test]
+fn find_lines_case_words_and_regexes_agree_with_grep() {
+    let wd = Workdir::new();
+    wd.write("log", mixed_lines(4000, 7));
+    same_as_peer(&wd, &["log", "error", "--lines"], "grep -c -F error log");
+    same_as_peer(
+        &wd,
+        &["log", "-i", "error", "--lines"],
+        "grep -c -i -F error log",
+    );
+    same_as_peer(
+        &wd,
+        &["-w", "-e", "error", "--lines", "log"],
+        "grep -c -w -F error log",
+    );
+    same_as_peer(
+        &wd,
+        &["-i", "-w", "--lines", "-e", "error", "log"],
+        "grep -c -i -w -F error log",
+    );
+    same_as_peer(
+        &wd,
+        &["-v", "-i", "--lines", "-e", "error", "log"],
+        "grep -c -v -i -F error log",
+    );
+    same_as_peer(
+        &wd,
+        &["log", "--regex", "ERR[O]R.*time", "--lines"],
+        "grep -c -E 'ERR[O]R.*time' log",
+    );
+    same_as_peer(
+        &wd,
+        &["log", "-E", "^[0-9]+ ok", "--lines"],
+        "grep -c -E '^[0-9]+ ok' log",
+    );
+    same_as_peer(
+        &wd,
+        &["log", "-E", "out$", "--lines"],
+        "grep -c -E 'out$' log",
+    );
+    same_as_peer(
+        &wd,
+        &["-e", "ok", "-e", "timeout", "--lines", "log"],
+        "grep -c -F -e ok -e timeout log",
+    );
+    same_as_peer(
+        &wd,
+        &["--lines", "--max", "7", "-i", "-e", "error", "log"],
+        "grep -c -m 7 -i -F error log",
+    );
+    // Byte offsets of every match, as grep -b -o prints them.
+    same_as_peer(
+        &wd,
+        &["-i", "-e", "error", "log"],
+        "grep -b -o -i -F error log | cut -d: -f1",
+    );
+    same_as_peer(
+        &wd,
+        &["-w", "-e", "error", "log"],
+        "grep -b -o -w -F error log | cut -d: -f1",
+    );
+    same_as_peer(
+        &wd,
+        &["-E", "-e", "[a-z]+_x|ERR", "log"],
+        "grep -b -o -E '[a-z]+_x|ERR' log | cut -d: -f1",
+    );
+    same_as_peer(
+        &wd,
+        &["-e", "error", "-e", "errors", "-i", "log"],
+        "grep -b -o -i -F -e error -e errors log | cut -d: -f1",
+    );
+    same_as_peer(
+        &wd,
+        &["-E", "-e", "déjà|über", "--count", "log"],
+        "grep -o -E 'déjà|über' log | wc -l",
+    );
+    // A pipe gives the same answers, one block of lines at a time.
+    let theirs = sh(&wd, "grep -c -i -w -F error log");
+    let piped = wd.run_stdin(
+        &["mmap", "find", "-i", "-w", "-", "error", "--lines"],
+        wd.read("log"),
+    );
+    assert_eq!(piped.ok().stdout_str(), theirs);
+    let theirs = sh(&wd, "grep -b -o -E 'ERR[A-Z]*' log | cut -d: -f1");
+    let piped = wd.run_stdin(&["mmap", "find", "-", "-E", "ERR[A-Z]*"], wd.read("log"));
+    assert_eq!(piped.ok().stdout_str(), theirs);
+    if have("rg") {
+        same_as_peer(
+            &wd,
+            &["log", "--regex", "ERR[O]R .*timeout", "--lines"],
+            "rg -c 'ERR[O]R .*timeout' log",
+        );
+        same_as_peer(
+            &wd,
+            &["log", "-i", "error", "--lines"],
+            "rg -c -i -F error log",
+        );
+    }
+}
+
+#[test]
+fn find_several_files_pattern_files_and_names() {
+    let wd = Workdir::new();
+    wd.write("a.log", mixed_lines(500, 1));
+    wd.write("b.log", mixed_lines(300, 2));
+    wd.write("c.log", b"nothing here\n");
+    wd.write("pats", "timeout\nnaïve\n");
+    same_as_peer(
+        &wd,
+        &["a.log", "b.log", "c.log", "-i", "error", "--lines"],
+        "grep -c -i -F error a.log b.log c.log",
+    );
+    same_as_peer(
+        &wd,
+        &["-f", "pats", "--lines", "a.log", "b.log"],
+        "grep -c -F -f pats a.log b.log",
+    );
+    same_as_peer(
+        &wd,
+        &["-l", "-w", "-e", "ERR", "a.log", "b.log", "c.log"],
+        "grep -l -w -F ERR a.log b.log c.log",
+    );
+    same_as_peer(
+        &wd,
+        &["-l", "-v", "-e", "e", "a.log", "c.log"],
+        "grep -l -v -F e a.log c.log",
+    );
+    same_as_peer(
+        &wd,
+        &["-e", "timeout", "a.log", "b.log"],
+        "grep -b -o -F timeout a.log b.log | cut -d: -f1,2",
+    );
+    same_as_peer(
+        &wd,
+        &["a.log", "b.log", "ok", "--count"],
+        "grep -o -F ok a.log | wc -l | sed 's/^/a.log:/'; grep -o -F ok b.log | wc -l | sed 's/^/b.log:/'",
+    );
+    // Status as grep's: 0 found, 1 not, 2 a file could not be read (the
+    // others are still searched).
+    wd.run(&["mmap", "find", "-l", "-e", "zzz", "a.log", "c.log"])
+        .code(1);
+    let run = wd
+        .run(&[
+            "mmap",
+            "find",
+            "--lines",
+            "-e",
+            "nothing",
+            "missing.log",
+            "c.log",
+        ])
+        .code(2);
+    assert_eq!(run.stdout_str(), "c.log:1\n");
+    assert!(
+        run.stderr.contains("fkit: mmap: missing.log:"),
+        "{}",
+        run.stderr
+    );
+    // An empty pattern file matches nothing, as grep -f.
+    wd.write("none", b"");
+    let run = wd
+        .run(&["mmap", "find", "-f", "none", "--lines", "a.log"])
+        .code(1);
+    assert_eq!(run.stdout_str(), "0\n");
+    // -v selects lines; a bad regex is a usage error.
+    wd.run(&["mmap", "find", "-v", "a.log", "x"]).code(2);
+    wd.run(&["mmap", "find", "-E", "a.log", "(x"]).code(2);
+    let json = wd
+        .run(&[
+            "mmap", "find", "--json", "--lines", "-e", "ok", "-e", "ERR", "a.log",
+        ])
+        .ok();
+    let v: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(
+        v["lines"].to_string(),
+        sh(&wd, "grep -c -F -e ok -e ERR a.log").trim()
+    );
+    assert_eq!(v["patterns"][1], "ERR");
+}

@@ -1,7 +1,9 @@
 //! `fkit mmap`: view, search, count lines and patch bytes through a memory map.
 
 mod find;
+mod folded;
 mod lines;
+mod matcher;
 mod patch;
 mod view;
 
