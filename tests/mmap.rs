@@ -652,3 +652,116 @@ fn find_several_files_pattern_files_and_names() {
     );
     assert_eq!(v["patterns"][1], "ERR");
 }
+
+/// Text with multibyte UTF-8, controls, tabs, runs of blanks, a stray
+/// invalid byte and no final newline: what wc's rules tell apart.
+fn wc_text(lines: usize, seed: u64) -> Vec<u8> {
+    const PIECES: [&str; 12] = [
+        "word",
+        " ",
+        "\t",
+        "  ",
+        "héllo",
+        "wörld",
+        "日本語",
+        "\x01",
+        "a\x7fb",
+        "\r",
+        "\x0b",
+        "€uro",
+    ];
+    let noise = pseudo_random(lines * 8, seed);
+    let mut out = Vec::new();
+    for i in 0..lines {
+        for k in 0..(noise[i * 8] % 8) as usize {
+            out.extend_from_slice(PIECES[noise[i * 8 + k] as usize % PIECES.len()].as_bytes());
+        }
+        if i % 500 == 7 {
+            out.push(0xff);
+        }
+        out.push(b'\n');
+    }
+    out.extend_from_slice("tail without newline ünïcode".as_bytes());
+    out
+}
+
+#[test]
+fn lines_words_chars_bytes_agree_with_wc() {
+    let wd = Workdir::new();
+    wd.write("a.txt", wc_text(3000, 11));
+    wd.write("b.txt", wc_text(40, 12));
+    wd.write("empty", b"");
+    // Words as wc counts them in the C locale, characters in a UTF-8 one.
+    for (flags, locale) in [
+        (&["-w"][..], "C"),
+        (&["-c"], "C"),
+        (&["-l"], "C"),
+        (&["-m"], "C.UTF-8"),
+        (&["-l", "-w", "-c"], "C"),
+        (&["-l", "-m", "-c"], "C.UTF-8"),
+    ] {
+        for files in [&["a.txt"][..], &["a.txt", "b.txt", "empty"]] {
+            let theirs = sh(
+                &wd,
+                &format!("LC_ALL={locale} wc {} {}", flags.join(" "), files.join(" ")),
+            );
+            for slice in ["1", "333", "1G"] {
+                let mut cmd = wd.command(&[&["mmap", "lines"], flags, files].concat());
+                cmd.env("FKIT_MMAP_SLICE", slice);
+                let run = run_command(&mut cmd, b"");
+                assert_eq!(
+                    run.stdout_str(),
+                    theirs,
+                    "{flags:?} {files:?} slice {slice}"
+                );
+            }
+        }
+        // From a pipe (wc pads to 7) and from stdin on a file.
+        let theirs = sh(
+            &wd,
+            &format!("cat a.txt | LC_ALL={locale} wc {}", flags.join(" ")),
+        );
+        let ours = sh(
+            &wd,
+            &format!("cat a.txt | \"$FKIT\" mmap lines {}", flags.join(" ")),
+        );
+        assert_eq!(ours, theirs, "{flags:?} piped");
+        let theirs = sh(
+            &wd,
+            &format!("LC_ALL={locale} wc {} < b.txt", flags.join(" ")),
+        );
+        let ours = sh(
+            &wd,
+            &format!("\"$FKIT\" mmap lines {} < b.txt", flags.join(" ")),
+        );
+        assert_eq!(ours, theirs, "{flags:?} stdin");
+    }
+    // Default: lines only, with a total line for several files.
+    let theirs = sh(&wd, "wc -l a.txt b.txt");
+    assert_eq!(
+        wd.run(&["mmap", "lines", "a.txt", "b.txt"])
+            .ok()
+            .stdout_str(),
+        theirs
+    );
+    // A missing file is reported; the others are still counted.
+    let run = wd.run(&["mmap", "lines", "-c", "b.txt", "missing"]).code(1);
+    assert!(
+        run.stderr.contains("fkit: mmap: missing:"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stdout_str().contains(" b.txt\n"));
+    let json = wd
+        .run(&["mmap", "lines", "-w", "-m", "a.txt", "--json"])
+        .ok();
+    let v: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(
+        v["words"].to_string(),
+        sh(&wd, "LC_ALL=C wc -w < a.txt").trim()
+    );
+    assert_eq!(
+        v["chars"].to_string(),
+        sh(&wd, "LC_ALL=C.UTF-8 wc -m < a.txt").trim()
+    );
+}

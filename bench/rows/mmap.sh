@@ -13,3 +13,4 @@ row "mmap find --offsets text.log" "$size" "fkit mmap find $log ' ERROR ' --offs
 row "mmap view 1M at 128M (hex)" 1048576 "fkit mmap view $log --offset 128M --length 1M | cat" "xxd" "xxd -s 134217728 -l 1048576 $log | cat"
 row "mmap find --regex --lines text.log" "$size" "fkit mmap find $log --regex 'ERR[O]R .*timeout' --lines | cat" "rg -c" "rg -c 'ERR[O]R .*timeout' $log | cat"
 row "mmap find -i --lines text.log" "$size" "fkit mmap find $log -i error --lines | cat" "rg -c -i -F" "rg -c -i -F error $log | cat"
+row "mmap lines -w text.log" "$size" "fkit mmap lines -w $log | cat" "wc -w" "wc -w $log | cat"

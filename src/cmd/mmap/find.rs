@@ -1,7 +1,7 @@
 //! `fkit mmap find` and `fkit mmap lines`: parallel scans of a mapped file.
 
 use super::matcher::{Matcher, Syntax, count_lines};
-use super::{STREAM_BLOCK, ScanProgress, cores, name_of, open, scan_slices, slices};
+use super::{STREAM_BLOCK, ScanProgress, cores, line_slices, name_of, open, scan_slices, slices};
 use crate::io::{Exit, Input};
 use crate::io::{MapOrStream, Output};
 use anyhow::{Context, Result};
@@ -420,26 +420,6 @@ impl Search {
             base += cut as u64;
         }
     }
-}
-
-/// `0..len` in slices for [`scan_slices`], each boundary moved to just
-/// after the next newline, so every slice holds whole lines.
-fn line_slices(hay: &[u8]) -> Vec<Range<usize>> {
-    let mut parts = Vec::new();
-    let mut start = 0;
-    for r in slices(hay.len()) {
-        if r.end <= start {
-            continue;
-        }
-        let end = if hay[r.end - 1] == b'\n' {
-            r.end
-        } else {
-            memchr::memchr(b'\n', &hay[r.end..]).map_or(hay.len(), |nl| r.end + nl + 1)
-        };
-        parts.push(start..end);
-        start = end;
-    }
-    parts
 }
 
 /// The literal's matches that start in `hay[from..end]` (looking past

@@ -161,7 +161,7 @@ impl FoldedLiteral {
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
 #[inline]
-fn load32(bytes: &[u8]) -> __m256i {
+pub(super) fn load32(bytes: &[u8]) -> __m256i {
     let bytes: &[u8; 32] = bytes[..32].try_into().expect("a 32-byte block");
     // SAFETY: `bytes` is 32 readable bytes; the unaligned load has no
     // alignment requirement (and needs no CPU feature beyond AVX, which
@@ -169,10 +169,10 @@ fn load32(bytes: &[u8]) -> __m256i {
     unsafe { _mm256_loadu_si256(bytes.as_ptr().cast()) }
 }
 
-/// The first 16 bytes of `bytes` as a vector.
+/// The first 16 bytes of `bytes` as a vector (SSE2, the x86_64 baseline).
 #[cfg(target_arch = "x86_64")]
 #[inline]
-fn load(bytes: &[u8]) -> __m128i {
+pub(super) fn load(bytes: &[u8]) -> __m128i {
     let bytes: &[u8; 16] = bytes[..16].try_into().expect("a 16-byte block");
     // SAFETY: `bytes` is 16 readable bytes; the unaligned load has no
     // alignment requirement.

@@ -147,6 +147,26 @@ fn slices(len: usize) -> Vec<Range<usize>> {
         .collect()
 }
 
+/// `0..len` in slices for [`scan_slices`], each boundary moved to just
+/// after the next newline, so every slice holds whole lines.
+pub(super) fn line_slices(hay: &[u8]) -> Vec<Range<usize>> {
+    let mut parts = Vec::new();
+    let mut start = 0;
+    for r in slices(hay.len()) {
+        if r.end <= start {
+            continue;
+        }
+        let end = if hay[r.end - 1] == b'\n' {
+            r.end
+        } else {
+            memchr::memchr(b'\n', &hay[r.end..]).map_or(hay.len(), |nl| r.end + nl + 1)
+        };
+        parts.push(start..end);
+        start = end;
+    }
+    parts
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
