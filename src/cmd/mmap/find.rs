@@ -192,9 +192,12 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
         .any(|c| c.kind() == io::ErrorKind::BrokenPipe)
 }
 
+/// The files to search; `None` is stdin.
+type Files = Vec<Option<PathBuf>>;
+
 /// The patterns (from -e, -f or the last argument; newlines split them,
 /// as grep's) and the files (none means stdin).
-fn patterns_and_files(args: &Args) -> Result<(Vec<Vec<u8>>, Vec<Option<PathBuf>>)> {
+fn patterns_and_files(args: &Args) -> Result<(Vec<Vec<u8>>, Files)> {
     let mut texts: Vec<Vec<u8>> = args
         .regexp
         .iter()

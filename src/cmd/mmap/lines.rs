@@ -228,7 +228,7 @@ fn count(path: Option<&PathBuf>, want: Wanted, args: &Args) -> Result<(Counts, O
             // ones too (an empty file, /proc's files that claim 0 bytes).
             let size = input.len().or_else(|| {
                 let meta = std::fs::metadata(path?).ok()?;
-                meta.is_file().then(|| meta.len())
+                meta.is_file().then_some(meta.len())
             });
             let name = input.name().to_string();
             (count_stream(input, want).with_context(|| name)?, size)
@@ -338,7 +338,7 @@ fn word_starts(bytes: &[u8], in_word: &mut bool) -> u64 {
         }
         // SAFETY: SSE2 is part of the x86_64 baseline: every x86_64 CPU
         // has it, so the target feature holds wherever this runs.
-        return unsafe { word_starts_sse2(bytes, in_word) };
+        unsafe { word_starts_sse2(bytes, in_word) }
     }
     #[cfg(not(target_arch = "x86_64"))]
     word_starts_slowly(bytes, in_word)

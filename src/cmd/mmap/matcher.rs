@@ -16,7 +16,7 @@ use regex::bytes::{Regex, RegexBuilder};
 /// The compiled patterns.
 pub(super) enum Matcher {
     /// One byte string, searched with memmem; matches may span lines.
-    Literal(Finder<'static>),
+    Literal(Box<Finder<'static>>),
     /// One ASCII byte string, ignoring case (-i); matches may span lines.
     Folded(FoldedLiteral),
     /// Everything else; a match always lies within one line.
@@ -39,7 +39,7 @@ impl Matcher {
             && !syntax.word
             && !one.is_empty()
         {
-            return Ok(Matcher::Literal(Finder::new(one).into_owned()));
+            return Ok(Matcher::Literal(Box::new(Finder::new(one).into_owned())));
         }
         if let [one] = patterns
             && !syntax.regex
