@@ -382,7 +382,7 @@ fn lock_waits_for_an_exclusive_holder() {
 #[test]
 fn help_has_examples() {
     let wd = Workdir::new();
-    for sub in ["view", "find", "lines", "patch"] {
+    for sub in ["view", "find", "lines", "patch", "unview"] {
         let run = wd.run(&["mmap", sub, "--help"]).ok();
         assert!(run.stdout_str().contains("Examples:"), "{sub}");
     }
@@ -764,4 +764,159 @@ fn lines_words_chars_bytes_agree_with_wc() {
         v["chars"].to_string(),
         sh(&wd, "LC_ALL=C.UTF-8 wc -m < a.txt").trim()
     );
+}
+
+/// Bytes with runs of zeros (for -a), text and random bytes.
+fn dump_data(seed: u64) -> Vec<u8> {
+    let mut data = pseudo_random(700, seed);
+    data.extend_from_slice(&[0u8; 100]);
+    data.extend_from_slice(b"plain text: cafe\n");
+    data.extend_from_slice(&[0u8; 48]);
+    data.extend_from_slice(&pseudo_random(33, seed + 1));
+    data.extend_from_slice(&[0u8; 64]);
+    data
+}
+
+#[test]
+fn view_layouts_match_xxd() {
+    if !have("xxd") {
+        eprintln!("skipped: xxd not installed");
+        return;
+    }
+    let wd = Workdir::new();
+    wd.write("bin", dump_data(5));
+    // Runs of 1 to 6 zero lines at the end, for -a's end rules.
+    for k in 1..=6 {
+        wd.write(&format!("z{k}"), vec![0u8; 16 * k]);
+    }
+    let layouts = [
+        "",
+        "-c 4",
+        "-c 5 -g 2",
+        "-g 0",
+        "-g 4 -u",
+        "-c 32 -g 8",
+        "-c 256",
+        "-b",
+        "-b -c 3 -g 2",
+        "-b -g 0",
+        "-p",
+        "-p -c 7",
+        "-p -c 0",
+        "-p -u",
+        "-i",
+        "-i -u -c 5",
+        "-a",
+        "-a -c 4",
+        "-a -c 8 -g 3",
+        "-u -a -b",
+    ];
+    for flags in layouts {
+        let args: Vec<&str> = flags.split_whitespace().collect();
+        for file in ["bin", "z1", "z2", "z3", "z4", "z6"] {
+            let theirs = wd.sh(&format!("xxd {flags} {file}")).stdout;
+            let ours = wd.run(&[&["mmap", "view", file], &args[..]].concat()).ok();
+            assert_eq!(ours.stdout, theirs, "xxd {flags} {file}");
+        }
+        // The same from a pipe, and a range.
+        let theirs = wd.sh(&format!("xxd {flags} < bin")).stdout;
+        let ours = wd
+            .sh(&format!("cat bin | \"$FKIT\" mmap view {flags}"))
+            .stdout;
+        assert_eq!(ours, theirs, "xxd {flags} < bin");
+        let theirs = wd.sh(&format!("xxd {flags} -s 0x30 -l 100 bin")).stdout;
+        let ours = wd.run(
+            &[
+                &["mmap", "view", "bin", "-o", "0x30", "-l", "100"],
+                &args[..],
+            ]
+            .concat(),
+        );
+        assert_eq!(ours.ok().stdout, theirs, "xxd {flags} -s 0x30 -l 100");
+    }
+    // An offset from the end, mapped and piped, as xxd -s -N.
+    let theirs = sh(&wd, "xxd -s -100 bin");
+    assert_eq!(
+        wd.run(&["mmap", "view", "bin", "--offset", "-100"])
+            .ok()
+            .stdout_str(),
+        theirs
+    );
+    assert_eq!(
+        sh(&wd, "cat bin | \"$FKIT\" mmap view --offset -100"),
+        theirs
+    );
+    let theirs = sh(&wd, "xxd -s -512 -l 16 bin");
+    assert_eq!(
+        wd.run(&["mmap", "view", "bin", "-o", "-0.5K", "-l", "16"])
+            .ok()
+            .stdout_str(),
+        theirs
+    );
+    // xxd -i names the array after the file as given.
+    wd.write("1a-b.c", b"xy");
+    assert_eq!(
+        wd.run(&["mmap", "view", "-i", "1a-b.c"]).ok().stdout_str(),
+        sh(&wd, "xxd -i 1a-b.c")
+    );
+}
+
+#[test]
+fn unview_reverses_dumps_like_xxd_r() {
+    let wd = Workdir::new();
+    let data = dump_data(8);
+    wd.write("bin", &data);
+    for flags in ["", "-a", "-c 5 -g 2", "-g 0", "-u", "-c 32 -g 4"] {
+        let cols = flags
+            .split("-c ")
+            .nth(1)
+            .map(|c| c.split(' ').next().unwrap());
+        let cols_flag = cols.map(|c| format!("-c {c}")).unwrap_or_default();
+        wd.sh(&format!("\"$FKIT\" mmap view {flags} bin > dump"));
+        let ours = wd
+            .sh(&format!("\"$FKIT\" mmap unview {cols_flag} dump"))
+            .stdout;
+        assert_eq!(ours, data, "view {flags} | unview");
+        if have("xxd") {
+            let theirs = wd.sh(&format!("xxd -r {cols_flag} dump")).stdout;
+            assert_eq!(ours, theirs, "xxd -r of view {flags}");
+        }
+    }
+    // Plain dumps, from stdin, to a file (atomically, --force to replace).
+    wd.sh("\"$FKIT\" mmap view -p bin > plain");
+    wd.run(&["mmap", "unview", "-p", "plain", "-o", "copy"])
+        .ok();
+    assert_eq!(wd.read("copy"), data);
+    wd.run(&["mmap", "unview", "-p", "plain", "-o", "copy"])
+        .code(1);
+    let piped = wd.run_stdin(
+        &["mmap", "unview", "-p", "-o", "copy", "--force"],
+        wd.read("plain"),
+    );
+    piped.ok();
+    assert_eq!(wd.read("copy"), data);
+    // A dump that starts past 0 is preceded by zeros, as xxd -r on a pipe.
+    wd.sh("\"$FKIT\" mmap view bin -o 0x40 > part");
+    let mut want = vec![0u8; 0x40];
+    want.extend_from_slice(&data[0x40..]);
+    assert_eq!(wd.run(&["mmap", "unview", "part"]).ok().stdout, want);
+    // Errors say where.
+    wd.write("bad", "00ff\n0g\n");
+    let run = wd.run(&["mmap", "unview", "-p", "bad"]).code(1);
+    assert!(
+        run.stderr.contains("bad: line 2, column 2"),
+        "{}",
+        run.stderr
+    );
+    wd.write("back", "00000010: 4142  AB\n00000000: 4142  AB\n");
+    let run = wd.run(&["mmap", "unview", "back"]).code(1);
+    assert!(run.stderr.contains("line 2"), "{}", run.stderr);
+    // patch --hex takes xxd -p's lines.
+    wd.write("target", vec![b'.'; 64]);
+    wd.write("patch.bin", pseudo_random(40, 3));
+    let hex = sh(&wd, "\"$FKIT\" mmap view -p -c 16 patch.bin");
+    assert!(hex.contains('\n'));
+    wd.run(&["mmap", "patch", "target", "-o", "8", "--hex", &hex])
+        .ok();
+    assert_eq!(&wd.read("target")[8..48], &pseudo_random(40, 3)[..]);
 }

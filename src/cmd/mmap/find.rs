@@ -241,7 +241,7 @@ fn patterns_and_files(args: &Args) -> Result<(Vec<Vec<u8>>, Files)> {
     Ok((patterns, files))
 }
 
-/// `deadbeef`, `de ad be ef`, `0xDEAD_BEEF`, `de:ad` → bytes.
+/// `deadbeef`, `de ad be ef`, `0xDEAD_BEEF`, `de:ad`, xxd -p's lines → bytes.
 pub(super) fn parse_hex(text: &str) -> Result<Vec<u8>> {
     let t = text.trim();
     let t = t
@@ -250,7 +250,8 @@ pub(super) fn parse_hex(text: &str) -> Result<Vec<u8>> {
         .unwrap_or(t);
     let digits: Vec<u8> = t
         .bytes()
-        .filter(|b| !matches!(b, b' ' | b'\t' | b':' | b'_' | b'-'))
+        // Whitespace anywhere, so xxd -p's lines are hex too.
+        .filter(|b| !(b.is_ascii_whitespace() || matches!(b, b':' | b'_' | b'-')))
         .collect();
     let value = |d: u8| (d as char).to_digit(16).map(|v| v as u8);
     if !digits.len().is_multiple_of(2) {

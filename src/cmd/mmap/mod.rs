@@ -1,10 +1,12 @@
-//! `fkit mmap`: view, search, count lines and patch bytes through a memory map.
+//! `fkit mmap`: view, search, count lines and patch bytes through a memory map
+//! (and `unview`, which turns a dump back into bytes).
 
 mod find;
 mod folded;
 mod lines;
 mod matcher;
 mod patch;
+mod unview;
 mod view;
 
 use crate::io::{Input, MapOrStream, Progress};
@@ -34,6 +36,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 ///   fkit mmap find disk.img --hex-pattern '55aa' --offsets --max 10
 ///   fkit mmap lines big.log                                # like wc -l
 ///   fkit mmap patch disk.img --offset 0x1fe --hex 55aa --backup
+///   fkit mmap view -p key.bin | fkit mmap unview -p > key.copy   # like xxd -p | xxd -r -p
 #[derive(clap::Args, Debug)]
 #[command(verbatim_doc_comment)]
 pub struct Args {
@@ -47,6 +50,7 @@ enum Action {
     Find(find::Args),
     Lines(lines::Args),
     Patch(patch::Args),
+    Unview(unview::Args),
 }
 
 pub fn run(args: Args) -> Result<()> {
@@ -55,6 +59,7 @@ pub fn run(args: Args) -> Result<()> {
         Action::Find(a) => find::run(a),
         Action::Lines(a) => lines::run(a),
         Action::Patch(a) => patch::run(a),
+        Action::Unview(a) => unview::run(a),
     }
 }
 
