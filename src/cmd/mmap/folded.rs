@@ -105,13 +105,11 @@ impl FoldedLiteral {
             let a = _mm_cmpeq_epi8(_mm_or_si128(load(&hay[i + p0..]), f0), w0);
             let b = _mm_cmpeq_epi8(_mm_or_si128(load(&hay[i + p1..]), f1), w1);
             let c = _mm_cmpeq_epi8(_mm_or_si128(load(&hay[i + p2..]), f2), w2);
-            let mut mask = _mm_movemask_epi8(_mm_and_si128(_mm_and_si128(a, b), c)) as u32;
-            while mask != 0 {
-                let k = i + mask.trailing_zeros() as usize;
-                if hay[k..k + n].eq_ignore_ascii_case(&self.needle) {
-                    return (Some(k), k);
-                }
-                mask &= mask - 1;
+            let mask = _mm_movemask_epi8(_mm_and_si128(_mm_and_si128(a, b), c)) as u32;
+            if mask != 0
+                && let Some(k) = self.verify(hay, i, mask)
+            {
+                return (Some(k), k);
             }
             i += 16;
         }
@@ -120,6 +118,23 @@ impl FoldedLiteral {
 }
 
 impl FoldedLiteral {
+    /// The first of the candidates in `mask` (bit j: position `at + j`)
+    /// where the whole needle matches. Out of line: the scan loops keep
+    /// their constants in registers when they make no call.
+    #[cold]
+    #[inline(never)]
+    fn verify(&self, hay: &[u8], at: usize, mut mask: u32) -> Option<usize> {
+        let n = self.needle.len();
+        while mask != 0 {
+            let k = at + mask.trailing_zeros() as usize;
+            if hay[k..k + n].eq_ignore_ascii_case(&self.needle) {
+                return Some(k);
+            }
+            mask &= mask - 1;
+        }
+        None
+    }
+
     /// [`find_sse2`](FoldedLiteral::find_sse2), 32 bytes at a time.
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2")]
@@ -143,13 +158,11 @@ impl FoldedLiteral {
             let a = _mm256_cmpeq_epi8(_mm256_or_si256(load32(&hay[i + p0..]), f0), w0);
             let b = _mm256_cmpeq_epi8(_mm256_or_si256(load32(&hay[i + p1..]), f1), w1);
             let c = _mm256_cmpeq_epi8(_mm256_or_si256(load32(&hay[i + p2..]), f2), w2);
-            let mut mask = _mm256_movemask_epi8(_mm256_and_si256(_mm256_and_si256(a, b), c)) as u32;
-            while mask != 0 {
-                let k = i + mask.trailing_zeros() as usize;
-                if hay[k..k + n].eq_ignore_ascii_case(&self.needle) {
-                    return (Some(k), k);
-                }
-                mask &= mask - 1;
+            let mask = _mm256_movemask_epi8(_mm256_and_si256(_mm256_and_si256(a, b), c)) as u32;
+            if mask != 0
+                && let Some(k) = self.verify(hay, i, mask)
+            {
+                return (Some(k), k);
             }
             i += 32;
         }
