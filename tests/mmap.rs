@@ -651,6 +651,23 @@ fn find_several_files_pattern_files_and_names() {
         sh(&wd, "grep -c -F -e ok -e ERR a.log").trim()
     );
     assert_eq!(v["patterns"][1], "ERR");
+    // One JSON object a file; a file that cannot be read leaves none.
+    let run = wd
+        .run(&[
+            "mmap", "find", "--json", "--lines", "-e", "ok", "a.log", "missing", "b.log",
+        ])
+        .code(2);
+    let objects: Vec<serde_json::Value> = run
+        .stdout_str()
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("a JSON object a line"))
+        .collect();
+    assert_eq!(objects.len(), 2);
+    assert_eq!(objects[1]["file"], "b.log");
+    assert_eq!(
+        objects[1]["lines"].to_string(),
+        sh(&wd, "grep -c -F ok b.log").trim()
+    );
 }
 
 /// Text with multibyte UTF-8, controls, tabs, runs of blanks, a stray

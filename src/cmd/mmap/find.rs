@@ -160,13 +160,17 @@ pub fn run(args: Args) -> Result<()> {
     for file in &files {
         let name = name_of(file.as_ref());
         let prefix = many.then_some(name.as_str());
-        let mut report = Report::new(&mut out, &args, mode, prefix, &name, &patterns)?;
         let searched = match open(file.as_ref(), args.lock, !args.quiet) {
-            Ok(input) => search.input(input, &mut report, &name, !args.quiet),
+            Ok(input) => {
+                let mut report = Report::new(&mut out, &args, mode, prefix, &name, &patterns)?;
+                search
+                    .input(input, &mut report, &name, !args.quiet)
+                    .map(|()| report)
+            }
             Err(e) => Err(e),
         };
         match searched {
-            Ok(()) => found_any |= report.finish(&name)? > 0,
+            Ok(report) => found_any |= report.finish(&name)? > 0,
             Err(e) if is_broken_pipe(&e) => return Err(e),
             Err(e) => {
                 // grep goes on with the other files and exits 2.
