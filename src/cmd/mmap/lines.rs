@@ -323,10 +323,10 @@ fn tally(bytes: &[u8], mut in_word: bool, want: Wanted) -> (Counts, bool) {
 }
 
 /// The words that start in `bytes` (a word is open before them when
-/// `in_word`), 16 bytes at a time: a word starts at a printable byte
-/// after a space, which two compares and a shift of the byte masks tell
-/// for a block with no other bytes in it. A block with controls or
-/// non-ASCII bytes goes through wc's state machine instead.
+/// `in_word`), 64 bytes a step (AVX2, else SSE2): a word starts at a
+/// printable byte after a space, which compares and a shift of the byte
+/// masks tell for a block with no other bytes in it. A block with
+/// controls or non-ASCII bytes goes through wc's state machine instead.
 fn word_starts(bytes: &[u8], in_word: &mut bool) -> u64 {
     #[cfg(target_arch = "x86_64")]
     {
