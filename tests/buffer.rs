@@ -286,6 +286,8 @@ fn skip_seek_count_agree_with_dd() {
         assert_eq!(file.stdout, want, "file: {ours}");
         let pipe = wd.sh(&format!("cat in | \"$FKIT\" buffer {ours}"));
         assert_eq!(pipe.stdout, want, "pipe: {ours}");
+        let ring = wd.sh(&format!("cat in | \"$FKIT\" buffer --ring 64K {ours}"));
+        assert_eq!(ring.stdout, want, "ring: {ours}");
     }
     // Stdin on a file is left just after what was read, as dd leaves it.
     let rest = wd.sh("{ \"$FKIT\" buffer -s 1000 --count 3 > /dev/null; wc -c; } < in");
