@@ -318,3 +318,29 @@ mod unix {
         }
     }
 }
+
+/// Run `action` each time SIGUSR1 arrives (dd's "print the statistics so
+/// far"), on a thread of its own, so it runs even while the work waits in
+/// a read. Returns false where there is no SIGUSR1 (Windows) or it could
+/// not be caught. Until this is called, SIGUSR1 keeps its default action
+/// (ending the process), as for a program that does not catch it.
+pub fn on_usr1(action: impl Fn() + Send + 'static) -> bool {
+    #[cfg(unix)]
+    {
+        let Ok(mut signals) = signal_hook::iterator::Signals::new([signal_hook::consts::SIGUSR1])
+        else {
+            return false;
+        };
+        std::thread::spawn(move || {
+            for _ in signals.forever() {
+                action();
+            }
+        });
+        true
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = action;
+        false
+    }
+}
