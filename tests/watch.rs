@@ -1173,6 +1173,20 @@ fn fromfile_include_and_exclude_as_inotifywait_takes_them() {
 }
 
 #[test]
+fn poll_refuses_the_kinds_a_listing_cannot_show() {
+    let wd = Workdir::new();
+    fs::create_dir(wd.join("w")).unwrap();
+    for kinds in ["create,close_write", "close", "access", "open"] {
+        let out = wd.run(&["watch", "w", "--poll=100ms", "-e", kinds]).code(2);
+        assert!(
+            out.stderr.starts_with("fkit: watch: --poll cannot see "),
+            "{kinds}: {}",
+            out.stderr
+        );
+    }
+}
+
+#[test]
 fn poll_sees_creates_modifies_renames_and_removes_without_inotify() {
     let wd = Workdir::new();
     fs::create_dir_all(wd.join("w/sub")).unwrap();

@@ -18,7 +18,7 @@ mod template;
 
 use self::backend::{Backend, Core, News, Platform, Poll, lock};
 use self::events::Tracker;
-use self::kind::{Kinds, kinds_parser};
+use self::kind::{Kind, Kinds, kinds_parser};
 use self::report::{Format, Reporter};
 use self::runner::{EmitEvents, OnBusy, Program, Runner, parse_duration, parse_env, parse_signal};
 use self::scope::{Root, Scope, glob_sets, ignore_files, regex_set, watch_list};
@@ -167,7 +167,8 @@ pub struct Args {
     /// Look for changes every INTERVAL (default 1s; `--poll=250ms`)
     /// instead of asking the kernel: for NFS and other network shares,
     /// Docker volumes and WSL, where no events come. Sees create, modify,
-    /// remove, rename (by inode) and attrib (mode).
+    /// remove, rename (by inode) and attrib (mode); -e with close_write,
+    /// access, open or close_nowrite is an error.
     #[arg(long, value_name = "INTERVAL", num_args = 0..=1, require_equals = true,
           default_missing_value = "1s", value_parser = parse_duration)]
     poll: Option<Duration>,
@@ -298,13 +299,32 @@ pub fn run(args: Args) -> Result<()> {
         .iter()
         .map(|e| format!("*.{}", e.trim_start_matches('.')));
     let globs: Vec<String> = args.glob.iter().cloned().chain(extensions).collect();
+    let kinds = args
+        .events
+        .iter()
+        .fold(Kinds::default(), |all, k| all.union(*k));
+    if args.poll.is_some() {
+        // A listing shows no opens, reads or closes: asked for, they would
+        // never come, and the watch would wait for nothing.
+        let unseen = [
+            Kind::CloseWrite,
+            Kind::Access,
+            Kind::Open,
+            Kind::CloseNowrite,
+        ];
+        if let Some(kind) = unseen.into_iter().find(|k| kinds.contains(*k)) {
+            return Err(Exit::usage(format!(
+                "--poll cannot see {}: it sees create, modify, remove, rename and attrib",
+                kind.name()
+            ))
+            .into());
+        }
+    }
     let (paths, excluded) = watch_list(&args.paths, args.fromfile.as_deref())?;
     let scope = Arc::new(
         Scope::new(
             Root::given(&paths, args.gitignore)?,
-            args.events
-                .iter()
-                .fold(Kinds::default(), |all, k| all.union(*k)),
+            kinds,
             glob_sets(&globs)?,
             glob_sets(&args.ignore)?,
             args.recursive,
