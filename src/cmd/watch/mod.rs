@@ -55,11 +55,12 @@ use std::time::{Duration, Instant};
 /// stdin as JSON lines (as --format json prints them) and closes it,
 /// --emit-events file writes them to a file named by FKIT_EVENTS_FILE (as
 /// watchexec's --emit-events-to json-stdio and json-file do). -E KEY=VALUE
-/// adds to the environment, --workdir DIR runs it in DIR. Never two runs at once; a burst while it runs does what
-/// --on-busy says: queue (one more run when it ends, the default), restart
-/// (--restart: stop it and start it again), do-nothing, or signal (send it
-/// --signal and let it go on). A command is stopped with --stop-signal
-/// (TERM) to its process group, then SIGKILL after --stop-timeout (5s).
+/// adds to the environment, --workdir DIR runs it in DIR. Never two runs
+/// at once; a burst while it runs does what --on-busy says: queue (one
+/// more run when it ends, the default), restart (--restart: stop it and
+/// start it again), do-nothing, or signal (send it --signal and let it go
+/// on). A command is stopped with --stop-signal (TERM) to its process
+/// group, then SIGKILL after --stop-timeout (5s).
 /// With --once, it waits for the first change, runs once, and exits with
 /// the command's status.
 ///
