@@ -496,6 +496,41 @@ fn exec_passes_a_signal_on_to_the_commands_and_starts_no_more() {
     assert_eq!(started(), 2, "{:?}", wd.list());
 }
 
+/// Ctrl-C while chunks of a pipe are still being made: none is left, not
+/// even one made while the cleanup was removing the others.
+#[cfg(unix)]
+#[test]
+fn interrupted_split_of_a_pipe_leaves_no_chunk() {
+    use std::io::Write;
+    for attempt in 0..5 {
+        let wd = Workdir::new();
+        std::fs::create_dir(wd.join("out")).unwrap();
+        let mut split = Background::spawn(
+            wd.command(&["chunk", "split", "-q", "-l", "10", "-", "out/x"])
+                .stdin(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::null()),
+        );
+        let mut stdin = split.stdin.take().unwrap();
+        // Fed without end until fkit is gone (a broken pipe then).
+        let feeder = std::thread::spawn(move || {
+            let block = "a line of the endless input\n".repeat(1000);
+            while stdin.write_all(block.as_bytes()).is_ok() {}
+        });
+        let start = std::time::Instant::now();
+        while std::fs::read_dir(wd.join("out")).unwrap().count() < 50 + 20 * attempt {
+            assert!(start.elapsed().as_secs() < 20, "no chunks are being made");
+            std::thread::sleep(std::time::Duration::from_millis(2));
+        }
+        // SAFETY: kill(2) touches no memory of ours.
+        unsafe { libc::kill(split.id() as libc::pid_t, libc::SIGINT) };
+        let status = split.wait().unwrap();
+        feeder.join().unwrap();
+        assert_eq!(status.code(), Some(128 + libc::SIGINT));
+        let left: Vec<_> = std::fs::read_dir(wd.join("out")).unwrap().collect();
+        assert!(left.is_empty(), "attempt {attempt}: {} left", left.len());
+    }
+}
+
 /// The README's `--exec 'gzip > {}.gz'`: the compressed chunks, one gzip
 /// member each, decompress in order to the input.
 #[test]

@@ -446,6 +446,8 @@ fn temp_beside(target: &Path) -> io::Result<NamedTempFile> {
         use std::os::unix::fs::PermissionsExt;
         builder.permissions(fs::Permissions::from_mode(0o666));
     }
+    // Made and registered under the gate: an interrupt's cleanup sees it.
+    let _gate = signal::writing();
     let temp = builder.tempfile_in(parent_or_dot(target))?;
     signal::remove_on_interrupt(temp.path());
     Ok(temp)
