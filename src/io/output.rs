@@ -311,10 +311,14 @@ pub fn commit_all(files: Vec<PendingFile>, force: bool, sync: bool) -> Result<Co
             .write(true)
             .open(&temp)
             .map(|file| NamedTempFile::from_parts(file, temp));
+        // Renamed and registered under the gate: an interrupt between the
+        // two would leave the renamed file behind.
+        let gate = signal::writing();
         reopened
             .and_then(|temp| commit(temp, &target, force, false))
             .with_context(|| target.display().to_string())?;
         signal::remove_on_interrupt(&target);
+        drop(gate);
         done.paths.push(target);
     }
     if sync {
