@@ -1080,6 +1080,10 @@ fn split_style_options_are_checked_as_split_checks_them() {
         let run = wd.run(&all).code(2);
         assert!(run.stderr.contains(says), "{args:?}: {}", run.stderr);
     }
+    // A file where the chunks' directory should be (split's -d, taken for
+    // fkit's --dir, swallows the input's name so).
+    let run = wd.run(&["chunk", "split", "-l", "1", "-d", "in"]).code(1);
+    assert_eq!(run.stderr, "fkit: chunk: in: not a directory\n");
     // A fixed length runs out, as split's "output file suffixes exhausted".
     let run = wd
         .run(&["chunk", "split", "in", "-l", "1", "--alpha", "-a", "1"])

@@ -246,6 +246,10 @@ pub fn run(args: Args) -> Result<()> {
 }
 
 fn make_dir(dir: &Path) -> Result<()> {
+    // (create_dir_all would say "File exists" of a file in the way.)
+    if dir.exists() && !dir.is_dir() {
+        anyhow::bail!("{}: not a directory", dir.display());
+    }
     if !dir.is_dir() {
         std::fs::create_dir_all(dir).with_context(|| dir.display().to_string())?;
     }
