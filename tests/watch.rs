@@ -1172,6 +1172,32 @@ fn fromfile_include_and_exclude_as_inotifywait_takes_them() {
     );
 }
 
+/// The help's `--ext rs --postpone -- rustfmt {}`: with --postpone the
+/// first run's `{}` is a changed file; without it, the first run (at the
+/// start) is given the watched directory, which rustfmt would refuse.
+#[test]
+fn postponed_braces_are_the_changed_files_only() {
+    let wd = Workdir::new();
+    fs::create_dir(wd.join("src")).unwrap();
+    let base = ["src", "-r", "--ext", "rs", "--", "echo", "{}"];
+    let at_start = Watching::start(&wd, &base);
+    assert_eq!(at_start.next(10), "src");
+    let mut args = vec!["--postpone"];
+    args.extend(base);
+    let w = Watching::start(&wd, &args);
+    // Written until a run comes: no guess at when the watch is ready.
+    let start = Instant::now();
+    let first = loop {
+        assert!(start.elapsed().as_secs() < 20, "no run");
+        wd.write("src/notes.txt", "not .rs");
+        wd.write("src/a.rs", "fn main() {}");
+        if let Ok(line) = w.lines.recv_timeout(Duration::from_millis(100)) {
+            break line;
+        }
+    };
+    assert_eq!(first, "src/a.rs");
+}
+
 #[test]
 fn poll_refuses_the_kinds_a_listing_cannot_show() {
     let wd = Workdir::new();

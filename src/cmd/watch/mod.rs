@@ -81,7 +81,7 @@ use std::time::{Duration, Instant};
 ///   fkit watch -r src -- cargo test          # test now and after changes
 ///   fkit watch -r . --restart -- ./server    # restart a server (entr -r)
 ///   fkit watch -r . --on-busy signal --signal HUP -- ./server   # reload it
-///   fkit watch -r src --ext rs -- rustfmt {}  # format the changed files
+///   fkit watch -r src --ext rs --postpone -- rustfmt {}  # format each changed file
 ///   fkit watch -r src -c 'make && ./test.sh' --postpone
 ///   fkit watch -r src --emit-events stdin -- ./on-change.py  # JSON events on stdin
 ///   fkit watch config.toml --once --timeout 60     # wait for one change
