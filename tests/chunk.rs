@@ -977,6 +977,15 @@ fn split_options_match_gnu_split() {
             &["../nul", "t", "-t", "\\0", "-C", "-s", "1000", "--alpha"],
             &["-t", "\\0", "-C", "1000", "../nul", "t"],
         ),
+        // split's long spellings.
+        (
+            &["../in", "t", "--line-bytes=700", "--alpha"],
+            &["--line-bytes=700", "../in", "t"],
+        ),
+        (
+            &["../in", "t", "--bytes=1K", "--alpha"],
+            &["--bytes=1K", "../in", "t"],
+        ),
         (
             &["../nul", "t", "-t", "\\0", "-n", "l/6", "--alpha"],
             &["-t", "\\0", "-n", "l/6", "../nul", "t"],

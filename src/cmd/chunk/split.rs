@@ -32,7 +32,8 @@ use std::sync::Mutex;
 /// fsynced (unless --no-sync) and appear only once all are complete: an
 /// error or Ctrl-C leaves none behind.
 ///
-/// split's options work with split's meaning: PREFIX after FILE, -a N,
+/// split's options work with split's meaning: PREFIX after FILE, -b and
+/// --bytes, --line-bytes, -a N,
 /// --alpha (aa ab …), --numeric-suffixes[=FROM], -x, --additional-suffix,
 /// -t SEP (records end with SEP; `\0` for NUL), -e (no empty chunks with
 /// -n), -n K/N or l/K/N (only the Kth chunk, to stdout) and -n r/N (lines
