@@ -1093,6 +1093,36 @@ fn format_prints_what_inotifywait_prints_for_the_same_events() {
     assert!(ours.contains(&mkdir), "{ours:?}");
 }
 
+#[test]
+fn format_spells_the_watched_paths_as_typed_as_inotifywait_does() {
+    if !common::have("inotifywait") {
+        eprintln!("skipped: inotifywait (inotify-tools) is not installed");
+        return;
+    }
+    let wd = Workdir::new();
+    fs::create_dir_all(wd.join("d/s")).unwrap();
+    fs::create_dir(wd.join("e")).unwrap();
+    let args = ["-r", "./d", "e/", "--format", "%w|%f|%e", "-e", "create"];
+    let fkit = Watching::start(&wd, &args);
+    let mut inotifywait = Command::new("inotifywait");
+    inotifywait
+        .current_dir(wd.path())
+        .args(["-m", "-q"])
+        .args(args)
+        .stdin(Stdio::null())
+        .stderr(Stdio::null());
+    let peer = Watching::spawn(&mut inotifywait);
+    peer.ready_seeing(&wd, "e/probe", "|probe|");
+    fkit.ready_seeing(&wd, "e/probe", "|probe|");
+    while peer.lines.try_recv().is_ok() {}
+    for name in ["d/a", "d/s/b", "e/c", "e/end"] {
+        wd.write(name, "");
+    }
+    let (ours, theirs) = (fkit.until("|end|"), peer.until("|end|"));
+    assert_eq!(ours, theirs);
+    assert_eq!(ours[0], "./d/|a|CREATE");
+}
+
 /// The %T field of a line of the test above.
 fn today(line: &str) -> String {
     line.rsplit('|').next().unwrap().to_string()

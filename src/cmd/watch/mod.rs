@@ -22,7 +22,7 @@ use self::kind::{Kind, Kinds, kinds_parser};
 use self::report::{Format, Reporter};
 use self::runner::{EmitEvents, OnBusy, Program, Runner, parse_duration, parse_env, parse_signal};
 use self::scope::{Root, Scope, glob_sets, ignore_files, regex_set, watch_list};
-use self::template::Template;
+use self::template::{Given, Template};
 use crate::io::{Exit, signal};
 use anyhow::Result;
 use crossbeam_channel::select;
@@ -412,7 +412,11 @@ fn format_of(printing: Printing, scope: &Scope) -> Result<Format> {
     };
     match format {
         Format::Inotifywait(template) => {
-            let roots = scope.roots.iter().map(|r| (r.path.clone(), r.is_dir));
+            let roots = scope.roots.iter().map(|r| Given {
+                path: r.path.clone(),
+                typed: r.typed.clone(),
+                is_dir: r.is_dir,
+            });
             let template = template
                 .timefmt(printing.timefmt)?
                 .newline(!printing.no_newline)
