@@ -1093,6 +1093,36 @@ fn format_prints_what_inotifywait_prints_for_the_same_events() {
     assert!(ours.contains(&mkdir), "{ours:?}");
 }
 
+#[test]
+fn format_spells_the_watched_paths_as_typed_as_inotifywait_does() {
+    if !common::have("inotifywait") {
+        eprintln!("skipped: inotifywait (inotify-tools) is not installed");
+        return;
+    }
+    let wd = Workdir::new();
+    fs::create_dir_all(wd.join("d/s")).unwrap();
+    fs::create_dir(wd.join("e")).unwrap();
+    let args = ["-r", "./d", "e/", "--format", "%w|%f|%e", "-e", "create"];
+    let fkit = Watching::start(&wd, &args);
+    let mut inotifywait = Command::new("inotifywait");
+    inotifywait
+        .current_dir(wd.path())
+        .args(["-m", "-q"])
+        .args(args)
+        .stdin(Stdio::null())
+        .stderr(Stdio::null());
+    let peer = Watching::spawn(&mut inotifywait);
+    peer.ready_seeing(&wd, "e/probe", "|probe|");
+    fkit.ready_seeing(&wd, "e/probe", "|probe|");
+    while peer.lines.try_recv().is_ok() {}
+    for name in ["d/a", "d/s/b", "e/c", "e/end"] {
+        wd.write(name, "");
+    }
+    let (ours, theirs) = (fkit.until("|end|"), peer.until("|end|"));
+    assert_eq!(ours, theirs);
+    assert_eq!(ours[0], "./d/|a|CREATE");
+}
+
 /// The %T field of a line of the test above.
 fn today(line: &str) -> String {
     line.rsplit('|').next().unwrap().to_string()
@@ -1170,6 +1200,46 @@ fn fromfile_include_and_exclude_as_inotifywait_takes_them() {
         "{}",
         out.stderr
     );
+}
+
+/// The help's `--ext rs --postpone -- rustfmt {}`: with --postpone the
+/// first run's `{}` is a changed file; without it, the first run (at the
+/// start) is given the watched directory, which rustfmt would refuse.
+#[test]
+fn postponed_braces_are_the_changed_files_only() {
+    let wd = Workdir::new();
+    fs::create_dir(wd.join("src")).unwrap();
+    let base = ["src", "-r", "--ext", "rs", "--", "echo", "{}"];
+    let at_start = Watching::start(&wd, &base);
+    assert_eq!(at_start.next(10), "src");
+    let mut args = vec!["--postpone"];
+    args.extend(base);
+    let w = Watching::start(&wd, &args);
+    // Written until a run comes: no guess at when the watch is ready.
+    let start = Instant::now();
+    let first = loop {
+        assert!(start.elapsed().as_secs() < 20, "no run");
+        wd.write("src/notes.txt", "not .rs");
+        wd.write("src/a.rs", "fn main() {}");
+        if let Ok(line) = w.lines.recv_timeout(Duration::from_millis(100)) {
+            break line;
+        }
+    };
+    assert_eq!(first, "src/a.rs");
+}
+
+#[test]
+fn poll_refuses_the_kinds_a_listing_cannot_show() {
+    let wd = Workdir::new();
+    fs::create_dir(wd.join("w")).unwrap();
+    for kinds in ["create,close_write", "close", "access", "open"] {
+        let out = wd.run(&["watch", "w", "--poll=100ms", "-e", kinds]).code(2);
+        assert!(
+            out.stderr.starts_with("fkit: watch: --poll cannot see "),
+            "{kinds}: {}",
+            out.stderr
+        );
+    }
 }
 
 #[test]

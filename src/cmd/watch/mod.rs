@@ -18,11 +18,11 @@ mod template;
 
 use self::backend::{Backend, Core, News, Platform, Poll, lock};
 use self::events::Tracker;
-use self::kind::{Kinds, kinds_parser};
+use self::kind::{Kind, Kinds, kinds_parser};
 use self::report::{Format, Reporter};
 use self::runner::{EmitEvents, OnBusy, Program, Runner, parse_duration, parse_env, parse_signal};
 use self::scope::{Root, Scope, glob_sets, ignore_files, regex_set, watch_list};
-use self::template::Template;
+use self::template::{Given, Template};
 use crate::io::{Exit, signal};
 use anyhow::Result;
 use crossbeam_channel::select;
@@ -55,11 +55,12 @@ use std::time::{Duration, Instant};
 /// stdin as JSON lines (as --format json prints them) and closes it,
 /// --emit-events file writes them to a file named by FKIT_EVENTS_FILE (as
 /// watchexec's --emit-events-to json-stdio and json-file do). -E KEY=VALUE
-/// adds to the environment, --workdir DIR runs it in DIR. Never two runs at once; a burst while it runs does what
-/// --on-busy says: queue (one more run when it ends, the default), restart
-/// (--restart: stop it and start it again), do-nothing, or signal (send it
-/// --signal and let it go on). A command is stopped with --stop-signal
-/// (TERM) to its process group, then SIGKILL after --stop-timeout (5s).
+/// adds to the environment, --workdir DIR runs it in DIR. Never two runs
+/// at once; a burst while it runs does what --on-busy says: queue (one
+/// more run when it ends, the default), restart (--restart: stop it and
+/// start it again), do-nothing, or signal (send it --signal and let it go
+/// on). A command is stopped with --stop-signal (TERM) to its process
+/// group, then SIGKILL after --stop-timeout (5s).
 /// With --once, it waits for the first change, runs once, and exits with
 /// the command's status.
 ///
@@ -80,7 +81,7 @@ use std::time::{Duration, Instant};
 ///   fkit watch -r src -- cargo test          # test now and after changes
 ///   fkit watch -r . --restart -- ./server    # restart a server (entr -r)
 ///   fkit watch -r . --on-busy signal --signal HUP -- ./server   # reload it
-///   fkit watch -r src --ext rs -- rustfmt {}  # format the changed files
+///   fkit watch -r src --ext rs --postpone -- rustfmt {}  # format each changed file
 ///   fkit watch -r src -c 'make && ./test.sh' --postpone
 ///   fkit watch -r src --emit-events stdin -- ./on-change.py  # JSON events on stdin
 ///   fkit watch config.toml --once --timeout 60     # wait for one change
@@ -167,7 +168,8 @@ pub struct Args {
     /// Look for changes every INTERVAL (default 1s; `--poll=250ms`)
     /// instead of asking the kernel: for NFS and other network shares,
     /// Docker volumes and WSL, where no events come. Sees create, modify,
-    /// remove, rename (by inode) and attrib (mode).
+    /// remove, rename (by inode) and attrib (mode); -e with close_write,
+    /// access, open or close_nowrite is an error.
     #[arg(long, value_name = "INTERVAL", num_args = 0..=1, require_equals = true,
           default_missing_value = "1s", value_parser = parse_duration)]
     poll: Option<Duration>,
@@ -298,13 +300,32 @@ pub fn run(args: Args) -> Result<()> {
         .iter()
         .map(|e| format!("*.{}", e.trim_start_matches('.')));
     let globs: Vec<String> = args.glob.iter().cloned().chain(extensions).collect();
+    let kinds = args
+        .events
+        .iter()
+        .fold(Kinds::default(), |all, k| all.union(*k));
+    if args.poll.is_some() {
+        // A listing shows no opens, reads or closes: asked for, they would
+        // never come, and the watch would wait for nothing.
+        let unseen = [
+            Kind::CloseWrite,
+            Kind::Access,
+            Kind::Open,
+            Kind::CloseNowrite,
+        ];
+        if let Some(kind) = unseen.into_iter().find(|k| kinds.contains(*k)) {
+            return Err(Exit::usage(format!(
+                "--poll cannot see {}: it sees create, modify, remove, rename and attrib",
+                kind.name()
+            ))
+            .into());
+        }
+    }
     let (paths, excluded) = watch_list(&args.paths, args.fromfile.as_deref())?;
     let scope = Arc::new(
         Scope::new(
             Root::given(&paths, args.gitignore)?,
-            args.events
-                .iter()
-                .fold(Kinds::default(), |all, k| all.union(*k)),
+            kinds,
             glob_sets(&globs)?,
             glob_sets(&args.ignore)?,
             args.recursive,
@@ -391,7 +412,11 @@ fn format_of(printing: Printing, scope: &Scope) -> Result<Format> {
     };
     match format {
         Format::Inotifywait(template) => {
-            let roots = scope.roots.iter().map(|r| (r.path.clone(), r.is_dir));
+            let roots = scope.roots.iter().map(|r| Given {
+                path: r.path.clone(),
+                typed: r.typed.clone(),
+                is_dir: r.is_dir,
+            });
             let template = template
                 .timefmt(printing.timefmt)?
                 .newline(!printing.no_newline)

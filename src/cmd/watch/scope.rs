@@ -16,6 +16,8 @@ use std::sync::{Arc, Mutex};
 pub(super) struct Root {
     /// As given, without `./` parts ("" for the current directory).
     pub(super) path: PathBuf,
+    /// As typed (`./d/`), for inotifywait's %w, which keeps the spelling.
+    pub(super) typed: PathBuf,
     /// Absolute, as notify reports paths under it.
     #[cfg_attr(all(target_os = "linux", not(test)), allow(dead_code))]
     pub(super) abs: PathBuf,
@@ -35,6 +37,7 @@ impl Root {
             let meta = std::fs::metadata(path).with_context(|| path.display().to_string())?;
             roots.push(Root {
                 path: normal(path),
+                typed: path.clone(),
                 abs: normal(&cwd.join(path)),
                 is_dir: meta.is_dir(),
                 gitignore: (gitignore && meta.is_dir()).then(|| gitignore_of(path)),
@@ -438,6 +441,7 @@ pub(super) mod tests {
         Scope::new(
             vec![Root {
                 path: normal(Path::new(root)),
+                typed: PathBuf::from(root),
                 abs: PathBuf::from("/work/x").join(normal(Path::new(root))),
                 is_dir: true,
                 gitignore: None,

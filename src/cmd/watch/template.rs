@@ -12,6 +12,15 @@ use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
 /// A --format template (or --csv's fixed one), ready to print events.
+/// A path given to watch, as %w and %f need it.
+pub(super) struct Given {
+    /// As fkit spells the paths under it (no `./` parts; "" for ".").
+    pub(super) path: PathBuf,
+    /// As the user typed it: inotifywait's %w keeps that (`./d/`, `d//s/`).
+    pub(super) typed: PathBuf,
+    pub(super) is_dir: bool,
+}
+
 pub(super) struct Template {
     pieces: Vec<Piece>,
     /// --csv: each field quoted as CSV needs.
@@ -20,8 +29,8 @@ pub(super) struct Template {
     newline: bool,
     /// --timefmt, and the zone it shows the time in.
     timefmt: Option<(String, TimeZone)>,
-    /// The paths given: (path, is a directory), for %w and %f.
-    roots: Vec<(PathBuf, bool)>,
+    /// The paths given, for %w and %f.
+    roots: Vec<Given>,
     /// %T for the batch being printed: its time, and the text.
     time: Option<(SystemTime, Vec<u8>)>,
     /// One field, rendered before it is quoted.
@@ -140,7 +149,7 @@ impl Template {
     }
 
     /// The paths given, for %w and %f: (path, is a directory).
-    pub(super) fn roots(mut self, roots: Vec<(PathBuf, bool)>) -> Template {
+    pub(super) fn roots(mut self, roots: Vec<Given>) -> Template {
         self.roots = roots;
         self
     }
@@ -190,7 +199,7 @@ impl Template {
     }
 
     fn is_root(&self, path: &Path) -> bool {
-        self.roots.iter().any(|(r, _)| r == path)
+        self.roots.iter().any(|r| r.path == path)
     }
 
     fn line(
@@ -213,19 +222,29 @@ impl Template {
                 }
                 Piece::Watched => {
                     if let Some(dir) = watched {
-                        // Under a watched "." (kept as "" by fkit), as
-                        // inotifywait spells it: `./sub/`.
-                        let under_dot = !dir.as_os_str().is_empty()
-                            && self.roots.iter().any(|(r, _)| r.as_os_str().is_empty())
-                            && !self
-                                .roots
-                                .iter()
-                                .any(|(r, _)| !r.as_os_str().is_empty() && dir.starts_with(r));
-                        if under_dot {
-                            field.extend_from_slice(b"./");
+                        // Under the (innermost) root it is in, spelled as
+                        // that root was typed, as inotifywait spells it:
+                        // `./sub/` under `.`, `./d/s/` under `./d`.
+                        let root = self
+                            .roots
+                            .iter()
+                            .filter(|r| dir.starts_with(&r.path))
+                            .max_by_key(|r| r.path.components().count());
+                        match root.map(|r| (r, dir.strip_prefix(&r.path))) {
+                            Some((r, Ok(rest))) => {
+                                put_path(field, &r.typed);
+                                if !rest.as_os_str().is_empty() {
+                                    if field.last() != Some(&b'/') {
+                                        field.push(b'/');
+                                    }
+                                    put_path(field, rest);
+                                }
+                            }
+                            _ => put_path(field, dir),
                         }
-                        put_path(field, dir);
-                        if !self.roots.iter().any(|(r, d)| !d && r == dir) {
+                        // A watched file is %w itself, without a `/`.
+                        let file_root = root.is_some_and(|r| !r.is_dir && r.path == dir);
+                        if !file_root && field.last() != Some(&b'/') {
                             field.push(b'/');
                         }
                     }
@@ -362,6 +381,14 @@ mod tests {
         }
     }
 
+    fn given(path: &str, typed: &str, is_dir: bool) -> Given {
+        Given {
+            path: path.into(),
+            typed: typed.into(),
+            is_dir,
+        }
+    }
+
     fn print(t: &mut Template, e: &WatchEvent) -> String {
         let mut out = Vec::new();
         let at = UNIX_EPOCH + Duration::from_secs(1_700_000_000);
@@ -371,7 +398,7 @@ mod tests {
 
     #[test]
     fn conversions_are_inotifywait_s() {
-        let roots = vec![("d".into(), true), ("f.txt".into(), false)];
+        let roots = vec![given("d", "d", true), given("f.txt", "f.txt", false)];
         let mut t = Template::parse("%w|%f|%e|%:e|%%|%0").unwrap().roots(roots);
         let close = event(Kind::CloseWrite, "d/sub/a b", None, false);
         assert_eq!(
@@ -400,11 +427,32 @@ mod tests {
     fn under_a_watched_dot_paths_start_with_dot_slash() {
         let mut t = Template::parse("%w|%f")
             .unwrap()
-            .roots(vec![("".into(), true)]);
+            .roots(vec![given("", ".", true)]);
         let top = event(Kind::Create, "a", None, false);
         assert_eq!(print(&mut t, &top), "./|a\n");
         let deep = event(Kind::Create, "s/b", None, false);
         assert_eq!(print(&mut t, &deep), "./s/|b\n");
+    }
+
+    #[test]
+    fn roots_are_spelled_as_typed() {
+        let mut t = Template::parse("%w|%f").unwrap().roots(vec![
+            given("d", "./d", true),
+            given("e", "e/", true),
+            given("e/s", "e//s", true),
+            given("f", "./f", false),
+        ]);
+        for (path, line) in [
+            ("d/a", "./d/|a\n"),
+            ("d/s/b", "./d/s/|b\n"),
+            ("e/a", "e/|a\n"),
+            ("e/t/a", "e/t/|a\n"),
+            ("e/s/a", "e//s/|a\n"),
+            ("f", "./f|\n"),
+        ] {
+            let e = event(Kind::Create, path, None, false);
+            assert_eq!(print(&mut t, &e), line, "{path}");
+        }
     }
 
     #[test]
@@ -441,7 +489,7 @@ mod tests {
 
     #[test]
     fn csv_fields_are_quoted_as_inotifywait_quotes_them() {
-        let mut t = Template::csv().roots(vec![("d".into(), true)]);
+        let mut t = Template::csv().roots(vec![given("d", "d", true)]);
         let cases = [
             (
                 event(Kind::Create, "d/plain", None, false),
