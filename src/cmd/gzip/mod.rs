@@ -195,6 +195,15 @@ struct Plan {
     progress: bool,
 }
 
+impl Plan {
+    /// Whether bytes that are not compressed pass through to the output
+    /// (`-cdf`, `zcat -f`): as GNU gzip, with --force when the output is
+    /// stdout (stdin implies it) or nothing (-t).
+    fn passes_rest(&self, stdin: bool) -> bool {
+        self.force && (self.to_stdout || stdin || self.mode == Mode::Test)
+    }
+}
+
 /// How a file went, short of an error.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum Status {
@@ -624,10 +633,10 @@ fn decompress_stdin_stream(plan: &Plan, mut input: Input) -> Result<Status> {
         .context("<stdin>")?;
     let mut reader = io::Cursor::new(head.clone()).chain(input);
     let Some(format) = Format::detect(&head) else {
-        return pass_through(plan, "<stdin>", &mut reader);
+        return pass_through(plan, "<stdin>", &head, &mut reader, true);
     };
     let mut out = create_output(plan, None, None, None)?;
-    let mut window = Window::new(&mut out, plan.range);
+    let mut window = Window::new(&mut out, plan.range).pass_rest(plan.passes_rest(true));
     let trailing = codec::decompress(
         format,
         Source::Stream(&mut reader),
@@ -636,7 +645,7 @@ fn decompress_stdin_stream(plan: &Plan, mut input: Input) -> Result<Status> {
     )
     .context("<stdin>")?;
     out.finish()?;
-    report_trailing(plan, "<stdin>", trailing)
+    report_trailing(plan, "<stdin>", format, trailing)
 }
 
 /// Stdin on a regular file (`< big.gz`) is mapped like a named file, so
@@ -645,12 +654,12 @@ fn decompress_stdin_map(plan: &Plan, map: MappedFile) -> Result<Status> {
     let shown = "<stdin>";
     map.advise_sequential();
     match Format::detect(&map[..map.len().min(4)]) {
-        None => pass_through(plan, shown, &mut &map[..]),
+        None => pass_through(plan, shown, &map[..map.len().min(4)], &mut &map[..], true),
         Some(format) => {
             let mut out = create_output(plan, None, None, None)?;
-            let trailing = decode_mapped(&map, format, &mut out, plan, shown)?;
+            let trailing = decode_mapped(&map, format, &mut out, plan, shown, true)?;
             out.finish()?;
-            report_trailing(plan, shown, trailing)
+            report_trailing(plan, shown, format, trailing)
         }
     }
 }
@@ -663,36 +672,77 @@ fn decode_mapped(
     out: &mut Output,
     plan: &Plan,
     shown: &str,
+    stdin: bool,
 ) -> Result<Option<Trailing>> {
-    let mut window = Window::new(out, plan.range).progress(plan.progress);
+    let mut window = Window::new(out, plan.range)
+        .progress(plan.progress)
+        .pass_rest(plan.passes_rest(stdin));
     codec::decompress(format, Source::File(map), &mut window, plan.threads)
         .with_context(|| shown.to_string())
 }
 
-/// `gzip -cdf` copies input that is not compressed unchanged (as zcat -f).
-fn pass_through(plan: &Plan, shown: &str, input: &mut dyn Read) -> Result<Status> {
-    if !(plan.force && plan.to_stdout && plan.mode == Mode::Decompress) {
-        bail!("{shown}: not in gzip or bzip2 format");
+/// An input that is not compressed at all: `gzip -cdf` copies it unchanged
+/// (as `zcat -f`), `-tf` accepts it; otherwise it is an error, worded as
+/// GNU gzip words it. `head` is its first bytes (up to 4).
+fn pass_through(
+    plan: &Plan,
+    shown: &str,
+    head: &[u8],
+    input: &mut dyn Read,
+    stdin: bool,
+) -> Result<Status> {
+    if !plan.passes_rest(stdin) {
+        return Err(not_compressed(shown, head));
     }
-    let mut out = Output::stdout().create()?;
+    let mut out = create_output(plan, None, None, None)?;
     io::copy(input, &mut out).with_context(|| shown.to_string())?;
     out.finish()?;
     Ok(Status::Ok)
 }
 
-fn report_trailing(plan: &Plan, shown: &str, trailing: Option<Trailing>) -> Result<Status> {
-    match trailing {
-        None => Ok(Status::Ok),
-        // gzip ignores trailing zeros (tape padding) and mentions them only with -v.
-        Some(t) if t.only_zeros && !plan.verbose => Ok(Status::Ok),
-        Some(t) if t.only_zeros => warn(
+/// The error for an input in no format fkit reads, worded as GNU gzip's:
+/// gzip reads two bytes of magic, so fewer is a file cut short, unless the
+/// one byte is a zero (which gzip takes for padding, not gzip either).
+fn not_compressed(shown: &str, head: &[u8]) -> anyhow::Error {
+    if head.is_empty() || head.len() == 1 && head[0] != 0 {
+        anyhow!("{shown}: unexpected end of file")
+    } else {
+        anyhow!("{shown}: not in gzip format (nor bzip2, zstd or xz)")
+    }
+}
+
+/// Say what followed the last member or stream, as the format's own tool
+/// does: GNU gzip warns (exit status 2) about trailing garbage, and about
+/// zero padding only with -v; bzip2 mentions any trailing bytes but still
+/// succeeds.
+fn report_trailing(
+    plan: &Plan,
+    shown: &str,
+    format: Format,
+    trailing: Option<Trailing>,
+) -> Result<Status> {
+    let Some(t) = trailing else {
+        return Ok(Status::Ok);
+    };
+    match format {
+        Format::Bzip2 => {
+            if !plan.quiet {
+                eprintln!(
+                    "fkit: gzip: {shown}: trailing garbage after EOF ignored (from byte {})",
+                    t.at
+                );
+            }
+            Ok(Status::Ok)
+        }
+        Format::Gzip if t.only_zeros && !plan.verbose => Ok(Status::Ok),
+        Format::Gzip if t.only_zeros => warn(
             plan,
             format!(
                 "{shown}: decompression OK, trailing zero bytes ignored (from byte {})",
                 t.at
             ),
         ),
-        Some(t) => warn(
+        Format::Gzip => warn(
             plan,
             format!(
                 "{shown}: decompression OK, trailing garbage ignored (from byte {})",
@@ -717,7 +767,7 @@ fn decompress_file(path: &Path, meta: &fs::Metadata, plan: &Plan) -> Result<Stat
     let map = MappedFile::open(path)?;
     map.advise_sequential();
     let Some(format) = Format::detect(&map[..map.len().min(4)]) else {
-        return pass_through(plan, &shown, &mut &map[..]);
+        return pass_through(plan, &shown, &map[..map.len().min(4)], &mut &map[..], false);
     };
     let header = (format == Format::Gzip)
         .then(|| parse_header(&map).ok())
@@ -747,13 +797,13 @@ fn decompress_file(path: &Path, meta: &fs::Metadata, plan: &Plan) -> Result<Stat
         _ => filetime::FileTime::from_last_modification_time(meta),
     };
     let mut out = create_output(plan, target.as_deref(), Some(meta), Some(mtime))?;
-    let trailing = decode_mapped(&map, format, &mut out, plan, &shown)?;
+    let trailing = decode_mapped(&map, format, &mut out, plan, &shown, false)?;
     out.finish()?;
     let Some(target) = target else {
         if plan.mode == Mode::Test && plan.verbose {
             eprintln!("{shown}:\t OK");
         }
-        return report_trailing(plan, &shown, trailing);
+        return report_trailing(plan, &shown, format, trailing);
     };
     drop(map);
     if !plan.keep {
@@ -767,38 +817,41 @@ fn decompress_file(path: &Path, meta: &fs::Metadata, plan: &Plan) -> Result<Stat
         };
         eprintln!("{shown}:\t -- {what} {}", target.display());
     }
-    report_trailing(plan, &shown, trailing)
+    report_trailing(plan, &shown, format, trailing)
 }
 
-/// How many bytes `src` decodes to (for `--list`), decoded into nothing.
-fn decoded_len(src: Source, format: Format, threads: usize) -> Result<u64> {
+/// How many bytes `src` decodes to (for `--list`), decoded into nothing,
+/// and what followed its last member or stream.
+fn decoded_len(src: Source, format: Format, threads: usize) -> Result<(u64, Option<Trailing>)> {
     let mut count = Counted::new(io::sink());
-    {
+    let trailing = {
         let mut w: &mut dyn Write = &mut count;
         let mut window = Window::new(&mut w, None);
-        codec::decompress(format, src, &mut window, threads)?;
-    }
-    Ok(count.count())
+        codec::decompress(format, src, &mut window, threads)?
+    };
+    Ok((count.count(), trailing))
 }
 
 /// `--list` of an input that cannot be mapped (a pipe): decoded to count.
-fn list_stream(input: Input, threads: usize) -> Result<Listing> {
+fn list_stream(input: Input, plan: &Plan) -> Result<(Listing, Status)> {
     let shown = &input.name().to_string();
     let mut data = Counted::new(input);
     let head = io::BufRead::fill_buf(&mut data)?.to_vec();
-    let format =
-        Format::detect(&head).ok_or_else(|| anyhow!("{shown}: not in gzip or bzip2 format"))?;
-    let uncompressed = decoded_len(Source::Stream(&mut data), format, threads)
+    let Some(format) = Format::detect(&head) else {
+        return Err(not_compressed(shown, &head));
+    };
+    let (uncompressed, trailing) = decoded_len(Source::Stream(&mut data), format, plan.threads)
         .with_context(|| shown.to_string())?;
     let compressed = data.count();
-    Ok(Listing {
+    let listing = Listing {
         name: shown.to_string(),
         format: format.name(),
         compressed,
         uncompressed,
         ratio: ratio(compressed, uncompressed, 0),
         header_bytes: 0,
-    })
+    };
+    Ok((listing, report_trailing(plan, shown, format, trailing)?))
 }
 
 /// One line of `--list`.
@@ -821,60 +874,60 @@ fn ratio(compressed: u64, uncompressed: u64, header_bytes: u64) -> f64 {
     100.0 * (uncompressed as f64 - (compressed as f64 - header_bytes as f64)) / uncompressed as f64
 }
 
-fn list_one(input: Option<&Path>, plan: &Plan) -> Result<Listing> {
+/// One file's line of `--list`. As GNU gzip 1.12 does, the whole input is
+/// decoded: the uncompressed size is then exact (not the last member's
+/// length field, modulo 4 GiB), and damage or trailing garbage is reported
+/// as -t reports it.
+fn list_one(input: Option<&Path>, plan: &Plan) -> Result<(Listing, Status)> {
     let shown = crate::io::input::display_name(input);
     let map = match Input::at(input)
         .read_ahead(PIPE_AHEAD)
         .open_map_or_stream()?
     {
         MapOrStream::Map(map) => map,
-        MapOrStream::Stream(stream) => return list_stream(stream, plan.threads),
+        MapOrStream::Stream(stream) => return list_stream(stream, plan),
     };
-    let format = Format::detect(&map[..map.len().min(4)])
-        .ok_or_else(|| anyhow!("{shown}: not in gzip or bzip2 format"))?;
+    let head = &map[..map.len().min(4)];
+    let Some(format) = Format::detect(head) else {
+        return Err(not_compressed(&shown, head));
+    };
     let compressed = map.len() as u64;
     let mut name = strip_suffix(&shown, &plan.suffix).unwrap_or_else(|| shown.clone());
-    let (uncompressed, header_bytes) = match format {
-        Format::Gzip => {
-            let header = parse_header(&map).map_err(|_| anyhow!("{shown}: invalid gzip header"))?;
-            if plan.restore_name
-                && let Some(n) = &header.name
-            {
-                name = String::from_utf8_lossy(n).into_owned();
-            }
-            if map.len() < header.len + 8 {
-                bail!("{shown}: unexpected end of file (truncated input)");
-            }
-            // As gzip: the last member's length field, unless fkit's index
-            // gives the exact total of every member.
-            let tail = &map[map.len() - 4..];
-            let isize = u32::from_le_bytes([tail[0], tail[1], tail[2], tail[3]]) as u64;
-            (
-                codec::gzip::indexed_length(&map).unwrap_or(isize),
-                header.len as u64 + 8,
-            )
+    let mut header_bytes = 0;
+    if format == Format::Gzip
+        && let Ok(header) = parse_header(&map)
+    {
+        if plan.restore_name
+            && let Some(n) = &header.name
+        {
+            name = String::from_utf8_lossy(n).into_owned();
         }
-        Format::Bzip2 => (
-            decoded_len(Source::File(&map), format, plan.threads).with_context(|| shown.clone())?,
-            0,
-        ),
-    };
-    Ok(Listing {
+        // gzip's ratio leaves out the header and trailer.
+        header_bytes = header.len as u64 + 8;
+    }
+    let (uncompressed, trailing) =
+        decoded_len(Source::File(&map), format, plan.threads).with_context(|| shown.clone())?;
+    let listing = Listing {
         name,
         format: format.name(),
         compressed,
         uncompressed,
         ratio: ratio(compressed, uncompressed, header_bytes),
         header_bytes,
-    })
+    };
+    Ok((listing, report_trailing(plan, &shown, format, trailing)?))
 }
 
 fn list(inputs: &[Option<PathBuf>], plan: &Plan, json: bool) -> Result<()> {
     let mut rows = Vec::new();
     let mut failed = false;
+    let mut worst = Status::Ok;
     for input in inputs {
         match list_one(input.as_deref(), plan) {
-            Ok(row) => rows.push(row),
+            Ok((row, status)) => {
+                rows.push(row);
+                worst = worst.max(status);
+            }
             Err(e) => {
                 eprintln!("fkit: gzip: {e:#}");
                 failed = true;
@@ -885,7 +938,7 @@ fn list(inputs: &[Option<PathBuf>], plan: &Plan, json: bool) -> Result<()> {
     if json {
         serde_json::to_writer_pretty(&mut out, &rows)?;
         writeln!(out)?;
-    } else {
+    } else if !rows.is_empty() {
         writeln!(
             out,
             "         compressed        uncompressed  ratio uncompressed_name"
@@ -908,6 +961,9 @@ fn list(inputs: &[Option<PathBuf>], plan: &Plan, json: bool) -> Result<()> {
     out.finish()?;
     if failed {
         return Err(Exit::silent(1).into());
+    }
+    if worst == Status::Warning {
+        return Err(Exit::silent(2).into());
     }
     Ok(())
 }

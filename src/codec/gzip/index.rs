@@ -73,14 +73,6 @@ fn plausible(header_len: usize, len: usize, data_len: usize) -> bool {
         && len <= MAX_BLOCK + MAX_BLOCK / 64
 }
 
-/// Sum of the uncompressed lengths in fkit's block index, when the whole
-/// file is indexed (for `--list`).
-pub(crate) fn indexed_length(map: &[u8]) -> Option<u64> {
-    let (members, end) = indexed_members(map);
-    (end == map.len() && !members.is_empty())
-        .then(|| members.iter().map(|m| m.data_len as u64).sum())
-}
-
 /// Inflate indexed members of a mapped file on `threads` cores, releasing
 /// the pages behind them as they are done.
 pub(super) fn inflate_indexed(
