@@ -1348,3 +1348,175 @@ fn what_follows_a_bzip2_stream_is_judged_as_bzip2_does() {
         }
     }
 }
+
+/// The zstd and xz formats: (flag, suffix, their own tool).
+const NEWER: [(&str, &str, &str); 2] = [("--zstd", "zst", "zstd"), ("--xz", "xz", "xz")];
+
+/// fkit's zstd and xz files read by the zstd and xz commands, and theirs by
+/// fkit, at several levels and thread counts; decompression recognises them
+/// by their magic, whatever the name.
+#[test]
+fn zstd_and_xz_interoperate_with_their_own_tools() {
+    let wd = Workdir::new();
+    let data = text(3_000_000);
+    for (flag, suffix, peer) in NEWER {
+        let levels: &[&str] = if suffix == "zst" {
+            &["-1", "-3", "-19", "--level=9"]
+        } else {
+            &["-0", "-1", "-6"]
+        };
+        for level in levels {
+            for threads in ["1", "2"] {
+                let what = format!("{flag} {level} -p{threads}");
+                let ours = wd
+                    .run_stdin(&["gzip", flag, level, "-p", threads, "-b", "256K"], &data)
+                    .ok()
+                    .stdout;
+                wd.write("ours.bin", &ours);
+                let back = wd.run(&["gzip", "-dc", "-p", threads, "ours.bin"]).ok();
+                assert!(back.stdout == data, "{what}: fkit -d");
+                let piped = wd.run_stdin(&["gzip", "-dc", "-p", threads], &ours).ok();
+                assert!(piped.stdout == data, "{what}: fkit -d < pipe");
+                if have(peer) {
+                    assert!(
+                        tool(&wd, peer, &["-dc"], &ours) == data,
+                        "{what}: {peer} -d"
+                    );
+                }
+            }
+        }
+        if !have(peer) {
+            eprintln!("skipped: {peer} is not installed");
+            continue;
+        }
+        for args in [&["-c"][..], &["-c", "-T2"], &["-c", "-9"]] {
+            let theirs = tool(&wd, peer, args, &data);
+            wd.write("theirs.bin", &theirs);
+            let back = wd.run(&["gzip", "-dc", "theirs.bin"]).ok();
+            assert!(back.stdout == data, "{peer} {args:?}: fkit -d");
+            wd.run(&["gzip", "-t", "theirs.bin"]).ok();
+        }
+        // Concatenated files are read whole, as their tools read them.
+        let two = [
+            tool(&wd, peer, &["-c"], b"one\n"),
+            tool(&wd, peer, &["-c"], b"two\n"),
+        ]
+        .concat();
+        let run = wd.run_stdin(&["gzip", "-dc"], &two).ok();
+        assert_eq!(run.stdout, b"one\ntwo\n", "{peer}: two streams");
+    }
+}
+
+/// The gzip contract holds for zstd and xz: FILE becomes FILE.zst/.xz and
+/// is removed only once that is written; -k keeps it, -c writes stdout,
+/// an existing output needs -f, -r walks directories, -l and -t read them,
+/// and damage is an error that leaves nothing behind.
+#[test]
+fn zstd_and_xz_keep_the_gzip_contract() {
+    for (flag, suffix, _) in NEWER {
+        let wd = Workdir::new();
+        let data = text(500_000);
+        wd.write("a.log", &data);
+        wd.run(&["gzip", flag, "a.log"]).ok();
+        let packed = format!("a.log.{suffix}");
+        assert_eq!(wd.list(), vec![packed.clone()], "{flag}");
+        let listed = wd.run(&["gzip", "-l", "--json", &packed]).ok().stdout;
+        let v: serde_json::Value = serde_json::from_slice(&listed).unwrap();
+        assert_eq!(v[0]["uncompressed"], data.len(), "{flag}: -l");
+        wd.run(&["gzip", "-t", &packed]).ok();
+        wd.run(&["gzip", "-dk", &packed]).ok();
+        assert!(wd.read("a.log") == data, "{flag}: -dk");
+        let run = wd.run(&["gzip", "-d", &packed]).code(2);
+        assert!(run.stderr.contains("already exists"), "{}", run.stderr);
+        wd.run(&["gzip", "-df", &packed]).ok();
+        assert_eq!(wd.list(), vec!["a.log"], "{flag}: -df");
+        let out = wd.run(&["gzip", flag, "-c", "a.log"]).ok().stdout;
+        assert!(wd.exists("a.log") && !wd.exists(&packed), "{flag}: -c");
+        // Damage: an error naming the file, the input kept, nothing left.
+        let mut bad = out.clone();
+        let n = bad.len();
+        bad[n / 2] ^= 0x40;
+        bad.truncate(n - 3);
+        wd.write("bad.bin", &bad);
+        let run = wd.run(&["gzip", "-d", "-S", ".bin", "bad.bin"]).code(1);
+        assert!(run.stderr.contains("bad.bin"), "{flag}: {}", run.stderr);
+        assert_eq!(wd.list(), vec!["a.log", "bad.bin"], "{flag}: damage");
+        wd.run(&["gzip", "-t", "bad.bin"]).code(1);
+        // -r, and the suffix is the format's.
+        std::fs::create_dir(wd.join("dir")).unwrap();
+        wd.write("dir/x.txt", b"x\n");
+        wd.run(&["gzip", flag, "-r", "dir"]).ok();
+        assert!(wd.exists(&format!("dir/x.txt.{suffix}")), "{flag}: -r");
+        wd.run(&["gzip", "-dr", "dir"]).ok();
+        assert_eq!(wd.read("dir/x.txt"), b"x\n");
+    }
+}
+
+/// fkit writes zstd as independent frames with a seek table: a range is
+/// read from the frames it touches, the same bytes as a whole decode.
+#[test]
+fn zstd_range_reads_the_frames_it_needs() {
+    let wd = Workdir::new();
+    let data = text(2_000_000);
+    let zst = wd
+        .run_stdin(&["gzip", "--zstd", "-b", "64K"], &data)
+        .ok()
+        .stdout;
+    wd.write("r.zst", &zst);
+    for (off, len) in [
+        (0, 10),
+        (65_530, 20),
+        (1_000_000, 300_000),
+        (1_999_990, 100),
+    ] {
+        let run = wd
+            .run(&["gzip", "-d", "--range", &format!("{off}:{len}"), "r.zst"])
+            .ok();
+        let end = (off + len).min(data.len());
+        assert!(run.stdout == data[off..end], "{off}:{len}");
+    }
+    let xz = wd.run_stdin(&["gzip", "--xz", "-1"], &data).ok().stdout;
+    wd.write("r.xz", &xz);
+    let run = wd
+        .run(&["gzip", "-d", "--range", "1000000:5000", "r.xz"])
+        .ok();
+    assert!(run.stdout == data[1_000_000..1_005_000]);
+}
+
+/// Levels as each format's own tool has them, and nothing else.
+#[test]
+fn zstd_and_xz_levels() {
+    let wd = Workdir::new();
+    wd.run_stdin(&["gzip", "--zstd", "-22"], b"x").code(2);
+    wd.run_stdin(&["gzip", "--zstd", "--ultra", "-22"], b"x")
+        .ok();
+    wd.run_stdin(&["gzip", "--xz", "-9", "-e"], b"x").ok();
+    wd.run_stdin(&["gzip", "--xz", "-12"], b"x").code(2);
+    wd.run_stdin(&["gzip", "-19"], b"x").code(2);
+    // -19 is level 19, not 9: smaller than -9's output on repetitive text.
+    let data = text(400_000);
+    let nine = wd.run_stdin(&["gzip", "--zstd", "-9"], &data).ok().stdout;
+    let nineteen = wd.run_stdin(&["gzip", "--zstd", "-19"], &data).ok().stdout;
+    assert!(nineteen.len() < nine.len());
+}
+
+/// csv and json read zstd and xz transparently, by their magic.
+#[test]
+fn csv_and_json_read_zstd_and_xz() {
+    let wd = Workdir::new();
+    for (flag, suffix, _) in NEWER {
+        let csv = wd
+            .run_stdin(&["gzip", flag], b"a,b\n1,2\n3,4\n")
+            .ok()
+            .stdout;
+        let name = format!("t.{suffix}");
+        wd.write(&name, &csv);
+        assert_eq!(wd.run(&["csv", "count", &name]).ok().stdout, b"2\n");
+        let json = wd
+            .run_stdin(&["gzip", flag], b"{\"a\": [1, 2]}")
+            .ok()
+            .stdout;
+        let out = wd.run_stdin(&["json", "min"], &json).ok().stdout;
+        assert_eq!(out, b"{\"a\":[1,2]}\n", "{flag}");
+    }
+}

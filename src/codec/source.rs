@@ -84,6 +84,8 @@ pub(super) fn after_last(
                 return Err(truncated());
             }
         }
+        // Their decoders judge what follows themselves, as zstd and xz do.
+        Format::Zstd | Format::Xz => {}
     }
     if out.pass_rest {
         out.put(&lead)?;

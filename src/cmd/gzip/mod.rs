@@ -1,4 +1,4 @@
-//! `fkit gzip`: gzip and bzip2 as GNU gzip behaves, on every core.
+//! `fkit gzip`: gzip, bzip2, zstd and xz as GNU gzip behaves, on every core.
 
 use crate::codec::gzip::{Engine, GzipOptions, parse_header};
 use crate::codec::{self, Source, Trailing, Window};
@@ -12,9 +12,10 @@ use std::io::{self, IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-/// Compress or decompress files in gzip or bzip2 format, on every core.
+/// Compress or decompress files in gzip, bzip2, zstd or xz format, on every core.
 ///
-/// Behaves as GNU gzip: each FILE becomes FILE.gz (FILE.bz2 with --bzip2),
+/// Behaves as GNU gzip: each FILE becomes FILE.gz (FILE.bz2 with --bzip2,
+/// FILE.zst with --zstd, FILE.xz with --xz),
 /// keeping its mode and modification time, and FILE is removed only after
 /// FILE.gz is completely written and synced. With -d, FILE.gz becomes FILE
 /// again. With no FILE, or `-`, reads stdin and writes stdout. Compressed
@@ -30,13 +31,20 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 /// the rest. Other gzip files decompress on one core (ISA-L, when built with
 /// the `isal` feature). bzip2 blocks become concatenated streams; fkit finds
 /// the blocks of any bzip2 file and decodes them on every core (lbzip2's
-/// technique). Decompression streams in constant memory too.
+/// technique). zstd is written as independent frames with a seek table
+/// (the zstd seekable format, which zstd -d reads as ordinary frames), so
+/// fkit decodes its own zstd files on every core and --range reads only the
+/// frames it needs; xz is written and read by liblzma's multi-threaded
+/// coder, in blocks with their sizes recorded (as xz -T writes them).
+/// Decompression streams in constant memory too.
 ///
 /// Decompression, -t and -l detect the format from the magic bytes, never
 /// from the name. Every member of a multi-member gzip file and every stream
 /// of a concatenated bzip2 file is decoded. Damage is reported with the file
 /// and the byte offset, with exit status 1, and the input is kept. Exit
 /// status 2 means a warning (trailing garbage, a file skipped), as gzip.
+/// With -f and output to stdout (-cdf), data that is not compressed passes
+/// through unchanged, a whole file or what follows the last member (zcat -f).
 ///
 /// Examples:
 ///   fkit gzip access.log                    # access.log -> access.log.gz
@@ -45,6 +53,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 ///   tar c dir | fkit gzip > dir.tar.gz      # stdin to stdout
 ///   fkit gzip -dc logs/*.gz | grep ERROR    # decompress to stdout
 ///   fkit gzip --bzip2 data.csv              # data.csv.bz2
+///   fkit gzip --zstd -19 data.csv           # data.csv.zst, zstd level 19
+///   fkit gzip --xz -9 -e -p 2 data.csv      # data.csv.xz, as xz -9e -T2
+///   fkit gzip -cdf logs/*                   # as zcat -f: plain files pass through
 ///   fkit gzip -t *.gz && fkit gzip -l --json *.gz
 ///   fkit gzip -d --range 1G:4K huge.log.gz  # 4 KiB at offset 1 GiB
 #[derive(clap::Args, Debug)]
@@ -81,29 +92,41 @@ pub struct Args {
     #[arg(long, requires = "list")]
     json: bool,
 
-    /// Compression level: 1 fastest ... 9 best (bzip2: block size x 100 kB). Default 6 (bzip2: 9).
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=9))]
+    /// Compression level: gzip 1 fastest ... 9 best (default 6); bzip2 1-9,
+    /// the block size x 100 kB (default 9); zstd 1-19, to 22 with --ultra
+    /// (default 3); xz 0-9 (default 6). `-19` and the like work too.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(0..=22))]
     level: Option<u32>,
-    /// Compress fastest (level 1; -2 ... -8 are the levels between).
-    #[arg(short = '1', long = "fast")]
-    l1: bool,
-    #[arg(short = '2', hide = true)]
-    l2: bool,
-    #[arg(short = '3', hide = true)]
-    l3: bool,
-    #[arg(short = '4', hide = true)]
-    l4: bool,
-    #[arg(short = '5', hide = true)]
-    l5: bool,
-    #[arg(short = '6', hide = true)]
-    l6: bool,
-    #[arg(short = '7', hide = true)]
-    l7: bool,
-    #[arg(short = '8', hide = true)]
-    l8: bool,
+    /// Compress fastest (level 1; -0 ... -9 are the levels, -19 for zstd's 19).
+    #[arg(short = '1', long = "fast", action = clap::ArgAction::Count)]
+    l1: u8,
+    #[arg(short = '0', hide = true, action = clap::ArgAction::Count)]
+    l0: u8,
+    #[arg(short = '2', hide = true, action = clap::ArgAction::Count)]
+    l2: u8,
+    #[arg(short = '3', hide = true, action = clap::ArgAction::Count)]
+    l3: u8,
+    #[arg(short = '4', hide = true, action = clap::ArgAction::Count)]
+    l4: u8,
+    #[arg(short = '5', hide = true, action = clap::ArgAction::Count)]
+    l5: u8,
+    #[arg(short = '6', hide = true, action = clap::ArgAction::Count)]
+    l6: u8,
+    #[arg(short = '7', hide = true, action = clap::ArgAction::Count)]
+    l7: u8,
+    #[arg(short = '8', hide = true, action = clap::ArgAction::Count)]
+    l8: u8,
     /// Compress best (level 9).
-    #[arg(short = '9', long = "best")]
-    l9: bool,
+    #[arg(short = '9', long = "best", action = clap::ArgAction::Count)]
+    l9: u8,
+
+    /// zstd: allow levels 20-22 (more memory to compress and decompress).
+    #[arg(long)]
+    ultra: bool,
+
+    /// xz: the slower "extreme" variant of the level (as xz -e).
+    #[arg(short = 'e', long)]
+    extreme: bool,
 
     /// Compress directories' files too (recursively).
     #[arg(short, long)]
@@ -143,12 +166,21 @@ pub struct Args {
     format: Option<CompressedFormat>,
 
     /// Compress to bzip2 (same as --format bz2).
-    #[arg(long, short = 'j', conflicts_with = "format")]
+    #[arg(long, short = 'j', conflicts_with_all = ["format", "zstd", "xz"])]
     bzip2: bool,
 
-    /// Uncompressed bytes per parallel gzip block.
-    #[arg(short = 'b', long, value_name = "SIZE", default_value = "1M")]
-    block_size: Size,
+    /// Compress to zstd (same as --format zst).
+    #[arg(long, conflicts_with_all = ["format", "xz"])]
+    zstd: bool,
+
+    /// Compress to xz (same as --format xz).
+    #[arg(long, conflicts_with = "format")]
+    xz: bool,
+
+    /// Uncompressed bytes per parallel block (gzip: 1M, zstd: 4M, xz: three
+    /// times the dictionary, as xz -T).
+    #[arg(short = 'b', long, value_name = "SIZE")]
+    block_size: Option<Size>,
 
     /// With -d, write only LEN bytes from uncompressed OFFSET to stdout ("OFFSET:LEN", or "OFFSET:" for the rest).
     #[arg(long, value_name = "OFFSET:LEN", requires = "decompress")]
@@ -165,6 +197,58 @@ enum CompressedFormat {
     Gz,
     #[value(alias = "bzip2")]
     Bz2,
+    #[value(alias = "zstd")]
+    Zst,
+    Xz,
+}
+
+impl CompressedFormat {
+    /// The suffix of files in the format.
+    fn suffix(self) -> &'static str {
+        match self {
+            CompressedFormat::Gz => ".gz",
+            CompressedFormat::Bz2 => ".bz2",
+            CompressedFormat::Zst => ".zst",
+            CompressedFormat::Xz => ".xz",
+        }
+    }
+
+    /// The levels the format has, and its default (as its own tool).
+    fn levels(self, ultra: bool) -> (std::ops::RangeInclusive<u32>, u32) {
+        match self {
+            CompressedFormat::Gz => (1..=9, 6),
+            CompressedFormat::Bz2 => (1..=9, 9),
+            CompressedFormat::Zst if ultra => (1..=22, 3),
+            CompressedFormat::Zst => (1..=19, 3),
+            CompressedFormat::Xz => (0..=9, 6),
+        }
+    }
+
+    /// Uncompressed bytes per parallel block unless -b says otherwise
+    /// (xz: 0, liblzma's choice).
+    fn default_block(self) -> usize {
+        match self {
+            CompressedFormat::Zst => 4 << 20,
+            CompressedFormat::Xz => 0,
+            _ => 1 << 20,
+        }
+    }
+}
+
+/// A level of more than one digit (`-19`, `-11`) among the command's
+/// arguments: clap reads `-19` as the flags -1 and -9, so the number is
+/// taken from the arguments themselves, as zstd and pigz read it.
+fn multi_digit_level() -> Option<u32> {
+    std::env::args_os()
+        .skip(1)
+        .take_while(|a| a != "--")
+        .filter_map(|a| {
+            let digits = a.to_str()?.strip_prefix('-')?;
+            (digits.len() > 1 && digits.bytes().all(|b| b.is_ascii_digit()))
+                .then(|| digits.parse().ok())
+                .flatten()
+        })
+        .last()
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -181,6 +265,7 @@ struct Plan {
     level: u32,
     threads: usize,
     block: usize,
+    extreme: bool,
     suffix: String,
     to_stdout: bool,
     keep: bool,
@@ -212,31 +297,49 @@ enum Status {
 }
 
 pub fn run(args: Args) -> Result<()> {
-    let format = match (args.bzip2, args.format) {
-        (true, _) => CompressedFormat::Bz2,
-        (false, f) => f.unwrap_or(CompressedFormat::Gz),
+    let format = if args.bzip2 {
+        CompressedFormat::Bz2
+    } else if args.zstd {
+        CompressedFormat::Zst
+    } else if args.xz {
+        CompressedFormat::Xz
+    } else {
+        args.format.unwrap_or(CompressedFormat::Gz)
     };
     let digits = [
-        args.l1, args.l2, args.l3, args.l4, args.l5, args.l6, args.l7, args.l8, args.l9,
+        args.l0, args.l1, args.l2, args.l3, args.l4, args.l5, args.l6, args.l7, args.l8, args.l9,
     ];
-    let default_level = if format == CompressedFormat::Bz2 {
-        9
-    } else {
-        6
-    };
+    let (levels, default_level) = format.levels(args.ultra);
     let level = args
         .level
-        .or_else(|| digits.iter().rposition(|&d| d).map(|i| i as u32 + 1))
+        .or_else(multi_digit_level)
+        .or_else(|| digits.iter().rposition(|&d| d > 0).map(|i| i as u32))
         .unwrap_or(default_level);
-    let suffix = args.suffix.clone().unwrap_or_else(|| match format {
-        CompressedFormat::Gz => ".gz".into(),
-        CompressedFormat::Bz2 => ".bz2".into(),
-    });
+    if !levels.contains(&level) {
+        let ultra = if format == CompressedFormat::Zst && !args.ultra && level <= 22 {
+            " (levels 20-22 need --ultra)"
+        } else {
+            ""
+        };
+        return Err(Exit::usage(format!(
+            "level {level} is not a {} level: {}-{}{ultra}",
+            format.suffix().trim_start_matches('.'),
+            levels.start(),
+            levels.end()
+        ))
+        .into());
+    }
+    let suffix = args
+        .suffix
+        .clone()
+        .unwrap_or_else(|| format.suffix().into());
     if suffix.is_empty() || suffix.contains('/') {
         return Err(Exit::usage("invalid suffix (must be non-empty, without '/')").into());
     }
-    let block = args.block_size.as_usize();
-    if !(4096..=codec::gzip::MAX_BLOCK).contains(&block) {
+    let block = args
+        .block_size
+        .map_or(format.default_block(), |b| b.as_usize());
+    if args.block_size.is_some() && !(4096..=codec::gzip::MAX_BLOCK).contains(&block) {
         return Err(Exit::usage("--block-size must be between 4K and 256M").into());
     }
     let range = args.range.as_deref().map(parse_range).transpose()?;
@@ -268,6 +371,7 @@ pub fn run(args: Args) -> Result<()> {
         level,
         threads,
         block,
+        extreme: args.extreme,
         suffix,
         to_stdout: args.stdout || range.is_some(),
         keep: args.keep || args.stdout,
@@ -506,6 +610,17 @@ fn compress_into(
     match plan.format {
         CompressedFormat::Gz => codec::gzip::compress(input, out, &gzip_options(plan, name, mtime)),
         CompressedFormat::Bz2 => codec::bzip2::compress(input, out, plan.level, plan.threads),
+        CompressedFormat::Zst => {
+            codec::zstd::compress(input, out, plan.level as i32, plan.threads, plan.block)
+        }
+        CompressedFormat::Xz => codec::xz::compress(
+            input,
+            out,
+            plan.level,
+            plan.extreme,
+            plan.threads,
+            plan.block,
+        ),
     }
 }
 
@@ -586,6 +701,8 @@ fn strip_suffix(name: &str, suffix: &str) -> Option<String> {
         (suffix, ""),
         (".gz", ""),
         (".bz2", ""),
+        (".zst", ""),
+        (".xz", ""),
         (".z", ""),
         (".Z", ""),
         ("-gz", ""),
@@ -596,6 +713,8 @@ fn strip_suffix(name: &str, suffix: &str) -> Option<String> {
         (".taz", ".tar"),
         (".tbz2", ".tar"),
         (".tbz", ".tar"),
+        (".tzst", ".tar"),
+        (".txz", ".tar"),
     ];
     let file = name.rsplit('/').next().unwrap_or(name);
     known.iter().find_map(|(suf, new)| {
@@ -734,15 +853,15 @@ fn report_trailing(
             }
             Ok(Status::Ok)
         }
-        Format::Gzip if t.only_zeros && !plan.verbose => Ok(Status::Ok),
-        Format::Gzip if t.only_zeros => warn(
+        _ if t.only_zeros && !plan.verbose => Ok(Status::Ok),
+        _ if t.only_zeros => warn(
             plan,
             format!(
                 "{shown}: decompression OK, trailing zero bytes ignored (from byte {})",
                 t.at
             ),
         ),
-        Format::Gzip => warn(
+        _ => warn(
             plan,
             format!(
                 "{shown}: decompression OK, trailing garbage ignored (from byte {})",

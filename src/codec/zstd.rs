@@ -1,0 +1,207 @@
+//! zstd, compressed on every core as the zstd seekable format: the input is
+//! cut into frames compressed independently, then a skippable frame holds
+//! the seek table (each frame's compressed and decompressed size). `zstd -d`
+//! reads such a file as ordinary concatenated frames and skips the table;
+//! fkit finds the frames through it, decodes them on every core and decodes
+//! only the frames a `--range` touches. libzstd's own multi-threaded mode
+//! writes one frame, which nobody can decode in parallel. Any other zstd
+//! input is decoded by libzstd frame after frame on one core.
+
+use crate::codec::pipeline;
+use crate::codec::source::{Source, Trailing};
+use crate::codec::window::Window;
+use anyhow::{Context, Result, anyhow, bail};
+use std::io::{Read, Write};
+use zstd::zstd_safe::CParameter;
+
+/// The magic of the skippable frame that holds the seek table.
+const SEEK_TABLE_FRAME: u32 = 0x184D_2A5E;
+/// The magic that ends the seek table.
+const SEEKABLE_MAGIC: u32 = 0x8F92_EAB1;
+/// Number of frames (4), descriptor (1), magic (4).
+const FOOTER: usize = 9;
+
+/// Compress `input` to zstd at `level` on `threads` cores, in independent
+/// frames of `frame` input bytes, then the seek table; returns the number of
+/// bytes read.
+pub(crate) fn compress(
+    input: &mut (dyn Read + Send),
+    out: &mut dyn Write,
+    level: i32,
+    threads: usize,
+    frame: usize,
+) -> Result<u64> {
+    let compressor = || -> Result<zstd::bulk::Compressor<'static>> {
+        let mut c = zstd::bulk::Compressor::new(level).context("zstd")?;
+        // As the zstd command: a checksum of the content in every frame.
+        c.set_parameter(CParameter::ChecksumFlag(true))
+            .context("zstd")?;
+        Ok(c)
+    };
+    compressor()?;
+    let mut total = 0;
+    let mut table = Vec::new();
+    pipeline::ordered(
+        threads,
+        pipeline::input_blocks(input, frame, &mut total),
+        || compressor().expect("checked above"),
+        |c, (_, data): (usize, Vec<u8>)| {
+            let frame = c.compress(&data).context("zstd")?;
+            Ok((frame, data.len()))
+        },
+        |(frame, len)| {
+            table.extend_from_slice(&(frame.len() as u32).to_le_bytes());
+            table.extend_from_slice(&(len as u32).to_le_bytes());
+            out.write_all(&frame).context("write error")
+        },
+    )?;
+    let frames = (table.len() / 8) as u32;
+    let mut skippable = Vec::with_capacity(table.len() + 8 + FOOTER);
+    skippable.extend_from_slice(&SEEK_TABLE_FRAME.to_le_bytes());
+    skippable.extend_from_slice(&((table.len() + FOOTER) as u32).to_le_bytes());
+    skippable.extend_from_slice(&table);
+    skippable.extend_from_slice(&frames.to_le_bytes());
+    // Descriptor: no per-frame checksums in the table (the frames have theirs).
+    skippable.push(0);
+    skippable.extend_from_slice(&SEEKABLE_MAGIC.to_le_bytes());
+    out.write_all(&skippable).context("write error")?;
+    Ok(total)
+}
+
+/// A frame the seek table names: where it is and what it decodes to.
+#[derive(Clone, Copy)]
+struct Frame {
+    offset: usize,
+    len: usize,
+    data_len: usize,
+}
+
+/// The frames of a seekable file, from the seek table at its end, when the
+/// table accounts for every byte of the file.
+fn seek_table(map: &[u8]) -> Option<Vec<Frame>> {
+    let u32_at = |at: usize| -> Option<u32> {
+        Some(u32::from_le_bytes(map.get(at..at + 4)?.try_into().ok()?))
+    };
+    let end = map.len().checked_sub(FOOTER)?;
+    if u32_at(end + 5)? != SEEKABLE_MAGIC {
+        return None;
+    }
+    let frames = u32_at(end)? as usize;
+    let descriptor = map[end + 4];
+    if descriptor & 0x7c != 0 {
+        return None;
+    }
+    let entry = if descriptor & 0x80 != 0 { 12 } else { 8 };
+    let entries = frames.checked_mul(entry)?;
+    let start = end.checked_sub(entries)?.checked_sub(8)?;
+    if u32_at(start)? != SEEK_TABLE_FRAME || u32_at(start + 4)? as usize != entries + FOOTER {
+        return None;
+    }
+    let mut offset = 0;
+    let mut list = Vec::with_capacity(frames);
+    for i in 0..frames {
+        let at = start + 8 + i * entry;
+        let len = u32_at(at)? as usize;
+        list.push(Frame {
+            offset,
+            len,
+            data_len: u32_at(at + 4)? as usize,
+        });
+        offset += len;
+    }
+    (offset == start).then_some(list)
+}
+
+/// Decompress zstd from `src` into `out`: the frames of a seekable file on
+/// `threads` cores (only those a range touches), anything else one frame
+/// after another. Whatever follows the frames is an error, as for `zstd -d`.
+pub(crate) fn decompress(
+    src: Source,
+    out: &mut Window,
+    threads: usize,
+) -> Result<Option<Trailing>> {
+    let file = match src {
+        Source::Stream(reader) => return decode_stream(reader, out),
+        Source::File(file) => file,
+    };
+    let map: &[u8] = file;
+    let Some(frames) = seek_table(map) else {
+        return decode_stream(&mut &map[..], out);
+    };
+    let mut first = 0;
+    while first < frames.len() && out.skip >= frames[first].data_len as u64 {
+        out.skip -= frames[first].data_len as u64;
+        first += 1;
+    }
+    let mut left = out.left.saturating_add(out.skip);
+    let wanted = frames[first..]
+        .iter()
+        .take_while(|f| {
+            let more = left > 0;
+            left = left.saturating_sub(f.data_len as u64);
+            more
+        })
+        .copied();
+    pipeline::ordered(
+        threads,
+        wanted.map(Ok),
+        || zstd::bulk::Decompressor::new().expect("a zstd context"),
+        |d, f: Frame| {
+            let data = d
+                .decompress(&map[f.offset..f.offset + f.len], f.data_len)
+                .map_err(|e| anyhow!("{e} in the frame that starts at byte {}", f.offset))?;
+            if data.len() != f.data_len {
+                bail!(
+                    "the frame that starts at byte {} decodes to {} bytes, its seek table says {}",
+                    f.offset,
+                    data.len(),
+                    f.data_len
+                );
+            }
+            Ok(data)
+        },
+        |data| out.put(&data),
+    )?;
+    Ok(None)
+}
+
+/// Every frame of `reader` in turn, skipping skippable frames, by libzstd.
+fn decode_stream(reader: &mut dyn std::io::BufRead, out: &mut Window) -> Result<Option<Trailing>> {
+    let mut decoder = zstd::stream::read::Decoder::with_buffer(reader).context("zstd")?;
+    let mut buf = vec![0u8; 1 << 20];
+    while !out.full() {
+        let n = match decoder.read(&mut buf) {
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
+                bail!("unexpected end of file (truncated input)")
+            }
+            Err(e) => bail!("invalid zstd data ({e})"),
+        };
+        if n == 0 {
+            break;
+        }
+        out.put(&buf[..n])?;
+    }
+    Ok(None)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_seek_table_lists_every_frame() {
+        let data: Vec<u8> = (0..300_000u32).flat_map(|i| i.to_le_bytes()).collect();
+        let mut file = Vec::new();
+        let read = compress(&mut &data[..], &mut file, 3, 2, 256 * 1024).unwrap();
+        assert_eq!(read, data.len() as u64);
+        let frames = seek_table(&file).expect("a seek table");
+        assert_eq!(frames.len(), data.len().div_ceil(256 * 1024));
+        let total: usize = frames.iter().map(|f| f.data_len).sum();
+        assert_eq!(total, data.len());
+        // libzstd reads it as concatenated frames, the table skipped.
+        assert!(zstd::stream::decode_all(&file[..]).unwrap() == data);
+        // A byte more or less and the table no longer accounts for the file.
+        assert!(seek_table(&file[1..]).is_none());
+    }
+}
