@@ -1520,3 +1520,128 @@ fn csv_and_json_read_zstd_and_xz() {
         assert_eq!(out, b"{\"a\":[1,2]}\n", "{flag}");
     }
 }
+
+/// pigz's and gzip's flags as they mean them: -b in KiB (sizes still
+/// work), -0 stored, -11 zopfli, -m no time, -C a comment, -R rsyncable,
+/// -Y synchronous; every output read back by GNU gzip.
+#[test]
+fn pigz_flags_mean_what_pigz_means() {
+    if skip("gzip") {
+        return;
+    }
+    let wd = Workdir::new();
+    let data = text(300_000);
+    wd.write("p.txt", &data);
+    let back = |gz: &[u8]| tool(&wd, "gzip", &["-dc"], gz);
+    // -b 64 is 64 KiB: the same members as -b 64K.
+    let kib = wd.run(&["gzip", "-c", "-b", "64", "p.txt"]).ok().stdout;
+    let sized = wd.run(&["gzip", "-c", "-b", "64K", "p.txt"]).ok().stdout;
+    assert_eq!(kib, sized);
+    assert!(back(&kib) == data);
+    wd.run(&["gzip", "-c", "-b", "1", "p.txt"]).code(2);
+    // -0 stores: larger than the input, read back whole.
+    let stored = wd.run(&["gzip", "-0", "-c", "p.txt"]).ok().stdout;
+    assert!(stored.len() > data.len() && back(&stored) == data);
+    // -11: zopfli, smaller than -9.
+    let small = text(60_000);
+    let nine = wd.run_stdin(&["gzip", "-9"], &small).ok().stdout;
+    let eleven = wd.run_stdin(&["gzip", "-11"], &small).ok().stdout;
+    assert!(
+        eleven.len() < nine.len(),
+        "{} vs {}",
+        eleven.len(),
+        nine.len()
+    );
+    assert!(back(&eleven) == small);
+    wd.run_stdin(&["gzip", "-10"], &small).code(2);
+    // -m: no time, the name kept; -C: the comment in the header.
+    let gz = wd
+        .run(&["gzip", "-m", "-C", "made by fkit", "-c", "p.txt"])
+        .ok()
+        .stdout;
+    assert_eq!(&gz[4..8], &[0, 0, 0, 0], "-m stores no time");
+    let header = &gz[..120];
+    assert!(header.windows(6).any(|w| w == b"p.txt\0"));
+    assert!(header.windows(13).any(|w| w == b"made by fkit\0"));
+    assert!(back(&gz) == data);
+    // -Y and -R still write ordinary gzip.
+    wd.run(&["gzip", "-Y", "-k", "p.txt"]).ok();
+    assert!(back(&wd.read("p.txt.gz")) == data);
+    let rsync = wd.run(&["gzip", "-R", "-c", "p.txt"]).ok().stdout;
+    assert!(back(&rsync) == data);
+}
+
+/// --rsyncable: an edit near the start leaves the compressed bytes after
+/// the next content-defined cut unchanged, so rsync sends little.
+#[test]
+fn rsyncable_output_resynchronises_after_an_edit() {
+    let wd = Workdir::new();
+    let data = pseudo_random(3_000_000, 11)
+        .iter()
+        .map(|b| b"abcdefgh \n"[(*b % 10) as usize])
+        .collect::<Vec<u8>>();
+    let mut edited = data.clone();
+    edited.splice(5000..5000, *b"an edit");
+    let before = wd
+        .run_stdin(&["gzip", "-R", "-b", "64K"], &data)
+        .ok()
+        .stdout;
+    let after = wd
+        .run_stdin(&["gzip", "-R", "-b", "64K"], &edited)
+        .ok()
+        .stdout;
+    let common = before
+        .iter()
+        .rev()
+        .zip(after.iter().rev())
+        .take_while(|(a, b)| a == b)
+        .count();
+    assert!(
+        common > before.len() * 9 / 10,
+        "{common} of {}",
+        before.len()
+    );
+    let plain_before = wd.run_stdin(&["gzip", "-b", "64K"], &data).ok().stdout;
+    let plain_after = wd.run_stdin(&["gzip", "-b", "64K"], &edited).ok().stdout;
+    let plain_common = plain_before
+        .iter()
+        .rev()
+        .zip(plain_after.iter().rev())
+        .take_while(|(a, b)| a == b)
+        .count();
+    assert!(plain_common < plain_before.len() / 10);
+}
+
+/// pigz -z (zlib) and -K (zip) outputs, read by pigz, Python's zlib and
+/// zipfile; bzip2's -z and -s are accepted with --bzip2.
+#[test]
+fn zlib_zip_and_bzip2_flags() {
+    let wd = Workdir::new();
+    let data = text(500_000);
+    wd.write("z.txt", &data);
+    wd.run(&["gzip", "-z", "-k", "-b", "64K", "z.txt"]).ok();
+    wd.run(&["gzip", "-K", "-k", "-b", "64K", "z.txt"]).ok();
+    assert!(wd.exists("z.txt.zz") && wd.exists("z.txt.zip"));
+    if have("python3") {
+        let check = wd.sh(
+            "python3 -c \"import zlib, zipfile; d = open('z.txt','rb').read(); \
+             assert zlib.decompress(open('z.txt.zz','rb').read()) == d; \
+             z = zipfile.ZipFile('z.txt.zip'); assert z.namelist() == ['z.txt']; \
+             assert z.testzip() is None and z.read('z.txt') == d\"",
+        );
+        assert!(
+            check.status.success(),
+            "{}",
+            String::from_utf8_lossy(&check.stderr)
+        );
+    }
+    if have("pigz") {
+        assert!(tool(&wd, "pigz", &["-dc", "z.txt.zz"], b"") == data);
+        assert!(tool(&wd, "pigz", &["-dc", "z.txt.zip"], b"") == data);
+    }
+    let bz = wd
+        .run(&["gzip", "-j", "-z", "-s", "-c", "z.txt"])
+        .ok()
+        .stdout;
+    assert!(wd.run_stdin(&["gzip", "-dc"], &bz).ok().stdout == data);
+}

@@ -11,6 +11,7 @@
 //! - `zstd.rs`: zstd through libzstd, in independent frames with a seek
 //!   table, on every core;
 //! - `xz.rs`: xz through liblzma's multi-threaded encoder and decoder;
+//! - `zlib.rs`: zlib and single-entry zip output (pigz -z, -K) on every core;
 //! - `pipeline.rs`: the ordered parallel pipeline every one of them runs on;
 //! - `source.rs`: where compressed bytes come from (a map or a stream) and
 //!   what may follow the last member;
@@ -22,6 +23,7 @@ mod pipeline;
 mod source;
 mod window;
 pub(crate) mod xz;
+pub(crate) mod zlib;
 pub(crate) mod zstd;
 
 pub(crate) use source::{Source, Trailing};

@@ -1,6 +1,7 @@
 //! `fkit gzip`: gzip, bzip2, zstd and xz as GNU gzip behaves, on every core.
 
 use crate::codec::gzip::{Engine, GzipOptions, parse_header};
+use crate::codec::zlib::{self, Container, ZipEntry};
 use crate::codec::{self, Source, Trailing, Window};
 use crate::io::counted::Counted;
 use crate::io::detect::Format;
@@ -55,6 +56,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 ///   fkit gzip --bzip2 data.csv              # data.csv.bz2
 ///   fkit gzip --zstd -19 data.csv           # data.csv.zst, zstd level 19
 ///   fkit gzip --xz -9 -e -p 2 data.csv      # data.csv.xz, as xz -9e -T2
+///   fkit gzip -11 -b 1024 --rsyncable f     # zopfli, 1 MiB blocks, as pigz
 ///   fkit gzip -cdf logs/*                   # as zcat -f: plain files pass through
 ///   fkit gzip -t *.gz && fkit gzip -l --json *.gz
 ///   fkit gzip -d --range 1G:4K huge.log.gz  # 4 KiB at offset 1 GiB
@@ -178,9 +180,42 @@ pub struct Args {
     xz: bool,
 
     /// Uncompressed bytes per parallel block (gzip: 1M, zstd: 4M, xz: three
-    /// times the dictionary, as xz -T).
-    #[arg(short = 'b', long, value_name = "SIZE")]
+    /// times the dictionary, as xz -T); a plain number counts KiB, as pigz -b.
+    #[arg(short = 'b', long, value_name = "SIZE", value_parser = parse_block)]
     block_size: Option<Size>,
+
+    /// Do not store the modification time (pigz -m; -n also drops the name).
+    #[arg(short = 'm', long = "no-time")]
+    no_time: bool,
+
+    /// Store the modification time (pigz -M; the default).
+    #[arg(short = 'M', long = "time", overrides_with = "no_time")]
+    time: bool,
+
+    /// Store COMMENT in the gzip header (pigz -C).
+    #[arg(short = 'C', long, value_name = "COMMENT")]
+    comment: Option<String>,
+
+    /// Cut gzip blocks where the content says, so that rsync sends only
+    /// what changed (gzip and pigz --rsyncable).
+    #[arg(short = 'R', long)]
+    rsyncable: bool,
+
+    /// Sync each output to disk before going on (pigz -Y).
+    #[arg(short = 'Y', long)]
+    synchronous: bool,
+
+    /// Write zlib (pigz -z, FILE.zz); with --bzip2, bzip2's -z (compress).
+    #[arg(short = 'z', long, conflicts_with_all = ["format", "zstd", "xz", "zip"])]
+    zlib: bool,
+
+    /// Write a single-entry zip (pigz -K, FILE.zip).
+    #[arg(short = 'K', long, conflicts_with_all = ["format", "zstd", "xz", "bzip2"])]
+    zip: bool,
+
+    /// Accepted for bzip2's -s (fkit's memory is bounded anyway).
+    #[arg(short = 's', long = "small", hide = true)]
+    small: bool,
 
     /// With -d, write only LEN bytes from uncompressed OFFSET to stdout ("OFFSET:LEN", or "OFFSET:" for the rest).
     #[arg(long, value_name = "OFFSET:LEN", requires = "decompress")]
@@ -200,6 +235,11 @@ enum CompressedFormat {
     #[value(alias = "zstd")]
     Zst,
     Xz,
+    /// zlib (RFC 1950), as pigz -z writes it.
+    #[value(alias = "zlib")]
+    Zz,
+    /// A single-entry zip, as pigz -K writes it.
+    Zip,
 }
 
 impl CompressedFormat {
@@ -210,17 +250,21 @@ impl CompressedFormat {
             CompressedFormat::Bz2 => ".bz2",
             CompressedFormat::Zst => ".zst",
             CompressedFormat::Xz => ".xz",
+            CompressedFormat::Zz => ".zz",
+            CompressedFormat::Zip => ".zip",
         }
     }
 
     /// The levels the format has, and its default (as its own tool).
     fn levels(self, ultra: bool) -> (std::ops::RangeInclusive<u32>, u32) {
         match self {
-            CompressedFormat::Gz => (1..=9, 6),
+            // 10 is not a level: checked apart.
+            CompressedFormat::Gz => (0..=11, 6),
             CompressedFormat::Bz2 => (1..=9, 9),
             CompressedFormat::Zst if ultra => (1..=22, 3),
             CompressedFormat::Zst => (1..=19, 3),
             CompressedFormat::Xz => (0..=9, 6),
+            CompressedFormat::Zz | CompressedFormat::Zip => (0..=9, 6),
         }
     }
 
@@ -233,6 +277,18 @@ impl CompressedFormat {
             _ => 1 << 20,
         }
     }
+}
+
+/// `-b`: a plain number counts KiB, as pigz's -b; `1M`, `64K` are sizes.
+fn parse_block(text: &str) -> Result<Size, String> {
+    if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) {
+        let kib: u64 = text.parse().map_err(|_| format!("invalid size {text:?}"))?;
+        return kib
+            .checked_mul(1024)
+            .map(Size)
+            .ok_or_else(|| format!("invalid size {text:?}"));
+    }
+    text.parse::<Size>().map_err(|e| e.to_string())
 }
 
 /// A level of more than one digit (`-19`, `-11`) among the command's
@@ -273,6 +329,11 @@ struct Plan {
     verbose: bool,
     quiet: bool,
     no_name: bool,
+    /// pigz -m: no modification time in the header.
+    no_time: bool,
+    comment: Option<String>,
+    rsyncable: bool,
+    synchronous: bool,
     restore_name: bool,
     range: Option<(u64, u64)>,
     engine: Engine,
@@ -303,6 +364,10 @@ pub fn run(args: Args) -> Result<()> {
         CompressedFormat::Zst
     } else if args.xz {
         CompressedFormat::Xz
+    } else if args.zlib {
+        CompressedFormat::Zz
+    } else if args.zip {
+        CompressedFormat::Zip
     } else {
         args.format.unwrap_or(CompressedFormat::Gz)
     };
@@ -315,17 +380,23 @@ pub fn run(args: Args) -> Result<()> {
         .or_else(multi_digit_level)
         .or_else(|| digits.iter().rposition(|&d| d > 0).map(|i| i as u32))
         .unwrap_or(default_level);
-    if !levels.contains(&level) {
+    let gzip_ten = format == CompressedFormat::Gz && level == 10;
+    if !levels.contains(&level) || gzip_ten {
         let ultra = if format == CompressedFormat::Zst && !args.ultra && level <= 22 {
             " (levels 20-22 need --ultra)"
         } else {
             ""
         };
+        let gzip = if format == CompressedFormat::Gz {
+            " or 11 (zopfli)"
+        } else {
+            ""
+        };
         return Err(Exit::usage(format!(
-            "level {level} is not a {} level: {}-{}{ultra}",
+            "level {level} is not a {} level: {}-{}{gzip}{ultra}",
             format.suffix().trim_start_matches('.'),
             levels.start(),
-            levels.end()
+            if gzip.is_empty() { *levels.end() } else { 9 }
         ))
         .into());
     }
@@ -379,6 +450,10 @@ pub fn run(args: Args) -> Result<()> {
         verbose: args.verbose,
         quiet: args.quiet,
         no_name: args.no_name,
+        no_time: args.no_time,
+        comment: args.comment.clone(),
+        rsyncable: args.rsyncable,
+        synchronous: args.synchronous,
         restore_name: args.name,
         range,
         engine: args.engine,
@@ -461,6 +536,7 @@ impl Clone for Plan {
     fn clone(&self) -> Plan {
         Plan {
             suffix: self.suffix.clone(),
+            comment: self.comment.clone(),
             ..*self
         }
     }
@@ -586,6 +662,9 @@ fn create_output(
     if let Some(mtime) = mtime {
         spec = spec.mtime(mtime);
     }
+    if plan.synchronous {
+        spec = spec.sync(true);
+    }
     spec.create()
 }
 
@@ -595,8 +674,10 @@ fn gzip_options(plan: &Plan, name: Option<Vec<u8>>, mtime: u32) -> GzipOptions {
         threads: plan.threads,
         block: plan.block,
         name,
+        comment: plan.comment.as_ref().map(|c| c.as_bytes().to_vec()),
         mtime,
         engine: plan.engine,
+        rsyncable: plan.rsyncable,
     }
 }
 
@@ -621,6 +702,27 @@ fn compress_into(
             plan.threads,
             plan.block,
         ),
+        CompressedFormat::Zz | CompressedFormat::Zip => {
+            let container = if plan.format == CompressedFormat::Zz {
+                Container::Zlib
+            } else {
+                Container::Zip
+            };
+            // pigz names the entry of stdin "-".
+            let entry = ZipEntry {
+                name: name.as_deref().unwrap_or(b"-"),
+                dos_time: zlib::dos_time(mtime as i64),
+            };
+            zlib::compress(
+                input,
+                out,
+                container,
+                &entry,
+                plan.level,
+                plan.threads,
+                plan.block,
+            )
+        }
     }
 }
 
@@ -656,7 +758,12 @@ fn compress_file(path: &Path, meta: &fs::Metadata, plan: &Plan) -> Result<Status
         (None, 0)
     } else {
         let name = path.file_name().map(|n| n.as_encoded_bytes().to_vec());
-        (name, mtime.unix_seconds().clamp(0, u32::MAX as i64) as u32)
+        let stamp = if plan.no_time {
+            0
+        } else {
+            mtime.unix_seconds().clamp(0, u32::MAX as i64) as u32
+        };
+        (name, stamp)
     };
     let mut out = create_output(
         plan,
