@@ -1645,3 +1645,89 @@ fn zlib_zip_and_bzip2_flags() {
         .stdout;
     assert!(wd.run_stdin(&["gzip", "-dc"], &bz).ok().stdout == data);
 }
+
+/// --bgzf writes what htslib reads: bgzip -d decodes it, bgzip -r rebuilds
+/// the same .gzi index fkit wrote with --index, tabix indexes and queries
+/// it; and fkit decodes bgzip's files (from a file, a pipe, a range).
+#[test]
+fn bgzf_interoperates_with_bgzip_and_tabix() {
+    let wd = Workdir::new();
+    let mut tsv = Vec::new();
+    for i in 0..60_000u32 {
+        tsv.extend_from_slice(
+            format!("chr1\t{}\t{}\tsome words here\n", i * 10 + 1, i % 97).as_bytes(),
+        );
+    }
+    wd.write("t.tsv", &tsv);
+    wd.run(&["gzip", "--bgzf", "--index", "-k", "t.tsv"]).ok();
+    let gz = wd.read("t.tsv.gz");
+    // The end-of-file block ends the file, and fkit reads its own BGZF.
+    assert_eq!(
+        gz[gz.len() - 28..],
+        [
+            0x1f, 0x8b, 8, 4, 0, 0, 0, 0, 0, 0xff, 6, 0, b'B', b'C', 2, 0, 0x1b, 0, 3, 0, 0, 0, 0,
+            0, 0, 0, 0, 0
+        ]
+    );
+    for threads in ["1", "2"] {
+        let back = wd
+            .run(&["gzip", "-dc", "-p", threads, "t.tsv.gz"])
+            .ok()
+            .stdout;
+        assert!(back == tsv, "-p{threads}");
+    }
+    wd.run_stdin(&["gzip", "--index"], b"x").code(2);
+    if !have("bgzip") {
+        eprintln!("skipped: bgzip (Debian's tabix package) is not installed");
+        return;
+    }
+    assert!(tool(&wd, "bgzip", &["-dc", "t.tsv.gz"], b"") == tsv);
+    std::fs::copy(wd.join("t.tsv.gz"), wd.join("again.gz")).unwrap();
+    tool(&wd, "bgzip", &["-r", "again.gz"], b"");
+    assert_eq!(wd.read("again.gz.gzi"), wd.read("t.tsv.gz.gzi"));
+    if have("tabix") {
+        tool(
+            &wd,
+            "tabix",
+            &["-s", "1", "-b", "2", "-e", "2", "t.tsv.gz"],
+            b"",
+        );
+        let rows = tool(&wd, "tabix", &["t.tsv.gz", "chr1:500001-500050"], b"");
+        let want: Vec<u8> = tsv
+            .split_inclusive(|&b| b == b'\n')
+            .filter(|l| {
+                let pos: u32 = std::str::from_utf8(l)
+                    .unwrap()
+                    .split('\t')
+                    .nth(1)
+                    .unwrap()
+                    .parse()
+                    .unwrap();
+                (500_001..=500_050).contains(&pos)
+            })
+            .flatten()
+            .copied()
+            .collect();
+        assert_eq!(rows, want);
+    }
+    // bgzip's own file: on every core, from a pipe, and a range.
+    let theirs = tool(&wd, "bgzip", &["-c"], &tsv);
+    wd.write("theirs.gz", &theirs);
+    for threads in ["1", "2"] {
+        let back = wd
+            .run(&["gzip", "-dc", "-p", threads, "theirs.gz"])
+            .ok()
+            .stdout;
+        assert!(back == tsv, "bgzip's, -p{threads}");
+        let piped = wd
+            .run_stdin(&["gzip", "-dc", "-p", threads], &theirs)
+            .ok()
+            .stdout;
+        assert!(piped == tsv, "bgzip's from a pipe, -p{threads}");
+    }
+    let slice = wd
+        .run(&["gzip", "-d", "--range", "1000000:70000", "theirs.gz"])
+        .ok()
+        .stdout;
+    assert!(slice == tsv[1_000_000..1_070_000]);
+}

@@ -57,6 +57,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 ///   fkit gzip --zstd -19 data.csv           # data.csv.zst, zstd level 19
 ///   fkit gzip --xz -9 -e -p 2 data.csv      # data.csv.xz, as xz -9e -T2
 ///   fkit gzip -11 -b 1024 --rsyncable f     # zopfli, 1 MiB blocks, as pigz
+///   fkit gzip --bgzf --index calls.vcf      # BGZF + .gzi, as bgzip -i
 ///   fkit gzip -cdf logs/*                   # as zcat -f: plain files pass through
 ///   fkit gzip -t *.gz && fkit gzip -l --json *.gz
 ///   fkit gzip -d --range 1G:4K huge.log.gz  # 4 KiB at offset 1 GiB
@@ -209,6 +210,14 @@ pub struct Args {
     #[arg(short = 'z', long, conflicts_with_all = ["format", "zstd", "xz", "zip"])]
     zlib: bool,
 
+    /// Write BGZF, the blocked gzip htslib, samtools and tabix read (bgzip).
+    #[arg(long, conflicts_with_all = ["format", "zstd", "xz", "bzip2", "zlib", "zip", "rsyncable"])]
+    bgzf: bool,
+
+    /// With --bgzf, also write FILE.gz.gzi, the index bgzip -i writes.
+    #[arg(long, requires = "bgzf")]
+    index: bool,
+
     /// Write a single-entry zip (pigz -K, FILE.zip).
     #[arg(short = 'K', long, conflicts_with_all = ["format", "zstd", "xz", "bzip2"])]
     zip: bool,
@@ -334,6 +343,8 @@ struct Plan {
     comment: Option<String>,
     rsyncable: bool,
     synchronous: bool,
+    bgzf: bool,
+    gzi: bool,
     restore_name: bool,
     range: Option<(u64, u64)>,
     engine: Engine,
@@ -413,6 +424,15 @@ pub fn run(args: Args) -> Result<()> {
     if args.block_size.is_some() && !(4096..=codec::gzip::MAX_BLOCK).contains(&block) {
         return Err(Exit::usage("--block-size must be between 4K and 256M").into());
     }
+    if args.index && (args.stdout || args.files.is_empty() || args.files.iter().any(|f| f == "-")) {
+        return Err(Exit::usage(
+            "--index writes FILE.gz.gzi beside FILE.gz: it needs FILEs, not stdout",
+        )
+        .into());
+    }
+    if args.bgzf && level == 11 {
+        return Err(Exit::usage("--bgzf is written at levels 0-9").into());
+    }
     let range = args.range.as_deref().map(parse_range).transpose()?;
     let mode = if args.test {
         Mode::Test
@@ -454,6 +474,8 @@ pub fn run(args: Args) -> Result<()> {
         comment: args.comment.clone(),
         rsyncable: args.rsyncable,
         synchronous: args.synchronous,
+        bgzf: args.bgzf,
+        gzi: args.index,
         restore_name: args.name,
         range,
         engine: args.engine,
@@ -681,13 +703,21 @@ fn gzip_options(plan: &Plan, name: Option<Vec<u8>>, mtime: u32) -> GzipOptions {
     }
 }
 
+/// Compress `input` into `out` as the plan says; returns the bytes read.
+/// For BGZF, where each block after the first starts goes to `gzi`.
 fn compress_into(
     plan: &Plan,
     input: &mut (dyn Read + Send),
     out: &mut dyn Write,
     name: Option<Vec<u8>>,
     mtime: u32,
+    gzi: &mut Vec<(u64, u64)>,
 ) -> Result<u64> {
+    if plan.bgzf {
+        let (read, index) = codec::gzip::bgzf::compress(input, out, plan.level, plan.threads)?;
+        *gzi = index;
+        return Ok(read);
+    }
     match plan.format {
         CompressedFormat::Gz => codec::gzip::compress(input, out, &gzip_options(plan, name, mtime)),
         CompressedFormat::Bz2 => codec::bzip2::compress(input, out, plan.level, plan.threads),
@@ -729,7 +759,7 @@ fn compress_into(
 fn compress_stdin(plan: &Plan) -> Result<Status> {
     let mut input = Input::at(None::<&Path>).read_ahead(PIPE_AHEAD).open()?;
     let mut out = create_output(plan, None, None, None)?;
-    compress_into(plan, &mut input, &mut out, None, 0).context("<stdin>")?;
+    compress_into(plan, &mut input, &mut out, None, 0, &mut Vec::new()).context("<stdin>")?;
     out.finish()?;
     Ok(Status::Ok)
 }
@@ -771,15 +801,23 @@ fn compress_file(path: &Path, meta: &fs::Metadata, plan: &Plan) -> Result<Status
         Some(meta),
         Some(mtime),
     )?;
+    let mut gzi = Vec::new();
     let written = {
         let mut counted = Counted::new(&mut out);
-        let read = compress_into(plan, &mut file, &mut counted, name, stamp)
+        let read = compress_into(plan, &mut file, &mut counted, name, stamp, &mut gzi)
             .with_context(|| shown.clone())?;
         (read, counted.count())
     };
     out.finish()?;
     if plan.to_stdout {
         return Ok(Status::Ok);
+    }
+    if plan.gzi {
+        let index = PathBuf::from(format!("{}.gzi", target.display()));
+        let mut out = Output::to(Some(index.as_path())).force(true).create()?;
+        out.write_all(&codec::gzip::bgzf::gzi(&gzi))
+            .with_context(|| index.display().to_string())?;
+        out.finish()?;
     }
     // gzip keeps the input until the output is synced; it is now.
     if !plan.keep {

@@ -47,7 +47,7 @@ impl Engine {
     /// -1 and -2, libdeflate 2 (65.5 MB, 0.81x) for -3. ISA-L's level 1 is
     /// faster still but its output (69.5 MB) is larger than igzip -3's, so
     /// it is only used on request.
-    fn resolve(self, level: u32) -> (Engine, u32) {
+    pub(super) fn resolve(self, level: u32) -> (Engine, u32) {
         match self {
             // Stored blocks, and pigz's -11: zopfli, whatever the engine.
             _ if level == 0 || level == 11 => (Engine::Libdeflate, level),

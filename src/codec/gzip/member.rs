@@ -27,6 +27,9 @@ pub(crate) struct MemberHeader {
     pub mtime: u32,
     /// fkit's block index: (whole member length, uncompressed length).
     pub index: Option<(u32, u32)>,
+    /// BGZF's `BC` subfield: the whole member's length (the uncompressed
+    /// length is in its trailer).
+    pub bgzf_len: Option<u32>,
 }
 
 /// Why a header could not be read.
@@ -71,6 +74,9 @@ pub(crate) fn parse_header(buf: &[u8]) -> Result<MemberHeader, HeaderError> {
             let Some(data) = sub.get(4..4 + len) else {
                 break;
             };
+            if sub[..2] == *b"BC" && len == 2 {
+                header.bgzf_len = Some(u16::from_le_bytes([data[0], data[1]]) as u32 + 1);
+            }
             if sub[..2] == INDEX_ID && len == 8 {
                 header.index = Some((
                     u32::from_le_bytes([data[0], data[1], data[2], data[3]]),

@@ -15,6 +15,7 @@
 //!   members, from a map) and `stream.rs` (the streaming reader, which is
 //!   also what [`crate::codec::decoder`] hands out).
 
+pub(crate) mod bgzf;
 mod compress;
 mod decompress;
 mod index;
