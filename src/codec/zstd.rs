@@ -102,10 +102,16 @@ fn seek_table(map: &[u8]) -> Option<Vec<Frame>> {
     for i in 0..frames {
         let at = start + 8 + i * entry;
         let len = u32_at(at)? as usize;
+        let data_len = u32_at(at + 4)? as usize;
+        // Frames fkit writes are at most --block-size's limit: a table that
+        // claims more is not trusted with an allocation that size.
+        if data_len > crate::codec::gzip::MAX_BLOCK {
+            return None;
+        }
         list.push(Frame {
             offset,
             len,
-            data_len: u32_at(at + 4)? as usize,
+            data_len,
         });
         offset += len;
     }
@@ -142,13 +148,18 @@ pub(crate) fn decompress(
             more
         })
         .copied();
+    // Output buffers go back to the workers once written: fresh pages cost
+    // a fault each, which is most of the time of a 4 MiB frame.
+    let (spare_tx, spare_rx) = crossbeam_channel::unbounded::<Vec<u8>>();
     pipeline::ordered(
         threads,
         wanted.map(Ok),
         || zstd::bulk::Decompressor::new().expect("a zstd context"),
         |d, f: Frame| {
-            let data = d
-                .decompress(&map[f.offset..f.offset + f.len], f.data_len)
+            let mut data = spare_rx.try_recv().unwrap_or_default();
+            data.clear();
+            data.reserve(f.data_len);
+            d.decompress_to_buffer(&map[f.offset..f.offset + f.len], &mut data)
                 .map_err(|e| anyhow!("{e} in the frame that starts at byte {}", f.offset))?;
             if data.len() != f.data_len {
                 bail!(
@@ -160,7 +171,11 @@ pub(crate) fn decompress(
             }
             Ok(data)
         },
-        |data| out.put(&data),
+        |data| {
+            out.put(&data)?;
+            let _ = spare_tx.send(data);
+            Ok(())
+        },
     )?;
     Ok(None)
 }
