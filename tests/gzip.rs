@@ -1225,11 +1225,12 @@ fn what_follows_a_gzip_member_is_judged_as_gnu_gzip_does() {
         ("zeros only", vec![0, 0]),
         ("truncated", m[..15].to_vec()),
     ];
-    let modes: [(&[&str], bool); 11] = [
+    let modes: [(&[&str], bool); 12] = [
         (&["-d"], false),
         (&["-dk"], false),
         (&["-df"], false),
         (&["-dq"], false),
+        (&["-tv"], false),
         (&["-dc"], false),
         (&["-dcf"], false),
         (&["-t"], false),
