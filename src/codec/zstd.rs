@@ -127,11 +127,11 @@ pub(crate) fn decompress(
     threads: usize,
 ) -> Result<Option<Trailing>> {
     let file = match src {
-        Source::Stream(reader) => return decode_stream(reader, out),
+        Source::Stream(reader) => return decode_piped(reader, out, threads),
         Source::File(file) => file,
     };
     let map: &[u8] = file;
-    let Some(frames) = seek_table(map) else {
+    let Some(frames) = seek_table(map).or_else(|| walk_frames(map)) else {
         return decode_stream(&mut &map[..], out);
     };
     let mut first = 0;
@@ -180,6 +180,196 @@ pub(crate) fn decompress(
     Ok(None)
 }
 
+/// What `frame_extent` found at the start of a buffer.
+#[derive(Debug, PartialEq)]
+enum Extent {
+    /// A frame of this many bytes that records its content size.
+    Frame { len: usize, data_len: usize },
+    /// A skippable frame (a seek table, say) of this many bytes.
+    Skippable(usize),
+    /// More bytes are needed to tell.
+    Short,
+    /// Not a frame whose extent and size its headers give: decoded by
+    /// libzstd as a stream instead (no content size, damage, not zstd).
+    Other,
+}
+
+/// Where the zstd frame at the start of `buf` ends, from its header and its
+/// blocks' headers (each gives its block's size), without decoding it; and
+/// what it decodes to, from the header's content size.
+fn frame_extent(buf: &[u8]) -> Extent {
+    let Some(magic) = buf.get(..4) else {
+        return Extent::Short;
+    };
+    let magic = u32::from_le_bytes([magic[0], magic[1], magic[2], magic[3]]);
+    if magic & 0xffff_fff0 == 0x184d_2a50 {
+        return match buf.get(4..8) {
+            Some(n) => Extent::Skippable(8 + u32::from_le_bytes([n[0], n[1], n[2], n[3]]) as usize),
+            None => Extent::Short,
+        };
+    }
+    if magic != 0xfd2f_b528 {
+        return Extent::Other;
+    }
+    let Some(&fhd) = buf.get(4) else {
+        return Extent::Short;
+    };
+    let single_segment = fhd & 0x20 != 0;
+    if fhd & 0x08 != 0 || (fhd >> 6 == 0 && !single_segment) {
+        // Reserved bit set, or no content size recorded.
+        return Extent::Other;
+    }
+    let window = usize::from(!single_segment);
+    let dict = [0, 1, 2, 4][(fhd & 3) as usize];
+    let fcs_len = [1, 2, 4, 8][(fhd >> 6) as usize];
+    let fcs_at = 5 + window + dict;
+    let Some(fcs) = buf.get(fcs_at..fcs_at + fcs_len) else {
+        return Extent::Short;
+    };
+    let mut value = [0u8; 8];
+    value[..fcs_len].copy_from_slice(fcs);
+    let mut data_len = u64::from_le_bytes(value);
+    if fcs_len == 2 {
+        data_len += 256;
+    }
+    if data_len > crate::codec::gzip::MAX_BLOCK as u64 {
+        return Extent::Other;
+    }
+    let mut at = fcs_at + fcs_len;
+    loop {
+        let Some(h) = buf.get(at..at + 3) else {
+            return Extent::Short;
+        };
+        let h = u32::from_le_bytes([h[0], h[1], h[2], 0]);
+        let size = (h >> 3) as usize;
+        at += 3 + match (h >> 1) & 3 {
+            0 | 2 => size,
+            1 => 1,
+            _ => return Extent::Other,
+        };
+        if h & 1 != 0 {
+            break;
+        }
+    }
+    let len = at + if fhd & 0x04 != 0 { 4 } else { 0 };
+    if buf.len() < len {
+        return Extent::Short;
+    }
+    Extent::Frame {
+        len,
+        data_len: data_len as usize,
+    }
+}
+
+/// The frames of a file without a seek table, found from their headers,
+/// when every frame records its content size (several frames of any
+/// writer); None otherwise (one frame, as `zstd -T2` writes, gains nothing).
+fn walk_frames(map: &[u8]) -> Option<Vec<Frame>> {
+    let mut frames = Vec::new();
+    let mut at = 0;
+    while at < map.len() {
+        match frame_extent(&map[at..]) {
+            Extent::Frame { len, data_len } => {
+                frames.push(Frame {
+                    offset: at,
+                    len,
+                    data_len,
+                });
+                at += len;
+            }
+            Extent::Skippable(len) if at + len <= map.len() => at += len,
+            _ => return None,
+        }
+    }
+    (frames.len() > 1).then_some(frames)
+}
+
+/// zstd from a pipe: frames that record their content size (fkit's, and
+/// those of most writers of several frames) are read whole, one after
+/// another, and decoded on `threads` cores; from the first one that does
+/// not, the rest is decoded as a stream by libzstd.
+fn decode_piped(
+    reader: &mut (dyn std::io::BufRead + Send),
+    out: &mut Window,
+    threads: usize,
+) -> Result<Option<Trailing>> {
+    let mut pending: Vec<u8> = Vec::new();
+    let mut read_error = None;
+    {
+        let (pending, read_error) = (&mut pending, &mut read_error);
+        let reader = &mut *reader;
+        let frames = std::iter::from_fn(move || {
+            loop {
+                match frame_extent(pending) {
+                    Extent::Frame { len, data_len } => {
+                        let rest = pending.split_off(len);
+                        return Some(Ok((std::mem::replace(pending, rest), data_len)));
+                    }
+                    Extent::Skippable(len) if pending.len() >= len => {
+                        pending.drain(..len);
+                    }
+                    Extent::Other => return None,
+                    // A block is at most 128 KiB: read on, a bounded amount.
+                    Extent::Short | Extent::Skippable(_) if pending.len() < 64 << 20 => {
+                        let want = 256 * 1024;
+                        match (&mut *reader).take(want).read_to_end(pending) {
+                            Ok(0) => return None,
+                            Ok(_) => {}
+                            Err(e) => {
+                                *read_error = Some(e);
+                                return None;
+                            }
+                        }
+                    }
+                    Extent::Short | Extent::Skippable(_) => return None,
+                }
+            }
+        });
+        decode_frames(frames, out, threads)?;
+    }
+    if let Some(e) = read_error {
+        return Err(anyhow::Error::new(e).context("read error"));
+    }
+    if out.full() || pending.is_empty() && reader.fill_buf()?.is_empty() {
+        return Ok(None);
+    }
+    decode_stream(&mut std::io::Cursor::new(pending).chain(reader), out)
+}
+
+/// Decode `frames` (each whole, with its content size) on `threads` cores,
+/// in order, into `out`.
+fn decode_frames(
+    frames: impl Iterator<Item = Result<(Vec<u8>, usize)>> + Send,
+    out: &mut Window,
+    threads: usize,
+) -> Result<()> {
+    let (spare_tx, spare_rx) = crossbeam_channel::unbounded::<Vec<u8>>();
+    pipeline::ordered(
+        threads,
+        frames,
+        || zstd::bulk::Decompressor::new().expect("a zstd context"),
+        |d, (frame, data_len): (Vec<u8>, usize)| {
+            let mut data = spare_rx.try_recv().unwrap_or_default();
+            data.clear();
+            data.reserve(data_len);
+            d.decompress_to_buffer(&frame[..], &mut data)
+                .map_err(|e| anyhow!("invalid zstd data ({e})"))?;
+            if data.len() != data_len {
+                bail!(
+                    "a frame decodes to {} bytes, its header says {data_len}",
+                    data.len()
+                );
+            }
+            Ok(data)
+        },
+        |data| {
+            out.put(&data)?;
+            let _ = spare_tx.send(data);
+            Ok(())
+        },
+    )
+}
+
 /// Every frame of `reader` in turn, skipping skippable frames, by libzstd.
 fn decode_stream(reader: &mut dyn std::io::BufRead, out: &mut Window) -> Result<Option<Trailing>> {
     let mut decoder = zstd::stream::read::Decoder::with_buffer(reader).context("zstd")?;
@@ -218,5 +408,19 @@ mod tests {
         assert!(zstd::stream::decode_all(&file[..]).unwrap() == data);
         // A byte more or less and the table no longer accounts for the file.
         assert!(seek_table(&file[1..]).is_none());
+        // Each frame's extent is found from its headers alone.
+        let mut at = 0;
+        for f in &frames {
+            assert_eq!(
+                frame_extent(&file[at..]),
+                Extent::Frame {
+                    len: f.len,
+                    data_len: f.data_len
+                }
+            );
+            assert_eq!(frame_extent(&file[at..at + f.len - 1]), Extent::Short);
+            at += f.len;
+        }
+        assert!(matches!(frame_extent(&file[at..]), Extent::Skippable(n) if at + n == file.len()));
     }
 }
