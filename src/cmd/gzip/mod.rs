@@ -16,8 +16,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 /// Compress or decompress files in gzip, bzip2, zstd or xz format, on every core.
 ///
 /// Behaves as GNU gzip: each FILE becomes FILE.gz (FILE.bz2 with --bzip2,
-/// FILE.zst with --zstd, FILE.xz with --xz),
-/// keeping its mode and modification time, and FILE is removed only after
+/// FILE.zst with --zstd, FILE.xz with --xz), keeping its mode and
+/// modification time, and FILE is removed only after
 /// FILE.gz is completely written and synced. With -d, FILE.gz becomes FILE
 /// again. With no FILE, or `-`, reads stdin and writes stdout. Compressed
 /// data is never written to a terminal without -f. Existing outputs,
@@ -95,7 +95,8 @@ pub struct Args {
     #[arg(long, requires = "list")]
     json: bool,
 
-    /// Compression level: gzip 1 fastest ... 9 best (default 6); bzip2 1-9,
+    /// Compression level: gzip 1 fastest ... 9 best (default 6), 0 stored,
+    /// 11 zopfli (as pigz); bzip2 1-9,
     /// the block size x 100 kB (default 9); zstd 1-19, to 22 with --ultra
     /// (default 3); xz 0-9 (default 6). `-19` and the like work too.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(0..=22))]
