@@ -1,11 +1,15 @@
 # Rows for `fkit gzip` (sourced by bench/compare.sh): compression and
 # decompression of the page-cached 256 MB text.log against gzip, pigz,
-# igzip (ISA-L), bzip2 and lbzip2. Sizes are compared once and shown in the
+# igzip (ISA-L), bzip2, lbzip2, zstd, xz (on the first 32 MiB: xz is slow)
+# and bgzip. Sizes are compared once and shown in the
 # row names: the targets bound both throughput and output size.
 need pigz pigz
 need igzip isal
 need bzip2 bzip2
 need lbzip2 lbzip2
+need zstd zstd
+need xz xz-utils
+need bgzip tabix
 log=$corpus/text.log
 size=$(stat -c %s "$log")
 gz=$work/gzip
@@ -49,3 +53,31 @@ row "$n" "$size" "fkit gzip --bzip2 -9 -c $log > /dev/null" "bzip2 -9" "bzip2 -9
 row "bzip2 -d (file fkit wrote)" "$size" "fkit gzip -dc $gz/fkit.bz2 > /dev/null" "lbzip2 -d -n$cores" "lbzip2 -d -n$cores -c $gz/fkit.bz2 > /dev/null"
 row "bzip2 -d (file bzip2 wrote)" "$size" "fkit gzip -dc $gz/bzip2.bz2 > /dev/null" "lbzip2 -d -n$cores" "lbzip2 -d -n$cores -c $gz/bzip2.bz2 > /dev/null"
 row "bzip2 -d (file bzip2 wrote)" "$size" "fkit gzip -dc $gz/bzip2.bz2 > /dev/null" "bzip2 -d" "bzip2 -dc $gz/bzip2.bz2 > /dev/null"
+
+# zstd: fkit's seekable frames on every core against zstd's own threads.
+zstd -3 -T2 -q -c "$log" >"$gz/zstd.zst"
+fkit gzip --zstd -3 -c "$log" >"$gz/fkit.zst"
+n=$(sized "zstd -3 text.log" "cat $gz/fkit.zst" "cat $gz/zstd.zst" "zstd -3 -T2")
+row "$n" "$size" "fkit gzip --zstd -3 -c $log > /dev/null" "zstd -3 -T2" "zstd -3 -T2 -q -c $log > /dev/null"
+row "zstd -d (file fkit wrote)" "$size" "fkit gzip -dc $gz/fkit.zst > /dev/null" "zstd -d" "zstd -dc $gz/fkit.zst > /dev/null"
+row "zstd -d (file zstd wrote)" "$size" "fkit gzip -dc $gz/zstd.zst > /dev/null" "zstd -d" "zstd -dc $gz/zstd.zst > /dev/null"
+
+# xz on the first 32 MiB of text.log.
+head -c 32M "$log" >"$gz/text32.log"
+xz -6 -T2 -c "$gz/text32.log" >"$gz/xz.xz"
+fkit gzip --xz -6 -c "$gz/text32.log" >"$gz/fkit.xz"
+n=$(sized "xz -6 text.log[:32M]" "cat $gz/fkit.xz" "cat $gz/xz.xz" "xz -6 -T2")
+row "$n" 33554432 "fkit gzip --xz -6 -c $gz/text32.log > /dev/null" "xz -6 -T2" "xz -6 -T2 -c $gz/text32.log > /dev/null"
+row "xz -d (file fkit wrote)" 33554432 "fkit gzip -dc $gz/fkit.xz > /dev/null" "xz -d" "xz -dc -T1 $gz/fkit.xz > /dev/null"
+row "xz -d (file fkit wrote)" 33554432 "fkit gzip -dc $gz/fkit.xz > /dev/null" "xz -d -T2" "xz -dc -T2 $gz/fkit.xz > /dev/null"
+row "xz -d (file xz -T2 wrote)" 33554432 "fkit gzip -dc $gz/xz.xz > /dev/null" "xz -d -T2" "xz -dc -T2 $gz/xz.xz > /dev/null"
+
+# BGZF as htslib's bgzip writes it.
+bgzip -@"$cores" -c "$log" >"$gz/bgzip.gz"
+row "bgzip -d (file bgzip wrote)" "$size" "fkit gzip -dc $gz/bgzip.gz > /dev/null" "bgzip -d -@2" "bgzip -d -@2 -c $gz/bgzip.gz > /dev/null"
+
+# What `cargo install --path .` builds (no ISA-L) against igzip.
+(cd "$repo" && cargo build --release --locked -q --target-dir "$work/default-build")
+default_fkit=$work/default-build/release/fkit
+row "gzip -d (file gzip wrote), default build" "$size" "$default_fkit gzip -dc $gz/gnu.gz > /dev/null" "igzip -d" "igzip -dc $gz/gnu.gz > /dev/null"
+row "gzip -d (file gzip wrote), default build, to a file" "$size" "$default_fkit gzip -dc $gz/gnu.gz > $gz/out" "igzip -d" "igzip -dc $gz/gnu.gz > $gz/out"

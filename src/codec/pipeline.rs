@@ -121,6 +121,58 @@ pub(crate) fn input_blocks<'a>(
     })
 }
 
+/// Blocks of `input` cut where its content says (gzip's and pigz's
+/// `--rsyncable`), so that an edit changes only the blocks around it and
+/// rsync finds the rest of the compressed file unchanged. A hash of the last
+/// log2(`average`) bytes ends a block when it hits one value (about every
+/// `average` bytes); a block is never longer than `max`.
+pub(crate) fn content_blocks<'a>(
+    input: &'a mut (dyn Read + Send),
+    average: usize,
+    max: usize,
+    read_total: &'a mut u64,
+) -> impl Iterator<Item = Result<(usize, Vec<u8>)>> + Send + 'a {
+    let bits = average.max(4096).ilog2();
+    let mask = (1u32 << bits) - 1;
+    let hit = mask >> 1;
+    let (mut hash, mut scanned, mut index) = (0u32, 0usize, 0usize);
+    let (mut pending, mut eof, mut done) = (Vec::new(), false, false);
+    std::iter::from_fn(move || {
+        if done {
+            return None;
+        }
+        loop {
+            while scanned < pending.len() {
+                hash = ((hash << 1) ^ pending[scanned] as u32) & mask;
+                scanned += 1;
+                if hash == hit || scanned == max {
+                    let rest = pending.split_off(scanned);
+                    scanned = 0;
+                    index += 1;
+                    return Some(Ok((index - 1, std::mem::replace(&mut pending, rest))));
+                }
+            }
+            if eof {
+                done = true;
+                if pending.is_empty() && index > 0 {
+                    return None;
+                }
+                index += 1;
+                return Some(Ok((index - 1, std::mem::take(&mut pending))));
+            }
+            let want = (max - pending.len()).min(1 << 20) as u64;
+            match input.take(want).read_to_end(&mut pending) {
+                Ok(0) => eof = true,
+                Ok(n) => *read_total += n as u64,
+                Err(e) => {
+                    done = true;
+                    return Some(Err(anyhow::Error::new(e).context("read error")));
+                }
+            }
+        }
+    })
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -152,5 +204,34 @@ mod tests {
             |_| Ok(()),
         );
         assert!(err.is_err());
+    }
+
+    #[test]
+    fn content_blocks_resynchronise_after_an_edit() {
+        let text: Vec<u8> = (0..400_000u32)
+            .flat_map(|i| format!("{} ", i.wrapping_mul(2_654_435_761) % 1000).into_bytes())
+            .collect();
+        let cut = |data: &[u8]| {
+            let mut total = 0;
+            let mut input = data;
+            super::content_blocks(&mut input, 16 * 1024, 64 * 1024, &mut total)
+                .map(|b| b.unwrap().1)
+                .collect::<Vec<_>>()
+        };
+        let before = cut(&text);
+        assert!(before.concat() == text);
+        assert!(before.len() > 20 && before.iter().all(|b| b.len() <= 64 * 1024));
+        // Insert bytes near the start: every block after the next cut is
+        // the same as before.
+        let mut edited = text.clone();
+        edited.splice(1000..1000, *b"inserted");
+        let after = cut(&edited);
+        assert!(after.concat() == edited);
+        let same = before
+            .iter()
+            .rev()
+            .zip(after.iter().rev())
+            .take_while(|(a, b)| a == b);
+        assert!(same.count() >= before.len() - 2);
     }
 }

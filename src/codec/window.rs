@@ -15,6 +15,8 @@ pub(crate) struct Window<'a> {
     /// Bytes the range still wants (`u64::MAX`: all of them).
     pub(super) left: u64,
     progress: Option<crate::io::Progress>,
+    /// Bytes after the last member are output as they are (`-cdf`).
+    pub(super) pass_rest: bool,
 }
 
 impl<'a> Window<'a> {
@@ -25,12 +27,20 @@ impl<'a> Window<'a> {
             skip,
             left,
             progress: None,
+            pass_rest: false,
         }
     }
 
     /// Show the bytes written on a progress spinner (on a terminal only).
     pub(crate) fn progress(mut self, enabled: bool) -> Self {
         self.progress = enabled.then(|| crate::io::Progress::bytes(None, true));
+        self
+    }
+
+    /// Output whatever follows the last member or stream as it is, as
+    /// `gzip -cdf` (`zcat -f`) does, rather than judging it.
+    pub(crate) fn pass_rest(mut self, yes: bool) -> Self {
+        self.pass_rest = yes;
         self
     }
 

@@ -10,16 +10,23 @@
 pub enum Format {
     Gzip,
     Bzip2,
+    Zstd,
+    Xz,
 }
 
 impl Format {
     /// The format whose magic bytes start `head`, if any. `head` should hold
-    /// at least 4 bytes when the input has that many.
+    /// at least 4 bytes when the input has that many (xz's magic is six
+    /// bytes long; four tell it apart from the others).
     pub fn detect(head: &[u8]) -> Option<Format> {
         match head {
             [0x1f, 0x8b, ..] => Some(Format::Gzip),
             // "BZh" then the block size digit 1-9.
             [b'B', b'Z', b'h', b'1'..=b'9', ..] => Some(Format::Bzip2),
+            // A frame, or a skippable frame (magic 0x184D2A50-5F).
+            [0x28, 0xb5, 0x2f, 0xfd, ..] => Some(Format::Zstd),
+            [0x50..=0x5f, 0x2a, 0x4d, 0x18, ..] => Some(Format::Zstd),
+            [0xfd, b'7', b'z', b'X', ..] => Some(Format::Xz),
             _ => None,
         }
     }
@@ -29,6 +36,8 @@ impl Format {
         match self {
             Format::Gzip => "gzip",
             Format::Bzip2 => "bzip2",
+            Format::Zstd => "zstd",
+            Format::Xz => "xz",
         }
     }
 }
@@ -42,6 +51,15 @@ mod tests {
         assert_eq!(Format::detect(&[0x1f, 0x8b, 8, 0]), Some(Format::Gzip));
         assert_eq!(Format::detect(b"BZh91AY"), Some(Format::Bzip2));
         assert_eq!(Format::detect(b"BZh0"), None);
+        assert_eq!(
+            Format::detect(&[0x28, 0xb5, 0x2f, 0xfd]),
+            Some(Format::Zstd)
+        );
+        assert_eq!(
+            Format::detect(&[0x5e, 0x2a, 0x4d, 0x18]),
+            Some(Format::Zstd)
+        );
+        assert_eq!(Format::detect(b"\xfd7zXZ\0"), Some(Format::Xz));
         assert_eq!(Format::detect(b"id,name"), None);
         assert_eq!(Format::detect(b""), None);
     }

@@ -1,6 +1,7 @@
-//! `fkit gzip`: gzip and bzip2 as GNU gzip behaves, on every core.
+//! `fkit gzip`: gzip, bzip2, zstd and xz as GNU gzip behaves, on every core.
 
 use crate::codec::gzip::{Engine, GzipOptions, parse_header};
+use crate::codec::zlib::{self, Container, ZipEntry};
 use crate::codec::{self, Source, Trailing, Window};
 use crate::io::counted::Counted;
 use crate::io::detect::Format;
@@ -12,10 +13,11 @@ use std::io::{self, IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-/// Compress or decompress files in gzip or bzip2 format, on every core.
+/// Compress or decompress files in gzip, bzip2, zstd or xz format, on every core.
 ///
-/// Behaves as GNU gzip: each FILE becomes FILE.gz (FILE.bz2 with --bzip2),
-/// keeping its mode and modification time, and FILE is removed only after
+/// Behaves as GNU gzip: each FILE becomes FILE.gz (FILE.bz2 with --bzip2,
+/// FILE.zst with --zstd, FILE.xz with --xz), keeping its mode and
+/// modification time, and FILE is removed only after
 /// FILE.gz is completely written and synced. With -d, FILE.gz becomes FILE
 /// again. With no FILE, or `-`, reads stdin and writes stdout. Compressed
 /// data is never written to a terminal without -f. Existing outputs,
@@ -30,13 +32,20 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 /// the rest. Other gzip files decompress on one core (ISA-L, when built with
 /// the `isal` feature). bzip2 blocks become concatenated streams; fkit finds
 /// the blocks of any bzip2 file and decodes them on every core (lbzip2's
-/// technique). Decompression streams in constant memory too.
+/// technique). zstd is written as independent frames with a seek table
+/// (the zstd seekable format, which zstd -d reads as ordinary frames), so
+/// fkit decodes its own zstd files on every core and --range reads only the
+/// frames it needs; xz is written and read by liblzma's multi-threaded
+/// coder, in blocks with their sizes recorded (as xz -T writes them).
+/// Decompression streams in constant memory too.
 ///
 /// Decompression, -t and -l detect the format from the magic bytes, never
 /// from the name. Every member of a multi-member gzip file and every stream
 /// of a concatenated bzip2 file is decoded. Damage is reported with the file
 /// and the byte offset, with exit status 1, and the input is kept. Exit
 /// status 2 means a warning (trailing garbage, a file skipped), as gzip.
+/// With -f and output to stdout (-cdf), data that is not compressed passes
+/// through unchanged, a whole file or what follows the last member (zcat -f).
 ///
 /// Examples:
 ///   fkit gzip access.log                    # access.log -> access.log.gz
@@ -45,6 +54,11 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 ///   tar c dir | fkit gzip > dir.tar.gz      # stdin to stdout
 ///   fkit gzip -dc logs/*.gz | grep ERROR    # decompress to stdout
 ///   fkit gzip --bzip2 data.csv              # data.csv.bz2
+///   fkit gzip --zstd -19 data.csv           # data.csv.zst, zstd level 19
+///   fkit gzip --xz -9 -e -p 2 data.csv      # data.csv.xz, as xz -9e -T2
+///   fkit gzip -11 -b 1024 --rsyncable f     # zopfli, 1 MiB blocks, as pigz
+///   fkit gzip --bgzf --index calls.vcf      # BGZF + .gzi, as bgzip -i
+///   fkit gzip -cdf logs/*                   # as zcat -f: plain files pass through
 ///   fkit gzip -t *.gz && fkit gzip -l --json *.gz
 ///   fkit gzip -d --range 1G:4K huge.log.gz  # 4 KiB at offset 1 GiB
 #[derive(clap::Args, Debug)]
@@ -81,29 +95,42 @@ pub struct Args {
     #[arg(long, requires = "list")]
     json: bool,
 
-    /// Compression level: 1 fastest ... 9 best (bzip2: block size x 100 kB). Default 6 (bzip2: 9).
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=9))]
+    /// Compression level: gzip 1 fastest ... 9 best (default 6), 0 stored,
+    /// 11 zopfli (as pigz); bzip2 1-9,
+    /// the block size x 100 kB (default 9); zstd 1-19, to 22 with --ultra
+    /// (default 3); xz 0-9 (default 6). `-19` and the like work too.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(0..=22))]
     level: Option<u32>,
-    /// Compress fastest (level 1; -2 ... -8 are the levels between).
-    #[arg(short = '1', long = "fast")]
-    l1: bool,
-    #[arg(short = '2', hide = true)]
-    l2: bool,
-    #[arg(short = '3', hide = true)]
-    l3: bool,
-    #[arg(short = '4', hide = true)]
-    l4: bool,
-    #[arg(short = '5', hide = true)]
-    l5: bool,
-    #[arg(short = '6', hide = true)]
-    l6: bool,
-    #[arg(short = '7', hide = true)]
-    l7: bool,
-    #[arg(short = '8', hide = true)]
-    l8: bool,
+    /// Compress fastest (level 1; -0 ... -9 are the levels, -19 for zstd's 19).
+    #[arg(short = '1', long = "fast", action = clap::ArgAction::Count)]
+    l1: u8,
+    #[arg(short = '0', hide = true, action = clap::ArgAction::Count)]
+    l0: u8,
+    #[arg(short = '2', hide = true, action = clap::ArgAction::Count)]
+    l2: u8,
+    #[arg(short = '3', hide = true, action = clap::ArgAction::Count)]
+    l3: u8,
+    #[arg(short = '4', hide = true, action = clap::ArgAction::Count)]
+    l4: u8,
+    #[arg(short = '5', hide = true, action = clap::ArgAction::Count)]
+    l5: u8,
+    #[arg(short = '6', hide = true, action = clap::ArgAction::Count)]
+    l6: u8,
+    #[arg(short = '7', hide = true, action = clap::ArgAction::Count)]
+    l7: u8,
+    #[arg(short = '8', hide = true, action = clap::ArgAction::Count)]
+    l8: u8,
     /// Compress best (level 9).
-    #[arg(short = '9', long = "best")]
-    l9: bool,
+    #[arg(short = '9', long = "best", action = clap::ArgAction::Count)]
+    l9: u8,
+
+    /// zstd: allow levels 20-22 (more memory to compress and decompress).
+    #[arg(long)]
+    ultra: bool,
+
+    /// xz: the slower "extreme" variant of the level (as xz -e).
+    #[arg(short = 'e', long)]
+    extreme: bool,
 
     /// Compress directories' files too (recursively).
     #[arg(short, long)]
@@ -143,12 +170,62 @@ pub struct Args {
     format: Option<CompressedFormat>,
 
     /// Compress to bzip2 (same as --format bz2).
-    #[arg(long, short = 'j', conflicts_with = "format")]
+    #[arg(long, short = 'j', conflicts_with_all = ["format", "zstd", "xz"])]
     bzip2: bool,
 
-    /// Uncompressed bytes per parallel gzip block.
-    #[arg(short = 'b', long, value_name = "SIZE", default_value = "1M")]
-    block_size: Size,
+    /// Compress to zstd (same as --format zst).
+    #[arg(long, conflicts_with_all = ["format", "xz"])]
+    zstd: bool,
+
+    /// Compress to xz (same as --format xz).
+    #[arg(long, conflicts_with = "format")]
+    xz: bool,
+
+    /// Uncompressed bytes per parallel block (gzip: 1M, zstd: 4M, xz: three
+    /// times the dictionary, as xz -T); a plain number counts KiB, as pigz -b.
+    #[arg(short = 'b', long, value_name = "SIZE", value_parser = parse_block)]
+    block_size: Option<Size>,
+
+    /// Do not store the modification time (pigz -m; -n also drops the name).
+    #[arg(short = 'm', long = "no-time")]
+    no_time: bool,
+
+    /// Store the modification time (pigz -M; the default).
+    #[arg(short = 'M', long = "time", overrides_with = "no_time")]
+    time: bool,
+
+    /// Store COMMENT in the gzip header (pigz -C).
+    #[arg(short = 'C', long, value_name = "COMMENT")]
+    comment: Option<String>,
+
+    /// Cut gzip blocks where the content says, so that rsync sends only
+    /// what changed (gzip and pigz --rsyncable).
+    #[arg(short = 'R', long)]
+    rsyncable: bool,
+
+    /// Sync each output to disk before going on (pigz -Y).
+    #[arg(short = 'Y', long)]
+    synchronous: bool,
+
+    /// Write zlib (pigz -z, FILE.zz); with --bzip2, bzip2's -z (compress).
+    #[arg(short = 'z', long, conflicts_with_all = ["format", "zstd", "xz", "zip"])]
+    zlib: bool,
+
+    /// Write BGZF, the blocked gzip htslib, samtools and tabix read (bgzip).
+    #[arg(long, conflicts_with_all = ["format", "zstd", "xz", "bzip2", "zlib", "zip", "rsyncable"])]
+    bgzf: bool,
+
+    /// With --bgzf, also write FILE.gz.gzi, the index bgzip -i writes.
+    #[arg(long, requires = "bgzf")]
+    index: bool,
+
+    /// Write a single-entry zip (pigz -K, FILE.zip).
+    #[arg(short = 'K', long, conflicts_with_all = ["format", "zstd", "xz", "bzip2"])]
+    zip: bool,
+
+    /// Accepted for bzip2's -s (fkit's memory is bounded anyway).
+    #[arg(short = 's', long = "small", hide = true)]
+    small: bool,
 
     /// With -d, write only LEN bytes from uncompressed OFFSET to stdout ("OFFSET:LEN", or "OFFSET:" for the rest).
     #[arg(long, value_name = "OFFSET:LEN", requires = "decompress")]
@@ -165,6 +242,79 @@ enum CompressedFormat {
     Gz,
     #[value(alias = "bzip2")]
     Bz2,
+    #[value(alias = "zstd")]
+    Zst,
+    Xz,
+    /// zlib (RFC 1950), as pigz -z writes it.
+    #[value(alias = "zlib")]
+    Zz,
+    /// A single-entry zip, as pigz -K writes it.
+    Zip,
+}
+
+impl CompressedFormat {
+    /// The suffix of files in the format.
+    fn suffix(self) -> &'static str {
+        match self {
+            CompressedFormat::Gz => ".gz",
+            CompressedFormat::Bz2 => ".bz2",
+            CompressedFormat::Zst => ".zst",
+            CompressedFormat::Xz => ".xz",
+            CompressedFormat::Zz => ".zz",
+            CompressedFormat::Zip => ".zip",
+        }
+    }
+
+    /// The levels the format has, and its default (as its own tool).
+    fn levels(self, ultra: bool) -> (std::ops::RangeInclusive<u32>, u32) {
+        match self {
+            // 10 is not a level: checked apart.
+            CompressedFormat::Gz => (0..=11, 6),
+            CompressedFormat::Bz2 => (1..=9, 9),
+            CompressedFormat::Zst if ultra => (1..=22, 3),
+            CompressedFormat::Zst => (1..=19, 3),
+            CompressedFormat::Xz => (0..=9, 6),
+            CompressedFormat::Zz | CompressedFormat::Zip => (0..=9, 6),
+        }
+    }
+
+    /// Uncompressed bytes per parallel block unless -b says otherwise
+    /// (xz: 0, liblzma's choice).
+    fn default_block(self) -> usize {
+        match self {
+            CompressedFormat::Zst => 4 << 20,
+            CompressedFormat::Xz => 0,
+            _ => 1 << 20,
+        }
+    }
+}
+
+/// `-b`: a plain number counts KiB, as pigz's -b; `1M`, `64K` are sizes.
+fn parse_block(text: &str) -> Result<Size, String> {
+    if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) {
+        let kib: u64 = text.parse().map_err(|_| format!("invalid size {text:?}"))?;
+        return kib
+            .checked_mul(1024)
+            .map(Size)
+            .ok_or_else(|| format!("invalid size {text:?}"));
+    }
+    text.parse::<Size>().map_err(|e| e.to_string())
+}
+
+/// A level of more than one digit (`-19`, `-11`) among the command's
+/// arguments: clap reads `-19` as the flags -1 and -9, so the number is
+/// taken from the arguments themselves, as zstd and pigz read it.
+fn multi_digit_level() -> Option<u32> {
+    std::env::args_os()
+        .skip(1)
+        .take_while(|a| a != "--")
+        .filter_map(|a| {
+            let digits = a.to_str()?.strip_prefix('-')?;
+            (digits.len() > 1 && digits.bytes().all(|b| b.is_ascii_digit()))
+                .then(|| digits.parse().ok())
+                .flatten()
+        })
+        .last()
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -181,6 +331,7 @@ struct Plan {
     level: u32,
     threads: usize,
     block: usize,
+    extreme: bool,
     suffix: String,
     to_stdout: bool,
     keep: bool,
@@ -188,11 +339,27 @@ struct Plan {
     verbose: bool,
     quiet: bool,
     no_name: bool,
+    /// pigz -m: no modification time in the header.
+    no_time: bool,
+    comment: Option<String>,
+    rsyncable: bool,
+    synchronous: bool,
+    bgzf: bool,
+    gzi: bool,
     restore_name: bool,
     range: Option<(u64, u64)>,
     engine: Engine,
     /// A progress bar on a terminal (one file at a time, not --quiet).
     progress: bool,
+}
+
+impl Plan {
+    /// Whether bytes that are not compressed pass through to the output
+    /// (`-cdf`, `zcat -f`): as GNU gzip, with --force when the output is
+    /// stdout (stdin implies it) or nothing (-t).
+    fn passes_rest(&self, stdin: bool) -> bool {
+        self.force && (self.to_stdout || stdin || self.mode == Mode::Test)
+    }
 }
 
 /// How a file went, short of an error.
@@ -203,32 +370,69 @@ enum Status {
 }
 
 pub fn run(args: Args) -> Result<()> {
-    let format = match (args.bzip2, args.format) {
-        (true, _) => CompressedFormat::Bz2,
-        (false, f) => f.unwrap_or(CompressedFormat::Gz),
+    let format = if args.bzip2 {
+        CompressedFormat::Bz2
+    } else if args.zstd {
+        CompressedFormat::Zst
+    } else if args.xz {
+        CompressedFormat::Xz
+    } else if args.zlib {
+        CompressedFormat::Zz
+    } else if args.zip {
+        CompressedFormat::Zip
+    } else {
+        args.format.unwrap_or(CompressedFormat::Gz)
     };
     let digits = [
-        args.l1, args.l2, args.l3, args.l4, args.l5, args.l6, args.l7, args.l8, args.l9,
+        args.l0, args.l1, args.l2, args.l3, args.l4, args.l5, args.l6, args.l7, args.l8, args.l9,
     ];
-    let default_level = if format == CompressedFormat::Bz2 {
-        9
-    } else {
-        6
-    };
+    let (levels, default_level) = format.levels(args.ultra);
     let level = args
         .level
-        .or_else(|| digits.iter().rposition(|&d| d).map(|i| i as u32 + 1))
+        .or_else(multi_digit_level)
+        .or_else(|| digits.iter().rposition(|&d| d > 0).map(|i| i as u32))
         .unwrap_or(default_level);
-    let suffix = args.suffix.clone().unwrap_or_else(|| match format {
-        CompressedFormat::Gz => ".gz".into(),
-        CompressedFormat::Bz2 => ".bz2".into(),
-    });
+    let gzip_ten = format == CompressedFormat::Gz && level == 10;
+    if !levels.contains(&level) || gzip_ten {
+        let ultra = if format == CompressedFormat::Zst && !args.ultra && level <= 22 {
+            " (levels 20-22 need --ultra)"
+        } else {
+            ""
+        };
+        let gzip = if format == CompressedFormat::Gz {
+            " or 11 (zopfli)"
+        } else {
+            ""
+        };
+        return Err(Exit::usage(format!(
+            "level {level} is not a {} level: {}-{}{gzip}{ultra}",
+            format.suffix().trim_start_matches('.'),
+            levels.start(),
+            if gzip.is_empty() { *levels.end() } else { 9 }
+        ))
+        .into());
+    }
+    let suffix = args
+        .suffix
+        .clone()
+        .unwrap_or_else(|| format.suffix().into());
     if suffix.is_empty() || suffix.contains('/') {
         return Err(Exit::usage("invalid suffix (must be non-empty, without '/')").into());
     }
-    let block = args.block_size.as_usize();
-    if !(4096..=codec::gzip::MAX_BLOCK).contains(&block) {
+    let block = args
+        .block_size
+        .map_or(format.default_block(), |b| b.as_usize());
+    if args.block_size.is_some() && !(4096..=codec::gzip::MAX_BLOCK).contains(&block) {
         return Err(Exit::usage("--block-size must be between 4K and 256M").into());
+    }
+    if args.index && (args.stdout || args.files.is_empty() || args.files.iter().any(|f| f == "-")) {
+        return Err(Exit::usage(
+            "--index writes FILE.gz.gzi beside FILE.gz: it needs FILEs, not stdout",
+        )
+        .into());
+    }
+    if args.bgzf && level == 11 {
+        return Err(Exit::usage("--bgzf is written at levels 0-9").into());
     }
     let range = args.range.as_deref().map(parse_range).transpose()?;
     let mode = if args.test {
@@ -259,6 +463,7 @@ pub fn run(args: Args) -> Result<()> {
         level,
         threads,
         block,
+        extreme: args.extreme,
         suffix,
         to_stdout: args.stdout || range.is_some(),
         keep: args.keep || args.stdout,
@@ -266,6 +471,12 @@ pub fn run(args: Args) -> Result<()> {
         verbose: args.verbose,
         quiet: args.quiet,
         no_name: args.no_name,
+        no_time: args.no_time,
+        comment: args.comment.clone(),
+        rsyncable: args.rsyncable,
+        synchronous: args.synchronous,
+        bgzf: args.bgzf,
+        gzi: args.index,
         restore_name: args.name,
         range,
         engine: args.engine,
@@ -348,6 +559,7 @@ impl Clone for Plan {
     fn clone(&self) -> Plan {
         Plan {
             suffix: self.suffix.clone(),
+            comment: self.comment.clone(),
             ..*self
         }
     }
@@ -473,6 +685,9 @@ fn create_output(
     if let Some(mtime) = mtime {
         spec = spec.mtime(mtime);
     }
+    if plan.synchronous {
+        spec = spec.sync(true);
+    }
     spec.create()
 }
 
@@ -482,28 +697,70 @@ fn gzip_options(plan: &Plan, name: Option<Vec<u8>>, mtime: u32) -> GzipOptions {
         threads: plan.threads,
         block: plan.block,
         name,
+        comment: plan.comment.as_ref().map(|c| c.as_bytes().to_vec()),
         mtime,
         engine: plan.engine,
+        rsyncable: plan.rsyncable,
     }
 }
 
+/// Compress `input` into `out` as the plan says; returns the bytes read.
+/// For BGZF, where each block after the first starts goes to `gzi`.
 fn compress_into(
     plan: &Plan,
     input: &mut (dyn Read + Send),
     out: &mut dyn Write,
     name: Option<Vec<u8>>,
     mtime: u32,
+    gzi: &mut Vec<(u64, u64)>,
 ) -> Result<u64> {
+    if plan.bgzf {
+        let (read, index) = codec::gzip::bgzf::compress(input, out, plan.level, plan.threads)?;
+        *gzi = index;
+        return Ok(read);
+    }
     match plan.format {
         CompressedFormat::Gz => codec::gzip::compress(input, out, &gzip_options(plan, name, mtime)),
         CompressedFormat::Bz2 => codec::bzip2::compress(input, out, plan.level, plan.threads),
+        CompressedFormat::Zst => {
+            codec::zstd::compress(input, out, plan.level as i32, plan.threads, plan.block)
+        }
+        CompressedFormat::Xz => codec::xz::compress(
+            input,
+            out,
+            plan.level,
+            plan.extreme,
+            plan.threads,
+            plan.block,
+        ),
+        CompressedFormat::Zz | CompressedFormat::Zip => {
+            let container = if plan.format == CompressedFormat::Zz {
+                Container::Zlib
+            } else {
+                Container::Zip
+            };
+            // pigz names the entry of stdin "-".
+            let entry = ZipEntry {
+                name: name.as_deref().unwrap_or(b"-"),
+                dos_time: zlib::dos_time(mtime as i64),
+            };
+            zlib::compress(
+                input,
+                out,
+                container,
+                &entry,
+                plan.level,
+                plan.threads,
+                plan.block,
+            )
+        }
     }
 }
 
 fn compress_stdin(plan: &Plan) -> Result<Status> {
     let mut input = Input::at(None::<&Path>).read_ahead(PIPE_AHEAD).open()?;
     let mut out = create_output(plan, None, None, None)?;
-    compress_into(plan, &mut input, &mut out, None, 0).context("<stdin>")?;
+    compress_into(plan, &mut input, &mut out, None, 0, &mut Vec::new()).context("<stdin>")?;
     out.finish()?;
     Ok(Status::Ok)
 }
@@ -532,7 +789,12 @@ fn compress_file(path: &Path, meta: &fs::Metadata, plan: &Plan) -> Result<Status
         (None, 0)
     } else {
         let name = path.file_name().map(|n| n.as_encoded_bytes().to_vec());
-        (name, mtime.unix_seconds().clamp(0, u32::MAX as i64) as u32)
+        let stamp = if plan.no_time {
+            0
+        } else {
+            mtime.unix_seconds().clamp(0, u32::MAX as i64) as u32
+        };
+        (name, stamp)
     };
     let mut out = create_output(
         plan,
@@ -540,15 +802,23 @@ fn compress_file(path: &Path, meta: &fs::Metadata, plan: &Plan) -> Result<Status
         Some(meta),
         Some(mtime),
     )?;
+    let mut gzi = Vec::new();
     let written = {
         let mut counted = Counted::new(&mut out);
-        let read = compress_into(plan, &mut file, &mut counted, name, stamp)
+        let read = compress_into(plan, &mut file, &mut counted, name, stamp, &mut gzi)
             .with_context(|| shown.clone())?;
         (read, counted.count())
     };
     out.finish()?;
     if plan.to_stdout {
         return Ok(Status::Ok);
+    }
+    if plan.gzi {
+        let index = PathBuf::from(format!("{}.gzi", target.display()));
+        let mut out = Output::to(Some(index.as_path())).force(true).create()?;
+        out.write_all(&codec::gzip::bgzf::gzi(&gzi))
+            .with_context(|| index.display().to_string())?;
+        out.finish()?;
     }
     // gzip keeps the input until the output is synced; it is now.
     if !plan.keep {
@@ -577,6 +847,8 @@ fn strip_suffix(name: &str, suffix: &str) -> Option<String> {
         (suffix, ""),
         (".gz", ""),
         (".bz2", ""),
+        (".zst", ""),
+        (".xz", ""),
         (".z", ""),
         (".Z", ""),
         ("-gz", ""),
@@ -587,6 +859,8 @@ fn strip_suffix(name: &str, suffix: &str) -> Option<String> {
         (".taz", ".tar"),
         (".tbz2", ".tar"),
         (".tbz", ".tar"),
+        (".tzst", ".tar"),
+        (".txz", ".tar"),
     ];
     let file = name.rsplit('/').next().unwrap_or(name);
     known.iter().find_map(|(suf, new)| {
@@ -624,10 +898,10 @@ fn decompress_stdin_stream(plan: &Plan, mut input: Input) -> Result<Status> {
         .context("<stdin>")?;
     let mut reader = io::Cursor::new(head.clone()).chain(input);
     let Some(format) = Format::detect(&head) else {
-        return pass_through(plan, "<stdin>", &mut reader);
+        return pass_through(plan, "<stdin>", &head, &mut reader, true);
     };
     let mut out = create_output(plan, None, None, None)?;
-    let mut window = Window::new(&mut out, plan.range);
+    let mut window = Window::new(&mut out, plan.range).pass_rest(plan.passes_rest(true));
     let trailing = codec::decompress(
         format,
         Source::Stream(&mut reader),
@@ -636,7 +910,7 @@ fn decompress_stdin_stream(plan: &Plan, mut input: Input) -> Result<Status> {
     )
     .context("<stdin>")?;
     out.finish()?;
-    report_trailing(plan, "<stdin>", trailing)
+    report_trailing(plan, "<stdin>", format, trailing)
 }
 
 /// Stdin on a regular file (`< big.gz`) is mapped like a named file, so
@@ -645,12 +919,12 @@ fn decompress_stdin_map(plan: &Plan, map: MappedFile) -> Result<Status> {
     let shown = "<stdin>";
     map.advise_sequential();
     match Format::detect(&map[..map.len().min(4)]) {
-        None => pass_through(plan, shown, &mut &map[..]),
+        None => pass_through(plan, shown, &map[..map.len().min(4)], &mut &map[..], true),
         Some(format) => {
             let mut out = create_output(plan, None, None, None)?;
-            let trailing = decode_mapped(&map, format, &mut out, plan, shown)?;
+            let trailing = decode_mapped(&map, format, &mut out, plan, shown, true)?;
             out.finish()?;
-            report_trailing(plan, shown, trailing)
+            report_trailing(plan, shown, format, trailing)
         }
     }
 }
@@ -663,36 +937,77 @@ fn decode_mapped(
     out: &mut Output,
     plan: &Plan,
     shown: &str,
+    stdin: bool,
 ) -> Result<Option<Trailing>> {
-    let mut window = Window::new(out, plan.range).progress(plan.progress);
+    let mut window = Window::new(out, plan.range)
+        .progress(plan.progress)
+        .pass_rest(plan.passes_rest(stdin));
     codec::decompress(format, Source::File(map), &mut window, plan.threads)
         .with_context(|| shown.to_string())
 }
 
-/// `gzip -cdf` copies input that is not compressed unchanged (as zcat -f).
-fn pass_through(plan: &Plan, shown: &str, input: &mut dyn Read) -> Result<Status> {
-    if !(plan.force && plan.to_stdout && plan.mode == Mode::Decompress) {
-        bail!("{shown}: not in gzip or bzip2 format");
+/// An input that is not compressed at all: `gzip -cdf` copies it unchanged
+/// (as `zcat -f`), `-tf` accepts it; otherwise it is an error, worded as
+/// GNU gzip words it. `head` is its first bytes (up to 4).
+fn pass_through(
+    plan: &Plan,
+    shown: &str,
+    head: &[u8],
+    input: &mut dyn Read,
+    stdin: bool,
+) -> Result<Status> {
+    if !plan.passes_rest(stdin) {
+        return Err(not_compressed(shown, head));
     }
-    let mut out = Output::stdout().create()?;
+    let mut out = create_output(plan, None, None, None)?;
     io::copy(input, &mut out).with_context(|| shown.to_string())?;
     out.finish()?;
     Ok(Status::Ok)
 }
 
-fn report_trailing(plan: &Plan, shown: &str, trailing: Option<Trailing>) -> Result<Status> {
-    match trailing {
-        None => Ok(Status::Ok),
-        // gzip ignores trailing zeros (tape padding) and mentions them only with -v.
-        Some(t) if t.only_zeros && !plan.verbose => Ok(Status::Ok),
-        Some(t) if t.only_zeros => warn(
+/// The error for an input in no format fkit reads, worded as GNU gzip's:
+/// gzip reads two bytes of magic, so fewer is a file cut short, unless the
+/// one byte is a zero (which gzip takes for padding, not gzip either).
+fn not_compressed(shown: &str, head: &[u8]) -> anyhow::Error {
+    if head.is_empty() || head.len() == 1 && head[0] != 0 {
+        anyhow!("{shown}: unexpected end of file")
+    } else {
+        anyhow!("{shown}: not in gzip format (nor bzip2, zstd or xz)")
+    }
+}
+
+/// Say what followed the last member or stream, as the format's own tool
+/// does: GNU gzip warns (exit status 2) about trailing garbage, and about
+/// zero padding only with -v; bzip2 mentions any trailing bytes but still
+/// succeeds.
+fn report_trailing(
+    plan: &Plan,
+    shown: &str,
+    format: Format,
+    trailing: Option<Trailing>,
+) -> Result<Status> {
+    let Some(t) = trailing else {
+        return Ok(Status::Ok);
+    };
+    match format {
+        Format::Bzip2 => {
+            if !plan.quiet {
+                eprintln!(
+                    "fkit: gzip: {shown}: trailing garbage after EOF ignored (from byte {})",
+                    t.at
+                );
+            }
+            Ok(Status::Ok)
+        }
+        _ if t.only_zeros && !plan.verbose => Ok(Status::Ok),
+        _ if t.only_zeros => warn(
             plan,
             format!(
                 "{shown}: decompression OK, trailing zero bytes ignored (from byte {})",
                 t.at
             ),
         ),
-        Some(t) => warn(
+        _ => warn(
             plan,
             format!(
                 "{shown}: decompression OK, trailing garbage ignored (from byte {})",
@@ -717,7 +1032,7 @@ fn decompress_file(path: &Path, meta: &fs::Metadata, plan: &Plan) -> Result<Stat
     let map = MappedFile::open(path)?;
     map.advise_sequential();
     let Some(format) = Format::detect(&map[..map.len().min(4)]) else {
-        return pass_through(plan, &shown, &mut &map[..]);
+        return pass_through(plan, &shown, &map[..map.len().min(4)], &mut &map[..], false);
     };
     let header = (format == Format::Gzip)
         .then(|| parse_header(&map).ok())
@@ -747,13 +1062,13 @@ fn decompress_file(path: &Path, meta: &fs::Metadata, plan: &Plan) -> Result<Stat
         _ => filetime::FileTime::from_last_modification_time(meta),
     };
     let mut out = create_output(plan, target.as_deref(), Some(meta), Some(mtime))?;
-    let trailing = decode_mapped(&map, format, &mut out, plan, &shown)?;
+    let trailing = decode_mapped(&map, format, &mut out, plan, &shown, false)?;
     out.finish()?;
     let Some(target) = target else {
         if plan.mode == Mode::Test && plan.verbose {
             eprintln!("{shown}:\t OK");
         }
-        return report_trailing(plan, &shown, trailing);
+        return report_trailing(plan, &shown, format, trailing);
     };
     drop(map);
     if !plan.keep {
@@ -767,38 +1082,41 @@ fn decompress_file(path: &Path, meta: &fs::Metadata, plan: &Plan) -> Result<Stat
         };
         eprintln!("{shown}:\t -- {what} {}", target.display());
     }
-    report_trailing(plan, &shown, trailing)
+    report_trailing(plan, &shown, format, trailing)
 }
 
-/// How many bytes `src` decodes to (for `--list`), decoded into nothing.
-fn decoded_len(src: Source, format: Format, threads: usize) -> Result<u64> {
+/// How many bytes `src` decodes to (for `--list`), decoded into nothing,
+/// and what followed its last member or stream.
+fn decoded_len(src: Source, format: Format, threads: usize) -> Result<(u64, Option<Trailing>)> {
     let mut count = Counted::new(io::sink());
-    {
+    let trailing = {
         let mut w: &mut dyn Write = &mut count;
         let mut window = Window::new(&mut w, None);
-        codec::decompress(format, src, &mut window, threads)?;
-    }
-    Ok(count.count())
+        codec::decompress(format, src, &mut window, threads)?
+    };
+    Ok((count.count(), trailing))
 }
 
 /// `--list` of an input that cannot be mapped (a pipe): decoded to count.
-fn list_stream(input: Input, threads: usize) -> Result<Listing> {
+fn list_stream(input: Input, plan: &Plan) -> Result<(Listing, Status)> {
     let shown = &input.name().to_string();
     let mut data = Counted::new(input);
     let head = io::BufRead::fill_buf(&mut data)?.to_vec();
-    let format =
-        Format::detect(&head).ok_or_else(|| anyhow!("{shown}: not in gzip or bzip2 format"))?;
-    let uncompressed = decoded_len(Source::Stream(&mut data), format, threads)
+    let Some(format) = Format::detect(&head) else {
+        return Err(not_compressed(shown, &head));
+    };
+    let (uncompressed, trailing) = decoded_len(Source::Stream(&mut data), format, plan.threads)
         .with_context(|| shown.to_string())?;
     let compressed = data.count();
-    Ok(Listing {
+    let listing = Listing {
         name: shown.to_string(),
         format: format.name(),
         compressed,
         uncompressed,
         ratio: ratio(compressed, uncompressed, 0),
         header_bytes: 0,
-    })
+    };
+    Ok((listing, report_trailing(plan, shown, format, trailing)?))
 }
 
 /// One line of `--list`.
@@ -821,60 +1139,60 @@ fn ratio(compressed: u64, uncompressed: u64, header_bytes: u64) -> f64 {
     100.0 * (uncompressed as f64 - (compressed as f64 - header_bytes as f64)) / uncompressed as f64
 }
 
-fn list_one(input: Option<&Path>, plan: &Plan) -> Result<Listing> {
+/// One file's line of `--list`. As GNU gzip 1.12 does, the whole input is
+/// decoded: the uncompressed size is then exact (not the last member's
+/// length field, modulo 4 GiB), and damage or trailing garbage is reported
+/// as -t reports it.
+fn list_one(input: Option<&Path>, plan: &Plan) -> Result<(Listing, Status)> {
     let shown = crate::io::input::display_name(input);
     let map = match Input::at(input)
         .read_ahead(PIPE_AHEAD)
         .open_map_or_stream()?
     {
         MapOrStream::Map(map) => map,
-        MapOrStream::Stream(stream) => return list_stream(stream, plan.threads),
+        MapOrStream::Stream(stream) => return list_stream(stream, plan),
     };
-    let format = Format::detect(&map[..map.len().min(4)])
-        .ok_or_else(|| anyhow!("{shown}: not in gzip or bzip2 format"))?;
+    let head = &map[..map.len().min(4)];
+    let Some(format) = Format::detect(head) else {
+        return Err(not_compressed(&shown, head));
+    };
     let compressed = map.len() as u64;
     let mut name = strip_suffix(&shown, &plan.suffix).unwrap_or_else(|| shown.clone());
-    let (uncompressed, header_bytes) = match format {
-        Format::Gzip => {
-            let header = parse_header(&map).map_err(|_| anyhow!("{shown}: invalid gzip header"))?;
-            if plan.restore_name
-                && let Some(n) = &header.name
-            {
-                name = String::from_utf8_lossy(n).into_owned();
-            }
-            if map.len() < header.len + 8 {
-                bail!("{shown}: unexpected end of file (truncated input)");
-            }
-            // As gzip: the last member's length field, unless fkit's index
-            // gives the exact total of every member.
-            let tail = &map[map.len() - 4..];
-            let isize = u32::from_le_bytes([tail[0], tail[1], tail[2], tail[3]]) as u64;
-            (
-                codec::gzip::indexed_length(&map).unwrap_or(isize),
-                header.len as u64 + 8,
-            )
+    let mut header_bytes = 0;
+    if format == Format::Gzip
+        && let Ok(header) = parse_header(&map)
+    {
+        if plan.restore_name
+            && let Some(n) = &header.name
+        {
+            name = String::from_utf8_lossy(n).into_owned();
         }
-        Format::Bzip2 => (
-            decoded_len(Source::File(&map), format, plan.threads).with_context(|| shown.clone())?,
-            0,
-        ),
-    };
-    Ok(Listing {
+        // gzip's ratio leaves out the header and trailer.
+        header_bytes = header.len as u64 + 8;
+    }
+    let (uncompressed, trailing) =
+        decoded_len(Source::File(&map), format, plan.threads).with_context(|| shown.clone())?;
+    let listing = Listing {
         name,
         format: format.name(),
         compressed,
         uncompressed,
         ratio: ratio(compressed, uncompressed, header_bytes),
         header_bytes,
-    })
+    };
+    Ok((listing, report_trailing(plan, &shown, format, trailing)?))
 }
 
 fn list(inputs: &[Option<PathBuf>], plan: &Plan, json: bool) -> Result<()> {
     let mut rows = Vec::new();
     let mut failed = false;
+    let mut worst = Status::Ok;
     for input in inputs {
         match list_one(input.as_deref(), plan) {
-            Ok(row) => rows.push(row),
+            Ok((row, status)) => {
+                rows.push(row);
+                worst = worst.max(status);
+            }
             Err(e) => {
                 eprintln!("fkit: gzip: {e:#}");
                 failed = true;
@@ -885,7 +1203,7 @@ fn list(inputs: &[Option<PathBuf>], plan: &Plan, json: bool) -> Result<()> {
     if json {
         serde_json::to_writer_pretty(&mut out, &rows)?;
         writeln!(out)?;
-    } else {
+    } else if !rows.is_empty() {
         writeln!(
             out,
             "         compressed        uncompressed  ratio uncompressed_name"
@@ -908,6 +1226,9 @@ fn list(inputs: &[Option<PathBuf>], plan: &Plan, json: bool) -> Result<()> {
     out.finish()?;
     if failed {
         return Err(Exit::silent(1).into());
+    }
+    if worst == Status::Warning {
+        return Err(Exit::silent(2).into());
     }
     Ok(())
 }

@@ -17,7 +17,7 @@ mod decoder;
 mod encoder;
 
 use crate::codec::pipeline;
-use crate::codec::source::{Source, Trailing, all_zeros, tail};
+use crate::codec::source::{Source, Trailing, after_last, tail};
 use crate::codec::window::Window;
 use crate::io::counted::Counted;
 use crate::io::detect::Format;
@@ -171,10 +171,7 @@ fn bunzip_stream(
                 bail!("not in bzip2 format at byte {}", base + input.count());
             }
             let at = base + input.count();
-            return Ok(Some(Trailing {
-                at,
-                only_zeros: all_zeros(&mut input)?,
-            }));
+            return after_last(Format::Bzip2, at, &[], &mut input, out);
         }
         let start = base + input.count();
         let mut decoder = ::bzip2::bufread::BzDecoder::new(&mut input);

@@ -24,12 +24,17 @@ pub(crate) enum Engine {
 /// How to compress: the gzip level, cores, block size, and what the first
 /// member's header records.
 pub(crate) struct GzipOptions {
+    /// 0 (stored) to 9, or 11 (zopfli, as pigz -11).
     pub level: u32,
     pub threads: usize,
     pub block: usize,
     pub name: Option<Vec<u8>>,
+    pub comment: Option<Vec<u8>>,
     pub mtime: u32,
     pub engine: Engine,
+    /// Cut blocks where the content says (`--rsyncable`), not every
+    /// `block` bytes.
+    pub rsyncable: bool,
 }
 
 impl Engine {
@@ -42,8 +47,10 @@ impl Engine {
     /// -1 and -2, libdeflate 2 (65.5 MB, 0.81x) for -3. ISA-L's level 1 is
     /// faster still but its output (69.5 MB) is larger than igzip -3's, so
     /// it is only used on request.
-    fn resolve(self, level: u32) -> (Engine, u32) {
+    pub(super) fn resolve(self, level: u32) -> (Engine, u32) {
         match self {
+            // Stored blocks, and pigz's -11: zopfli, whatever the engine.
+            _ if level == 0 || level == 11 => (Engine::Libdeflate, level),
             Engine::Auto => (
                 Engine::Libdeflate,
                 match level {
@@ -61,6 +68,9 @@ impl Engine {
 
 enum Deflater {
     Libdeflate(libdeflater::Compressor),
+    /// pigz -11: zopfli's exhaustive search, 1.5-2 orders of magnitude slower
+    /// than level 9 for a few percent less output.
+    Zopfli,
     #[cfg(feature = "isal")]
     Isal(isal::CompressionLevel),
     Zlib(flate2::Compress),
@@ -79,8 +89,9 @@ impl Deflater {
                 flate2::Compression::new(level),
                 false,
             )),
+            _ if level == 11 => Deflater::Zopfli,
             _ => {
-                let lvl = libdeflater::CompressionLvl::new(level.clamp(1, 12) as i32)
+                let lvl = libdeflater::CompressionLvl::new(level.min(12) as i32)
                     .map_err(|_| anyhow!("bad compression level {level}"))?;
                 Deflater::Libdeflate(libdeflater::Compressor::new(lvl))
             }
@@ -91,6 +102,15 @@ impl Deflater {
     fn deflate(&mut self, data: &[u8], out: &mut Vec<u8>) -> Result<()> {
         let start = out.len();
         match self {
+            Deflater::Zopfli => {
+                zopfli::compress(
+                    zopfli::Options::default(),
+                    zopfli::Format::Deflate,
+                    data,
+                    &mut *out,
+                )
+                .map_err(|e| anyhow!("zopfli: {e}"))?;
+            }
             Deflater::Libdeflate(c) => {
                 let bound = c.deflate_compress_bound(data.len());
                 out.resize(start + bound, 0);
@@ -136,17 +156,26 @@ pub(crate) fn compress(
     let (engine, level) = opts.engine.resolve(opts.level);
     Deflater::new(engine, level)?;
     let mut total = 0;
+    let blocks: Box<dyn Iterator<Item = Result<(usize, Vec<u8>)>> + Send> = if opts.rsyncable {
+        // Cuts average one block size; a block is at most twice that.
+        let max = (opts.block * 2).min(super::MAX_BLOCK);
+        Box::new(pipeline::content_blocks(input, opts.block, max, &mut total))
+    } else {
+        Box::new(pipeline::input_blocks(input, opts.block, &mut total))
+    };
     pipeline::ordered(
         opts.threads,
-        pipeline::input_blocks(input, opts.block, &mut total),
+        blocks,
         || Deflater::new(engine, level).expect("checked above"),
         |deflater, (index, data): (usize, Vec<u8>)| {
             let mut member = Vec::with_capacity(data.len() / 2 + 128);
             let first = index == 0;
             let name = if first { opts.name.as_deref() } else { None };
+            let comment = if first { opts.comment.as_deref() } else { None };
             write_header(
                 &mut member,
                 name,
+                comment,
                 if first { opts.mtime } else { 0 },
                 opts.level,
                 true,

@@ -6,8 +6,9 @@
 use super::index::{StreamMembers, indexed_members, inflate_indexed, inflate_members};
 use super::mapped::inflate_mapped;
 use super::stream::GzipDecoder;
-use crate::codec::source::{Source, Trailing, all_zeros};
+use crate::codec::source::{Source, Trailing, after_last};
 use crate::codec::window::Window;
+use crate::io::detect::Format;
 use anyhow::Result;
 use std::io::{self, BufRead, Read};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -91,7 +92,12 @@ pub(crate) fn decompress(
     if out.full() || rest_at == map.len() && !members.is_empty() {
         return Ok(None);
     }
-    inflate_mapped(file, rest_at, members.len() as u64, out, threads)
+    match inflate_mapped(file, rest_at, members.len() as u64, out, threads)? {
+        Some(at) if !out.full() => {
+            after_last(Format::Gzip, at as u64, &map[at..], &mut io::empty(), out)
+        }
+        _ => Ok(None),
+    }
 }
 
 /// Inflate members one after another from a stream.
@@ -119,8 +125,5 @@ fn inflate_stream(
         return Ok(None);
     };
     let (held, mut rest) = decoder.into_rest();
-    Ok(Some(Trailing {
-        at,
-        only_zeros: held.iter().all(|&b| b == 0) && all_zeros(&mut rest)?,
-    }))
+    after_last(Format::Gzip, at, &held, &mut rest, out)
 }

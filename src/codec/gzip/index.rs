@@ -1,7 +1,9 @@
 //! fkit's block index: the members of a gzip file fkit wrote record their
 //! own length and their uncompressed length in their header, so they are
 //! found without inflating anything and inflated on every core, and a
-//! `--range` inflates only the members it overlaps. No crate reads this
+//! `--range` inflates only the members it overlaps. BGZF members (bgzip's,
+//! htslib's, fkit's `--bgzf`) record their length too, and their trailer
+//! their uncompressed length: they are found and inflated the same way. No crate reads this
 //! index; it is why a file fkit wrote decompresses faster than igzip can
 //! (bench row "gzip -d (file fkit wrote)": 0.54x igzip -d's time).
 
@@ -30,17 +32,22 @@ pub(super) struct Member {
 
 /// The members at the start of `map` that carry fkit's block index, and
 /// the offset where the first one without it (or the end) is.
-pub(super) fn indexed_members(map: &[u8]) -> (Vec<Member>, usize) {
+pub(super) fn indexed_members(file: &MappedFile) -> (Vec<Member>, usize) {
+    let map: &[u8] = file;
+    // Finding BGZF's 64 KiB members reads a header and a trailer on nearly
+    // every page: they are given back as the walk goes, or the whole file
+    // would count in the process's memory (62 MB for text.log in BGZF).
+    let mut release = ReleaseBehind::new(file, 0);
     let mut members = Vec::new();
     let mut off = 0;
     while off < map.len() {
+        release.upto(off);
         let Ok(h) = parse_header(&map[off..]) else {
             break;
         };
-        let Some((len, data_len)) = h.index else {
+        let Some((len, data_len)) = member_lengths(&h, &map[off..]) else {
             break;
         };
-        let (len, data_len) = (len as usize, data_len as usize);
         if !plausible(h.len, len, data_len)
             || off + len > map.len()
             || map[off + len - 4..off + len] != (data_len as u32).to_le_bytes()
@@ -58,6 +65,19 @@ pub(super) fn indexed_members(map: &[u8]) -> (Vec<Member>, usize) {
     (members, off)
 }
 
+/// A member's whole length and its uncompressed length, when its header
+/// says where it ends: fkit's block index gives both; BGZF's `BC` subfield
+/// gives the length, and the trailer at that length the uncompressed length
+/// (`rest` starts with the member; None when it holds less than the member).
+fn member_lengths(h: &super::member::MemberHeader, rest: &[u8]) -> Option<(usize, usize)> {
+    if let Some((len, data_len)) = h.index {
+        return Some((len as usize, data_len as usize));
+    }
+    let len = h.bgzf_len? as usize;
+    let isize = rest.get(len.checked_sub(4)?..len)?;
+    Some((len, u32::from_le_bytes(isize.try_into().ok()?) as usize))
+}
+
 /// The largest block fkit writes (`--block-size`), uncompressed.
 pub(crate) const MAX_BLOCK: usize = 256 << 20;
 
@@ -71,14 +91,6 @@ fn plausible(header_len: usize, len: usize, data_len: usize) -> bool {
         && data_len / 1032 <= len
         && data_len <= MAX_BLOCK
         && len <= MAX_BLOCK + MAX_BLOCK / 64
-}
-
-/// Sum of the uncompressed lengths in fkit's block index, when the whole
-/// file is indexed (for `--list`).
-pub(crate) fn indexed_length(map: &[u8]) -> Option<u64> {
-    let (members, end) = indexed_members(map);
-    (end == map.len() && !members.is_empty())
-        .then(|| members.iter().map(|m| m.data_len as u64).sum())
 }
 
 /// Inflate indexed members of a mapped file on `threads` cores, releasing
@@ -184,11 +196,16 @@ impl StreamMembers<'_> {
                 Err(_) => return Ok(None),
             }
         };
-        let Some((len, data_len)) = header.index else {
+        let Some(len) = header
+            .index
+            .map(|(len, _)| len as usize)
+            .or(header.bgzf_len.map(|len| len as usize))
+        else {
             return Ok(None);
         };
-        let (len, data_len) = (len as usize, data_len as usize);
-        if !plausible(header.len, len, data_len) {
+        // Nothing implausible is read into memory (a damaged index could
+        // claim gigabytes).
+        if !plausible(header.len, len, 0) {
             return Ok(None);
         }
         if self.pending.len() < len {
@@ -198,6 +215,12 @@ impl StreamMembers<'_> {
                 // Truncated: the stream decoder names where.
                 return Ok(None);
             }
+        }
+        let Some((len, data_len)) = member_lengths(&header, &self.pending) else {
+            return Ok(None);
+        };
+        if !plausible(header.len, len, data_len) {
+            return Ok(None);
         }
         if self.pending[len - 4..len] != (data_len as u32).to_le_bytes() {
             return Ok(None);

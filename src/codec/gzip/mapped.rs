@@ -13,7 +13,6 @@
 
 use super::inflate::Inflater;
 use super::member::{HeaderError, parse_header};
-use crate::codec::source::Trailing;
 use crate::codec::window::Window;
 use crate::io::MappedFile;
 use crate::io::map::ReleaseBehind;
@@ -35,7 +34,7 @@ pub(super) fn inflate_mapped(
     members_before: u64,
     out: &mut Window,
     threads: usize,
-) -> Result<Option<Trailing>> {
+) -> Result<Option<usize>> {
     if threads <= 1 {
         let mut buf = vec![0u8; OUT_BUF];
         return inflate_members(map, start, members_before, &mut buf, |buf, len| {
@@ -85,14 +84,15 @@ pub(super) fn inflate_mapped(
 
 /// Inflate members from `start` on, handing each fill of `buf` to `emit`
 /// (which may swap in another buffer of the same length), until the end,
-/// or until `emit` says no more is wanted.
+/// or until `emit` says no more is wanted. Returns where bytes that are not
+/// a member follow the last member, if they do.
 fn inflate_members(
     file: &MappedFile,
     start: usize,
     members_before: u64,
     buf: &mut Vec<u8>,
     mut emit: impl FnMut(&mut Vec<u8>, usize) -> Result<bool>,
-) -> Result<Option<Trailing>> {
+) -> Result<Option<usize>> {
     // The slice once, not a deref of the map at every step.
     let map: &[u8] = file;
     let mut inflater = Inflater::new();
@@ -113,7 +113,7 @@ fn inflate_members(
             // One stray byte after the members is trailing garbage, as gzip
             // says; a longer piece of a header is a truncated member.
             Err(HeaderError::Short) if members > 0 && rest.len() < 2 => {
-                return Ok(Some(trailing(rest, off)));
+                return Ok(Some(off));
             }
             Err(HeaderError::Short) => {
                 bail!(
@@ -121,7 +121,7 @@ fn inflate_members(
                     map.len()
                 )
             }
-            Err(HeaderError::NotGzip) if members > 0 => return Ok(Some(trailing(rest, off))),
+            Err(HeaderError::NotGzip) if members > 0 => return Ok(Some(off)),
             Err(HeaderError::NotGzip) => bail!("not in gzip format at byte {off}"),
             Err(HeaderError::Unsupported(why)) => bail!("{why} at byte {off}"),
         };
@@ -184,11 +184,4 @@ fn inflate_members(
         members += 1;
     }
     Ok(None)
-}
-
-fn trailing(rest: &[u8], at: usize) -> Trailing {
-    Trailing {
-        at: at as u64,
-        only_zeros: rest.iter().all(|&b| b == 0),
-    }
 }

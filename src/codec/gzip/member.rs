@@ -27,6 +27,9 @@ pub(crate) struct MemberHeader {
     pub mtime: u32,
     /// fkit's block index: (whole member length, uncompressed length).
     pub index: Option<(u32, u32)>,
+    /// BGZF's `BC` subfield: the whole member's length (the uncompressed
+    /// length is in its trailer).
+    pub bgzf_len: Option<u32>,
 }
 
 /// Why a header could not be read.
@@ -71,6 +74,9 @@ pub(crate) fn parse_header(buf: &[u8]) -> Result<MemberHeader, HeaderError> {
             let Some(data) = sub.get(4..4 + len) else {
                 break;
             };
+            if sub[..2] == *b"BC" && len == 2 {
+                header.bgzf_len = Some(u16::from_le_bytes([data[0], data[1]]) as u32 + 1);
+            }
             if sub[..2] == INDEX_ID && len == 8 {
                 header.index = Some((
                     u32::from_le_bytes([data[0], data[1], data[2], data[3]]),
@@ -106,6 +112,7 @@ pub(crate) fn parse_header(buf: &[u8]) -> Result<MemberHeader, HeaderError> {
 pub(crate) fn write_header(
     out: &mut Vec<u8>,
     name: Option<&[u8]>,
+    comment: Option<&[u8]>,
     mtime: u32,
     level: u32,
     index: bool,
@@ -116,6 +123,9 @@ pub(crate) fn write_header(
     }
     if name.is_some() {
         flags |= FNAME;
+    }
+    if comment.is_some() {
+        flags |= FCOMMENT;
     }
     // XFL as zlib sets it: 2 = slowest, 4 = fastest.
     let xfl = match level {
@@ -138,6 +148,10 @@ pub(crate) fn write_header(
         out.extend(name.iter().copied().filter(|&b| b != 0));
         out.push(0);
     }
+    if let Some(comment) = comment {
+        out.extend(comment.iter().copied().filter(|&b| b != 0));
+        out.push(0);
+    }
 }
 
 /// Fill in the block index of the member that starts `member` (written by
@@ -155,7 +169,7 @@ mod tests {
     #[test]
     fn header_round_trip() {
         let mut h = Vec::new();
-        write_header(&mut h, Some(b"a.txt"), 1234, 6, true);
+        write_header(&mut h, Some(b"a.txt"), None, 1234, 6, true);
         let parsed = parse_header(&h).unwrap();
         assert_eq!(parsed.len, h.len());
         assert_eq!(parsed.name.as_deref(), Some(&b"a.txt"[..]));

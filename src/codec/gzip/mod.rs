@@ -15,6 +15,7 @@
 //!   members, from a map) and `stream.rs` (the streaming reader, which is
 //!   also what [`crate::codec::decoder`] hands out).
 
+pub(crate) mod bgzf;
 mod compress;
 mod decompress;
 mod index;
@@ -25,6 +26,6 @@ mod stream;
 
 pub(crate) use compress::{Engine, GzipOptions, compress};
 pub(crate) use decompress::decompress;
-pub(crate) use index::{MAX_BLOCK, indexed_length};
+pub(crate) use index::MAX_BLOCK;
 pub(crate) use member::parse_header;
 pub(crate) use stream::GzipDecoder;
