@@ -195,7 +195,10 @@ fn jq_manual_examples_pass() {
     let mut passed = 0;
     let mut failures = Vec::new();
     for (program, input, expected) in &cases {
-        let out = wd.run_stdin(&["json", "query", "-c", "--", program], format!("{input}\n"));
+        let mut cmd = wd.command(&["json", "query", "-c", "--", program]);
+        // jq's own test run sets PAGER for the $ENV examples.
+        cmd.env("PAGER", "less");
+        let out = common::run_command(&mut cmd, format!("{input}\n").as_bytes());
         let got: Vec<Option<serde_json::Value>> = out
             .stdout_str()
             .lines()

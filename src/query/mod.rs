@@ -6,6 +6,7 @@
 //! leaves out or does differently, and that can be said in jq itself, is in
 //! `compat.jq`, loaded after jaq's own definitions so that it wins.
 
+mod paths;
 mod write;
 
 pub(crate) use jaq_json::Val as Value;
@@ -110,6 +111,8 @@ impl Program {
     /// Compile `code`; `globals` are the names of the variables (without
     /// `$`) whose values [`Program::run`] will be given, in this order.
     pub fn compile(code: &str, globals: &[&str]) -> Result<Program, Vec<CompileError>> {
+        let located = locate(code);
+        let code = located.as_deref().unwrap_or(code);
         let compat = load::parse(COMPAT, |p| p.defs()).expect("compat.jq parses");
         let defs = jaq_core::defs()
             .chain(jaq_std::defs())
@@ -225,11 +228,52 @@ fn functions() -> impl Iterator<Item = jaq_core::native::Fun<Engine>> {
         let name = cv.0.data().filename.clone();
         Box::new(std::iter::once(Ok(name)))
     }));
+    let setpath = run::<Engine>(("_fkit_setpath", v(2), |mut cv| {
+        let x = cv.0.pop_var();
+        let path = cv.0.pop_var();
+        let result = match &path {
+            Value::Arr(keys) => paths::set(cv.1, keys, x),
+            other => Err(format!("path must be specified as an array, not {other}")),
+        };
+        Box::new(std::iter::once(result.map_err(fail)))
+    }));
+    let delpaths = run::<Engine>(("_fkit_delpaths", v(1), |mut cv| {
+        let list = cv.0.pop_var();
+        let result = match &list {
+            Value::Arr(list) => paths::delete_all(cv.1, list),
+            other => Err(format!("paths must be specified as an array, not {other}")),
+        };
+        Box::new(std::iter::once(result.map_err(fail)))
+    }));
     jaq_core::funs::<Engine>()
         .chain(jaq_std::funs::<Engine>())
         .chain(jaq_json::funs::<Engine>())
         .chain(inputs)
-        .chain([filename])
+        .chain([filename, setpath, delpaths])
+}
+
+/// jq's `$__loc__`, which jaq lacks: each one becomes the object
+/// `{"file":"<top-level>","line":N}` for the line it is on.
+fn locate(code: &str) -> Option<String> {
+    const LOC: &str = "$__loc__";
+    if !code.contains(LOC) {
+        return None;
+    }
+    let mut out = String::new();
+    let mut rest = code;
+    let mut line = 1;
+    while let Some(i) = rest.find(LOC) {
+        line += rest[..i].matches('\n').count();
+        out.push_str(&rest[..i]);
+        out.push_str(&format!("{{\"file\":\"<top-level>\",\"line\":{line}}}"));
+        rest = &rest[i + LOC.len()..];
+    }
+    out.push_str(rest);
+    Some(out)
+}
+
+fn fail<'a>(message: String) -> jaq_core::Exn<'a, Value> {
+    jaq_core::Exn::from(jaq_core::Error::new(Value::from(message)))
 }
 
 /// True when `code` mentions the identifier `word`.
