@@ -228,5 +228,6 @@ fn jq_manual_examples_pass() {
         eprintln!("FAIL {f}");
     }
     assert_eq!(cases.len(), 231, "man.test has changed");
-    assert!(passed >= 222, "{passed} of {} pass (floor 222)", cases.len());
+    // 225 today; the six left are listed in the README's differences from jq.
+    assert!(passed >= 225, "{passed} of {} pass (floor 225)", cases.len());
 }

@@ -40,3 +40,17 @@ def @tsv: if type != "array" then error("\(type) (\(tojson)) cannot be tsv-forma
       elif . == null then ""
       else error("\(type) (\(tojson)) is not valid in a tsv row") end)
   | join("\t") end;
+# Assignments (the user's `a = b`, `a |= f`, `a += b`, … become these calls,
+# see assign.rs): jaq's update first; where it fails (null on the path, an
+# index past the end), jq's definition in terms of paths.
+def _fkit_assign(paths; $v): . as $in | try (paths = $v) catch
+  ($in | reduce path(paths) as $p (.; setpath($p; $v)));
+def _fkit_modify(paths; f): . as $in | try (paths |= f) catch
+  ($in | reduce path(paths) as $p (.; . as $x | label $out
+    | (setpath($p; $x | getpath($p) | f) | ., break $out), delpaths([$p])));
+def _fkit_add(paths; $v): _fkit_modify(paths; . + $v);
+def _fkit_sub(paths; $v): _fkit_modify(paths; . - $v);
+def _fkit_mul(paths; $v): _fkit_modify(paths; . * $v);
+def _fkit_div(paths; $v): _fkit_modify(paths; . / $v);
+def _fkit_mod(paths; $v): _fkit_modify(paths; . % $v);
+def _fkit_alt(paths; $v): _fkit_modify(paths; . // $v);

@@ -6,6 +6,7 @@
 //! leaves out or does differently, and that can be said in jq itself, is in
 //! `compat.jq`, loaded after jaq's own definitions so that it wins.
 
+mod assign;
 mod paths;
 mod write;
 
@@ -113,6 +114,8 @@ impl Program {
     pub fn compile(code: &str, globals: &[&str]) -> Result<Program, Vec<CompileError>> {
         let located = locate(code);
         let code = located.as_deref().unwrap_or(code);
+        let assigned = assign::rewrite(code);
+        let code = assigned.as_deref().unwrap_or(code);
         let compat = load::parse(COMPAT, |p| p.defs()).expect("compat.jq parses");
         let defs = jaq_core::defs()
             .chain(jaq_std::defs())

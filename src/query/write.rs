@@ -211,7 +211,7 @@ pub(crate) fn number(out: &mut Vec<u8>, n: &Num) {
 
 /// jq's form of a computed number: integral values under 1e17 without a
 /// fraction, otherwise the shortest digits that read back the same, with an
-/// exponent (`1e+100`, `1e-05`) outside [1e-5, 1e17); infinities as the
+/// exponent (`1e+100`, `1e-05`) outside [1e-4, 1e17); infinities as the
 /// largest finite double, NaN as null.
 fn float(out: &mut Vec<u8>, f: f64) {
     if f.is_nan() {
@@ -241,7 +241,7 @@ fn float(out: &mut Vec<u8>, f: f64) {
     };
     let digits: String = mantissa.chars().filter(|c| *c != '.').collect();
     out.extend_from_slice(sign.as_bytes());
-    if (-5..17).contains(&exp) {
+    if (-4..17).contains(&exp) {
         if exp < 0 {
             out.extend_from_slice(b"0.");
             out.resize(out.len() + (-exp - 1) as usize, b'0');

@@ -839,7 +839,12 @@ impl Runner<'_> {
                 false
             }
             Err(failure) => {
-                let message = format!("error (at {file}:{line}): {}", failure.message());
+                let at = if line == 0 {
+                    "<unknown>".to_string()
+                } else {
+                    format!("{file}:{line}")
+                };
+                let message = format!("error (at {at}): {}", failure.message());
                 out.errors.push((out.bytes.len(), message));
                 true
             }
