@@ -54,3 +54,9 @@ def _fkit_mul(paths; $v): _fkit_modify(paths; . * $v);
 def _fkit_div(paths; $v): _fkit_modify(paths; . / $v);
 def _fkit_mod(paths; $v): _fkit_modify(paths; . % $v);
 def _fkit_alt(paths; $v): _fkit_modify(paths; . // $v);
+# Messages on stderr as jq writes them (the natives are in mod.rs).
+def debug: (_fkit_debug as $x | .), .;
+def debug(msg): ((msg | _fkit_debug) as $x | .), .;
+def stderr: (_fkit_stderr as $x | .), .;
+def halt_error($code): (_fkit_halt_message as $x | .), halt($code);
+def halt_error: halt_error(5);

@@ -16,6 +16,7 @@ pub(crate) use write::{Colors, Indent, Style, write_value};
 use jaq_core::load::{self, Arena, File, Loader};
 use jaq_core::{Ctx, DataT, Lut, Vars, compile::Compiler, data::HasLut};
 use jaq_std::input::{HasInputs, Inputs, RcIter};
+use std::io::Write;
 
 /// The kind of data filters run on: jaq-json values, plus the input stream
 /// that `input` and `inputs` read.
@@ -248,11 +249,38 @@ fn functions() -> impl Iterator<Item = jaq_core::native::Fun<Engine>> {
         };
         Box::new(std::iter::once(result.map_err(fail)))
     }));
+    // jaq's debug, stderr and halt_error go to a logger fkit does not
+    // install: these write to stderr as jq does, and output nothing.
+    let debug = run::<Engine>(("_fkit_debug", v(0), |cv| {
+        let mut line = b"[\"DEBUG:\",".to_vec();
+        write_value(&mut line, &cv.1, &compact());
+        line.extend_from_slice(b"]\n");
+        let _ = std::io::stderr().write_all(&line);
+        Box::new(std::iter::empty())
+    }));
+    let stderr = run::<Engine>(("_fkit_stderr", v(0), |cv| {
+        let mut text = Vec::new();
+        write_value(&mut text, &cv.1, &compact());
+        let _ = std::io::stderr().write_all(&text);
+        Box::new(std::iter::empty())
+    }));
+    let halt_message = run::<Engine>(("_fkit_halt_message", v(0), |cv| {
+        let mut text = Vec::new();
+        match &cv.1 {
+            Value::TStr(s) => text.extend_from_slice(s),
+            other => {
+                write_value(&mut text, other, &compact());
+                text.push(b'\n');
+            }
+        }
+        let _ = std::io::stderr().write_all(&text);
+        Box::new(std::iter::empty())
+    }));
     jaq_core::funs::<Engine>()
         .chain(jaq_std::funs::<Engine>())
         .chain(jaq_json::funs::<Engine>())
         .chain(inputs)
-        .chain([filename, setpath, delpaths])
+        .chain([filename, setpath, delpaths, debug, stderr, halt_message])
 }
 
 /// jq's `$__loc__`, which jaq lacks: each one becomes the object
@@ -273,6 +301,13 @@ fn locate(code: &str) -> Option<String> {
     }
     out.push_str(rest);
     Some(out)
+}
+
+fn compact() -> Style {
+    Style {
+        indent: Indent::Compact,
+        ..Style::default()
+    }
 }
 
 fn fail<'a>(message: String) -> jaq_core::Exn<'a, Value> {

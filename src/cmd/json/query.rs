@@ -446,12 +446,12 @@ fn stream_shape(code: &str) -> Option<(Vec<String>, String)> {
     Some((keys, after.to_string()))
 }
 
-/// One value to run the filter on.
+/// One value to run the filter on: its text is `range` of its batch's text.
 struct Unit {
     file: Arc<str>,
     line: u64,
     kind: UnitKind,
-    bytes: Vec<u8>,
+    range: std::ops::Range<usize>,
 }
 
 #[derive(Clone, Copy, PartialEq)]
@@ -465,10 +465,43 @@ enum UnitKind {
     Raw,
 }
 
-/// What the reader thread sends: units, or the error that ends an input.
+/// What the reader thread sends: units (their text in one buffer, so a
+/// batch is two allocations, not one per value), or the error that ends
+/// an input.
 enum Batch {
-    Units(Vec<Unit>),
+    Units(Units),
     BadInput(String),
+}
+
+#[derive(Default)]
+struct Units {
+    text: Vec<u8>,
+    units: Vec<Unit>,
+}
+
+impl Units {
+    /// Add a unit whose text `write` appends.
+    fn push<E>(
+        &mut self,
+        file: &Arc<str>,
+        line: u64,
+        kind: UnitKind,
+        write: impl FnOnce(&mut Vec<u8>) -> Result<(), E>,
+    ) -> Result<(), E> {
+        let start = self.text.len();
+        write(&mut self.text)?;
+        self.units.push(Unit {
+            file: file.clone(),
+            line,
+            kind,
+            range: start..self.text.len(),
+        });
+        Ok(())
+    }
+
+    fn full(&self) -> bool {
+        self.units.len() >= BATCH_UNITS || self.text.len() >= BATCH_BYTES
+    }
 }
 
 const BATCH_UNITS: usize = 512;
@@ -504,6 +537,37 @@ fn execute(
     Ok(output)
 }
 
+/// Collects units into batches and sends each when it is full.
+struct Batcher {
+    current: Units,
+    tx: Sender<Batch>,
+    /// The receiving side is gone: stop reading.
+    closed: bool,
+}
+
+impl Batcher {
+    /// After a unit was added: send the batch if it is full. False once
+    /// nobody listens.
+    fn added(&mut self) -> bool {
+        if self.current.full() {
+            self.flush();
+        }
+        !self.closed
+    }
+
+    fn flush(&mut self) {
+        if !self.current.units.is_empty() {
+            let batch = std::mem::take(&mut self.current);
+            self.closed |= self.tx.send(Batch::Units(batch)).is_err();
+        }
+    }
+
+    fn bad_input(&mut self, message: String) {
+        self.flush();
+        self.closed |= self.tx.send(Batch::BadInput(message)).is_err();
+    }
+}
+
 /// The reader thread: parse each file into units, in batches.
 fn read_units(
     files: &[Option<PathBuf>],
@@ -512,51 +576,42 @@ fn read_units(
     raw: Option<bool>,
     tx: Sender<Batch>,
 ) {
-    let mut batch = Vec::new();
-    let mut bytes = 0;
-    let mut send = |unit: Unit, batch: &mut Vec<Unit>| -> bool {
-        bytes += unit.bytes.len();
-        batch.push(unit);
-        if batch.len() >= BATCH_UNITS || bytes >= BATCH_BYTES {
-            bytes = 0;
-            return tx.send(Batch::Units(std::mem::take(batch))).is_ok();
-        }
-        true
+    let mut b = Batcher {
+        current: Units::default(),
+        tx,
+        closed: false,
     };
     let mut raw_all = Vec::new();
     for file in files {
         let input = match read.open(file.as_deref()) {
             Ok(input) => input,
             Err(e) => {
-                let _ = tx.send(Batch::Units(std::mem::take(&mut batch)));
-                let _ = tx.send(Batch::BadInput(format!("{e:#}")));
+                b.bad_input(format!("{e:#}"));
                 continue;
             }
         };
         let name: Arc<str> = input.name().into();
         let reader = SkipBom::new(ReadAhead::new(input, 4));
         let result = match raw {
-            Some(slurp) => read_raw(reader, &name, slurp, &mut raw_all, &mut |u| send(u, &mut batch)),
-            None => read_json(reader, &name, keys, &mut |u| send(u, &mut batch)),
+            Some(slurp) => read_raw(reader, &name, slurp, &mut raw_all, &mut b),
+            None => read_json(reader, &name, keys, &mut b),
         };
         if let Err(message) = result {
-            let _ = tx.send(Batch::Units(std::mem::take(&mut batch)));
-            let _ = tx.send(Batch::BadInput(message));
+            b.bad_input(message);
+            return;
+        }
+        if b.closed {
             return;
         }
     }
     if raw == Some(true) {
-        let unit = Unit {
-            file: "<stdin>".into(),
-            line: 1,
-            kind: UnitKind::Raw,
-            bytes: raw_all,
-        };
-        batch.push(unit);
+        let all: Arc<str> = "<stdin>".into();
+        let _ = b.current.push(&all, 1, UnitKind::Raw, |t| {
+            t.extend_from_slice(&raw_all);
+            Ok::<_, ()>(())
+        });
     }
-    if !batch.is_empty() {
-        let _ = tx.send(Batch::Units(batch));
-    }
+    b.flush();
 }
 
 /// -R: each line a unit; with -s all text gathered into `all`.
@@ -565,7 +620,7 @@ fn read_raw(
     name: &Arc<str>,
     slurp: bool,
     all: &mut Vec<u8>,
-    send: &mut dyn FnMut(Unit) -> bool,
+    b: &mut Batcher,
 ) -> Result<(), String> {
     let mut reader = BufReader::with_capacity(256 * 1024, reader);
     if slurp {
@@ -576,24 +631,24 @@ fn read_raw(
     }
     let mut line = 0;
     loop {
-        let mut bytes = Vec::new();
-        let n = reader
-            .read_until(b'\n', &mut bytes)
-            .map_err(|e| format!("{name}: {e}"))?;
-        if n == 0 {
+        line += 1;
+        let mut ended = false;
+        b.current.push(name, line, UnitKind::Raw, |t| {
+            let start = t.len();
+            let n = reader
+                .read_until(b'\n', t)
+                .map_err(|e| format!("{name}: {e}"))?;
+            ended = n == 0;
+            if t.len() > start && t.last() == Some(&b'\n') {
+                t.pop();
+            }
+            Ok::<_, String>(())
+        })?;
+        if ended {
+            b.current.units.pop();
             return Ok(());
         }
-        line += 1;
-        if bytes.last() == Some(&b'\n') {
-            bytes.pop();
-        }
-        let unit = Unit {
-            file: name.clone(),
-            line,
-            kind: UnitKind::Raw,
-            bytes,
-        };
-        if !send(unit) {
+        if !b.added() {
             return Ok(());
         }
     }
@@ -605,7 +660,7 @@ fn read_json(
     reader: impl Read,
     name: &Arc<str>,
     keys: Option<&[String]>,
-    send: &mut dyn FnMut(Unit) -> bool,
+    b: &mut Batcher,
 ) -> Result<(), String> {
     let mut p = Parser::new(reader);
     let fail = |e: ParseError| e.describe(name);
@@ -613,16 +668,12 @@ fn read_json(
         let flow = match keys {
             None => {
                 let line = p.line();
-                let bytes = p.capture().map_err(fail)?;
-                let unit = Unit {
-                    file: name.clone(),
-                    line,
-                    kind: UnitKind::Json,
-                    bytes,
-                };
-                if send(unit) { Flow::Continue } else { Flow::Stop }
+                b.current
+                    .push(name, line, UnitKind::Json, |t| p.capture_into(t))
+                    .map_err(fail)?;
+                if b.added() { Flow::Continue } else { Flow::Stop }
             }
-            Some(keys) => elements(&mut p, name, keys, 0, send).map_err(fail)?,
+            Some(keys) => elements(&mut p, name, keys, 0, b).map_err(fail)?,
         };
         if flow == Flow::Stop {
             return Ok(());
@@ -640,60 +691,46 @@ fn elements(
     name: &Arc<str>,
     keys: &[String],
     depth: usize,
-    send: &mut dyn FnMut(Unit) -> bool,
+    b: &mut Batcher,
 ) -> Result<Flow, ParseError> {
     let line = p.line();
-    let whole = |bytes: Vec<u8>, depth: usize| {
-        let mut wrapped = Vec::new();
-        for key in &keys[..depth] {
-            wrapped.push(b'{');
-            wrapped.extend_from_slice(json_text(&Value::from(key.clone())).as_bytes());
-            wrapped.push(b':');
-        }
-        wrapped.extend_from_slice(&bytes);
-        wrapped.resize(wrapped.len() + depth, b'}');
-        Unit {
-            file: name.clone(),
-            line,
-            kind: UnitKind::Whole,
-            bytes: wrapped,
-        }
+    let go = |b: &mut Batcher| if b.added() { Flow::Continue } else { Flow::Stop };
+    // The whole filter on `{"k1":{"k2":…VALUE…}}`, VALUE from `write`.
+    let whole = |p: &mut Parser<'_>, b: &mut Batcher, empty: bool| {
+        b.current.push(name, line, UnitKind::Whole, |t| {
+            for key in &keys[..depth] {
+                t.push(b'{');
+                t.extend_from_slice(json_text(&Value::from(key.clone())).as_bytes());
+                t.push(b':');
+            }
+            if empty {
+                t.extend_from_slice(b"{}");
+            } else {
+                p.capture_into(t)?;
+            }
+            t.resize(t.len() + depth, b'}');
+            Ok(())
+        })?;
+        Ok(go(b))
     };
-    let go = |flow: bool| if flow { Flow::Continue } else { Flow::Stop };
     let next = p.peek_token()?;
     if depth == keys.len() {
         return match next {
             Some(b'[') => p.elements(&mut |p, _| {
                 let line = p.line();
-                let bytes = p.capture()?;
-                let unit = Unit {
-                    file: name.clone(),
-                    line,
-                    kind: UnitKind::Json,
-                    bytes,
-                };
-                Ok(go(send(unit)))
+                b.current.push(name, line, UnitKind::Json, |t| p.capture_into(t))?;
+                Ok(go(b))
             }),
             Some(b'{') => p.members(&mut |p, _| {
                 let line = p.line();
-                let bytes = p.capture()?;
-                let unit = Unit {
-                    file: name.clone(),
-                    line,
-                    kind: UnitKind::Json,
-                    bytes,
-                };
-                Ok(go(send(unit)))
+                b.current.push(name, line, UnitKind::Json, |t| p.capture_into(t))?;
+                Ok(go(b))
             }),
-            _ => {
-                let bytes = p.capture()?;
-                Ok(go(send(whole(bytes, depth))))
-            }
+            _ => whole(p, b, false),
         };
     }
     if next != Some(b'{') {
-        let bytes = p.capture()?;
-        return Ok(go(send(whole(bytes, depth))));
+        return whole(p, b, false);
     }
     let mut found = false;
     let mut stopped = false;
@@ -703,7 +740,7 @@ fn elements(
             return Ok(Flow::Continue);
         }
         found = true;
-        let flow = elements(p, name, keys, depth + 1, send)?;
+        let flow = elements(p, name, keys, depth + 1, b)?;
         stopped = flow == Flow::Stop;
         Ok(flow)
     })?;
@@ -711,7 +748,7 @@ fn elements(
         return Ok(Flow::Stop);
     }
     if !found {
-        return Ok(go(send(whole(b"{}".to_vec(), depth))));
+        return whole(p, b, true);
     }
     Ok(Flow::Continue)
 }
@@ -791,15 +828,16 @@ impl Runner<'_> {
             .collect()
     }
 
-    fn value(unit: &Unit) -> Result<Value, String> {
+    fn value(unit: &Unit, text: &[u8]) -> Result<Value, String> {
+        let text = &text[unit.range.clone()];
         match unit.kind {
-            UnitKind::Raw => Ok(Value::from(String::from_utf8_lossy(&unit.bytes).into_owned())),
-            _ => parse_json(&unit.bytes).map_err(|e| format!("{}:{}: {e}", unit.file, unit.line)),
+            UnitKind::Raw => Ok(Value::from(String::from_utf8_lossy(text).into_owned())),
+            _ => parse_json(text).map_err(|e| format!("{}:{}: {e}", unit.file, unit.line)),
         }
     }
 
-    fn unit(&self, unit: &Unit, out: &mut Outcome) {
-        let value = match Runner::value(unit) {
+    fn unit(&self, unit: &Unit, text: &[u8], out: &mut Outcome) {
+        let value = match Runner::value(unit, text) {
             Ok(v) => v,
             Err(e) => {
                 out.errors.push((out.bytes.len(), e));
@@ -889,7 +927,7 @@ fn report_bad_input(message: &str, output: &mut Output, status: &mut Status) -> 
 /// put back in input order before they are written.
 fn run_parallel(plan: &Plan, rx: &Receiver<Batch>, output: &mut Output, status: &mut Status) -> Result<()> {
     let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
-    let (work_tx, work_rx) = bounded::<(u64, Vec<Unit>)>(workers * 2);
+    let (work_tx, work_rx) = bounded::<(u64, Units)>(workers * 2);
     let (done_tx, done_rx) = bounded::<(u64, Outcome)>(workers * 2);
     std::thread::scope(|scope| -> Result<()> {
         for _ in 0..workers {
@@ -905,10 +943,10 @@ fn run_parallel(plan: &Plan, rx: &Receiver<Batch>, output: &mut Output, status: 
                     whole: &whole,
                     globals: Runner::globals(plan),
                 };
-                for (seq, units) in work_rx {
+                for (seq, batch) in work_rx {
                     let mut out = Outcome::default();
-                    for unit in &units {
-                        runner.unit(unit, &mut out);
+                    for unit in &batch.units {
+                        runner.unit(unit, &batch.text, &mut out);
                         if out.halt.is_some() {
                             break;
                         }
@@ -986,6 +1024,7 @@ fn run_sequential(
 ) -> Result<()> {
     use jaq_std::input::RcIter;
     use std::cell::RefCell;
+    use std::rc::Rc;
     let runner = Runner {
         plan,
         part: program,
@@ -995,17 +1034,20 @@ fn run_sequential(
     // Where the value last taken from the stream came from.
     let place: RefCell<(Arc<str>, u64)> = RefCell::new(("<stdin>".into(), 0));
     let bad: RefCell<Option<String>> = RefCell::new(None);
-    let units = rx.iter().flat_map(|batch| match batch {
-        Batch::Units(units) => units,
+    let batches = rx.iter().filter_map(|batch| match batch {
+        Batch::Units(units) => Some(Rc::new(units)),
         Batch::BadInput(message) => {
             *bad.borrow_mut() = Some(message);
-            Vec::new()
+            None
         }
     });
-    let values = units.map(|unit| {
-        *place.borrow_mut() = (unit.file.clone(), unit.line);
-        Runner::value(&unit)
-    });
+    let values = batches
+        .flat_map(|batch| (0..batch.units.len()).map(move |i| (batch.clone(), i)))
+        .map(|(batch, i)| {
+            let unit = &batch.units[i];
+            *place.borrow_mut() = (unit.file.clone(), unit.line);
+            Runner::value(unit, &batch.text)
+        });
     let stream: Box<dyn Iterator<Item = Result<Value, String>>> = Box::new(values);
     let inputs = RcIter::new(stream);
     let run_on = |value: Value, output: &mut Output, status: &mut Status| -> Result<bool> {
