@@ -37,7 +37,7 @@ fn help_examples_run() {
         "{\"name\":\"alice\",\"email\":\"a@x\"}\n"
     );
     assert_eq!(out(&wd, &["-n", "[inputs[] | .price] | add", "orders.json"], ""), "5.5\n");
-    assert_eq!(out(&wd, &["--", "-1 | abs", "-n"], ""), "1\n");
+    assert_eq!(out(&wd, &["-n", "--", "-1 | abs"], ""), "1\n");
 }
 
 #[test]

@@ -8,9 +8,11 @@
 
 mod assign;
 mod paths;
+mod raw;
 mod write;
 
 pub(crate) use jaq_json::Val as Value;
+pub(crate) use raw::RawFilter;
 pub(crate) use write::{Colors, Indent, Style, write_value};
 
 use jaq_core::load::{self, Arena, File, Loader};

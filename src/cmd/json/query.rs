@@ -11,7 +11,9 @@
 use super::parser::{Error as ParseError, Flow, Parser};
 use crate::io::args::ReadArgs;
 use crate::io::{Exit, Input, Output, ReadAhead};
-use crate::query::{Colors, Failure, Indent, Program, Style, Value, parse_json, write_value};
+use crate::query::{
+    Colors, Failure, Indent, Program, RawFilter, Style, Value, parse_json, write_value,
+};
 use anyhow::{Context, Result};
 use crossbeam_channel::{Receiver, Sender, bounded};
 use std::collections::BTreeMap;
@@ -51,7 +53,7 @@ use std::sync::Arc;
 ///   fkit json query --arg user alice '.[] | select(.name == $user)' users.json
 ///   fkit json query -n '[inputs | .size] | add' *.json
 ///   fkit json query -i '.version = "2.0"' package.json   # rewrite in place
-///   fkit json query -- '-1 | abs' -n                      # a filter starting with -
+///   fkit json query -n -- '-1 | abs'                      # a filter starting with -
 #[derive(clap::Args, Debug)]
 #[command(verbatim_doc_comment)]
 pub(super) struct QueryArgs {
@@ -817,6 +819,8 @@ struct Runner<'p> {
     part: &'p Program,
     /// The whole filter, for `Whole` units.
     whole: &'p Program,
+    /// `part` run on the text of a value, when its shape allows.
+    shortcut: Option<RawFilter>,
     globals: Vec<Value>,
 }
 
@@ -837,6 +841,22 @@ impl Runner<'_> {
     }
 
     fn unit(&self, unit: &Unit, text: &[u8], out: &mut Outcome) {
+        if unit.kind == UnitKind::Json
+            && let Some(shortcut) = &self.shortcut
+        {
+            match shortcut.run(&text[unit.range.clone()], self.plan.raw, &mut out.bytes) {
+                Some(None) => return,
+                Some(Some(truthy)) => {
+                    out.outputs += 1;
+                    out.last_truthy = Some(truthy);
+                    if self.plan.newline {
+                        out.bytes.push(b'\n');
+                    }
+                    return;
+                }
+                None => {}
+            }
+        }
         let value = match Runner::value(unit, text) {
             Ok(v) => v,
             Err(e) => {
@@ -941,6 +961,7 @@ fn run_parallel(plan: &Plan, rx: &Receiver<Batch>, output: &mut Output, status: 
                     plan,
                     part: &part,
                     whole: &whole,
+                    shortcut: shortcut(plan),
                     globals: Runner::globals(plan),
                 };
                 for (seq, batch) in work_rx {
@@ -1001,6 +1022,19 @@ fn run_parallel(plan: &Plan, rx: &Receiver<Batch>, output: &mut Output, status: 
     })
 }
 
+/// The filter (after the streamed path) run on text, when its shape and
+/// the output options allow: compact, unsorted, uncoloured, UTF-8 as is.
+fn shortcut(plan: &Plan) -> Option<RawFilter> {
+    let style = &plan.style;
+    let plain = matches!(style.indent, Indent::Compact)
+        && !style.sort_keys
+        && !style.ascii
+        && style.colors.is_none()
+        && !plan.seq;
+    let code = plan.stream.as_ref().map_or(plan.code.as_str(), |(_, rest)| rest);
+    plain.then(|| RawFilter::compile(code)).flatten()
+}
+
 /// The filter after the streamed path, and the whole filter.
 fn compile_pair(plan: &Plan) -> Option<(Program, Program)> {
     let names: Vec<&str> = plan.globals.iter().map(|(n, _)| n.as_str()).collect();
@@ -1029,6 +1063,7 @@ fn run_sequential(
         plan,
         part: program,
         whole: program,
+        shortcut: None,
         globals: Runner::globals(plan),
     };
     // Where the value last taken from the stream came from.
