@@ -22,21 +22,52 @@ fn help_examples_run() {
         "events.json",
         r#"[{"id":1,"status":"error","msg":"disk"},{"id":2,"status":"ok","msg":"-"}]"#,
     );
-    wd.write("users.json", r#"{"users":[{"name":"alice","email":"a@x"},{"name":"bob","email":"b@x"}]}"#);
+    wd.write(
+        "users.json",
+        r#"{"users":[{"name":"alice","email":"a@x"},{"name":"bob","email":"b@x"}]}"#,
+    );
     wd.write("orders.json", r#"[{"price":2},{"price":3.5}]"#);
     wd.write("events.ndjson", "{\"score\":60}\n{\"score\":10}\n");
     assert_eq!(
-        out(&wd, &["-c", r#".[] | select(.status == "error") | {id, msg}"#, "events.json"], ""),
+        out(
+            &wd,
+            &[
+                "-c",
+                r#".[] | select(.status == "error") | {id, msg}"#,
+                "events.json"
+            ],
+            ""
+        ),
         "{\"id\":1,\"msg\":\"disk\"}\n"
     );
-    assert_eq!(out(&wd, &["-r", ".users[].email", "users.json"], ""), "a@x\nb@x\n");
-    assert_eq!(out(&wd, &["-c", "select(.score > 50)", "events.ndjson"], ""), "{\"score\":60}\n");
+    assert_eq!(
+        out(&wd, &["-r", ".users[].email", "users.json"], ""),
+        "a@x\nb@x\n"
+    );
+    assert_eq!(
+        out(&wd, &["-c", "select(.score > 50)", "events.ndjson"], ""),
+        "{\"score\":60}\n"
+    );
     assert_eq!(out(&wd, &["map(.price) | add", "orders.json"], ""), "5.5\n");
     assert_eq!(
-        out(&wd, &["--arg", "user", "alice", "-c", ".users[] | select(.name == $user)", "users.json"], ""),
+        out(
+            &wd,
+            &[
+                "--arg",
+                "user",
+                "alice",
+                "-c",
+                ".users[] | select(.name == $user)",
+                "users.json"
+            ],
+            ""
+        ),
         "{\"name\":\"alice\",\"email\":\"a@x\"}\n"
     );
-    assert_eq!(out(&wd, &["-n", "[inputs[] | .price] | add", "orders.json"], ""), "5.5\n");
+    assert_eq!(
+        out(&wd, &["-n", "[inputs[] | .price] | add", "orders.json"], ""),
+        "5.5\n"
+    );
     assert_eq!(out(&wd, &["-n", "--", "-1 | abs"], ""), "1\n");
 }
 
@@ -48,13 +79,34 @@ fn layout_options_are_jqs() {
         out(&wd, &["."], doc),
         "{\n  \"b\": [\n    1,\n    {\n      \"c\": \"é\"\n    }\n  ],\n  \"a\": null\n}\n"
     );
-    assert_eq!(out(&wd, &["-c", "."], doc), "{\"b\":[1,{\"c\":\"é\"}],\"a\":null}\n");
-    assert_eq!(out(&wd, &["-cS", "."], doc), "{\"a\":null,\"b\":[1,{\"c\":\"é\"}]}\n");
-    assert_eq!(out(&wd, &["-ca", "."], doc), "{\"b\":[1,{\"c\":\"\\u00e9\"}],\"a\":null}\n");
-    assert_eq!(out(&wd, &["--tab", ".b"], doc), "[\n\t1,\n\t{\n\t\t\"c\": \"é\"\n\t}\n]\n");
-    assert_eq!(out(&wd, &["--indent", "1", ".b[1]"], doc), "{\n \"c\": \"é\"\n}\n");
-    assert_eq!(out(&wd, &["--indent", "0", ".b"], doc), "[1,{\"c\":\"é\"}]\n");
-    assert_eq!(out(&wd, &["-r", ".b[1].c, .b"], doc), "é\n[\n  1,\n  {\n    \"c\": \"é\"\n  }\n]\n");
+    assert_eq!(
+        out(&wd, &["-c", "."], doc),
+        "{\"b\":[1,{\"c\":\"é\"}],\"a\":null}\n"
+    );
+    assert_eq!(
+        out(&wd, &["-cS", "."], doc),
+        "{\"a\":null,\"b\":[1,{\"c\":\"é\"}]}\n"
+    );
+    assert_eq!(
+        out(&wd, &["-ca", "."], doc),
+        "{\"b\":[1,{\"c\":\"\\u00e9\"}],\"a\":null}\n"
+    );
+    assert_eq!(
+        out(&wd, &["--tab", ".b"], doc),
+        "[\n\t1,\n\t{\n\t\t\"c\": \"é\"\n\t}\n]\n"
+    );
+    assert_eq!(
+        out(&wd, &["--indent", "1", ".b[1]"], doc),
+        "{\n \"c\": \"é\"\n}\n"
+    );
+    assert_eq!(
+        out(&wd, &["--indent", "0", ".b"], doc),
+        "[1,{\"c\":\"é\"}]\n"
+    );
+    assert_eq!(
+        out(&wd, &["-r", ".b[1].c, .b"], doc),
+        "é\n[\n  1,\n  {\n    \"c\": \"é\"\n  }\n]\n"
+    );
     assert_eq!(out(&wd, &["-j", ".b[1].c, .b[0]"], doc), "é1");
     assert_eq!(out(&wd, &["-c", "--seq", ".a"], doc), "\u{1e}null\n");
     // Colours when asked (jq's defaults): keys blue, strings green.
@@ -74,27 +126,54 @@ fn numbers_keys_and_computed_values() {
         out(&wd, &["-c", "."], doc),
         "{\"big\":12345678901234567890,\"huge\":1e400,\"tiny\":0.10000000000000000001,\"z\":1,\"a\":2}\n"
     );
-    assert_eq!(out(&wd, &["-c", "[.z / 2, .a * 1.5, 1 / 3, 1e300 * 1e10]"], doc),
-        "[0.5,3,0.3333333333333333,1.7976931348623157e+308]\n");
-    assert_eq!(out(&wd, &["-c", "keys_unsorted"], doc), "[\"big\",\"huge\",\"tiny\",\"z\",\"a\"]\n");
+    assert_eq!(
+        out(&wd, &["-c", "[.z / 2, .a * 1.5, 1 / 3, 1e300 * 1e10]"], doc),
+        "[0.5,3,0.3333333333333333,1.7976931348623157e+308]\n"
+    );
+    assert_eq!(
+        out(&wd, &["-c", "keys_unsorted"], doc),
+        "[\"big\",\"huge\",\"tiny\",\"z\",\"a\"]\n"
+    );
 }
 
 #[test]
 fn inputs_are_read_as_jq_reads_them() {
     let wd = Workdir::new();
     // Whitespace-separated values, NDJSON, several files in order, a BOM.
-    assert_eq!(out(&wd, &["-c", ".a"], "{\"a\":1} {\"a\":2}\n{\"a\":3}\n"), "1\n2\n3\n");
+    assert_eq!(
+        out(&wd, &["-c", ".a"], "{\"a\":1} {\"a\":2}\n{\"a\":3}\n"),
+        "1\n2\n3\n"
+    );
     wd.write("one.json", "\u{feff}{\"n\":1}\n");
     wd.write("two.ndjson", "{\"n\":2}\n{\"n\":3}\n");
     assert_eq!(out(&wd, &[".n", "one.json", "two.ndjson"], ""), "1\n2\n3\n");
-    assert_eq!(out(&wd, &["-c", "-s", "map(.n)", "one.json", "two.ndjson"], ""), "[1,2,3]\n");
-    assert_eq!(out(&wd, &["-n", "[inputs.n] | add", "one.json", "two.ndjson"], ""), "6\n");
-    assert_eq!(out(&wd, &["-n", "input.n", "one.json", "two.ndjson"], ""), "1\n");
-    assert_eq!(out(&wd, &["input_filename", "one.json"], ""), "\"one.json\"\n");
+    assert_eq!(
+        out(&wd, &["-c", "-s", "map(.n)", "one.json", "two.ndjson"], ""),
+        "[1,2,3]\n"
+    );
+    assert_eq!(
+        out(
+            &wd,
+            &["-n", "[inputs.n] | add", "one.json", "two.ndjson"],
+            ""
+        ),
+        "6\n"
+    );
+    assert_eq!(
+        out(&wd, &["-n", "input.n", "one.json", "two.ndjson"], ""),
+        "1\n"
+    );
+    assert_eq!(
+        out(&wd, &["input_filename", "one.json"], ""),
+        "\"one.json\"\n"
+    );
     // Raw input: lines as strings, or the whole text with -s.
     assert_eq!(out(&wd, &["-R", "length"], "ab\nc\n"), "2\n1\n");
     assert_eq!(out(&wd, &["-Rs", "."], "ab\nc\n"), "\"ab\\nc\\n\"\n");
-    assert_eq!(out(&wd, &["-nR", "[inputs]", "-c"], "ab\nc\n"), "[\"ab\",\"c\"]\n");
+    assert_eq!(
+        out(&wd, &["-nR", "[inputs]", "-c"], "ab\nc\n"),
+        "[\"ab\",\"c\"]\n"
+    );
 }
 
 #[test]
@@ -118,35 +197,106 @@ fn variables_and_arguments() {
     wd.write("note.txt", "hello\n");
     wd.write("prog.jq", "# a comment\n[$n, $j.k]");
     assert_eq!(
-        out(&wd, &["-nc", "--arg", "n", "5", "--argjson", "j", "{\"k\":[1]}", "[$n, $j, $ARGS.named]"], ""),
+        out(
+            &wd,
+            &[
+                "-nc",
+                "--arg",
+                "n",
+                "5",
+                "--argjson",
+                "j",
+                "{\"k\":[1]}",
+                "[$n, $j, $ARGS.named]"
+            ],
+            ""
+        ),
         "[\"5\",{\"k\":[1]},{\"n\":\"5\",\"j\":{\"k\":[1]}}]\n"
     );
     assert_eq!(
-        out(&wd, &["-nc", "--slurpfile", "v", "values.json", "--rawfile", "t", "note.txt", "[$v, $t]"], ""),
+        out(
+            &wd,
+            &[
+                "-nc",
+                "--slurpfile",
+                "v",
+                "values.json",
+                "--rawfile",
+                "t",
+                "note.txt",
+                "[$v, $t]"
+            ],
+            ""
+        ),
         "[[1,2,3],\"hello\\n\"]\n"
     );
-    assert_eq!(out(&wd, &["-nc", "$ARGS.positional", "--args", "a", "b"], ""), "[\"a\",\"b\"]\n");
-    assert_eq!(out(&wd, &["-nc", "$ARGS.positional", "--jsonargs", "1", "{}"], ""), "[1,{}]\n");
     assert_eq!(
-        out(&wd, &["-nc", "-f", "prog.jq", "--arg", "n", "x", "--argjson", "j", "{\"k\":2}"], ""),
+        out(&wd, &["-nc", "$ARGS.positional", "--args", "a", "b"], ""),
+        "[\"a\",\"b\"]\n"
+    );
+    assert_eq!(
+        out(
+            &wd,
+            &["-nc", "$ARGS.positional", "--jsonargs", "1", "{}"],
+            ""
+        ),
+        "[1,{}]\n"
+    );
+    assert_eq!(
+        out(
+            &wd,
+            &[
+                "-nc",
+                "-f",
+                "prog.jq",
+                "--arg",
+                "n",
+                "x",
+                "--argjson",
+                "j",
+                "{\"k\":2}"
+            ],
+            ""
+        ),
         "[\"x\",2]\n"
     );
-    let mut cmd = wd.command(&["json", "query", "-n", "$ENV.FKIT_TEST_VAR, env.FKIT_TEST_VAR"]);
+    let mut cmd = wd.command(&[
+        "json",
+        "query",
+        "-n",
+        "$ENV.FKIT_TEST_VAR, env.FKIT_TEST_VAR",
+    ]);
     cmd.env("FKIT_TEST_VAR", "here");
     let run = common::run_command(&mut cmd, b"").ok();
     assert_eq!(run.stdout_str(), "\"here\"\n\"here\"\n");
     // A bad --argjson is a usage error.
-    assert_eq!(query(&wd, &["-n", "--argjson", "x", "{", "$x"], "").status, 2);
+    assert_eq!(
+        query(&wd, &["-n", "--argjson", "x", "{", "$x"], "").status,
+        2
+    );
 }
 
 #[test]
 fn jq_assignment_rules() {
     let wd = Workdir::new();
     assert_eq!(out(&wd, &["-c", ".a.b = 1"], "{}"), "{\"a\":{\"b\":1}}\n");
-    assert_eq!(out(&wd, &["-c", ".[4] = 1"], "[1]"), "[1,null,null,null,1]\n");
-    assert_eq!(out(&wd, &["-c", ".n += 1 | .m //= 2"], "{\"n\":1}"), "{\"n\":2,\"m\":2}\n");
+    assert_eq!(
+        out(&wd, &["-c", ".[4] = 1"], "[1]"),
+        "[1,null,null,null,1]\n"
+    );
+    assert_eq!(
+        out(&wd, &["-c", ".n += 1 | .m //= 2"], "{\"n\":1}"),
+        "{\"n\":2,\"m\":2}\n"
+    );
     assert_eq!(out(&wd, &["-c", "del(.[0, 2])"], "[1,2,3]"), "[2]\n");
-    assert_eq!(out(&wd, &["-c", "[.[] | .x |= . * 10]"], "[{\"x\":1},{\"x\":2}]"), "[{\"x\":10},{\"x\":20}]\n");
+    assert_eq!(
+        out(
+            &wd,
+            &["-c", "[.[] | .x |= . * 10]"],
+            "[{\"x\":1},{\"x\":2}]"
+        ),
+        "[{\"x\":10},{\"x\":20}]\n"
+    );
 }
 
 #[test]
@@ -156,16 +306,28 @@ fn errors_and_exit_codes_are_jqs() {
     let run = query(&wd, &[".a | map(", "-n"], "");
     assert_eq!(run.status, 3);
     assert!(run.stderr.contains("1:10: syntax error"), "{}", run.stderr);
-    assert!(run.stderr.contains("\n    .a | map(\n             ^"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("\n    .a | map(\n             ^"),
+        "{}",
+        run.stderr
+    );
     let run = query(&wd, &["-n", "nosuch(1)"], "");
     assert_eq!(run.status, 3);
-    assert!(run.stderr.contains("nosuch/1 is not defined"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("nosuch/1 is not defined"),
+        "{}",
+        run.stderr
+    );
     // Runtime error: 5, naming FILE:LINE; the other inputs still run.
     wd.write("in.ndjson", "{\"a\":1}\n\"x\"\n{\"a\":3}\n");
     let run = query(&wd, &[".a", "in.ndjson"], "");
     assert_eq!(run.status, 5);
     assert_eq!(run.stdout_str(), "1\n3\n");
-    assert!(run.stderr.contains("error (at in.ndjson:2)"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("error (at in.ndjson:2)"),
+        "{}",
+        run.stderr
+    );
     assert_eq!(query(&wd, &["-n", "error(\"boom\")"], "").status, 5);
     // Input that is not JSON: 2, with its position.
     let run = query(&wd, &["."], "{\"a\":1}\n{\"a\": tru}\n");
@@ -175,7 +337,11 @@ fn errors_and_exit_codes_are_jqs() {
     wd.write("bad.json", b"[\"ok\", \"\xff\"]".as_slice());
     let run = query(&wd, &[".", "bad.json"], "");
     assert_eq!(run.status, 2);
-    assert!(run.stderr.contains("bad.json:1:") && run.stderr.contains("UTF-8"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("bad.json:1:") && run.stderr.contains("UTF-8"),
+        "{}",
+        run.stderr
+    );
     // -e: 1 when the last output is false or null, 4 when there is none.
     assert_eq!(query(&wd, &["-e", ".a"], "{\"a\":true}").status, 0);
     assert_eq!(query(&wd, &["-e", ".a"], "{\"a\":null}").status, 1);
@@ -198,7 +364,10 @@ fn in_place_rewrites_atomically_and_keeps_permissions() {
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o640)).unwrap();
     }
     query(&wd, &["-i", "-c", ".version = \"2.0\"", "package.json"], "").ok();
-    assert_eq!(wd.read("package.json"), b"{\"version\":\"2.0\",\"name\":\"x\"}\n");
+    assert_eq!(
+        wd.read("package.json"),
+        b"{\"version\":\"2.0\",\"name\":\"x\"}\n"
+    );
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
@@ -208,7 +377,10 @@ fn in_place_rewrites_atomically_and_keeps_permissions() {
     // A failing filter leaves the file as it was.
     let run = query(&wd, &["-i", ".version | error", "package.json"], "");
     assert_eq!(run.status, 5);
-    assert_eq!(wd.read("package.json"), b"{\"version\":\"2.0\",\"name\":\"x\"}\n");
+    assert_eq!(
+        wd.read("package.json"),
+        b"{\"version\":\"2.0\",\"name\":\"x\"}\n"
+    );
     assert_eq!(wd.list(), ["package.json"]);
 }
 
@@ -218,7 +390,13 @@ fn streams_keep_input_order_across_cores() {
     let lines: String = (0..20_000).map(|i| format!("{{\"i\":{i}}}\n")).collect();
     let want: String = (0..20_000).map(|i| format!("{}\n", i * 2)).collect();
     assert_eq!(out(&wd, &[".i * 2"], &lines), want);
-    let array = format!("[{}]", (0..20_000).map(|i| i.to_string()).collect::<Vec<_>>().join(","));
+    let array = format!(
+        "[{}]",
+        (0..20_000)
+            .map(|i| i.to_string())
+            .collect::<Vec<_>>()
+            .join(",")
+    );
     assert_eq!(out(&wd, &[".[] | . * 2"], &array), want);
     let object = format!("{{\"items\":{array},\"other\":1}}");
     assert_eq!(out(&wd, &[".items[] | . * 2"], &object), want);
@@ -226,7 +404,10 @@ fn streams_keep_input_order_across_cores() {
     let run = query(&wd, &[".items[]"], "{\"other\":1}");
     assert_eq!(run.status, 5);
     assert!(run.stderr.contains("null"), "{}", run.stderr);
-    assert_eq!(out(&wd, &["-c", ".items[]"], "{\"items\":{\"a\":[1]}}"), "[1]\n");
+    assert_eq!(
+        out(&wd, &["-c", ".items[]"], "{\"items\":{\"a\":[1]}}"),
+        "[1]\n"
+    );
 }
 
 /// A generated array larger than the memory limit streams through `.[] | f`,
@@ -241,10 +422,24 @@ fn element_streams_run_in_constant_memory() {
     let generate = "{ printf '['; i=1; while [ $i -lt 400 ]; do cat element; printf ','; i=$((i+1)); done; cat element; printf ']'; }";
     let limit = "ulimit -v 262144"; // 256 MB of address space
     let env = "MALLOC_ARENA_MAX=2";
-    let streamed = wd.sh(&format!("{generate} | ({limit}; {env} \"$FKIT\" json query '.[] | length') | uniq -c"));
-    assert!(streamed.status.success(), "{}", String::from_utf8_lossy(&streamed.stderr));
+    let streamed = wd.sh(&format!(
+        "{generate} | ({limit}; {env} \"$FKIT\" json query '.[] | length') | uniq -c"
+    ));
+    assert!(
+        streamed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&streamed.stderr)
+    );
     let counted = String::from_utf8_lossy(&streamed.stdout);
-    assert_eq!(counted.split_whitespace().collect::<Vec<_>>(), ["400", "1048576"]);
-    let whole = wd.sh(&format!("{generate} | ({limit}; {env} \"$FKIT\" json query 'map(length) | add')"));
-    assert!(!whole.status.success(), "the limit did not bind: the test proves nothing");
+    assert_eq!(
+        counted.split_whitespace().collect::<Vec<_>>(),
+        ["400", "1048576"]
+    );
+    let whole = wd.sh(&format!(
+        "{generate} | ({limit}; {env} \"$FKIT\" json query 'map(length) | add')"
+    ));
+    assert!(
+        !whole.status.success(),
+        "the limit did not bind: the test proves nothing"
+    );
 }

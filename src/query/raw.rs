@@ -264,10 +264,12 @@ fn value_end(text: &[u8], i: usize) -> Option<usize> {
         }
         _ => {
             let rest = &text[i..];
-            Some(i + rest
-                .iter()
-                .position(|b| matches!(b, b',' | b'}' | b']'))
-                .unwrap_or(rest.len()))
+            Some(
+                i + rest
+                    .iter()
+                    .position(|b| matches!(b, b',' | b'}' | b']'))
+                    .unwrap_or(rest.len()),
+            )
         }
     }
 }
@@ -333,7 +335,9 @@ fn tokens(code: &str) -> Option<Vec<Token>> {
             }
             b'0'..=b'9' | b'-' => {
                 let mut j = i + 1;
-                while j < b.len() && (b[j].is_ascii_digit() || matches!(b[j], b'.' | b'e' | b'E' | b'+' | b'-')) {
+                while j < b.len()
+                    && (b[j].is_ascii_digit() || matches!(b[j], b'.' | b'e' | b'E' | b'+' | b'-'))
+                {
                     j += 1;
                 }
                 out.push(Token::Number(code[i..j].parse().ok()?));
@@ -518,28 +522,59 @@ mod tests {
 
     #[test]
     fn shapes_it_takes_and_leaves() {
-        for code in [".", ".a.b", "select(.a > 1) | .b", "{id, c: .a.c}", "select(.a and .b == \"x\" or .c)"] {
+        for code in [
+            ".",
+            ".a.b",
+            "select(.a > 1) | .b",
+            "{id, c: .a.c}",
+            "select(.a and .b == \"x\" or .c)",
+        ] {
             assert!(RawFilter::compile(code).is_some(), "{code}");
         }
-        for code in [".[]", ".a[0]", "map(.a)", "{a} | .a", ".a |= 1", "select(.a > $x)", "..", "\"a\\n\""] {
+        for code in [
+            ".[]",
+            ".a[0]",
+            "map(.a)",
+            "{a} | .a",
+            ".a |= 1",
+            "select(.a > $x)",
+            "..",
+            "\"a\\n\"",
+        ] {
             assert!(RawFilter::compile(code).is_none(), "{code}");
         }
     }
 
     #[test]
     fn answers_as_jq() {
-        let rec = r#"{"id":7,"score":60.5,"name":"Ada","tags":["x"],"address":{"city":"Oslo"},"n":null}"#;
-        assert_eq!(run("select(.score > 50) | .name", rec, false), Some(Some("\"Ada\"".into())));
-        assert_eq!(run("select(.score > 50) | .name", rec, true), Some(Some("Ada".into())));
+        let rec =
+            r#"{"id":7,"score":60.5,"name":"Ada","tags":["x"],"address":{"city":"Oslo"},"n":null}"#;
+        assert_eq!(
+            run("select(.score > 50) | .name", rec, false),
+            Some(Some("\"Ada\"".into()))
+        );
+        assert_eq!(
+            run("select(.score > 50) | .name", rec, true),
+            Some(Some("Ada".into()))
+        );
         assert_eq!(run("select(.score > 60.5) | .name", rec, false), Some(None));
         assert_eq!(
             run("{id, city: .address.city, z: .missing.deeper}", rec, false),
             Some(Some(r#"{"id":7,"city":"Oslo","z":null}"#.into()))
         );
         // jq's order of types: strings and arrays are above every number.
-        assert_eq!(run("select(.name > 5) | .id", rec, false), Some(Some("7".into())));
-        assert_eq!(run("select(.n < 0) | .id", rec, false), Some(Some("7".into())));
-        assert_eq!(run("select(.name == \"Ada\" and .tags) | .id", rec, false), Some(Some("7".into())));
+        assert_eq!(
+            run("select(.name > 5) | .id", rec, false),
+            Some(Some("7".into()))
+        );
+        assert_eq!(
+            run("select(.n < 0) | .id", rec, false),
+            Some(Some("7".into()))
+        );
+        assert_eq!(
+            run("select(.name == \"Ada\" and .tags) | .id", rec, false),
+            Some(Some("7".into()))
+        );
         // Duplicate keys: the last wins, as in jq.
         assert_eq!(run(".a", r#"{"a":1,"a":2}"#, false), Some(Some("2".into())));
         // Left to the engine: escapes, paths through non-objects.

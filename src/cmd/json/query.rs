@@ -222,7 +222,15 @@ pub(super) fn run(args: QueryArgs) -> Result<()> {
                 .mtime(filetime::FileTime::now())
                 .create()?;
             let mut one = Status::default();
-            let output = execute(&plan, &program, mode, std::slice::from_ref(file), &args.read, output, &mut one)?;
+            let output = execute(
+                &plan,
+                &program,
+                mode,
+                std::slice::from_ref(file),
+                &args.read,
+                output,
+                &mut one,
+            )?;
             if one.failed() {
                 eprintln!("fkit: json: {}: left unchanged", path.display());
             } else {
@@ -232,7 +240,15 @@ pub(super) fn run(args: QueryArgs) -> Result<()> {
         }
     } else {
         let output = Output::stdout().create()?;
-        let output = execute(&plan, &program, mode, &files, &args.read, output, &mut status)?;
+        let output = execute(
+            &plan,
+            &program,
+            mode,
+            &files,
+            &args.read,
+            output,
+            &mut status,
+        )?;
         output.finish()?;
     }
     status.exit(args.exit_status)
@@ -299,9 +315,8 @@ fn plan(args: &QueryArgs, code: String, values: &[String]) -> Result<Plan> {
         named.push((pair[0].clone(), string_json(&pair[1])));
     }
     for pair in args.argjson.chunks(2) {
-        let value = parse_json(pair[1].as_bytes()).map_err(|e| {
-            Exit::usage(format!("--argjson {}: invalid JSON text: {e}", pair[0]))
-        })?;
+        let value = parse_json(pair[1].as_bytes())
+            .map_err(|e| Exit::usage(format!("--argjson {}: invalid JSON text: {e}", pair[0])))?;
         named.push((pair[0].clone(), json_text(&value)));
     }
     for pair in args.slurpfile.chunks(2) {
@@ -465,6 +480,11 @@ enum UnitKind {
     Whole,
     /// A line of raw input (-R), or all of it (-R -s).
     Raw,
+    /// An element of a top-level array that the whole filter will get:
+    /// parsed on a worker, put together on the writing thread.
+    Element,
+    /// The end of that array (no text).
+    ArrayEnd,
 }
 
 /// What the reader thread sends: units (their text in one buffer, so a
@@ -523,11 +543,13 @@ fn execute(
     let (tx, rx) = bounded::<Batch>(4);
     let keys = plan.stream.as_ref().map(|(k, _)| k.clone());
     let raw = mode.raw_input.then_some(mode.slurp);
+    let parallel = !(mode.slurp || mode.null_input || program.reads_inputs());
+    // Whole top-level arrays are parsed element by element on the workers.
+    let split = parallel && keys.is_none();
     std::thread::scope(|scope| -> Result<()> {
-        let reader = scope.spawn(move || read_units(files, read, keys.as_deref(), raw, tx));
-        let parallel = !(mode.slurp || mode.null_input || program.reads_inputs());
+        let reader = scope.spawn(move || read_units(files, read, keys.as_deref(), raw, split, tx));
         let result = if parallel {
-            run_parallel(plan, &rx, &mut output, status)
+            run_parallel(plan, program, &rx, &mut output, status)
         } else {
             run_sequential(plan, program, mode, &rx, &mut output, status)
         };
@@ -576,6 +598,7 @@ fn read_units(
     read: &ReadArgs,
     keys: Option<&[String]>,
     raw: Option<bool>,
+    split: bool,
     tx: Sender<Batch>,
 ) {
     let mut b = Batcher {
@@ -596,7 +619,7 @@ fn read_units(
         let reader = SkipBom::new(ReadAhead::new(input, 4));
         let result = match raw {
             Some(slurp) => read_raw(reader, &name, slurp, &mut raw_all, &mut b),
-            None => read_json(reader, &name, keys, &mut b),
+            None => read_json(reader, &name, keys, split, &mut b),
         };
         if let Err(message) = result {
             b.bad_input(message);
@@ -662,18 +685,45 @@ fn read_json(
     reader: impl Read,
     name: &Arc<str>,
     keys: Option<&[String]>,
+    split: bool,
     b: &mut Batcher,
 ) -> Result<(), String> {
     let mut p = Parser::new(reader);
     let fail = |e: ParseError| e.describe(name);
-    while p.peek_token().map_err(fail)?.is_some() {
+    while let Some(next) = p.peek_token().map_err(fail)? {
         let flow = match keys {
+            None if split && next == b'[' => {
+                // Batches hold either elements of one array or other units.
+                b.flush();
+                let line = p.line();
+                let flow = p
+                    .elements(&mut |p, _| {
+                        let line = p.line();
+                        b.current
+                            .push(name, line, UnitKind::Element, |t| p.capture_into(t))?;
+                        Ok(if b.added() {
+                            Flow::Continue
+                        } else {
+                            Flow::Stop
+                        })
+                    })
+                    .map_err(fail)?;
+                let _ = b
+                    .current
+                    .push(name, line, UnitKind::ArrayEnd, |_| Ok::<_, ()>(()));
+                b.flush();
+                if b.closed { Flow::Stop } else { flow }
+            }
             None => {
                 let line = p.line();
                 b.current
                     .push(name, line, UnitKind::Json, |t| p.capture_into(t))
                     .map_err(fail)?;
-                if b.added() { Flow::Continue } else { Flow::Stop }
+                if b.added() {
+                    Flow::Continue
+                } else {
+                    Flow::Stop
+                }
             }
             Some(keys) => elements(&mut p, name, keys, 0, b).map_err(fail)?,
         };
@@ -696,7 +746,13 @@ fn elements(
     b: &mut Batcher,
 ) -> Result<Flow, ParseError> {
     let line = p.line();
-    let go = |b: &mut Batcher| if b.added() { Flow::Continue } else { Flow::Stop };
+    let go = |b: &mut Batcher| {
+        if b.added() {
+            Flow::Continue
+        } else {
+            Flow::Stop
+        }
+    };
     // The whole filter on `{"k1":{"k2":…VALUE…}}`, VALUE from `write`.
     let whole = |p: &mut Parser<'_>, b: &mut Batcher, empty: bool| {
         b.current.push(name, line, UnitKind::Whole, |t| {
@@ -720,12 +776,14 @@ fn elements(
         return match next {
             Some(b'[') => p.elements(&mut |p, _| {
                 let line = p.line();
-                b.current.push(name, line, UnitKind::Json, |t| p.capture_into(t))?;
+                b.current
+                    .push(name, line, UnitKind::Json, |t| p.capture_into(t))?;
                 Ok(go(b))
             }),
             Some(b'{') => p.members(&mut |p, _| {
                 let line = p.line();
-                b.current.push(name, line, UnitKind::Json, |t| p.capture_into(t))?;
+                b.current
+                    .push(name, line, UnitKind::Json, |t| p.capture_into(t))?;
                 Ok(go(b))
             }),
             _ => whole(p, b, false),
@@ -810,6 +868,10 @@ struct Outcome {
     outputs: u64,
     last_truthy: Option<bool>,
     halt: Option<i32>,
+    /// Elements of a top-level array, parsed, in order.
+    elements: Vec<Value>,
+    /// The array ended in this batch: where it started, for errors.
+    array_end: Option<(Arc<str>, u64)>,
 }
 
 /// Builds the values a unit stands for and runs the filter on them.
@@ -841,6 +903,20 @@ impl Runner<'_> {
     }
 
     fn unit(&self, unit: &Unit, text: &[u8], out: &mut Outcome) {
+        match unit.kind {
+            UnitKind::Element => {
+                match Runner::value(unit, text) {
+                    Ok(v) => out.elements.push(v),
+                    Err(e) => out.errors.push((out.bytes.len(), e)),
+                }
+                return;
+            }
+            UnitKind::ArrayEnd => {
+                out.array_end = Some((unit.file.clone(), unit.line));
+                return;
+            }
+            _ => {}
+        }
         if unit.kind == UnitKind::Json
             && let Some(shortcut) = &self.shortcut
         {
@@ -875,7 +951,13 @@ impl Runner<'_> {
     }
 
     /// One output or failure of the filter into `out`; false to stop.
-    fn emit(&self, result: Result<Value, Failure>, file: &str, line: u64, out: &mut Outcome) -> bool {
+    fn emit(
+        &self,
+        result: Result<Value, Failure>,
+        file: &str,
+        line: u64,
+        out: &mut Outcome,
+    ) -> bool {
         match result {
             Ok(value) => {
                 out.outputs += 1;
@@ -945,7 +1027,21 @@ fn report_bad_input(message: &str, output: &mut Output, status: &mut Status) -> 
 
 /// One worker per core, each with its own compiled filter; outcomes are
 /// put back in input order before they are written.
-fn run_parallel(plan: &Plan, rx: &Receiver<Batch>, output: &mut Output, status: &mut Status) -> Result<()> {
+fn run_parallel(
+    plan: &Plan,
+    program: &Program,
+    rx: &Receiver<Batch>,
+    output: &mut Output,
+    status: &mut Status,
+) -> Result<()> {
+    let here = Runner {
+        plan,
+        part: program,
+        whole: program,
+        shortcut: None,
+        globals: Runner::globals(plan),
+    };
+    let mut array: Vec<Value> = Vec::new();
     let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
     let (work_tx, work_rx) = bounded::<(u64, Units)>(workers * 2);
     let (done_tx, done_rx) = bounded::<(u64, Outcome)>(workers * 2);
@@ -1002,10 +1098,28 @@ fn run_parallel(plan: &Plan, rx: &Receiver<Batch>, output: &mut Output, status: 
         let mut going = true;
         for (seq, outcome) in &done_rx {
             pending.insert(seq, outcome);
-            while let Some(outcome) = pending.remove(&next) {
+            while let Some(mut outcome) = pending.remove(&next) {
                 next += 1;
+                array.append(&mut outcome.elements);
+                let end = outcome.array_end.take();
                 if going {
                     going = deliver(outcome, output, status)?;
+                }
+                if let Some((file, line)) = end
+                    && going
+                {
+                    // The whole filter on the array, here, as jq would.
+                    let mut out = Outcome::default();
+                    let value = Value::Arr(std::mem::take(&mut array).into());
+                    // Freeing a document-sized tree takes as long as a
+                    // fair part of parsing it: the last reference goes to
+                    // a thread of its own, which the exit need not wait for.
+                    let last = value.clone();
+                    here.whole.run(value, &here.globals, &mut |result| {
+                        here.emit(result, &file, line, &mut out)
+                    });
+                    std::thread::spawn(move || drop(last));
+                    going = deliver(out, output, status)?;
                 }
             }
             if !going {
@@ -1031,7 +1145,10 @@ fn shortcut(plan: &Plan) -> Option<RawFilter> {
         && !style.ascii
         && style.colors.is_none()
         && !plan.seq;
-    let code = plan.stream.as_ref().map_or(plan.code.as_str(), |(_, rest)| rest);
+    let code = plan
+        .stream
+        .as_ref()
+        .map_or(plan.code.as_str(), |(_, rest)| rest);
     plain.then(|| RawFilter::compile(code)).flatten()
 }
 
