@@ -364,6 +364,7 @@ fn in_place_rewrites_atomically_and_keeps_permissions() {
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o640)).unwrap();
     }
     query(&wd, &["-i", "-c", ".version = \"2.0\"", "package.json"], "").ok();
+    assert!(path.is_file());
     assert_eq!(
         wd.read("package.json"),
         b"{\"version\":\"2.0\",\"name\":\"x\"}\n"
