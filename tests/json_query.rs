@@ -352,6 +352,10 @@ fn errors_and_exit_codes_are_jqs() {
     assert!(run.stderr.contains("bye"), "{}", run.stderr);
     // A missing file: 2.
     assert_eq!(query(&wd, &[".", "nosuch.json"], "").status, 2);
+    // … and the files after it are still read.
+    wd.write("ok.json", "7");
+    let run = query(&wd, &[".", "ok.json", "nosuch.json", "ok.json"], "");
+    assert_eq!((run.status, run.stdout_str().as_str()), (2, "7\n7\n"));
 }
 
 #[test]

@@ -1043,7 +1043,7 @@ fn run_parallel(
     };
     let mut array: Vec<Value> = Vec::new();
     let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
-    let (work_tx, work_rx) = bounded::<(u64, Units)>(workers * 2);
+    let (work_tx, work_rx) = bounded::<(u64, Batch)>(workers * 2);
     let (done_tx, done_rx) = bounded::<(u64, Outcome)>(workers * 2);
     std::thread::scope(|scope| -> Result<()> {
         for _ in 0..workers {
@@ -1062,11 +1062,17 @@ fn run_parallel(
                 };
                 for (seq, batch) in work_rx {
                     let mut out = Outcome::default();
-                    for unit in &batch.units {
-                        runner.unit(unit, &batch.text, &mut out);
-                        if out.halt.is_some() {
-                            break;
+                    match batch {
+                        Batch::Units(batch) => {
+                            for unit in &batch.units {
+                                runner.unit(unit, &batch.text, &mut out);
+                                if out.halt.is_some() {
+                                    break;
+                                }
+                            }
                         }
+                        // Reported in its place; the other inputs go on.
+                        Batch::BadInput(message) => out.errors.push((0, message)),
                     }
                     if done_tx.send((seq, out)).is_err() {
                         return;
@@ -1077,21 +1083,12 @@ fn run_parallel(
         drop(work_rx);
         drop(done_tx);
         // Feed the workers from here, on a thread, so this one can write.
-        let feeder = scope.spawn(move || {
-            let mut seq = 0;
-            for batch in rx {
-                match batch {
-                    Batch::Units(units) => {
-                        if work_tx.send((seq, units)).is_err() {
-                            return None;
-                        }
-                        seq += 1;
-                    }
-                    // Everything before the bad input is still written.
-                    Batch::BadInput(message) => return Some((seq, message)),
+        scope.spawn(move || {
+            for (seq, batch) in rx.iter().enumerate() {
+                if work_tx.send((seq as u64, batch)).is_err() {
+                    return;
                 }
             }
-            None
         });
         let mut pending = BTreeMap::new();
         let mut next = 0u64;
@@ -1127,11 +1124,6 @@ fn run_parallel(
             }
         }
         drop(done_rx);
-        if let Ok(Some((_, message))) = feeder.join()
-            && going
-        {
-            report_bad_input(&message, output, status)?;
-        }
         Ok(())
     })
 }
