@@ -16,7 +16,12 @@
 #[derive(Debug)]
 pub(crate) struct RawFilter {
     stages: Vec<Stage>,
+    /// The members of the value being run on, as (key, value) byte ranges,
+    /// found in one pass and reused for every top-level lookup.
+    members: std::cell::RefCell<Vec<(Range, Range)>>,
 }
+
+type Range = std::ops::Range<usize>;
 
 #[derive(Debug)]
 enum Stage {
@@ -68,26 +73,42 @@ impl RawFilter {
                 Some(_) => return None,
             }
         }
-        Some(RawFilter { stages })
+        Some(RawFilter {
+            stages,
+            members: Default::default(),
+        })
     }
 
     /// Run on `text` (one minified JSON value). `Some(None)`: no output;
     /// `Some(Some(truthy))`: one output appended to `out` (strings without
     /// quotes when `raw`); `None`: the engine must answer, `out` untouched.
     pub fn run(&self, text: &[u8], raw: bool, out: &mut Vec<u8>) -> Option<Option<bool>> {
+        let mut members = self.members.borrow_mut();
+        members.clear();
         let mut value: &[u8] = text;
+        // Lookups in `value` go through `members` while it is `text`.
+        let mut indexed = false;
+        if text.first() == Some(&b'{') {
+            index(text, &mut members)?;
+            indexed = true;
+        }
+        let members = &*members;
+        let find = |value, keys: &[String], indexed| find(text, members, value, keys, indexed);
         for stage in &self.stages {
             match stage {
                 Stage::Select(cond) => {
-                    if !cond.holds(value)? {
+                    if !cond.holds(&|keys| find(value, keys, indexed))? {
                         return Some(None);
                     }
                 }
-                Stage::Path(keys) => value = lookup(value, keys)?,
+                Stage::Path(keys) => {
+                    value = find(value, keys, indexed)?;
+                    indexed = indexed && keys.is_empty();
+                }
                 Stage::Object(entries) => {
                     let mut fields = Vec::with_capacity(entries.len());
                     for (_, keys) in entries {
-                        let field = lookup(value, keys)?;
+                        let field = find(value, keys, indexed)?;
                         if field.contains(&b'\\') {
                             return None;
                         }
@@ -120,13 +141,14 @@ impl RawFilter {
 }
 
 impl Cond {
-    fn holds(&self, value: &[u8]) -> Option<bool> {
+    /// Whether the condition holds, `find` giving the value at a path.
+    fn holds<'t>(&self, find: &dyn Fn(&[String]) -> Option<&'t [u8]>) -> Option<bool> {
         Some(match self {
-            Cond::Or(a, b) => a.holds(value)? || b.holds(value)?,
-            Cond::And(a, b) => a.holds(value)? && b.holds(value)?,
-            Cond::Truthy(keys) => !matches!(lookup(value, keys)?, b"null" | b"false"),
+            Cond::Or(a, b) => a.holds(find)? || b.holds(find)?,
+            Cond::And(a, b) => a.holds(find)? && b.holds(find)?,
+            Cond::Truthy(keys) => !matches!(find(keys)?, b"null" | b"false"),
             Cond::Compare(keys, op, literal) => {
-                let field = lookup(value, keys)?;
+                let field = find(keys)?;
                 let order = compare(field, literal)?;
                 match op {
                     Op::Eq => order.is_eq(),
@@ -196,6 +218,49 @@ fn lookup<'t>(mut value: &'t [u8], keys: &[String]) -> Option<&'t [u8]> {
         };
     }
     Some(value)
+}
+
+/// The value at `keys` in `value`; while `value` is `text` (`indexed`), the
+/// first key is found among `members`.
+fn find<'t>(
+    text: &'t [u8],
+    members: &[(Range, Range)],
+    value: &'t [u8],
+    keys: &[String],
+    indexed: bool,
+) -> Option<&'t [u8]> {
+    match keys.split_first() {
+        Some((first, rest)) if indexed => {
+            let found = members
+                .iter()
+                .rev()
+                .find(|(k, _)| &text[k.clone()] == first.as_bytes())
+                .map_or(&b"null"[..], |(_, v)| &text[v.clone()]);
+            lookup(found, rest)
+        }
+        _ => lookup(value, keys),
+    }
+}
+
+/// The members of a minified object, in order; `None` if a key has an escape.
+fn index(object: &[u8], members: &mut Vec<(Range, Range)>) -> Option<()> {
+    let mut i = 1;
+    if object.get(i) == Some(&b'}') {
+        return Some(());
+    }
+    loop {
+        let key_end = string_end(object, i)?;
+        if object[i + 1..key_end - 1].contains(&b'\\') {
+            return None;
+        }
+        let start = key_end + 1;
+        let end = value_end(object, start)?;
+        members.push((i + 1..key_end - 1, start..end));
+        match object.get(end) {
+            Some(b',') => i = end + 1,
+            _ => return Some(()),
+        }
+    }
 }
 
 /// The value of `key` in a minified object (the last one, as jq keeps
