@@ -543,6 +543,13 @@ fn execute(
     let (tx, rx) = bounded::<Batch>(4);
     let keys = plan.stream.as_ref().map(|(k, _)| k.clone());
     let raw = mode.raw_input.then_some(mode.slurp);
+    // With -n, jq reads no input unless the filter asks for it (so stdin
+    // on a terminal does not wait for end of file).
+    let files = if mode.null_input && !program.reads_inputs() {
+        &[]
+    } else {
+        files
+    };
     let parallel = !(mode.slurp || mode.null_input || program.reads_inputs());
     // Whole top-level arrays are parsed element by element on the workers.
     let split = parallel && keys.is_none();
