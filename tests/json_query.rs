@@ -456,6 +456,10 @@ fn element_streams_run_in_constant_memory() {
 fn null_input_does_not_read_stdin() {
     let wd = Workdir::new();
     let run = wd.sh("sleep 5 | timeout 3 \"$FKIT\" json query -n '1 + 1'");
-    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
     assert_eq!(String::from_utf8_lossy(&run.stdout), "2\n");
 }

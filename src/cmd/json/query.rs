@@ -541,6 +541,7 @@ fn execute(
     status: &mut Status,
 ) -> Result<Output> {
     let (tx, rx) = bounded::<Batch>(4);
+    let (recycle, spare) = bounded::<Units>(8);
     let keys = plan.stream.as_ref().map(|(k, _)| k.clone());
     let raw = mode.raw_input.then_some(mode.slurp);
     // With -n, jq reads no input unless the filter asks for it (so stdin
@@ -554,9 +555,10 @@ fn execute(
     // Whole top-level arrays are parsed element by element on the workers.
     let split = parallel && keys.is_none();
     std::thread::scope(|scope| -> Result<()> {
-        let reader = scope.spawn(move || read_units(files, read, keys.as_deref(), raw, split, tx));
+        let reader =
+            scope.spawn(move || read_units(files, read, keys.as_deref(), raw, split, tx, spare));
         let result = if parallel {
-            run_parallel(plan, program, &rx, &mut output, status)
+            run_parallel(plan, program, &rx, recycle, &mut output, status)
         } else {
             run_sequential(plan, program, mode, &rx, &mut output, status)
         };
@@ -572,6 +574,9 @@ fn execute(
 struct Batcher {
     current: Units,
     tx: Sender<Batch>,
+    /// Batches the workers are done with, to fill again: their memory is
+    /// already mapped, where a new one would fault in fresh pages.
+    spare: Receiver<Units>,
     /// The receiving side is gone: stop reading.
     closed: bool,
 }
@@ -588,7 +593,10 @@ impl Batcher {
 
     fn flush(&mut self) {
         if !self.current.units.is_empty() {
-            let batch = std::mem::take(&mut self.current);
+            let mut next = self.spare.try_recv().unwrap_or_default();
+            next.text.clear();
+            next.units.clear();
+            let batch = std::mem::replace(&mut self.current, next);
             self.closed |= self.tx.send(Batch::Units(batch)).is_err();
         }
     }
@@ -607,10 +615,12 @@ fn read_units(
     raw: Option<bool>,
     split: bool,
     tx: Sender<Batch>,
+    spare: Receiver<Units>,
 ) {
     let mut b = Batcher {
         current: Units::default(),
         tx,
+        spare,
         closed: false,
     };
     let mut raw_all = Vec::new();
@@ -1038,6 +1048,7 @@ fn run_parallel(
     plan: &Plan,
     program: &Program,
     rx: &Receiver<Batch>,
+    recycle: Sender<Units>,
     output: &mut Output,
     status: &mut Status,
 ) -> Result<()> {
@@ -1056,6 +1067,7 @@ fn run_parallel(
         for _ in 0..workers {
             let work_rx = work_rx.clone();
             let done_tx = done_tx.clone();
+            let recycle = recycle.clone();
             scope.spawn(move || {
                 let Some((part, whole)) = compile_pair(plan) else {
                     return;
@@ -1076,6 +1088,10 @@ fn run_parallel(
                                 if out.halt.is_some() {
                                     break;
                                 }
+                            }
+                            // A batch grown by one huge value is let go.
+                            if batch.text.capacity() <= 2 * BATCH_BYTES {
+                                let _ = recycle.try_send(batch);
                             }
                         }
                         // Reported in its place; the other inputs go on.
