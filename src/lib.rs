@@ -8,4 +8,5 @@
 pub mod cmd;
 pub(crate) mod codec;
 pub mod io;
+pub(crate) mod query;
 pub mod records;

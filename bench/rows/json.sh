@@ -30,3 +30,14 @@ row "json fmt --lines data.ndjson" "$nsize" "fkit json fmt --lines $ndjson > /de
 row "json validate --lines data.ndjson" "$nsize" "fkit json validate --lines $ndjson" "jaq -c ." "$jaq -c . $ndjson > /dev/null"
 row "json get --lines .id data.ndjson" "$nsize" "fkit json get --lines .id $ndjson > /dev/null" "jaq .id" "$jaq .id $ndjson > /dev/null"
 row "json to-csv data.ndjson" "$nsize" "fkit json to-csv $ndjson > /dev/null" "mlr ijson ocsv" "mlr --ijson --ocsv unsparsify $ndjson > /dev/null"
+# json query: the jq language (issue 14). The first two stream (elements of
+# the top-level array, NDJSON lines) on all cores, through the text
+# shortcut for select/path/object shapes; the third builds the document.
+q1='.[] | select(.score > 50) | .name'
+q2='select(.score > 50) | {id, city: .address.city}'
+q3='map(select(.score > 50)) | length'
+row "json query -c '$q1' data.json" "$jsize" "fkit json query -c '$q1' $json > /dev/null" "jaq -c" "$jaq -c '$q1' $json > /dev/null"
+row "json query -c '$q1' data.json" "$jsize" "fkit json query -c '$q1' $json > /dev/null" "jq -c" "jq -c '$q1' $json > /dev/null"
+row "json query -c '$q2' data.ndjson" "$nsize" "fkit json query -c '$q2' $ndjson > /dev/null" "jaq -c" "$jaq -c '$q2' $ndjson > /dev/null"
+row "json query -c '$q2' data.ndjson" "$nsize" "fkit json query -c '$q2' $ndjson > /dev/null" "jq -c" "jq -c '$q2' $ndjson > /dev/null"
+row "json query '$q3' data.json" "$jsize" "fkit json query '$q3' $json > /dev/null" "jaq" "$jaq '$q3' $json > /dev/null"

@@ -823,8 +823,13 @@ impl<'r> Parser<'r> {
     /// Read one value whole into memory, minified exactly as written.
     pub fn capture(&mut self) -> Result<Vec<u8>, Error> {
         let mut bytes = Vec::new();
-        self.value(&mut Minified(&mut bytes))?;
+        self.capture_into(&mut bytes)?;
         Ok(bytes)
+    }
+
+    /// Append one value to `bytes`, minified exactly as written.
+    pub fn capture_into(&mut self, bytes: &mut Vec<u8>) -> Result<(), Error> {
+        self.value(&mut Minified(bytes))
     }
 }
 
