@@ -41,9 +41,12 @@ use std::time::{Duration, Instant};
 /// access, open and close_nowrite (read, opened, closed unwritten; only
 /// when -e asks for them), and overflow when the kernel's event queue
 /// overflowed and changes were lost (rescan if you keep state). -e also
-/// takes inotifywait's names: delete, delete_self, move_self (remove),
-/// move, moved_from, moved_to (rename), close (close_write and
-/// close_nowrite).
+/// takes inotifywait's names: delete, delete_self (remove), close
+/// (close_write and close_nowrite), and its halves of a move, asked for
+/// only: moved_to (a rename's new name, or a path moved in from outside),
+/// moved_from (a rename's old name, or a path moved out), move_self (a
+/// watched path itself moved), move (rename, moved_from, moved_to). A move
+/// in or out is a create or a remove when those are asked for too.
 ///
 /// With a command, runs it at the start (unless --postpone) and again after
 /// each burst of changes has settled for --debounce milliseconds (default
