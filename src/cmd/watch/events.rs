@@ -22,8 +22,8 @@ pub(super) struct WatchEvent {
     /// rename, a create that was a move in, a remove that was a move out.
     /// %e prints such an event as inotifywait's MOVED_FROM, MOVED_TO or
     /// MOVE_SELF. (False where the backend cannot tell a move across the
-    /// edge from a create or a remove: polling, and notify on some
-    /// platforms, see them only as such.)
+    /// edge from a create or a remove: polling sees only listings, and
+    /// reports such a move as a plain create or remove.)
     pub(super) moved: bool,
 }
 
@@ -113,6 +113,9 @@ pub(super) struct Tracker {
     ops: Vec<WatchOp>,
     /// Watched roots still there (the watched files count as one).
     live_roots: usize,
+    /// Watched directories moved away (told by their own move, or first
+    /// by their parent's names).
+    moved_roots: HashSet<PathBuf>,
 }
 
 impl Tracker {
@@ -129,6 +132,7 @@ impl Tracker {
             seen_new: HashSet::new(),
             ops: Vec::new(),
             live_roots: dirs + usize::from(files),
+            moved_roots: HashSet::new(),
         }
     }
 
@@ -193,6 +197,9 @@ impl Tracker {
     fn flush_rename(&mut self, scope: &Scope, out: &mut Vec<WatchEvent>) {
         if let Some((from, _, is_dir)) = self.pending_from.take() {
             forget_files(&mut self.files, &from);
+            if scope.is_root_dir(&from) {
+                return self.root_moved(scope, out, from); // (see handle)
+            }
             self.ops.push(WatchOp::Gone(from.clone()));
             self.left(scope, out, from, is_dir);
         }
@@ -252,17 +259,7 @@ impl Tracker {
                 // Only news for a watched root: a directory below one is
                 // reported by its parent's events.
                 if scope.is_root_dir(&path) {
-                    self.live_roots = self.live_roots.saturating_sub(1);
-                    self.ops.push(WatchOp::Gone(path.clone()));
-                    let kind = match scope.kinds.contains(Kind::Remove) {
-                        true => Kind::Remove,
-                        false => Kind::MoveSelf,
-                    };
-                    self.emit_moved(scope, out, kind, path.clone(), None, true);
-                    eprintln!(
-                        "fkit: watch: {}: watched directory was moved away",
-                        shown(&path)
-                    );
+                    self.root_moved(scope, out, path);
                 }
             }
             Change::MovedTo {
@@ -277,6 +274,12 @@ impl Tracker {
                         None
                     }
                 };
+                // A watched directory renamed in a watched parent: its own
+                // move, told here rather than by its parent's names.
+                if let Some(root) = from.as_deref().filter(|f| scope.is_root_dir(f)) {
+                    forget_files(&mut self.files, root);
+                    return self.root_moved(scope, out, root.to_path_buf());
+                }
                 // Renamed over an existing file: that file was replaced.
                 let replaced = self.files.contains(&path);
                 if let Some(from) = &from {
@@ -343,6 +346,25 @@ impl Tracker {
                 }
             }
         }
+    }
+
+    /// A watched directory was moved away: its watches go, and it is
+    /// reported once, whether its own move or its parent's names told.
+    fn root_moved(&mut self, scope: &Scope, out: &mut Vec<WatchEvent>, path: PathBuf) {
+        if !self.moved_roots.insert(path.clone()) {
+            return;
+        }
+        self.live_roots = self.live_roots.saturating_sub(1);
+        self.ops.push(WatchOp::Gone(path.clone()));
+        let kind = match scope.kinds.contains(Kind::Remove) {
+            true => Kind::Remove,
+            false => Kind::MoveSelf,
+        };
+        self.emit_moved(scope, out, kind, path.clone(), None, true);
+        eprintln!(
+            "fkit: watch: {}: watched directory was moved away",
+            shown(&path)
+        );
     }
 
     /// `from` was renamed to `path` within the tree: one rename (or a
@@ -629,6 +651,31 @@ mod tests {
     }
 
     #[test]
+    fn a_watched_directory_renamed_in_a_watched_parent_is_told_once() {
+        let (s, mut c, mut out) = (scope("w", &[], &[]), tracker(), Vec::new());
+        let from = Change::MovedFrom {
+            path: "w".into(),
+            cookie: 8,
+            is_dir: true,
+        };
+        c.handle(from, &s, &mut out);
+        let to = Change::MovedTo {
+            path: "v".into(),
+            cookie: Some(8),
+            is_dir: true,
+        };
+        c.handle(to, &s, &mut out);
+        c.handle(Change::SelfMoved("w".into()), &s, &mut out);
+        let gone = WatchEvent {
+            is_dir: true,
+            ..moved(event(Kind::Remove, "w", None))
+        };
+        assert_eq!(out, [gone]);
+        assert_eq!(c.ops, [WatchOp::Gone("w".into())]);
+        assert_eq!(c.live_roots(), 0);
+    }
+
+    #[test]
     fn a_kind_is_named_as_minus_e_takes_it() {
         for kind in Kind::value_variants() {
             let value = kind.to_possible_value().unwrap();
@@ -693,10 +740,7 @@ mod tests {
             is_dir: false,
         };
         c.handle(to, &s, &mut out);
-        assert_eq!(
-            out,
-            [moved(event(Kind::Modify, "w/f", Some("w/.f.swp")))]
-        );
+        assert_eq!(out, [moved(event(Kind::Modify, "w/f", Some("w/.f.swp")))]);
         assert!(c.ops.is_empty());
     }
 

@@ -88,7 +88,7 @@ use std::time::{Duration, Instant};
 ///   fkit watch -r src -c 'make && ./test.sh' --postpone
 ///   fkit watch -r src --emit-events stdin -- ./on-change.py  # JSON events on stdin
 ///   fkit watch config.toml --once --timeout 60     # wait for one change
-///   fkit watch /srv/in -e close_write -- ./ingest {}  # each upload, once written
+///   fkit watch /srv/in -e close_write,moved_to -- ./ingest {}  # each upload, written or moved in
 ///   fkit watch -r d --format '%T %w%f %e' --timefmt '%H:%M:%S'  # as inotifywait
 ///   fkit watch -r d --csv -e create,close_write
 ///   find /srv -name incoming | fkit watch --fromfile - --exclude '\.part$'

@@ -435,10 +435,9 @@ mod tests {
             (event(Kind::Remove, "d", None, true), "MOVE_SELF"),
             (event(Kind::MoveSelf, "f.txt", None, false), "MOVE_SELF"),
         ] {
-            let mut t = Template::parse("%e").unwrap().roots(vec![
-                given("d", "d", true),
-                given("f.txt", "f.txt", false),
-            ]);
+            let mut t = Template::parse("%e")
+                .unwrap()
+                .roots(vec![given("d", "d", true), given("f.txt", "f.txt", false)]);
             assert_eq!(print(&mut t, &moved(e)), format!("{names}\n"));
         }
         assert!(Template::parse("%q").is_err());
