@@ -1315,3 +1315,167 @@ fn poll_works_where_inotify_is_unavailable() {
     );
     assert_eq!(event(stdout.trim_end()), "create w/new");
 }
+
+/// `inotifywait -m -q ARGS` in the work dir, its lines on a channel.
+fn inotifywait(wd: &Workdir, args: &[&str]) -> Watching {
+    let mut cmd = Command::new("inotifywait");
+    cmd.current_dir(wd.path())
+        .args(["-m", "-q"])
+        .args(args)
+        .stdin(Stdio::null())
+        .stderr(Stdio::null());
+    Watching::spawn(&mut cmd)
+}
+
+#[test]
+fn moved_to_is_the_arriving_side_of_moves_as_in_inotifywait() {
+    if !common::have("inotifywait") {
+        eprintln!("skipped: inotifywait (inotify-tools) is not installed");
+        return;
+    }
+    let wd = Workdir::new();
+    fs::create_dir(wd.join("d")).unwrap();
+    fs::create_dir(wd.join("out")).unwrap();
+    // The upload loop: a file is there once written, or once moved in.
+    let args = ["d", "-e", "close_write,moved_to", "--format", "%w%f|%e"];
+    let fkit = Watching::start(&wd, &args);
+    let text = Watching::start(&wd, &["d", "-e", "close_write,moved_to"]);
+    let peer = inotifywait(&wd, &args);
+    peer.ready_seeing(&wd, "d/probe", "|CLOSE_WRITE");
+    fkit.ready_seeing(&wd, "d/probe", "|CLOSE_WRITE");
+    text.ready(&wd, "d/probe");
+    while peer.lines.try_recv().is_ok() {}
+
+    wd.write("d/begin", "");
+    // Moved in from outside the watched tree.
+    wd.write("out/upload", "x");
+    fs::rename(wd.join("out/upload"), wd.join("d/upload")).unwrap();
+    // Written under a temporary name, renamed when complete; then again
+    // over the file now there.
+    for _ in 0..2 {
+        wd.write("d/data.part", "y");
+        fs::rename(wd.join("d/data.part"), wd.join("d/data")).unwrap();
+    }
+    // Moved out: nothing arrives.
+    fs::rename(wd.join("d/upload"), wd.join("out/upload")).unwrap();
+    fs::create_dir(wd.join("out/dir")).unwrap();
+    fs::rename(wd.join("out/dir"), wd.join("d/dir")).unwrap();
+    wd.write("d/end", "");
+    let from_begin = |w: &Watching, end: &str| -> Vec<String> {
+        let lines = w.until(end);
+        let at = lines.iter().position(|l| l.contains("begin")).unwrap();
+        lines[at..].to_vec()
+    };
+    let ours = from_begin(&fkit, "d/end|");
+    assert_eq!(ours, from_begin(&peer, "d/end|"));
+    assert_eq!(
+        ours,
+        [
+            "d/begin|CLOSE_WRITE,CLOSE",
+            "d/upload|MOVED_TO",
+            "d/data.part|CLOSE_WRITE,CLOSE",
+            "d/data|MOVED_TO",
+            "d/data.part|CLOSE_WRITE,CLOSE",
+            "d/data|MOVED_TO",
+            "d/dir|MOVED_TO,ISDIR",
+            "d/end|CLOSE_WRITE,CLOSE",
+        ]
+    );
+    // fkit's own lines name the kind asked for, and never the old name.
+    let seen: Vec<String> = from_begin(&text, "d/end")
+        .iter()
+        .map(|l| event(l))
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            "close_write d/begin",
+            "moved_to d/upload",
+            "close_write d/data.part",
+            "moved_to d/data",
+            "close_write d/data.part",
+            "moved_to d/data",
+            "moved_to d/dir",
+            "close_write d/end",
+        ]
+    );
+}
+
+#[test]
+fn moved_from_is_the_leaving_side_of_moves_as_in_inotifywait() {
+    if !common::have("inotifywait") {
+        eprintln!("skipped: inotifywait (inotify-tools) is not installed");
+        return;
+    }
+    let wd = Workdir::new();
+    fs::create_dir(wd.join("d")).unwrap();
+    fs::create_dir(wd.join("out")).unwrap();
+    for name in ["begin", "a", "b", "end"] {
+        wd.write(&format!("d/{name}"), "");
+    }
+    let args = ["d", "--csv", "-e", "moved_from,create"];
+    let fkit = Watching::start(&wd, &args);
+    let peer = inotifywait(&wd, &args);
+    peer.ready_seeing(&wd, "d/probe", ",probe");
+    fkit.ready_seeing(&wd, "d/probe", ",probe");
+    while peer.lines.try_recv().is_ok() {}
+
+    fs::rename(wd.join("d/begin"), wd.join("d/begun")).unwrap();
+    // Renamed within, moved out.
+    fs::rename(wd.join("d/a"), wd.join("d/a2")).unwrap();
+    fs::rename(wd.join("d/b"), wd.join("out/b")).unwrap();
+    fs::rename(wd.join("d/end"), wd.join("out/end")).unwrap();
+    let from_begin = |w: &Watching| -> Vec<String> {
+        let lines = w.until(",end");
+        let at = lines.iter().position(|l| l.contains("begin")).unwrap();
+        lines[at..].to_vec()
+    };
+    let ours = from_begin(&fkit);
+    assert_eq!(ours, from_begin(&peer));
+    assert_eq!(
+        ours,
+        [
+            "d/,MOVED_FROM,begin",
+            "d/,MOVED_FROM,a",
+            "d/,MOVED_FROM,b",
+            "d/,MOVED_FROM,end",
+        ]
+    );
+    // Moved in: fkit's create takes it in (inotifywait's create does not),
+    // and names it for the move.
+    fs::rename(wd.join("out/b"), wd.join("d/b")).unwrap();
+    assert_eq!(fkit.next(10), "d/,MOVED_TO,b");
+}
+
+#[test]
+fn move_self_is_a_watched_path_moved_as_in_inotifywait() {
+    if !common::have("inotifywait") {
+        eprintln!("skipped: inotifywait (inotify-tools) is not installed");
+        return;
+    }
+    let wd = Workdir::new();
+    fs::create_dir(wd.join("d")).unwrap();
+    wd.write("f.txt", "x");
+    // (create: to know when both watch.)
+    let args = [
+        "f.txt",
+        "d",
+        "-e",
+        "move_self,create",
+        "--format",
+        "%w|%f|%e",
+    ];
+    let fkit = Watching::start(&wd, &args);
+    let peer = inotifywait(&wd, &args);
+    peer.ready_seeing(&wd, "d/probe", "|probe|");
+    fkit.ready_seeing(&wd, "d/probe", "|probe|");
+    while peer.lines.try_recv().is_ok() {}
+
+    // A watched file renamed in its own directory, a watched directory
+    // moved away.
+    fs::rename(wd.join("f.txt"), wd.join("g.txt")).unwrap();
+    fs::rename(wd.join("d"), wd.join("d2")).unwrap();
+    let ours = fkit.until("d/||");
+    assert_eq!(ours, peer.until("d/||"));
+    assert_eq!(ours, ["f.txt||MOVE_SELF", "d/||MOVE_SELF"]);
+}

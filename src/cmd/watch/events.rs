@@ -18,6 +18,13 @@ pub(super) struct WatchEvent {
     pub(super) from: Option<PathBuf>,
     /// About a directory (inotifywait's ISDIR), where the backend tells.
     pub(super) is_dir: bool,
+    /// It came by a move (from within the tree or across its edge): a
+    /// rename, a create that was a move in, a remove that was a move out.
+    /// %e prints such an event as inotifywait's MOVED_FROM, MOVED_TO or
+    /// MOVE_SELF. (False where the backend cannot tell a move across the
+    /// edge from a create or a remove: polling sees only listings, and
+    /// reports such a move as a plain create or remove.)
+    pub(super) moved: bool,
 }
 
 /// A change as a backend saw it, with paths spelled as the user would.
@@ -106,6 +113,9 @@ pub(super) struct Tracker {
     ops: Vec<WatchOp>,
     /// Watched roots still there (the watched files count as one).
     live_roots: usize,
+    /// Watched directories moved away (told by their own move, or first
+    /// by their parent's names).
+    moved_roots: HashSet<PathBuf>,
 }
 
 impl Tracker {
@@ -122,6 +132,7 @@ impl Tracker {
             seen_new: HashSet::new(),
             ops: Vec::new(),
             live_roots: dirs + usize::from(files),
+            moved_roots: HashSet::new(),
         }
     }
 
@@ -186,8 +197,11 @@ impl Tracker {
     fn flush_rename(&mut self, scope: &Scope, out: &mut Vec<WatchEvent>) {
         if let Some((from, _, is_dir)) = self.pending_from.take() {
             forget_files(&mut self.files, &from);
+            if scope.is_root_dir(&from) {
+                return self.root_moved(scope, out, from); // (see handle)
+            }
             self.ops.push(WatchOp::Gone(from.clone()));
-            self.emit(scope, out, Kind::Remove, from, None, is_dir);
+            self.left(scope, out, from, is_dir);
         }
     }
 
@@ -211,6 +225,7 @@ impl Tracker {
                     path: None,
                     from: None,
                     is_dir: false,
+                    moved: false,
                 });
             }
             Change::Created { path, is_dir } => {
@@ -244,13 +259,7 @@ impl Tracker {
                 // Only news for a watched root: a directory below one is
                 // reported by its parent's events.
                 if scope.is_root_dir(&path) {
-                    self.live_roots = self.live_roots.saturating_sub(1);
-                    self.ops.push(WatchOp::Gone(path.clone()));
-                    self.emit(scope, out, Kind::Remove, path.clone(), None, true);
-                    eprintln!(
-                        "fkit: watch: {}: watched directory was moved away",
-                        shown(&path)
-                    );
+                    self.root_moved(scope, out, path);
                 }
             }
             Change::MovedTo {
@@ -265,6 +274,12 @@ impl Tracker {
                         None
                     }
                 };
+                // A watched directory renamed in a watched parent: its own
+                // move, told here rather than by its parent's names.
+                if let Some(root) = from.as_deref().filter(|f| scope.is_root_dir(f)) {
+                    forget_files(&mut self.files, root);
+                    return self.root_moved(scope, out, root.to_path_buf());
+                }
                 // Renamed over an existing file: that file was replaced.
                 let replaced = self.files.contains(&path);
                 if let Some(from) = &from {
@@ -285,12 +300,15 @@ impl Tracker {
                 }
                 self.writing.end();
                 match from {
-                    Some(from) if replaced => {
-                        self.emit(scope, out, Kind::Modify, path, Some(from), false);
-                    }
-                    Some(from) => self.emit(scope, out, Kind::Rename, path, Some(from), is_dir),
+                    Some(from) => self.renamed(scope, out, from, path, is_dir, replaced),
                     // Moved in from outside: new here.
-                    None => self.emit(scope, out, Kind::Create, path, None, is_dir),
+                    None => {
+                        let kind = match scope.kinds.contains(Kind::Create) {
+                            true => Kind::Create,
+                            false => Kind::MovedTo,
+                        };
+                        self.emit_moved(scope, out, kind, path, None, is_dir);
+                    }
                 }
             }
             Change::Noticed { kind, path, is_dir } => {
@@ -330,6 +348,63 @@ impl Tracker {
         }
     }
 
+    /// A watched directory was moved away: its watches go, and it is
+    /// reported once, whether its own move or its parent's names told.
+    fn root_moved(&mut self, scope: &Scope, out: &mut Vec<WatchEvent>, path: PathBuf) {
+        if !self.moved_roots.insert(path.clone()) {
+            return;
+        }
+        self.live_roots = self.live_roots.saturating_sub(1);
+        self.ops.push(WatchOp::Gone(path.clone()));
+        let kind = match scope.kinds.contains(Kind::Remove) {
+            true => Kind::Remove,
+            false => Kind::MoveSelf,
+        };
+        self.emit_moved(scope, out, kind, path.clone(), None, true);
+        eprintln!(
+            "fkit: watch: {}: watched directory was moved away",
+            shown(&path)
+        );
+    }
+
+    /// `from` was renamed to `path` within the tree: one rename (or a
+    /// save, when it `replaced` a known file) if asked for; otherwise the
+    /// halves asked for (inotifywait's moved_from, moved_to), and a
+    /// watched file's own move (move_self).
+    fn renamed(
+        &mut self,
+        scope: &Scope,
+        out: &mut Vec<WatchEvent>,
+        from: PathBuf,
+        path: PathBuf,
+        is_dir: bool,
+        replaced: bool,
+    ) {
+        let whole = if replaced { Kind::Modify } else { Kind::Rename };
+        if scope.kinds.contains(Kind::MoveSelf) && scope.is_root_file(&from) {
+            self.emit_moved(scope, out, Kind::MoveSelf, from.clone(), None, is_dir);
+        }
+        if scope.kinds.contains(whole) {
+            let is_dir = is_dir && !replaced;
+            return self.emit_moved(scope, out, whole, path, Some(from), is_dir);
+        }
+        self.emit_moved(scope, out, Kind::MovedFrom, from, None, is_dir);
+        self.emit_moved(scope, out, Kind::MovedTo, path, None, is_dir);
+    }
+
+    /// `path` left the tree by a move (or its second half never came):
+    /// a remove if asked for, else moved_from; a watched file's move_self.
+    fn left(&mut self, scope: &Scope, out: &mut Vec<WatchEvent>, path: PathBuf, is_dir: bool) {
+        let kind = if scope.kinds.contains(Kind::Remove) {
+            Kind::Remove
+        } else if scope.kinds.contains(Kind::MoveSelf) && scope.is_root_file(&path) {
+            Kind::MoveSelf
+        } else {
+            Kind::MovedFrom
+        };
+        self.emit_moved(scope, out, kind, path, None, is_dir);
+    }
+
     /// Report `kind` of `path` if the scope wants it.
     fn emit(
         &mut self,
@@ -339,6 +414,33 @@ impl Tracker {
         path: PathBuf,
         from: Option<PathBuf>,
         is_dir: bool,
+    ) {
+        self.report(scope, out, kind, path, from, is_dir, false);
+    }
+
+    /// Report `kind` of `path`, which came by a move, if the scope wants it.
+    fn emit_moved(
+        &mut self,
+        scope: &Scope,
+        out: &mut Vec<WatchEvent>,
+        kind: Kind,
+        path: PathBuf,
+        from: Option<PathBuf>,
+        is_dir: bool,
+    ) {
+        self.report(scope, out, kind, path, from, is_dir, true);
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn report(
+        &mut self,
+        scope: &Scope,
+        out: &mut Vec<WatchEvent>,
+        kind: Kind,
+        path: PathBuf,
+        from: Option<PathBuf>,
+        is_dir: bool,
+        moved: bool,
     ) {
         if !scope.kinds.contains(kind) {
             return;
@@ -352,6 +454,7 @@ impl Tracker {
             path: Some(path),
             from,
             is_dir,
+            moved,
         };
         // Only removes are compared (see `last`): no need to copy others.
         if kind == Kind::Remove || self.last.is_some() {
@@ -468,7 +571,108 @@ mod tests {
             path: Some(path.into()),
             from: from.map(PathBuf::from),
             is_dir: false,
+            moved: false,
         }
+    }
+
+    fn moved(event: WatchEvent) -> WatchEvent {
+        WatchEvent {
+            moved: true,
+            ..event
+        }
+    }
+
+    fn moved_to(path: &str, cookie: Option<usize>) -> Change {
+        Change::MovedTo {
+            path: path.into(),
+            cookie,
+            is_dir: false,
+        }
+    }
+
+    #[test]
+    fn moved_to_and_moved_from_are_the_halves_of_moves() {
+        let mut s = scope("w", &[], &[]);
+        s.kinds = [Kind::MovedTo, Kind::CloseWrite].into_iter().collect();
+        let (mut c, mut out) = (tracker(), Vec::new());
+        // A rename within the tree: its arriving half only.
+        c.handle(moved_from("w/a.part", 1), &s, &mut out);
+        c.handle(moved_to("w/a", Some(1)), &s, &mut out);
+        // A move in from outside, and one over a known file (a save).
+        c.handle(moved_to("w/b", None), &s, &mut out);
+        c.handle(moved_from("w/.a.swp", 2), &s, &mut out);
+        c.handle(moved_to("w/a", Some(2)), &s, &mut out);
+        // A move out: not an arrival.
+        c.handle(moved_from("w/b", 3), &s, &mut out);
+        c.quiet(&s, &mut out);
+        let arrived = |p| moved(event(Kind::MovedTo, p, None));
+        assert_eq!(out, [arrived("w/a"), arrived("w/b"), arrived("w/a")]);
+
+        s.kinds = [Kind::MovedFrom].into_iter().collect();
+        let (mut c, mut out) = (tracker(), Vec::new());
+        c.handle(moved_from("w/a", 1), &s, &mut out);
+        c.handle(moved_to("w/b", Some(1)), &s, &mut out);
+        c.handle(moved_to("w/c", None), &s, &mut out);
+        c.handle(moved_from("w/b", 2), &s, &mut out);
+        c.quiet(&s, &mut out);
+        let left = |p| moved(event(Kind::MovedFrom, p, None));
+        assert_eq!(out, [left("w/a"), left("w/b")]);
+    }
+
+    #[test]
+    fn with_create_and_remove_asked_moves_across_the_edge_keep_their_kinds() {
+        let s = scope("w", &[], &[]);
+        let (mut c, mut out) = (tracker(), Vec::new());
+        c.handle(moved_to("w/in", None), &s, &mut out);
+        c.handle(moved_from("w/in", 4), &s, &mut out);
+        c.quiet(&s, &mut out);
+        assert_eq!(
+            out,
+            [
+                moved(event(Kind::Create, "w/in", None)),
+                moved(event(Kind::Remove, "w/in", None))
+            ]
+        );
+    }
+
+    #[test]
+    fn a_watched_file_renamed_is_its_move_self() {
+        let mut s = scope("d/f", &[], &[]);
+        s.roots[0].is_dir = false;
+        s.kinds = [Kind::MoveSelf].into_iter().collect();
+        let (mut c, mut out) = (Tracker::new(&s), Vec::new());
+        c.handle(moved_from("d/f", 5), &s, &mut out);
+        c.handle(moved_to("d/g", Some(5)), &s, &mut out);
+        // Moved out of its directory: the same.
+        c.handle(moved_from("d/f", 6), &s, &mut out);
+        c.quiet(&s, &mut out);
+        let own = moved(event(Kind::MoveSelf, "d/f", None));
+        assert_eq!(out, [own.clone(), own]);
+    }
+
+    #[test]
+    fn a_watched_directory_renamed_in_a_watched_parent_is_told_once() {
+        let (s, mut c, mut out) = (scope("w", &[], &[]), tracker(), Vec::new());
+        let from = Change::MovedFrom {
+            path: "w".into(),
+            cookie: 8,
+            is_dir: true,
+        };
+        c.handle(from, &s, &mut out);
+        let to = Change::MovedTo {
+            path: "v".into(),
+            cookie: Some(8),
+            is_dir: true,
+        };
+        c.handle(to, &s, &mut out);
+        c.handle(Change::SelfMoved("w".into()), &s, &mut out);
+        let gone = WatchEvent {
+            is_dir: true,
+            ..moved(event(Kind::Remove, "w", None))
+        };
+        assert_eq!(out, [gone]);
+        assert_eq!(c.ops, [WatchOp::Gone("w".into())]);
+        assert_eq!(c.live_roots(), 0);
     }
 
     #[test]
@@ -494,7 +698,7 @@ mod tests {
         c.handle(to, &s, &mut out);
         let renamed = WatchEvent {
             is_dir: true,
-            ..event(Kind::Rename, "w/b", Some("w/a"))
+            ..moved(event(Kind::Rename, "w/b", Some("w/a")))
         };
         assert_eq!(out, [renamed]);
         let moved = WatchOp::Moved {
@@ -513,7 +717,7 @@ mod tests {
         assert_eq!(
             out,
             [
-                event(Kind::Remove, "w/a", None),
+                moved(event(Kind::Remove, "w/a", None)),
                 event(Kind::Modify, "w/x", None)
             ]
         );
@@ -522,7 +726,7 @@ mod tests {
         let (mut c, mut out) = (tracker(), Vec::new());
         c.handle(moved_from("w/a", 7), &s, &mut out);
         c.quiet(&s, &mut out);
-        assert_eq!(out, [event(Kind::Remove, "w/a", None)]);
+        assert_eq!(out, [moved(event(Kind::Remove, "w/a", None))]);
     }
 
     #[test]
@@ -536,7 +740,7 @@ mod tests {
             is_dir: false,
         };
         c.handle(to, &s, &mut out);
-        assert_eq!(out, [event(Kind::Modify, "w/f", Some("w/.f.swp"))]);
+        assert_eq!(out, [moved(event(Kind::Modify, "w/f", Some("w/.f.swp")))]);
         assert!(c.ops.is_empty());
     }
 

@@ -8,14 +8,27 @@ use clap::ValueEnum;
 pub(super) enum Kind {
     Create,
     Modify,
-    /// (inotifywait's delete, delete_self and move_self: a watched
-    /// directory moved away is gone from view.)
-    #[value(alias = "delete", alias = "delete_self", alias = "move_self")]
+    /// (inotifywait's delete and delete_self; a move out of the tree, or of
+    /// a watched directory, is a remove too.)
+    #[value(alias = "delete", alias = "delete_self")]
     Remove,
-    /// (inotifywait's halves of a move are one rename here; a move into or
-    /// out of the tree is a create or a remove.)
-    #[value(alias = "move", alias = "moved_from", alias = "moved_to")]
+    /// A rename within the tree, both names in one event.
     Rename,
+    /// What left by a move (inotifywait's): a rename's old name, or a path
+    /// moved out of the tree. Asked for only; with remove asked, a move
+    /// out is a remove (printed by %e as MOVED_FROM).
+    #[value(name = "moved_from", alias = "moved-from")]
+    MovedFrom,
+    /// What arrived by a move (inotifywait's): a rename's new name, or a
+    /// path moved in from outside the tree. Asked for only; with create
+    /// asked, a move in is a create (printed by %e as MOVED_TO).
+    #[value(name = "moved_to", alias = "moved-to")]
+    MovedTo,
+    /// A watched path itself was moved (inotifywait's): a watched file
+    /// renamed, a watched directory moved away. Asked for only; with
+    /// remove asked, a watched directory moved away is a remove.
+    #[value(name = "move_self", alias = "move-self")]
+    MoveSelf,
     Attrib,
     /// A file open for writing was closed: it is written (inotify only).
     #[value(name = "close_write", alias = "close-write")]
@@ -41,6 +54,9 @@ impl Kind {
             Kind::Modify => "modify",
             Kind::Remove => "remove",
             Kind::Rename => "rename",
+            Kind::MovedFrom => "moved_from",
+            Kind::MovedTo => "moved_to",
+            Kind::MoveSelf => "move_self",
             Kind::Attrib => "attrib",
             Kind::CloseWrite => "close_write",
             Kind::Access => "access",
@@ -65,17 +81,22 @@ impl Kinds {
     }
 }
 
-/// `-e`: a kind's name (or an alias), or inotifywait's `close`, which is
-/// two kinds; the help lists them all.
+/// `-e`: a kind's name (or an alias), or inotifywait's `close` and
+/// `move`, which are several kinds; the help lists them all.
 pub(super) fn kinds_parser() -> impl clap::builder::TypedValueParser<Value = Kinds> {
     use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
     let close = PossibleValue::new("close").help("close_write and close_nowrite (inotifywait's)");
+    let moves = PossibleValue::new("move")
+        .help("rename, moved_from and moved_to (inotifywait's, a rename as one event)");
     let names = Kind::value_variants()
         .iter()
         .filter_map(ValueEnum::to_possible_value)
-        .chain([close]);
+        .chain([close, moves]);
     PossibleValuesParser::new(names.collect::<Vec<_>>()).map(|name: String| match name.as_str() {
         "close" => [Kind::CloseWrite, Kind::CloseNowrite].into_iter().collect(),
+        "move" => [Kind::Rename, Kind::MovedFrom, Kind::MovedTo]
+            .into_iter()
+            .collect(),
         // (Checked against the same names just now.)
         _ => Kind::from_str(&name, false).into_iter().collect(),
     })
@@ -103,6 +124,9 @@ mod tests {
             parse("delete").unwrap(),
             [Kind::Remove].into_iter().collect()
         );
+        let moves = parse("move").unwrap();
+        assert!(moves.contains(Kind::MovedFrom) && moves.contains(Kind::MovedTo));
+        assert!(moves.contains(Kind::Rename) && !moves.contains(Kind::Remove));
         assert!(parse("overflow").is_err(), "always reported, not asked for");
         assert!(parse("nope").is_err());
     }
@@ -111,7 +135,9 @@ mod tests {
     fn inotifywait_names_are_taken() {
         let kind = |name| Kind::from_str(name, false).unwrap();
         assert_eq!(kind("delete"), Kind::Remove);
-        assert_eq!(kind("moved_to"), Kind::Rename);
+        assert_eq!(kind("moved_to"), Kind::MovedTo);
+        assert_eq!(kind("moved_from"), Kind::MovedFrom);
+        assert_eq!(kind("move_self"), Kind::MoveSelf);
         assert_eq!(kind("close_write"), Kind::CloseWrite);
         for k in Kind::value_variants() {
             assert_eq!(kind(k.name()), *k);

@@ -41,9 +41,12 @@ use std::time::{Duration, Instant};
 /// access, open and close_nowrite (read, opened, closed unwritten; only
 /// when -e asks for them), and overflow when the kernel's event queue
 /// overflowed and changes were lost (rescan if you keep state). -e also
-/// takes inotifywait's names: delete, delete_self, move_self (remove),
-/// move, moved_from, moved_to (rename), close (close_write and
-/// close_nowrite).
+/// takes inotifywait's names: delete, delete_self (remove), close
+/// (close_write and close_nowrite), and its halves of a move, asked for
+/// only: moved_to (a rename's new name, or a path moved in from outside),
+/// moved_from (a rename's old name, or a path moved out), move_self (a
+/// watched path itself moved), move (rename, moved_from, moved_to). A move
+/// in or out is a create or a remove when those are asked for too.
 ///
 /// With a command, runs it at the start (unless --postpone) and again after
 /// each burst of changes has settled for --debounce milliseconds (default
@@ -85,7 +88,7 @@ use std::time::{Duration, Instant};
 ///   fkit watch -r src -c 'make && ./test.sh' --postpone
 ///   fkit watch -r src --emit-events stdin -- ./on-change.py  # JSON events on stdin
 ///   fkit watch config.toml --once --timeout 60     # wait for one change
-///   fkit watch /srv/in -e close_write -- ./ingest {}  # each upload, once written
+///   fkit watch /srv/in -e close_write,moved_to -- ./ingest {}  # each upload, written or moved in
 ///   fkit watch -r d --format '%T %w%f %e' --timefmt '%H:%M:%S'  # as inotifywait
 ///   fkit watch -r d --csv -e create,close_write
 ///   find /srv -name incoming | fkit watch --fromfile - --exclude '\.part$'

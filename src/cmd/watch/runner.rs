@@ -303,6 +303,7 @@ impl Runner {
                 path: event.path.as_deref().map(|p| self.placed(p)),
                 from: event.from.as_deref().map(|p| self.placed(p)),
                 is_dir: event.is_dir,
+                moved: event.moved,
             };
             write_json(&mut lines, &stamp(*time), &event)?;
         }

@@ -142,6 +142,11 @@ impl Scope {
         self.roots.iter().any(|r| r.is_dir && r.path == path)
     }
 
+    /// `path` is a file given to watch (not a directory).
+    pub(super) fn is_root_file(&self, path: &Path) -> bool {
+        self.roots.iter().any(|r| !r.is_dir && r.path == path)
+    }
+
     /// A new directory here is watched too (with -r, and not ignored).
     pub(super) fn watches_new_dir(&self, path: &Path) -> bool {
         self.recursive && self.in_tree(path) && !self.ignored(path, true)

@@ -167,6 +167,7 @@ impl Template {
             self.time = Some((now, self.time_text(now)));
         }
         match (&event.from, event.kind) {
+            // (A save, a rename over a file, stays one MODIFY.)
             (Some(from), Kind::Rename) => {
                 self.line(out, Some(from), &["MOVED_FROM"], event.is_dir)?;
                 self.line(out, event.path.as_deref(), &["MOVED_TO"], event.is_dir)
@@ -178,17 +179,22 @@ impl Template {
         }
     }
 
-    /// inotifywait's names for an event (the ISDIR flag aside).
+    /// inotifywait's names for an event (the ISDIR flag aside): what came
+    /// by a move is named for the move.
     fn names(&self, event: &WatchEvent) -> &'static [&'static str] {
+        let own = event.path.as_deref().is_some_and(|p| self.is_root(p));
         match event.kind {
+            Kind::Create if event.moved => &["MOVED_TO"],
             Kind::Create => &["CREATE"],
             Kind::Modify => &["MODIFY"],
-            Kind::Remove if event.path.as_deref().is_some_and(|p| self.is_root(p)) => {
-                &["DELETE_SELF"]
-            }
+            Kind::Remove if own && event.moved => &["MOVE_SELF"],
+            Kind::Remove if own => &["DELETE_SELF"],
+            Kind::Remove if event.moved => &["MOVED_FROM"],
             Kind::Remove => &["DELETE"],
             // (A rename without its old name: the half that was seen.)
-            Kind::Rename => &["MOVED_TO"],
+            Kind::Rename | Kind::MovedTo => &["MOVED_TO"],
+            Kind::MovedFrom => &["MOVED_FROM"],
+            Kind::MoveSelf => &["MOVE_SELF"],
             Kind::Attrib => &["ATTRIB"],
             Kind::CloseWrite => &["CLOSE_WRITE", "CLOSE"],
             Kind::Access => &["ACCESS"],
@@ -210,8 +216,8 @@ impl Template {
         is_dir: bool,
     ) -> Result<()> {
         let (watched, file) = self.split(path);
-        // As inotifywait: a directory's own end is not flagged ISDIR.
-        let isdir = is_dir && names != ["DELETE_SELF"];
+        // As inotifywait: a directory's own end or move is not flagged ISDIR.
+        let isdir = is_dir && names != ["DELETE_SELF"] && names != ["MOVE_SELF"];
         for piece in &self.pieces {
             let field = &mut self.field;
             field.clear();
@@ -378,6 +384,7 @@ mod tests {
             path: Some(path.into()),
             from: from.map(PathBuf::from),
             is_dir,
+            moved: false,
         }
     }
 
@@ -419,6 +426,20 @@ mod tests {
             print(&mut t, &rename),
             "d/|old|MOVED_FROM|MOVED_FROM|%|\0\nd/|new|MOVED_TO|MOVED_TO|%|\0\n"
         );
+        let moved = |e: WatchEvent| WatchEvent { moved: true, ..e };
+        for (e, names) in [
+            (event(Kind::Create, "d/in", None, false), "MOVED_TO"),
+            (event(Kind::Remove, "d/out", None, false), "MOVED_FROM"),
+            (event(Kind::MovedTo, "d/in", None, true), "MOVED_TO,ISDIR"),
+            (event(Kind::MovedFrom, "d/out", None, false), "MOVED_FROM"),
+            (event(Kind::Remove, "d", None, true), "MOVE_SELF"),
+            (event(Kind::MoveSelf, "f.txt", None, false), "MOVE_SELF"),
+        ] {
+            let mut t = Template::parse("%e")
+                .unwrap()
+                .roots(vec![given("d", "d", true), given("f.txt", "f.txt", false)]);
+            assert_eq!(print(&mut t, &moved(e)), format!("{names}\n"));
+        }
         assert!(Template::parse("%q").is_err());
         assert!(Template::parse("50%").is_err());
     }

@@ -118,7 +118,8 @@ fn mask_for(scope: &Scope) -> u32 {
                 libc::IN_MODIFY | libc::IN_CLOSE_WRITE | libc::IN_CREATE | libc::IN_DELETE | moves
             }
             Kind::Remove => libc::IN_DELETE | moves,
-            Kind::Rename => moves,
+            // (A watched directory's own move is asked for always.)
+            Kind::Rename | Kind::MovedFrom | Kind::MovedTo | Kind::MoveSelf => moves,
             Kind::Attrib => libc::IN_ATTRIB,
             Kind::CloseWrite => libc::IN_CLOSE_WRITE,
             Kind::Access => libc::IN_ACCESS,
