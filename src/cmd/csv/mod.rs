@@ -9,12 +9,14 @@
 //! back as they are written, quotes and all, so ops that do not need the
 //! text copy bytes untouched.
 
+mod agg;
 mod cat;
 mod chunks;
 mod count;
 mod dedup;
 mod fmt;
 mod frequency;
+mod groupby;
 mod head;
 mod headers;
 mod join;
@@ -81,6 +83,8 @@ enum Action {
     Head(head::Args),
     Tail(tail::Args),
     Reverse(reverse::Args),
+    Groupby(groupby::Args),
+    Agg(agg::Args),
 }
 
 mod from_json;
@@ -108,6 +112,8 @@ pub fn run(args: Args) -> Result<()> {
         Action::Head(a) => head::run(a),
         Action::Tail(a) => tail::run(a),
         Action::Reverse(a) => reverse::run(a),
+        Action::Groupby(a) => groupby::run(a),
+        Action::Agg(a) => agg::run(a),
     }
 }
 
