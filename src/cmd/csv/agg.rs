@@ -5,6 +5,7 @@ use super::groupby;
 use super::selection::Selection;
 use super::{Options, usage};
 use anyhow::{Result, bail};
+use std::cmp::Ordering;
 use std::collections::{HashMap, HashSet};
 use std::ffi::OsString;
 
@@ -43,7 +44,7 @@ type Hasher = foldhash::fast::RandomState;
 #[command(verbatim_doc_comment)]
 pub(crate) struct Args {
     /// Aggregators, then optionally the CSV file to read.
-    #[arg(value_name = "AGG", required = true, allow_hyphen_values = true)]
+    #[arg(value_name = "AGG", required = true)]
     rest: Vec<OsString>,
 
     #[command(flatten)]
@@ -228,6 +229,28 @@ impl Number {
         super::stats::parse_number(s).map(|(x, _)| Number::Float(x))
     }
 
+    /// Compare two numbers: exactly when both are exact decimals.
+    pub(crate) fn compare(&self, other: &Number) -> Ordering {
+        if let (
+            Number::Exact {
+                digits: a,
+                scale: s,
+            },
+            Number::Exact {
+                digits: b,
+                scale: t,
+            },
+        ) = (self, other)
+        {
+            let up = |d: i128, by: u32| 10i128.checked_pow(by).and_then(|p| d.checked_mul(p));
+            let to = (*s).max(*t);
+            if let (Some(a), Some(b)) = (up(*a, to - s), up(*b, to - t)) {
+                return a.cmp(&b);
+            }
+        }
+        self.to_f64().total_cmp(&other.to_f64())
+    }
+
     /// The nearest float.
     #[inline]
     pub(crate) fn to_f64(self) -> f64 {
@@ -377,8 +400,31 @@ impl Moments {
 #[derive(Debug, Clone)]
 pub(crate) struct Extreme {
     all_numbers: bool,
-    number: Option<(f64, Vec<u8>)>,
+    number: Option<(Number, Vec<u8>)>,
     text: Option<Vec<u8>>,
+}
+
+/// Whether `x` should replace `best` (`None`: nothing yet): strictly
+/// greater when looking for the maximum, strictly less for the minimum, so
+/// that of equal values the first stays.
+#[inline]
+fn beats<T: ?Sized>(
+    x: &T,
+    best: Option<&T>,
+    want_max: bool,
+    cmp: impl Fn(&T, &T) -> Ordering,
+) -> bool {
+    match best {
+        None => true,
+        Some(best) => {
+            cmp(x, best)
+                == if want_max {
+                    Ordering::Greater
+                } else {
+                    Ordering::Less
+                }
+        }
+    }
 }
 
 impl Extreme {
@@ -395,46 +441,39 @@ impl Extreme {
         if self.all_numbers {
             match Number::parse(value) {
                 Some(x) => {
-                    let x = x.to_f64();
-                    let better = match &self.number {
-                        None => true,
-                        Some((best, _)) => (x > *best) == want_max && x != *best,
-                    };
-                    if better {
+                    if beats(
+                        &x,
+                        self.number.as_ref().map(|(n, _)| n),
+                        want_max,
+                        Number::compare,
+                    ) {
                         self.number = Some((x, value.to_vec()));
                     }
                 }
                 None => self.all_numbers = false,
             }
         }
-        let better = match &self.text {
-            None => true,
-            Some(best) => (value > &best[..]) == want_max && value != &best[..],
-        };
-        if better {
+        if beats(value, self.text.as_deref(), want_max, Ord::cmp) {
             self.text = Some(value.to_vec());
         }
     }
 
-    fn merge(&mut self, other: Extreme, want_max: bool) {
-        self.all_numbers &= other.all_numbers;
-        if let Some((x, text)) = other.number {
-            let better = match &self.number {
-                None => true,
-                Some((best, _)) => (x > *best) == want_max && x != *best,
-            };
-            if better {
-                self.number = Some((x, text));
-            }
+    fn merge(&mut self, later: Extreme, want_max: bool) {
+        self.all_numbers &= later.all_numbers;
+        if let Some((x, text)) = later.number
+            && beats(
+                &x,
+                self.number.as_ref().map(|(n, _)| n),
+                want_max,
+                Number::compare,
+            )
+        {
+            self.number = Some((x, text));
         }
-        if let Some(t) = other.text {
-            let better = match &self.text {
-                None => true,
-                Some(best) => (t > *best) == want_max && t != *best,
-            };
-            if better {
-                self.text = Some(t);
-            }
+        if let Some(t) = later.text
+            && beats(&t[..], self.text.as_deref(), want_max, Ord::cmp)
+        {
+            self.text = Some(t);
         }
     }
 

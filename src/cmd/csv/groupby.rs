@@ -40,7 +40,7 @@ pub(crate) struct Args {
     columns: String,
 
     /// Aggregators, then optionally the CSV file to read.
-    #[arg(value_name = "AGG", required = true, allow_hyphen_values = true)]
+    #[arg(value_name = "AGG", required = true)]
     rest: Vec<OsString>,
 
     /// Sort the groups by their key, bytewise, instead of first seen.
