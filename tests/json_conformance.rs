@@ -144,3 +144,90 @@ fn sorted(v: &serde_json::Value) -> String {
         other => other.to_string(),
     }
 }
+
+/// The jq manual's examples (../shared/conformance/jq/man.test): blocks of
+/// the program, one input line, then the expected outputs, one a line.
+fn man_cases() -> Option<Vec<(String, String, Vec<String>)>> {
+    let shared = common::shared_dir()
+        .or_else(|| std::env::var_os("FKIT_SHARED").map(PathBuf::from))
+        .filter(|d| d.is_dir());
+    let Some(shared) = shared else {
+        eprintln!("skipped: ../shared is not there (jq man.test)");
+        return None;
+    };
+    let text = fs::read_to_string(shared.join("conformance/jq/man.test")).expect("man.test");
+    let cases = text
+        .split("\n\n")
+        .filter_map(|block| {
+            let mut lines = block
+                .lines()
+                .filter(|l| !l.starts_with('#') && !l.trim().is_empty());
+            let program = lines.next()?.to_string();
+            let input = lines.next()?.to_string();
+            Some((program, input, lines.map(str::to_string).collect()))
+        })
+        .collect();
+    Some(cases)
+}
+
+/// Two JSON texts denote the same value, numbers compared as numbers (jq's
+/// test runner compares values: 1.0 and 1 are equal).
+fn same_json(a: &serde_json::Value, b: &serde_json::Value) -> bool {
+    use serde_json::Value::*;
+    match (a, b) {
+        (Number(x), Number(y)) => {
+            x.to_string() == y.to_string()
+                || x.to_string().parse::<f64>().ok() == y.to_string().parse::<f64>().ok()
+        }
+        (Array(x), Array(y)) => x.len() == y.len() && x.iter().zip(y).all(|(a, b)| same_json(a, b)),
+        (Object(x), Object(y)) => {
+            x.len() == y.len()
+                && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| same_json(v, w)))
+        }
+        _ => a == b,
+    }
+}
+
+#[test]
+fn jq_manual_examples_pass() {
+    let Some(cases) = man_cases() else { return };
+    let wd = Workdir::new();
+    let mut passed = 0;
+    let mut failures = Vec::new();
+    for (program, input, expected) in &cases {
+        let mut cmd = wd.command(&["json", "query", "-c", "--", program]);
+        // jq's own test run sets PAGER for the $ENV examples.
+        cmd.env("PAGER", "less");
+        let out = common::run_command(&mut cmd, format!("{input}\n").as_bytes());
+        let got: Vec<Option<serde_json::Value>> = out
+            .stdout_str()
+            .lines()
+            .map(|l| serde_json::from_str(l).ok())
+            .collect();
+        let want: Vec<Option<serde_json::Value>> =
+            expected.iter().map(|l| serde_json::from_str(l).ok()).collect();
+        let same = out.status == 0
+            && got.len() == want.len()
+            && got.iter().zip(&want).all(|(g, w)| match (g, w) {
+                (Some(g), Some(w)) => same_json(g, w),
+                _ => false,
+            });
+        if same {
+            passed += 1;
+        } else {
+            failures.push(format!(
+                "{program}\n  input: {input}\n  want:  {}\n  got:   {}{}",
+                expected.join(" "),
+                out.stdout_str().trim_end().replace('\n', " "),
+                if out.stderr.is_empty() { String::new() } else { format!("\n  stderr: {}", out.stderr.trim_end()) }
+            ));
+        }
+    }
+    eprintln!("jq manual examples: {passed} of {} pass", cases.len());
+    for f in &failures {
+        eprintln!("FAIL {f}");
+    }
+    assert_eq!(cases.len(), 231, "man.test has changed");
+    // 225 today; the six left are listed in the README's differences from jq.
+    assert!(passed >= 225, "{passed} of {} pass (floor 225)", cases.len());
+}

@@ -3,6 +3,7 @@
 
 mod parser;
 mod path;
+mod lookup;
 mod query;
 mod write;
 
@@ -36,6 +37,7 @@ use write::{Layout, SortedKeys, StrictKeys, Writer};
 ///   fkit json get .users[0].name data.json       # or /users/0/name
 ///   fkit json keys /users/0 data.json
 ///   fkit json to-csv records.json -o records.csv
+///   fkit json query '.[] | select(.age > 30) | .name' users.json
 #[derive(clap::Args, Debug)]
 #[command(verbatim_doc_comment)]
 pub struct Args {
@@ -87,6 +89,7 @@ enum Action {
     #[command(verbatim_doc_comment)]
     Length(ReportArgs),
     ToCsv(ToCsvArgs),
+    Query(query::QueryArgs),
 }
 
 /// Input and output options every operation shares.
@@ -297,10 +300,11 @@ pub fn run(args: Args) -> Result<()> {
         }
         Action::Min(a) => transcode(a.input.as_deref(), &a.io, &Layout::Minified, false),
         Action::Validate(a) => validate(&a),
-        Action::Get(a) => query::get(&a.args, a.raw, a.compact, &a.io),
-        Action::Keys(a) => query::report(query::Report::Keys, &a.positionals(), a.json, &a.io),
-        Action::Type(a) => query::report(query::Report::Type, &a.positionals(), a.json, &a.io),
-        Action::Length(a) => query::report(query::Report::Length, &a.positionals(), a.json, &a.io),
+        Action::Get(a) => lookup::get(&a.args, a.raw, a.compact, &a.io),
+        Action::Keys(a) => lookup::report(lookup::Report::Keys, &a.positionals(), a.json, &a.io),
+        Action::Type(a) => lookup::report(lookup::Report::Type, &a.positionals(), a.json, &a.io),
+        Action::Length(a) => lookup::report(lookup::Report::Length, &a.positionals(), a.json, &a.io),
+        Action::Query(a) => query::run(a),
         Action::ToCsv(a) => {
             let mut input = a.io.read.open(a.input.as_deref())?;
             let mut output = a.io.out.create()?;
