@@ -7,6 +7,6 @@
 
 pub mod cmd;
 pub(crate) mod codec;
-pub(crate) mod query;
 pub mod io;
+pub(crate) mod query;
 pub mod records;

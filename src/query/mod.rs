@@ -226,7 +226,10 @@ pub(crate) fn parse_json(text: &[u8]) -> Result<Value, String> {
 /// `inputs`, `input_filename`.
 fn functions() -> impl Iterator<Item = jaq_core::native::Fun<Engine>> {
     use jaq_core::native::{run, v};
-    let inputs = jaq_std::input::funs::<Engine>().into_vec().into_iter().map(run::<Engine>);
+    let inputs = jaq_std::input::funs::<Engine>()
+        .into_vec()
+        .into_iter()
+        .map(run::<Engine>);
     let filename = run::<Engine>(("input_filename", v(0), |cv| {
         let name = cv.0.data().filename.clone();
         Box::new(std::iter::once(Ok(name)))
@@ -306,11 +309,11 @@ fn load_errors(code: &str, errors: load::Errors<&str, ()>) -> Vec<CompileError> 
             load::Error::Lex(errs) => out.extend(errs.into_iter().map(|(expected, found)| {
                 let first = found.chars().next().map_or(0, char::len_utf8);
                 let message = match found.chars().next() {
-                    None => format!("syntax error: expected {}, found the end", expected.as_str()),
-                    Some(c) => format!(
-                        "syntax error: expected {}, found {c:?}",
+                    None => format!(
+                        "syntax error: expected {}, found the end",
                         expected.as_str()
                     ),
+                    Some(c) => format!("syntax error: expected {}, found {c:?}", expected.as_str()),
                 };
                 let at = span_in(code, found);
                 CompileError {
@@ -320,7 +323,10 @@ fn load_errors(code: &str, errors: load::Errors<&str, ()>) -> Vec<CompileError> 
             })),
             load::Error::Parse(errs) => out.extend(errs.into_iter().map(|(expected, found)| {
                 let message = if found.is_empty() {
-                    format!("syntax error: expected {}, found the end", expected.as_str())
+                    format!(
+                        "syntax error: expected {}, found the end",
+                        expected.as_str()
+                    )
                 } else {
                     format!(
                         "syntax error: expected {}, found {found:?}",
@@ -356,7 +362,10 @@ mod tests {
 
     #[test]
     fn runs_a_filter_on_a_value() {
-        assert_eq!(outputs(".[] | .a", r#"[{"a":1},{"a":"x"}]"#), ["1", "\"x\""]);
+        assert_eq!(
+            outputs(".[] | .a", r#"[{"a":1},{"a":"x"}]"#),
+            ["1", "\"x\""]
+        );
     }
 
     #[test]

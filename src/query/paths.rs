@@ -94,7 +94,10 @@ fn delete(value: Value, path: &[Value]) -> Result<Value, String> {
             }
             Ok(Value::Arr(items))
         }
-        (value, key) => Err(format!("cannot delete field {key} of {}", type_name(&value))),
+        (value, key) => Err(format!(
+            "cannot delete field {key} of {}",
+            type_name(&value)
+        )),
     }
 }
 
@@ -122,14 +125,24 @@ mod tests {
     fn set_creates_what_is_missing() {
         let path = json(r#"[0, "a"]"#);
         let Value::Arr(keys) = path else { panic!() };
-        assert_eq!(set(Value::Null, &keys, json("1")).unwrap(), json(r#"[{"a":1}]"#));
-        let Value::Arr(keys) = json("[3]") else { panic!() };
-        assert_eq!(set(json("[1]"), &keys, json("4")).unwrap(), json("[1,null,null,4]"));
+        assert_eq!(
+            set(Value::Null, &keys, json("1")).unwrap(),
+            json(r#"[{"a":1}]"#)
+        );
+        let Value::Arr(keys) = json("[3]") else {
+            panic!()
+        };
+        assert_eq!(
+            set(json("[1]"), &keys, json("4")).unwrap(),
+            json("[1,null,null,4]")
+        );
     }
 
     #[test]
     fn delete_all_removes_each_from_the_original() {
-        let Value::Arr(paths) = json("[[1],[2]]") else { panic!() };
+        let Value::Arr(paths) = json("[[1],[2]]") else {
+            panic!()
+        };
         assert_eq!(
             delete_all(json(r#"["a","b","c","d"]"#), &paths).unwrap(),
             json(r#"["a","d"]"#)

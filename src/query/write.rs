@@ -34,7 +34,9 @@ impl Colors {
     /// jq 1.7's defaults, with `JQ_COLORS` (colon-separated SGR codes in the
     /// order null:false:true:numbers:strings:arrays:objects:keys) over them.
     pub fn from_env(spec: Option<&str>) -> Colors {
-        let defaults = ["0;90", "0;39", "0;39", "0;39", "0;32", "1;39", "1;39", "34;1"];
+        let defaults = [
+            "0;90", "0;39", "0;39", "0;39", "0;32", "1;39", "1;39", "34;1",
+        ];
         let mut codes: Vec<String> = defaults.iter().map(|c| c.to_string()).collect();
         if let Some(spec) = spec {
             let valid = |c: &str| c.chars().all(|ch| ch.is_ascii_digit() || ch == ';');
@@ -333,7 +335,10 @@ mod tests {
     fn strings_escape_as_jq() {
         let mut out = Vec::new();
         string(&mut out, "a\"\\\n\u{1}\u{7f}é😀".as_bytes(), false);
-        assert_eq!(String::from_utf8_lossy(&out), "\"a\\\"\\\\\\n\\u0001\\u007fé😀\"");
+        assert_eq!(
+            String::from_utf8_lossy(&out),
+            "\"a\\\"\\\\\\n\\u0001\\u007fé😀\""
+        );
         out.clear();
         string(&mut out, "é😀".as_bytes(), true);
         assert_eq!(String::from_utf8_lossy(&out), "\"\\u00e9\\ud83d\\ude00\"");

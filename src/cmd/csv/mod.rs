@@ -14,6 +14,8 @@ mod cat;
 mod chunks;
 mod count;
 mod dedup;
+mod expr;
+mod filter;
 mod fmt;
 mod frequency;
 mod groupby;
@@ -22,6 +24,7 @@ mod headers;
 mod join;
 mod json_out;
 mod key;
+mod map;
 mod reverse;
 mod sample;
 mod search;
@@ -85,6 +88,8 @@ enum Action {
     Reverse(reverse::Args),
     Groupby(groupby::Args),
     Agg(agg::Args),
+    Filter(filter::Args),
+    Map(map::Args),
 }
 
 mod from_json;
@@ -114,6 +119,8 @@ pub fn run(args: Args) -> Result<()> {
         Action::Reverse(a) => reverse::run(a),
         Action::Groupby(a) => groupby::run(a),
         Action::Agg(a) => agg::run(a),
+        Action::Filter(a) => filter::run(a),
+        Action::Map(a) => map::run(a),
     }
 }
 

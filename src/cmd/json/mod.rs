@@ -1,9 +1,9 @@
 //! `fkit json`: format, minify, validate, query and convert JSON and NDJSON
 //! in one streaming pass, never building a tree.
 
+mod lookup;
 mod parser;
 mod path;
-mod lookup;
 mod query;
 mod write;
 
@@ -303,7 +303,9 @@ pub fn run(args: Args) -> Result<()> {
         Action::Get(a) => lookup::get(&a.args, a.raw, a.compact, &a.io),
         Action::Keys(a) => lookup::report(lookup::Report::Keys, &a.positionals(), a.json, &a.io),
         Action::Type(a) => lookup::report(lookup::Report::Type, &a.positionals(), a.json, &a.io),
-        Action::Length(a) => lookup::report(lookup::Report::Length, &a.positionals(), a.json, &a.io),
+        Action::Length(a) => {
+            lookup::report(lookup::Report::Length, &a.positionals(), a.json, &a.io)
+        }
         Action::Query(a) => query::run(a),
         Action::ToCsv(a) => {
             let mut input = a.io.read.open(a.input.as_deref())?;

@@ -220,7 +220,15 @@ pub(super) fn run(args: QueryArgs) -> Result<()> {
                 .mtime(filetime::FileTime::now())
                 .create()?;
             let mut one = Status::default();
-            let output = execute(&plan, &program, mode, std::slice::from_ref(file), &args.read, output, &mut one)?;
+            let output = execute(
+                &plan,
+                &program,
+                mode,
+                std::slice::from_ref(file),
+                &args.read,
+                output,
+                &mut one,
+            )?;
             if one.failed() {
                 eprintln!("fkit: json: {}: left unchanged", path.display());
             } else {
@@ -230,7 +238,15 @@ pub(super) fn run(args: QueryArgs) -> Result<()> {
         }
     } else {
         let output = Output::stdout().create()?;
-        let output = execute(&plan, &program, mode, &files, &args.read, output, &mut status)?;
+        let output = execute(
+            &plan,
+            &program,
+            mode,
+            &files,
+            &args.read,
+            output,
+            &mut status,
+        )?;
         output.finish()?;
     }
     status.exit(args.exit_status)
@@ -297,9 +313,8 @@ fn plan(args: &QueryArgs, code: String, values: &[String]) -> Result<Plan> {
         named.push((pair[0].clone(), string_json(&pair[1])));
     }
     for pair in args.argjson.chunks(2) {
-        let value = parse_json(pair[1].as_bytes()).map_err(|e| {
-            Exit::usage(format!("--argjson {}: invalid JSON text: {e}", pair[0]))
-        })?;
+        let value = parse_json(pair[1].as_bytes())
+            .map_err(|e| Exit::usage(format!("--argjson {}: invalid JSON text: {e}", pair[0])))?;
         named.push((pair[0].clone(), json_text(&value)));
     }
     for pair in args.slurpfile.chunks(2) {
@@ -536,7 +551,9 @@ fn read_units(
         let name: Arc<str> = input.name().into();
         let reader = SkipBom::new(ReadAhead::new(input, 4));
         let result = match raw {
-            Some(slurp) => read_raw(reader, &name, slurp, &mut raw_all, &mut |u| send(u, &mut batch)),
+            Some(slurp) => read_raw(reader, &name, slurp, &mut raw_all, &mut |u| {
+                send(u, &mut batch)
+            }),
             None => read_json(reader, &name, keys, &mut |u| send(u, &mut batch)),
         };
         if let Err(message) = result {
@@ -620,7 +637,11 @@ fn read_json(
                     kind: UnitKind::Json,
                     bytes,
                 };
-                if send(unit) { Flow::Continue } else { Flow::Stop }
+                if send(unit) {
+                    Flow::Continue
+                } else {
+                    Flow::Stop
+                }
             }
             Some(keys) => elements(&mut p, name, keys, 0, send).map_err(fail)?,
         };
@@ -793,7 +814,9 @@ impl Runner<'_> {
 
     fn value(unit: &Unit) -> Result<Value, String> {
         match unit.kind {
-            UnitKind::Raw => Ok(Value::from(String::from_utf8_lossy(&unit.bytes).into_owned())),
+            UnitKind::Raw => Ok(Value::from(
+                String::from_utf8_lossy(&unit.bytes).into_owned(),
+            )),
             _ => parse_json(&unit.bytes).map_err(|e| format!("{}:{}: {e}", unit.file, unit.line)),
         }
     }
@@ -817,7 +840,13 @@ impl Runner<'_> {
     }
 
     /// One output or failure of the filter into `out`; false to stop.
-    fn emit(&self, result: Result<Value, Failure>, file: &str, line: u64, out: &mut Outcome) -> bool {
+    fn emit(
+        &self,
+        result: Result<Value, Failure>,
+        file: &str,
+        line: u64,
+        out: &mut Outcome,
+    ) -> bool {
         match result {
             Ok(value) => {
                 out.outputs += 1;
@@ -887,7 +916,12 @@ fn report_bad_input(message: &str, output: &mut Output, status: &mut Status) -> 
 
 /// One worker per core, each with its own compiled filter; outcomes are
 /// put back in input order before they are written.
-fn run_parallel(plan: &Plan, rx: &Receiver<Batch>, output: &mut Output, status: &mut Status) -> Result<()> {
+fn run_parallel(
+    plan: &Plan,
+    rx: &Receiver<Batch>,
+    output: &mut Output,
+    status: &mut Status,
+) -> Result<()> {
     let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
     let (work_tx, work_rx) = bounded::<(u64, Vec<Unit>)>(workers * 2);
     let (done_tx, done_rx) = bounded::<(u64, Outcome)>(workers * 2);
