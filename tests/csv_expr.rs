@@ -273,3 +273,146 @@ fn aggregator_errors() {
     let run = wd.run(&["csv", "agg", "sum", "t.csv"]).code(2);
     assert!(run.stderr.contains("needs a column"), "{}", run.stderr);
 }
+
+/// Python's `filter '.qty > 20 and .flag'` (and its -v) and `map '.total =
+/// .qty * 2 | .city |= ascii_downcase'` on the sales data, as CSV.
+const PY_ROWS: &str = r#"
+import csv, sys
+rows = list(csv.reader(open(sys.argv[1], newline='')))
+h = rows[0]; c = {n: i for i, n in enumerate(h)}
+out = csv.writer(sys.stdout, lineterminator='\n')
+def keep(r): return r[c['qty']] != '' and int(r[c['qty']]) > 20 and r[c['flag']] == 'true'
+if sys.argv[2] == 'filter':
+    out.writerows([h] + [r for r in rows[1:] if keep(r)])
+elif sys.argv[2] == 'filter-v':
+    out.writerows([h] + [r for r in rows[1:] if not keep(r)])
+else:
+    out.writerow(h + ['total'])
+    for r in rows[1:]:
+        q = r[c['qty']]
+        r = list(r); r[c['city']] = r[c['city']].lower()
+        out.writerow(r + [str(int(q) * 2) if q != '' else '0'])
+"#;
+
+#[test]
+fn filter_and_map_match_python_on_several_chunks() {
+    if !have("python3") {
+        eprintln!("skipped: python3 is not installed");
+        return;
+    }
+    let wd = Workdir::new();
+    wd.write("sales.csv", sales(60_000));
+    let cases: [(&[&str], &str); 3] = [
+        (&["filter", ".qty > 20 and .flag"], "filter"),
+        (&["filter", "-v", ".qty > 20 and .flag"], "filter-v"),
+        (
+            &["map", ".total = (.qty // 0) * 2 | .city |= ascii_downcase"],
+            "map",
+        ),
+    ];
+    for (args, mode) in cases {
+        let mut all = args.to_vec();
+        all.push("sales.csv");
+        let fkit = read_csv(&csv(&wd, &all));
+        let expected = read_csv(&python(&wd, PY_ROWS, &["sales.csv", mode]));
+        assert!(fkit.len() > 1000, "{mode}: {} rows", fkit.len());
+        assert_eq!(fkit, expected, "{mode}");
+    }
+}
+
+#[test]
+fn filter_keeps_rows_byte_for_byte_from_stdin() {
+    let wd = Workdir::new();
+    let data = "id,name,age\n1,\"Ann, B\",51\n2,\"bob\",40\n3,eve,\n4,\"q\"\"q\",60\n";
+    let run = wd.run_stdin(&["csv", "filter", ".age > 50"], data).ok();
+    assert_eq!(
+        run.stdout_str(),
+        "id,name,age\n1,\"Ann, B\",51\n4,\"q\"\"q\",60\n"
+    );
+    let run = wd
+        .run_stdin(&["csv", "filter", "-v", ".age > 50"], data)
+        .ok();
+    assert_eq!(run.stdout_str(), "id,name,age\n2,\"bob\",40\n3,eve,\n");
+    // Strings compare as strings; an empty field is null.
+    let run = wd
+        .run_stdin(
+            &["csv", "filter", r#".name == "bob" or .age == null"#],
+            data,
+        )
+        .ok();
+    assert_eq!(run.stdout_str(), "id,name,age\n2,\"bob\",40\n3,eve,\n");
+    // Under --no-headers the keys are column numbers.
+    let run = wd
+        .run_stdin(&["csv", "filter", "--no-headers", r#".["3"] == 40"#], data)
+        .ok();
+    assert_eq!(run.stdout_str(), "2,\"bob\",40\n");
+}
+
+#[test]
+fn map_writes_numbers_exactly_and_nulls_empty() {
+    let wd = Workdir::new();
+    wd.write(
+        "p.csv",
+        "id,score,big\n1,2.5,123456789012345678901\n2,0.1,\n3,,7\n",
+    );
+    assert_eq!(
+        csv(
+            &wd,
+            &[
+                "map",
+                ".double = (.score // 0) * 2 | .next = .big + 1 | .sum = .score + 0.2",
+                "p.csv"
+            ]
+        ),
+        "id,score,big,double,next,sum\n\
+         1,2.5,123456789012345678901,5,123456789012345678902,2.7\n\
+         2,0.1,,0.2,1,0.30000000000000004\n\
+         3,,7,0,8,0.2\n"
+    );
+    // Untouched fields keep their bytes; a changed one is quoted as needed.
+    wd.write("q.csv", "a,b\n\"x\",\"y\"\n");
+    assert_eq!(
+        csv(&wd, &["map", r#".b = "1, \"2\"""#, "q.csv"]),
+        "a,b\n\"x\",\"1, \"\"2\"\"\"\n"
+    );
+    // No result drops the row; two results make two rows.
+    assert_eq!(
+        csv(&wd, &["map", "select(.id != 2)", "p.csv"]),
+        "id,score,big\n1,2.5,123456789012345678901\n3,,7\n"
+    );
+    assert_eq!(
+        csv(&wd, &["map", ".id = (.id, .id * 10) | del(.big)", "p.csv"]),
+        "id,score,big\n1,2.5,\n10,2.5,\n2,0.1,\n20,0.1,\n3,,\n30,,\n"
+    );
+}
+
+#[test]
+fn expression_errors() {
+    let wd = Workdir::new();
+    wd.write("p.csv", "id,age\n1,51\n2,x\n");
+    let run = wd.run(&["csv", "filter", ".age >", "p.csv"]).code(2);
+    assert!(
+        run.stderr.contains("1:7: syntax error")
+            && run.stderr.contains("\n    .age >\n          ^"),
+        "{}",
+        run.stderr
+    );
+    let run = wd.run(&["csv", "filter", ".agee > 5", "p.csv"]).code(2);
+    assert!(run.stderr.contains("field \"agee\""), "{}", run.stderr);
+    let run = wd.run(&["csv", "map", ".n = .age + 1", "p.csv"]).code(1);
+    assert!(
+        run.stderr.contains("p.csv: line 3, byte 12: ") && run.stderr.contains("cannot"),
+        "{}",
+        run.stderr
+    );
+    let run = wd.run(&["csv", "map", ".age", "p.csv"]).code(1);
+    assert!(
+        run.stderr.contains("gave 51, not a row object"),
+        "{}",
+        run.stderr
+    );
+    let run = wd
+        .run(&["csv", "map", "if .id == 2 then .z = 1 else . end", "p.csv"])
+        .code(1);
+    assert!(run.stderr.contains("adds field \"z\""), "{}", run.stderr);
+}

@@ -182,7 +182,8 @@ fn same_json(a: &serde_json::Value, b: &serde_json::Value) -> bool {
         (Array(x), Array(y)) => x.len() == y.len() && x.iter().zip(y).all(|(a, b)| same_json(a, b)),
         (Object(x), Object(y)) => {
             x.len() == y.len()
-                && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| same_json(v, w)))
+                && x.iter()
+                    .all(|(k, v)| y.get(k).is_some_and(|w| same_json(v, w)))
         }
         _ => a == b,
     }
@@ -204,8 +205,10 @@ fn jq_manual_examples_pass() {
             .lines()
             .map(|l| serde_json::from_str(l).ok())
             .collect();
-        let want: Vec<Option<serde_json::Value>> =
-            expected.iter().map(|l| serde_json::from_str(l).ok()).collect();
+        let want: Vec<Option<serde_json::Value>> = expected
+            .iter()
+            .map(|l| serde_json::from_str(l).ok())
+            .collect();
         let same = out.status == 0
             && got.len() == want.len()
             && got.iter().zip(&want).all(|(g, w)| match (g, w) {
@@ -219,7 +222,11 @@ fn jq_manual_examples_pass() {
                 "{program}\n  input: {input}\n  want:  {}\n  got:   {}{}",
                 expected.join(" "),
                 out.stdout_str().trim_end().replace('\n', " "),
-                if out.stderr.is_empty() { String::new() } else { format!("\n  stderr: {}", out.stderr.trim_end()) }
+                if out.stderr.is_empty() {
+                    String::new()
+                } else {
+                    format!("\n  stderr: {}", out.stderr.trim_end())
+                }
             ));
         }
     }
@@ -229,5 +236,9 @@ fn jq_manual_examples_pass() {
     }
     assert_eq!(cases.len(), 231, "man.test has changed");
     // 225 today; the six left are listed in the README's differences from jq.
-    assert!(passed >= 225, "{passed} of {} pass (floor 225)", cases.len());
+    assert!(
+        passed >= 225,
+        "{passed} of {} pass (floor 225)",
+        cases.len()
+    );
 }
