@@ -416,3 +416,34 @@ fn expression_errors() {
         .code(1);
     assert!(run.stderr.contains("adds field \"z\""), "{}", run.stderr);
 }
+
+/// The expressions evaluated without the engine give what the engine gives:
+/// each is run as written and in a form only the engine takes (`| .`).
+#[test]
+fn plain_expressions_agree_with_the_engine() {
+    let wd = Workdir::new();
+    wd.write("sales.csv", sales(20_000));
+    let pairs = [
+        (
+            "map",
+            ".t = .amount + .id * 2 | .u = .t / 4 | .qty = -.id",
+            ".t = .amount + .id * 2 | .u = .t / 4 | .qty = -.id | .",
+        ),
+        (
+            "filter",
+            r#".amount > 5000.5 or .name == "bob" and .flag"#,
+            r#"[.amount > 5000.5 or .name == "bob" and .flag] | .[0]"#,
+        ),
+        (
+            "filter",
+            r#"(.qty <= 10 | not) and .city != "Lagos" and .amount != null"#,
+            r#"[(.qty <= 10 | not) and .city != "Lagos" and .amount != null] | .[0]"#,
+        ),
+    ];
+    for (verb, plain, engine) in pairs {
+        let a = csv(&wd, &[verb, plain, "sales.csv"]);
+        let b = csv(&wd, &[verb, engine, "sales.csv"]);
+        assert!(a.lines().count() > 100, "{plain}");
+        assert_eq!(a, b, "{plain}");
+    }
+}

@@ -9,6 +9,7 @@
 //! known to act only on what it is given) gets every field.
 
 use super::json_out::{is_json_number, unquote_field};
+use super::plain_expr::PlainExpr;
 use crate::query::{Failure, Program, Value};
 use anyhow::Result;
 use jaq_core::load::lex::{Lexer, StrPart, Tok, Token};
@@ -24,6 +25,8 @@ pub(crate) struct RowExpr {
     names: Vec<Vec<u8>>,
     /// The columns a row object holds, in header order.
     reads: Vec<usize>,
+    /// The expression, when it is of the kind evaluated without the engine.
+    plain: Option<PlainExpr>,
 }
 
 /// jq words that are not functions.
@@ -100,6 +103,8 @@ struct Reads {
     named: Vec<(String, usize)>,
     /// Names that may be read from the row if it has them (`{city}`).
     maybe: Vec<String>,
+    /// Names assigned to (`.total = …`): fields the expression may add.
+    assigned: Vec<String>,
     /// The expression may read fields it does not name.
     all: bool,
 }
@@ -117,7 +122,8 @@ impl Reads {
                     let name = token.0[1..].to_string();
                     if at_row && next.is_some_and(assigns) {
                         // Assigned, so it may be a new field; read if it exists.
-                        self.maybe.push(name);
+                        self.maybe.push(name.clone());
+                        self.assigned.push(name);
                     } else if at_row {
                         self.named.push((name, offset(code, token.0)));
                     }
@@ -222,7 +228,8 @@ fn compile(code: &str) -> Result<Program> {
 impl RowExpr {
     /// Compile `code` for rows with the header `names`; an error names a
     /// field it reads that the header lacks.
-    pub(crate) fn new(code: &str, names: Vec<Vec<u8>>) -> Result<RowExpr> {
+    /// `map` expressions are assignments; `filter` ones tests.
+    pub(crate) fn new(code: &str, names: Vec<Vec<u8>>, for_map: bool) -> Result<RowExpr> {
         let program = compile(code)?;
         if program.reads_inputs() {
             return Err(super::usage(
@@ -240,6 +247,7 @@ impl RowExpr {
         for (name, at) in &reads.named {
             match column(name) {
                 Some(c) => columns.push(c),
+                None if reads.assigned.contains(name) => {}
                 None => {
                     let known: Vec<String> = names
                         .iter()
@@ -262,9 +270,20 @@ impl RowExpr {
         COMPILED.with(|c| *c.borrow_mut() = Some((code.to_string(), Rc::new(program))));
         Ok(RowExpr {
             code: code.to_string(),
+            plain: PlainExpr::parse(code, &names, for_map),
             names,
             reads: columns,
         })
+    }
+
+    /// How many fields the header has.
+    pub(crate) fn width(&self) -> usize {
+        self.names.len()
+    }
+
+    /// The expression, when it is evaluated without the engine.
+    pub(crate) fn plain(&self) -> Option<&PlainExpr> {
+        self.plain.as_ref()
     }
 
     /// The columns a row object holds, in header order.

@@ -1,6 +1,7 @@
 //! `fkit csv map`: rows changed or extended by a jq expression.
 
 use super::expr::{RowExpr, Runner, push_value_text};
+use super::plain_expr::{self, Node, PlainExpr};
 use super::{Common, Table, position, write_field, write_row};
 use crate::query::Value;
 use anyhow::{Context, Result};
@@ -40,7 +41,7 @@ pub(crate) struct Args {
 }
 
 /// The output's columns: the header's, then those the first result added.
-struct Columns {
+struct Columns<'e> {
     index: HashMap<Vec<u8>, usize, foldhash::fast::RandomState>,
     /// How many the input has.
     input: usize,
@@ -48,12 +49,15 @@ struct Columns {
     /// For each input column the expression reads, where its value is in
     /// the row's values.
     read_at: Vec<Option<usize>>,
+    /// The assignments when they are evaluated without the engine, and for
+    /// each output column, its number among theirs.
+    plain: Option<(&'e [(usize, Node)], usize, Vec<Option<usize>>)>,
 }
 
 pub(crate) fn run(args: Args) -> Result<()> {
     let mut table = Table::open(&args.common)?;
     let names = super::expr::row_keys(&table);
-    let expr = RowExpr::new(&args.expr, names.clone())?;
+    let expr = RowExpr::new(&args.expr, names.clone(), true)?;
     let delimiter = table.delimiter();
     let streamed = table.mapped().is_none();
     let name = table.name().to_string();
@@ -146,8 +150,8 @@ pub(crate) fn run(args: Args) -> Result<()> {
     out.finish().context("writing the rows")
 }
 
-impl Columns {
-    fn new(expr: &RowExpr, names: &[Vec<u8>], added: &[Vec<u8>]) -> Columns {
+impl<'e> Columns<'e> {
+    fn new(expr: &'e RowExpr, names: &[Vec<u8>], added: &[Vec<u8>]) -> Columns<'e> {
         let mut index = HashMap::default();
         for (i, n) in names.iter().chain(added).enumerate() {
             index.entry(n.clone()).or_insert(i);
@@ -156,11 +160,27 @@ impl Columns {
         for (at, &c) in expr.reads().iter().enumerate() {
             read_at[c] = Some(at);
         }
+        let total = names.len() + added.len();
+        let plain = match expr.plain() {
+            Some(PlainExpr::Assign { steps, columns }) => {
+                let mut from_out = vec![None; total];
+                let mut known = true;
+                for (p, name) in columns.iter().enumerate() {
+                    match index.get(name) {
+                        Some(&c) => from_out[c] = Some(p),
+                        None => known = false,
+                    }
+                }
+                known.then_some((&steps[..], columns.len(), from_out))
+            }
+            _ => None,
+        };
         Columns {
             index,
             input: names.len(),
-            total: names.len() + added.len(),
+            total,
             read_at,
+            plain,
         }
     }
 }
@@ -190,6 +210,30 @@ fn map_record(
     delimiter: u8,
     out: &mut Vec<u8>,
 ) -> std::result::Result<(), String> {
+    if let Some((steps, count, from_out)) = &columns.plain {
+        let mut assigned = Vec::new();
+        if plain_expr::assign(steps, record, columns.input, *count, &mut assigned).is_ok() {
+            for (c, p) in from_out.iter().enumerate() {
+                if c > 0 {
+                    out.push(delimiter);
+                }
+                match p.and_then(|p| assigned[p].as_ref()) {
+                    Some(v) => {
+                        let mut text = Vec::new();
+                        push_value_text(&mut text, v);
+                        write_field(out, &text, delimiter);
+                    }
+                    None if c < columns.input => {
+                        out.extend_from_slice(record.get(c).unwrap_or(b""))
+                    }
+                    None => {}
+                }
+            }
+            out.push(b'\n');
+            return Ok(());
+        }
+        // Not covered: the engine computes this row (and words any error).
+    }
     let mut failed = Ok(());
     let mut slots: Vec<Option<Value>> = Vec::new();
     let row = runner.row(record, values);

@@ -25,6 +25,7 @@ mod join;
 mod json_out;
 mod key;
 mod map;
+mod plain_expr;
 mod reverse;
 mod sample;
 mod search;
