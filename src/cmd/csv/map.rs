@@ -49,9 +49,16 @@ struct Columns<'e> {
     /// For each input column the expression reads, where its value is in
     /// the row's values.
     read_at: Vec<Option<usize>>,
-    /// The assignments when they are evaluated without the engine, and for
-    /// each output column, its number among theirs.
-    plain: Option<(&'e [(usize, Node)], usize, Vec<Option<usize>>)>,
+    /// The assignments, when they are evaluated without the engine.
+    plain: Option<PlainSteps<'e>>,
+}
+
+/// Assignments evaluated without the engine, over `count` columns of their
+/// own numbering; `from_out` gives each output column's number in it.
+struct PlainSteps<'e> {
+    steps: &'e [(usize, Node)],
+    count: usize,
+    from_out: Vec<Option<usize>>,
 }
 
 pub(crate) fn run(args: Args) -> Result<()> {
@@ -171,7 +178,11 @@ impl<'e> Columns<'e> {
                         None => known = false,
                     }
                 }
-                known.then_some((&steps[..], columns.len(), from_out))
+                known.then_some(PlainSteps {
+                    steps,
+                    count: columns.len(),
+                    from_out,
+                })
             }
             _ => None,
         };
@@ -210,10 +221,11 @@ fn map_record(
     delimiter: u8,
     out: &mut Vec<u8>,
 ) -> std::result::Result<(), String> {
-    if let Some((steps, count, from_out)) = &columns.plain {
+    if let Some(plain) = &columns.plain {
         let mut assigned = Vec::new();
-        if plain_expr::assign(steps, record, columns.input, *count, &mut assigned).is_ok() {
-            for (c, p) in from_out.iter().enumerate() {
+        let (steps, count) = (plain.steps, plain.count);
+        if plain_expr::assign(steps, record, columns.input, count, &mut assigned).is_ok() {
+            for (c, p) in plain.from_out.iter().enumerate() {
                 if c > 0 {
                     out.push(delimiter);
                 }

@@ -151,7 +151,7 @@ impl<'t, 'c> Parser<'t, 'c> {
         match self.peek()? {
             Token(s, Tok::Sym) if s.len() > 1 && s.starts_with('.') && !s.starts_with("..") => {
                 self.at += 1;
-                Some(s[1..].as_bytes().to_vec())
+                Some(s.as_bytes()[1..].to_vec())
             }
             Token(".", Tok::Sym) => match self.tokens.get(self.at + 1) {
                 Some(Token(_, Tok::Str(parts))) => {
