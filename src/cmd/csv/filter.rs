@@ -15,7 +15,9 @@ use std::io::Write;
 /// truthiness). Rows are copied byte for byte, in input order.
 ///
 /// Only the fields the expression names are built into the object, so the
-/// cost grows with what it reads, not with the width of the row. A field it
+/// cost grows with what it reads, not with the width of the row; tests made
+/// of comparisons, arithmetic, `and`, `or` and `not` on fields and literals
+/// run on the fields directly, without building an object at all. A field it
 /// names that the header lacks is an error; so is a row it fails on (an
 /// error naming the line). Runs on both cores over a regular file; streams
 /// in constant memory.
