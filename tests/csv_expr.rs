@@ -369,6 +369,14 @@ fn map_writes_numbers_exactly_and_nulls_empty() {
          2,0.1,,0.2,1,0.30000000000000004\n\
          3,,7,0,8,0.2\n"
     );
+    // From stdin, where the first row is read before the header is written.
+    let run = wd
+        .run_stdin(
+            &["csv", "map", ".id = .id * 10 | .x = .id + 1"],
+            "id,v\n1,a\n2,b\n",
+        )
+        .ok();
+    assert_eq!(run.stdout_str(), "id,v,x\n10,a,11\n20,b,21\n");
     // Untouched fields keep their bytes; a changed one is quoted as needed.
     wd.write("q.csv", "a,b\n\"x\",\"y\"\n");
     assert_eq!(
