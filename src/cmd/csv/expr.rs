@@ -417,15 +417,8 @@ pub(crate) fn push_value_text(out: &mut Vec<u8>, v: &Value) {
         Value::Null => {}
         Value::Bool(b) => out.extend_from_slice(if *b { b"true" } else { b"false" }),
         Value::TStr(s) | Value::BStr(s) => out.extend_from_slice(s),
-        Value::Num(Num::Float(x)) if x.is_finite() && x.fract() == 0.0 && x.abs() < 1e16 => {
-            out.extend_from_slice(format!("{x}").as_bytes())
-        }
-        // As jq writes them: NaN as null, infinities as the largest floats.
-        Value::Num(Num::Float(x)) if x.is_nan() => {}
-        Value::Num(Num::Float(x)) if x.is_infinite() => {
-            let max = if *x > 0.0 { f64::MAX } else { f64::MIN };
-            out.extend_from_slice(Value::from(max).to_string().as_bytes())
-        }
+        Value::Num(Num::Float(x)) => super::plain_expr::push_float(out, *x),
+        Value::Num(Num::Int(i)) => out.extend_from_slice(itoa::Buffer::new().format(*i).as_bytes()),
         other => out.extend_from_slice(other.to_string().as_bytes()),
     }
 }

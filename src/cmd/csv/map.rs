@@ -224,29 +224,21 @@ fn map_record(
     out: &mut Vec<u8>,
 ) -> std::result::Result<(), String> {
     if let Some(plain) = &columns.plain {
-        let mut assigned = Vec::new();
-        let (steps, count) = (plain.steps, plain.count);
-        if plain_expr::assign(steps, record, columns.input, count, &mut assigned).is_ok() {
-            for (c, p) in plain.from_out.iter().enumerate() {
-                if c > 0 {
-                    out.push(delimiter);
-                }
-                match p.and_then(|p| assigned[p].as_ref()) {
-                    Some(v) => {
-                        let mut text = Vec::new();
-                        push_value_text(&mut text, v);
-                        write_field(out, &text, delimiter);
-                    }
-                    None if c < columns.input => {
-                        out.extend_from_slice(record.get(c).unwrap_or(b""))
-                    }
-                    None => {}
-                }
-            }
-            out.push(b'\n');
-            return Ok(());
+        let start = out.len();
+        let (steps, count, from_out) = (plain.steps, plain.count, &plain.from_out[..]);
+        match plain_expr::assign_row(
+            steps,
+            count,
+            from_out,
+            record,
+            columns.input,
+            delimiter,
+            out,
+        ) {
+            Ok(()) => return Ok(()),
+            // Not covered: the engine computes this row (and words any error).
+            Err(_) => out.truncate(start),
         }
-        // Not covered: the engine computes this row (and words any error).
     }
     let mut failed = Ok(());
     let mut slots: Vec<Option<Value>> = Vec::new();

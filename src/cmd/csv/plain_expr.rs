@@ -9,7 +9,6 @@
 //! rare cases stay jq's.
 
 use super::json_out::{is_json_number, unquote_field};
-use crate::query::Value;
 use jaq_core::load::lex::{Lexer, StrPart, Tok, Token};
 use simd_csv::ZeroCopyByteRecord;
 use std::borrow::Cow;
@@ -306,6 +305,9 @@ fn string(parts: &[StrPart<&str, Token<&str>>]) -> Option<Vec<u8>> {
 /// A field's text as a value, typed as `to-json --infer` types it.
 #[inline]
 fn field(text: Cow<'_, [u8]>) -> Eval<Val<'_>> {
+    if let Some(i) = small_integer(&text) {
+        return Ok(Val::Int(i));
+    }
     if text.is_empty() {
         return Ok(Val::Null);
     }
@@ -333,6 +335,24 @@ fn field(text: Cow<'_, [u8]>) -> Eval<Val<'_>> {
         Cow::Borrowed(raw) => Ok(Val::Float(x, Some(raw))),
         Cow::Owned(_) => Ok(Val::Float(x, None)),
     }
+}
+
+/// `-?[0-9]{1,18}` as JSON writes an integer (no leading zero), the
+/// common case, read without the general parser.
+#[inline]
+fn small_integer(text: &[u8]) -> Option<i64> {
+    let digits = text.strip_prefix(b"-").unwrap_or(text);
+    if digits.is_empty() || digits.len() > 18 || (digits.len() > 1 && digits[0] == b'0') {
+        return None;
+    }
+    let mut n: i64 = 0;
+    for &d in digits {
+        if !d.is_ascii_digit() {
+            return None;
+        }
+        n = n * 10 + (d - b'0') as i64;
+    }
+    Some(if digits.len() < text.len() { -n } else { n })
 }
 
 impl Val<'_> {
@@ -371,15 +391,17 @@ impl Val<'_> {
         }
     }
 
-    /// As the engine would give it, for writing.
-    fn into_value(self) -> Value {
+    /// Append as a CSV field's text, as `expr::push_value_text` writes the
+    /// engine's values: a field's number as it was written, computed ones
+    /// in their shortest form, null as nothing.
+    fn push_text(&self, out: &mut Vec<u8>, delimiter: u8) {
         match self {
-            Val::Null => Value::Null,
-            Val::Bool(b) => Value::Bool(b),
-            Val::Int(i) => Value::from(i as isize),
-            Val::Float(_, Some(text)) => crate::query::parse_json(text).unwrap_or(Value::Null),
-            Val::Float(x, None) => Value::from(x),
-            Val::Str(s) => Value::utf8_str(s.into_owned()),
+            Val::Null => {}
+            Val::Bool(b) => out.extend_from_slice(if *b { b"true" } else { b"false" }),
+            Val::Int(i) => out.extend_from_slice(itoa::Buffer::new().format(*i).as_bytes()),
+            Val::Float(_, Some(text)) => out.extend_from_slice(text),
+            Val::Float(x, None) => push_float(out, *x),
+            Val::Str(s) => super::write_field(out, s, delimiter),
         }
     }
 }
@@ -473,17 +495,20 @@ pub(crate) fn test(node: &Node, record: &ZeroCopyByteRecord, width: usize) -> Ev
     Ok(row.eval(node)?.truthy())
 }
 
-/// Run the assignments on `record`: `out` gets, for each of the `total`
-/// output columns, the value assigned to it, if any, as the engine would
-/// have it.
-pub(crate) fn assign(
+/// Run the assignments on `record` and append the row they make: for each
+/// output column, the value assigned to it (`from_out` gives its number
+/// among the assignments' `count` columns), else the field as it was.
+/// On `Unsupported`, nothing is appended.
+pub(crate) fn assign_row(
     steps: &[(usize, Node)],
+    count: usize,
+    from_out: &[Option<usize>],
     record: &ZeroCopyByteRecord,
     width: usize,
-    total: usize,
-    out: &mut Vec<Option<Value>>,
+    delimiter: u8,
+    out: &mut Vec<u8>,
 ) -> Eval<()> {
-    let mut assigned: Vec<Option<Val>> = vec![None; total.max(width)];
+    let mut assigned: Vec<Option<Val>> = vec![None; count.max(width)];
     for (column, node) in steps {
         let value = Row {
             record,
@@ -493,9 +518,33 @@ pub(crate) fn assign(
         .eval(node)?;
         *assigned.get_mut(*column).ok_or(Unsupported)? = Some(value);
     }
-    out.clear();
-    out.extend(assigned.into_iter().map(|v| v.map(Val::into_value)));
+    for (c, p) in from_out.iter().enumerate() {
+        if c > 0 {
+            out.push(delimiter);
+        }
+        match p.and_then(|p| assigned[p].as_ref()) {
+            Some(v) => v.push_text(out, delimiter),
+            None if c < width => out.extend_from_slice(record.get(c).unwrap_or(b"")),
+            None => {}
+        }
+    }
+    out.push(b'\n');
     Ok(())
+}
+
+/// A computed float as fkit writes one: the shortest text that reads back
+/// as it (whole numbers without a fraction), NaN as nothing, infinities as
+/// the largest floats, as jq writes them.
+pub(crate) fn push_float(out: &mut Vec<u8>, x: f64) {
+    if x.is_nan() {
+        return;
+    }
+    let x = x.clamp(f64::MIN, f64::MAX);
+    if x.fract() == 0.0 && x.abs() < 1e16 {
+        out.extend_from_slice(itoa::Buffer::new().format(x as i64).as_bytes());
+    } else {
+        out.extend_from_slice(ryu::Buffer::new().format_finite(x).as_bytes());
+    }
 }
 
 #[cfg(test)]
@@ -538,6 +587,14 @@ mod tests {
         assert_eq!(v(b"10").compare(&v(b"a")), Ordering::Less);
         assert_eq!(v(b"2").compare(&v(b"2.0")), Ordering::Equal);
         assert!(field(Cow::Borrowed(b"123456789012345678901")).is_err());
+        assert!(matches!(field(Cow::Borrowed(b"-0")), Ok(Val::Int(0))));
+        assert!(matches!(field(Cow::Borrowed(b"007")), Ok(Val::Str(_))));
+        let mut out = Vec::new();
+        for x in [5.0, 0.1 + 0.2, -1e20, f64::INFINITY] {
+            push_float(&mut out, x);
+            out.push(b' ');
+        }
+        assert_eq!(out, b"5 0.30000000000000004 -1e20 1.7976931348623157e308 ");
         assert!(matches!(
             arithmetic(Op::Add, Val::Null, Val::Int(1)),
             Ok(Val::Int(1))
