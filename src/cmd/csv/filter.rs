@@ -55,6 +55,10 @@ pub(crate) fn run(args: Args) -> Result<()> {
     table.for_each_chunk(
         &mut out,
         |records, sink| {
+            // A chunk's rows out are at most its bytes in: one allocation.
+            if let Some((chunk, _)) = records.unread_chunk() {
+                sink.buf.reserve(chunk.len());
+            }
             let runner = expr.runner()?;
             let mut values = Vec::new();
             let plain = match expr.plain() {

@@ -134,6 +134,10 @@ pub(crate) fn run(args: Args) -> Result<()> {
     table.for_each_chunk(
         &mut out,
         |records, sink| {
+            // Room for the chunk's rows and a little more for what is added.
+            if let Some((chunk, _)) = records.unread_chunk() {
+                sink.buf.reserve(chunk.len() + chunk.len() / 4);
+            }
             let runner = expr.runner()?;
             let mut values = Vec::new();
             loop {
