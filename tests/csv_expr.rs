@@ -438,6 +438,11 @@ fn plain_expressions_agree_with_the_engine() {
             ".t = .amount + .id * 2 | .u = .t / 4 | .qty = -.id | .",
         ),
         (
+            "map",
+            ".t = .amount + .id * 2 | .u = .t / 4",
+            ".t = .amount + .id * 2 | .u = .t / 4 | .",
+        ),
+        (
             "filter",
             r#".amount > 5000.5 or .name == "bob" and .flag"#,
             r#"[.amount > 5000.5 or .name == "bob" and .flag] | .[0]"#,

@@ -55,11 +55,10 @@ struct Columns<'e> {
     plain: Option<PlainSteps<'e>>,
 }
 
-/// Assignments evaluated without the engine, over `count` columns of their
-/// own numbering; `from_out` gives each output column's number in it.
+/// Assignments evaluated without the engine, to columns of their own
+/// numbering; `from_out` gives each output column's number in it.
 struct PlainSteps<'e> {
     steps: &'e [(usize, Node)],
-    count: usize,
     from_out: Vec<Option<usize>>,
 }
 
@@ -184,11 +183,7 @@ impl<'e> Columns<'e> {
                         None => known = false,
                     }
                 }
-                known.then_some(PlainSteps {
-                    steps,
-                    count: columns.len(),
-                    from_out,
-                })
+                known.then_some(PlainSteps { steps, from_out })
             }
             _ => None,
         };
@@ -229,16 +224,8 @@ fn map_record(
 ) -> std::result::Result<(), String> {
     if let Some(plain) = &columns.plain {
         let start = out.len();
-        let (steps, count, from_out) = (plain.steps, plain.count, &plain.from_out[..]);
-        match plain_expr::assign_row(
-            steps,
-            count,
-            from_out,
-            record,
-            columns.input,
-            delimiter,
-            out,
-        ) {
+        let (steps, from_out) = (plain.steps, &plain.from_out[..]);
+        match plain_expr::assign_row(steps, from_out, record, columns.input, delimiter, out) {
             Ok(()) => return Ok(()),
             // Not covered: the engine computes this row (and words any error).
             Err(_) => out.truncate(start),

@@ -435,14 +435,15 @@ fn arithmetic<'a>(op: Op, a: Val<'a>, b: Val<'a>) -> Eval<Val<'a>> {
 struct Row<'r, 's> {
     record: &'r ZeroCopyByteRecord<'r>,
     width: usize,
-    assigned: &'s [Option<Val<'r>>],
+    /// (column, value) of the assignments done so far, latest last.
+    assigned: &'s [(usize, Val<'r>)],
 }
 
 impl<'r> Row<'r, '_> {
     fn eval(&self, node: &Node) -> Eval<Val<'r>> {
         Ok(match node {
-            Node::Field(c) => match self.assigned.get(*c).and_then(Option::as_ref) {
-                Some(v) => v.clone(),
+            Node::Field(c) => match self.assigned.iter().rev().find(|(a, _)| a == c) {
+                Some((_, v)) => v.clone(),
                 None if *c < self.width => {
                     field(unquote_field(self.record.get(*c).unwrap_or(b"")))?
                 }
@@ -501,32 +502,52 @@ pub(crate) fn test(node: &Node, record: &ZeroCopyByteRecord, width: usize) -> Ev
 /// On `Unsupported`, nothing is appended.
 pub(crate) fn assign_row(
     steps: &[(usize, Node)],
-    count: usize,
     from_out: &[Option<usize>],
     record: &ZeroCopyByteRecord,
     width: usize,
     delimiter: u8,
     out: &mut Vec<u8>,
 ) -> Eval<()> {
-    let mut assigned: Vec<Option<Val>> = vec![None; count.max(width)];
-    for (column, node) in steps {
+    // A few assignments live on the stack: no allocation per row.
+    let mut stack: [(usize, Val); 4] = std::array::from_fn(|_| (usize::MAX, Val::Null));
+    let mut heap = Vec::new();
+    let assigned: &mut [(usize, Val)] = if steps.len() <= stack.len() {
+        &mut stack[..steps.len()]
+    } else {
+        heap.resize(steps.len(), (usize::MAX, Val::Null));
+        &mut heap
+    };
+    for (i, (column, node)) in steps.iter().enumerate() {
         let value = Row {
             record,
             width,
-            assigned: &assigned,
+            assigned: &assigned[..i],
         }
         .eval(node)?;
-        *assigned.get_mut(*column).ok_or(Unsupported)? = Some(value);
+        assigned[i] = (*column, value);
     }
-    for (c, p) in from_out.iter().enumerate() {
+    let value_of = |p: usize| assigned.iter().rev().find(|(c, _)| *c == p).map(|(_, v)| v);
+    // Only new columns assigned (the usual `.total = …`): the row as it
+    // was, then the new fields.
+    let first_assigned = from_out
+        .iter()
+        .position(|p| p.is_some_and(|p| value_of(p).is_some()))
+        .unwrap_or(from_out.len());
+    let mut c = 0;
+    if first_assigned >= width && record.len() == width {
+        out.extend_from_slice(record.as_slice());
+        c = width;
+    }
+    while c < from_out.len() {
         if c > 0 {
             out.push(delimiter);
         }
-        match p.and_then(|p| assigned[p].as_ref()) {
+        match from_out[c].and_then(value_of) {
             Some(v) => v.push_text(out, delimiter),
             None if c < width => out.extend_from_slice(record.get(c).unwrap_or(b"")),
             None => {}
         }
+        c += 1;
     }
     out.push(b'\n');
     Ok(())
