@@ -196,6 +196,27 @@ impl Number {
             b'+' => (false, &s[1..]),
             _ => (false, s),
         };
+        // Up to 18 digits (and a point) fit a u64: the common case, in
+        // cheaper arithmetic than i128's.
+        if body.len() <= 19 {
+            let (mut small, mut scale, mut any, mut point) = (0u64, 0u32, false, false);
+            for &b in body {
+                match b {
+                    b'0'..=b'9' => {
+                        small = small * 10 + (b - b'0') as u64;
+                        scale += point as u32;
+                        any = true;
+                    }
+                    b'.' if !point => point = true,
+                    _ => return Number::float(s),
+                }
+            }
+            let digits = small as i128;
+            return any.then_some(Number::Exact {
+                digits: if negative { -digits } else { digits },
+                scale,
+            });
+        }
         let mut digits: i128 = 0;
         let (mut significant, mut scale, mut any) = (0u32, 0u32, false);
         let mut point = false;

@@ -58,7 +58,8 @@ pub(crate) fn run(args: Args) -> Result<()> {
 /// The groups seen in one stretch of rows, in the order first seen.
 struct Groups {
     index: HashMap<Vec<u8>, usize, foldhash::fast::RandomState>,
-    /// Each group's key: its key fields, each as a 4-byte length and bytes.
+    /// Each group's key: its one key field, or each of several as a 4-byte
+    /// length and bytes.
     keys: Vec<Vec<u8>>,
     states: Vec<Vec<State>>,
 }
@@ -121,8 +122,12 @@ fn push_key_field(key: &mut Vec<u8>, field: &[u8]) {
     key.extend_from_slice(field);
 }
 
-/// The fields of a group key.
-fn key_fields(key: &[u8]) -> Vec<&[u8]> {
+/// The fields of a group key (of `columns` key columns: one is the key
+/// itself).
+fn key_fields(key: &[u8], columns: usize) -> Vec<&[u8]> {
+    if columns == 1 {
+        return vec![key];
+    }
     let mut fields = Vec::new();
     let mut rest = key;
     while rest.len() >= 4 {
@@ -169,11 +174,16 @@ pub(crate) fn run_grouped(
             loop {
                 let at = records.offset();
                 let Some(record) = records.next()? else { break };
-                key.clear();
-                for &k in &keys {
-                    push_key_field(&mut key, &unquote_field(record.get(k).unwrap_or(b"")));
-                }
-                let states = groups.group(&key, &specs);
+                let states = if let [k] = keys[..] {
+                    // One key column: the field itself is the key.
+                    groups.group(&unquote_field(record.get(k).unwrap_or(b"")), &specs)
+                } else {
+                    key.clear();
+                    for &k in &keys {
+                        push_key_field(&mut key, &unquote_field(record.get(k).unwrap_or(b"")));
+                    }
+                    groups.group(&key, &specs)
+                };
                 let mut bad = None;
                 for (i, (state, spec)) in states.iter_mut().zip(&specs).enumerate() {
                     let Some(column) = spec.column else {
@@ -211,7 +221,9 @@ pub(crate) fn run_grouped(
     }
     let mut order: Vec<usize> = (0..all.keys.len()).collect();
     if sort {
-        order.sort_by(|&a, &b| key_fields(&all.keys[a]).cmp(&key_fields(&all.keys[b])));
+        order.sort_by(|&a, &b| {
+            key_fields(&all.keys[a], keys.len()).cmp(&key_fields(&all.keys[b], keys.len()))
+        });
     }
     let mut buf = Vec::new();
     let header: Vec<Vec<u8>> = keys
@@ -232,7 +244,7 @@ pub(crate) fn run_grouped(
             .zip(&specs)
             .map(|(state, spec)| state.finish(spec.kind))
             .collect();
-        let fields = key_fields(&all.keys[i]);
+        let fields = key_fields(&all.keys[i], keys.len());
         write_row(
             &mut buf,
             fields.into_iter().chain(results.iter().map(|r| &r[..])),
