@@ -258,3 +258,183 @@ fn force_through_a_symlink_replaces_its_target_and_keeps_the_link() {
             .is_symlink()
     );
 }
+
+fn dd_peer(wd: &Workdir, script: &str) -> Vec<u8> {
+    wd.sh(script).stdout
+}
+
+#[test]
+fn skip_seek_count_agree_with_dd() {
+    let wd = Workdir::new();
+    let data = pseudo_random(300_000, 21);
+    wd.write("in", &data);
+    // Blocks of -s, and bytes with a unit (dd's iflag=skip_bytes,count_bytes).
+    for (ours, theirs) in [
+        ("-s 4K --skip 3 --count 5", "bs=4K skip=3 count=5"),
+        ("-s 1000 --skip 299 --count 9", "bs=1000 skip=299 count=9"),
+        (
+            "-s 4K --skip 10000c --count 7K",
+            "bs=4K iflag=skip_bytes,count_bytes skip=10000 count=7K",
+        ),
+        ("-s 512 --skip 1M", "bs=512 iflag=skip_bytes skip=1M"),
+        ("-s 64K --count 0", "bs=64K count=0"),
+        ("-s 7 --skip 2 --count 3", "bs=7 skip=2 count=3"),
+    ] {
+        let want = dd_peer(&wd, &format!("dd if=in {theirs} status=none"));
+        let args: Vec<&str> = ours.split_whitespace().collect();
+        let file = wd.run(&[&["buffer", "in"], &args[..]].concat()).ok();
+        assert_eq!(file.stdout, want, "file: {ours}");
+        let pipe = wd.sh(&format!("cat in | \"$FKIT\" buffer {ours}"));
+        assert_eq!(pipe.stdout, want, "pipe: {ours}");
+        let ring = wd.sh(&format!("cat in | \"$FKIT\" buffer --ring 64K {ours}"));
+        assert_eq!(ring.stdout, want, "ring: {ours}");
+    }
+    // Stdin on a file is left just after what was read, as dd leaves it.
+    let rest = wd.sh("{ \"$FKIT\" buffer -s 1000 --count 3 > /dev/null; wc -c; } < in");
+    assert_eq!(
+        String::from_utf8_lossy(&rest.stdout).trim(),
+        (300_000 - 3000).to_string()
+    );
+    // --seek keeps the start of OUTPUT, --no-truncate its end; --append
+    // writes after it. Each against dd on a copy of the same file.
+    wd.write("piece", pseudo_random(5000, 22));
+    for (ours, theirs) in [
+        ("-s 1K --seek 3 --no-truncate", "bs=1K seek=3 conv=notrunc"),
+        ("-s 1K --seek 3", "bs=1K seek=3"),
+        ("-s 1K --seek 400", "bs=1K seek=400"),
+        ("-s 1K --no-truncate", "bs=1K conv=notrunc"),
+        (
+            "-s 100 --seek 10000c --no-truncate",
+            "bs=100 oflag=seek_bytes seek=10000 conv=notrunc",
+        ),
+        ("--append", "oflag=append conv=notrunc"),
+    ] {
+        wd.write("ours", &data[..200_000]);
+        wd.write("theirs", &data[..200_000]);
+        let args: Vec<&str> = ours.split_whitespace().collect();
+        wd.run(&[&["buffer", "piece", "-o", "ours"], &args[..]].concat())
+            .ok();
+        wd.sh(&format!("dd if=piece of=theirs {theirs} status=none"));
+        assert_eq!(wd.read("ours"), wd.read("theirs"), "{ours}");
+    }
+}
+
+#[test]
+fn sparse_output_has_holes_like_dd_conv_sparse() {
+    let wd = Workdir::new();
+    let mut data = vec![0u8; 4 << 20];
+    data[1 << 20..(1 << 20) + 10].copy_from_slice(b"not zeros!");
+    data.extend_from_slice(&[0u8; 1 << 20]);
+    wd.write("in", &data);
+    wd.run(&["buffer", "--sparse", "-s", "64K", "in", "-o", "ours"])
+        .ok();
+    wd.sh("dd if=in of=theirs bs=64K conv=sparse status=none");
+    assert_eq!(wd.read("ours"), data);
+    assert_eq!(wd.read("theirs"), data);
+    let blocks = |f: &str| -> u64 {
+        String::from_utf8_lossy(&wd.sh(&format!("stat -c %b {f}")).stdout)
+            .trim()
+            .parse()
+            .unwrap()
+    };
+    // On a file system with holes, both take about one block of 64K.
+    let full = (data.len() / 512) as u64;
+    if blocks("theirs") < full / 2 {
+        assert!(
+            blocks("ours") < full / 2,
+            "ours {} theirs {}",
+            blocks("ours"),
+            blocks("theirs")
+        );
+    }
+}
+
+#[test]
+fn several_inputs_are_concatenated() {
+    let wd = Workdir::new();
+    wd.write("a", pseudo_random(10_000, 1));
+    wd.write("b", b"");
+    wd.write("c", pseudo_random(777, 2));
+    let want = wd.sh("cat a b c a").stdout;
+    assert_eq!(
+        wd.run(&["buffer", "-s", "4K", "a", "b", "c", "a"])
+            .ok()
+            .stdout,
+        want
+    );
+    let run = wd.run_stdin(&["buffer", "a", "-", "c"], b"middle");
+    let want = wd.sh("printf middle | cat a - c").stdout;
+    assert_eq!(run.ok().stdout, want);
+    // --skip and --count run across the joins.
+    let want = wd
+        .sh("cat a b c | dd bs=1 iflag=skip_bytes skip=9990 count=30 status=none")
+        .stdout;
+    let run = wd.run(&["buffer", "a", "b", "c", "--skip", "9990c", "--count", "30c"]);
+    assert_eq!(run.ok().stdout, want);
+    wd.run(&["buffer", "a", "missing"]).code(1);
+}
+
+#[test]
+fn pv_numeric_names_lines_and_forced_progress() {
+    let wd = Workdir::new();
+    let data = pseudo_random(3_000_000, 5);
+    wd.write("in", &data);
+    // pv -n: the percentage at the end (of a file's size, or --total).
+    let run = wd.run(&["buffer", "-n", "in"]).ok();
+    assert_eq!(run.stdout, data);
+    assert_eq!(run.stderr, "100\n");
+    let run = wd.sh("cat in | \"$FKIT\" buffer -n --total 6000000 > /dev/null");
+    assert_eq!(String::from_utf8_lossy(&run.stderr), "50\n");
+    if common::have("pv") {
+        assert_eq!(wd.sh("pv -n in 2>&1 >/dev/null").stdout, b"100\n");
+        assert_eq!(
+            wd.sh("cat in | pv -n -s 6000000 2>&1 >/dev/null").stdout,
+            b"50\n"
+        );
+    }
+    // Without a total: the count, in lines with -l.
+    let lines = data.iter().filter(|&&b| b == b'\n').count();
+    let run = wd.sh("cat in | \"$FKIT\" buffer -n -l > /dev/null");
+    assert_eq!(String::from_utf8_lossy(&run.stderr), format!("{lines}\n"));
+    // pv -f -N: the named bar on a stderr that is no terminal.
+    let run = wd
+        .run(&["buffer", "--force-progress", "-N", "backup", "in"])
+        .ok();
+    assert!(run.stderr.contains("backup: "), "{}", run.stderr);
+    assert!(run.stderr.contains("2.86 MiB/2.86 MiB"), "{}", run.stderr);
+    // --quiet wins.
+    let run = wd
+        .run(&["buffer", "-q", "-n", "--force-progress", "in"])
+        .ok();
+    assert_eq!(run.stderr, "");
+}
+
+#[test]
+fn sigusr1_prints_dd_statistics_so_far() {
+    use common::Background;
+    use std::io::Write;
+    let wd = Workdir::new();
+    let data = pseudo_random(10_000, 9);
+    wd.write("in", &data);
+    let mut child = Background::spawn(
+        wd.command(&["buffer", "-s", "4096"])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped()),
+    );
+    child.stdin.as_mut().unwrap().write_all(&data).unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    let pid = child.id().to_string();
+    Command::new("kill").args(["-USR1", &pid]).status().unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    drop(child.stdin.take());
+    let out = child.wait_with_output();
+    assert!(out.status.success());
+    let ours = String::from_utf8_lossy(&out.stderr).into_owned();
+    // dd's own report of the same copy, up to the timing.
+    let theirs =
+        String::from_utf8_lossy(&wd.sh("dd if=in of=/dev/null bs=4096 2>&1").stdout).into_owned();
+    let head = |s: &str| s.split(" copied").next().unwrap().to_string();
+    assert_eq!(head(&ours), head(&theirs), "ours:\n{ours}theirs:\n{theirs}");
+    assert!(ours.ends_with("B/s\n"), "{ours}");
+}

@@ -496,6 +496,41 @@ fn exec_passes_a_signal_on_to_the_commands_and_starts_no_more() {
     assert_eq!(started(), 2, "{:?}", wd.list());
 }
 
+/// Ctrl-C while chunks of a pipe are still being made: none is left, not
+/// even one made while the cleanup was removing the others.
+#[cfg(unix)]
+#[test]
+fn interrupted_split_of_a_pipe_leaves_no_chunk() {
+    use std::io::Write;
+    for attempt in 0..5 {
+        let wd = Workdir::new();
+        std::fs::create_dir(wd.join("out")).unwrap();
+        let mut split = Background::spawn(
+            wd.command(&["chunk", "split", "-q", "-l", "10", "-", "out/x"])
+                .stdin(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::null()),
+        );
+        let mut stdin = split.stdin.take().unwrap();
+        // Fed without end until fkit is gone (a broken pipe then).
+        let feeder = std::thread::spawn(move || {
+            let block = "a line of the endless input\n".repeat(1000);
+            while stdin.write_all(block.as_bytes()).is_ok() {}
+        });
+        let start = std::time::Instant::now();
+        while std::fs::read_dir(wd.join("out")).unwrap().count() < 50 + 20 * attempt {
+            assert!(start.elapsed().as_secs() < 20, "no chunks are being made");
+            std::thread::sleep(std::time::Duration::from_millis(2));
+        }
+        // SAFETY: kill(2) touches no memory of ours.
+        unsafe { libc::kill(split.id() as libc::pid_t, libc::SIGINT) };
+        let status = split.wait().unwrap();
+        feeder.join().unwrap();
+        assert_eq!(status.code(), Some(128 + libc::SIGINT));
+        let left: Vec<_> = std::fs::read_dir(wd.join("out")).unwrap().collect();
+        assert!(left.is_empty(), "attempt {attempt}: {} left", left.len());
+    }
+}
+
 /// The README's `--exec 'gzip > {}.gz'`: the compressed chunks, one gzip
 /// member each, decompress in order to the input.
 #[test]
@@ -942,6 +977,15 @@ fn split_options_match_gnu_split() {
             &["../nul", "t", "-t", "\\0", "-C", "-s", "1000", "--alpha"],
             &["-t", "\\0", "-C", "1000", "../nul", "t"],
         ),
+        // split's long spellings.
+        (
+            &["../in", "t", "--line-bytes=700", "--alpha"],
+            &["--line-bytes=700", "../in", "t"],
+        ),
+        (
+            &["../in", "t", "--bytes=1K", "--alpha"],
+            &["--bytes=1K", "../in", "t"],
+        ),
         (
             &["../nul", "t", "-t", "\\0", "-n", "l/6", "--alpha"],
             &["-t", "\\0", "-n", "l/6", "../nul", "t"],
@@ -957,6 +1001,11 @@ fn split_options_match_gnu_split() {
         (
             &["../in", "k", "-b", "2KB", "--alpha"],
             &["-b", "2KB", "../in", "k"],
+        ),
+        // split's b is a 512-byte block, not a byte.
+        (
+            &["../in", "k", "-b", "3b", "--alpha"],
+            &["-b", "3b", "../in", "k"],
         ),
         (&["../in", "-n", "2/5"], &["-n", "2/5", "../in"]),
         (&["../in", "-n", "l/3/5"], &["-n", "l/3/5", "../in"]),
@@ -1040,6 +1089,10 @@ fn split_style_options_are_checked_as_split_checks_them() {
         let run = wd.run(&all).code(2);
         assert!(run.stderr.contains(says), "{args:?}: {}", run.stderr);
     }
+    // A file where the chunks' directory should be (split's -d, taken for
+    // fkit's --dir, swallows the input's name so).
+    let run = wd.run(&["chunk", "split", "-l", "1", "-d", "in"]).code(1);
+    assert_eq!(run.stderr, "fkit: chunk: in: not a directory\n");
     // A fixed length runs out, as split's "output file suffixes exhausted".
     let run = wd
         .run(&["chunk", "split", "in", "-l", "1", "--alpha", "-a", "1"])

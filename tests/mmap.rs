@@ -382,7 +382,7 @@ fn lock_waits_for_an_exclusive_holder() {
 #[test]
 fn help_has_examples() {
     let wd = Workdir::new();
-    for sub in ["view", "find", "lines", "patch"] {
+    for sub in ["view", "find", "lines", "patch", "unview"] {
         let run = wd.run(&["mmap", sub, "--help"]).ok();
         assert!(run.stdout_str().contains("Examples:"), "{sub}");
     }
@@ -435,4 +435,505 @@ fn files_without_a_size_are_streamed() {
     // Each process sees its own mounts: compare counts, not content.
     assert_eq!(named.split_whitespace().next(), Some(want.as_str()));
     assert_eq!(stdin.trim(), want);
+}
+
+/// Log-like lines that give -i, -w and regexes something to tell apart:
+/// `error` in several cases, inside words, more than once per line, and
+/// non-ASCII text.
+fn mixed_lines(lines: usize, seed: u64) -> Vec<u8> {
+    const WORDS: [&str; 14] = [
+        "error", "Error", "ERRORS", "xerror", "error_x", "timeout", "time-out", "ok", "déjà",
+        "naïve", "ERROR", "(error)", "ERR", "über",
+    ];
+    let noise = pseudo_random(lines * 6, seed);
+    let mut out = Vec::new();
+    for i in 0..lines {
+        out.extend_from_slice(format!("{i:05} ").as_bytes());
+        for k in 0..(noise[i * 6] % 6) as usize {
+            out.extend_from_slice(
+                WORDS[noise[i * 6 + 1 + k % 5] as usize % WORDS.len()].as_bytes(),
+            );
+            out.push(if k % 2 == 0 { b' ' } else { b',' });
+        }
+        out.push(b'\n');
+    }
+    out.extend_from_slice(b"last ERROR then timeout, no newline");
+    out
+}
+
+/// `fkit mmap find ARGS` and the peer's shell command print the same, on a
+/// mapped file (with tiny slices too) and on a pipe.
+fn same_as_peer(wd: &Workdir, fkit: &[&str], peer: &str) {
+    let theirs = sh(wd, &format!("LC_ALL=C {peer}"));
+    for slice in ["1", "100", "1G"] {
+        let mut cmd = wd.command(&[&["mmap", "find"], fkit].concat());
+        cmd.env("FKIT_MMAP_SLICE", slice);
+        let run = run_command(&mut cmd, b"");
+        assert_eq!(run.stdout_str(), theirs, "{fkit:?} slice {slice} vs {peer}");
+    }
+}
+
+#[test]
+fn find_lines_case_words_and_regexes_agree_with_grep() {
+    let wd = Workdir::new();
+    wd.write("log", mixed_lines(4000, 7));
+    same_as_peer(&wd, &["log", "error", "--lines"], "grep -c -F error log");
+    same_as_peer(
+        &wd,
+        &["log", "-i", "error", "--lines"],
+        "grep -c -i -F error log",
+    );
+    same_as_peer(
+        &wd,
+        &["-w", "-e", "error", "--lines", "log"],
+        "grep -c -w -F error log",
+    );
+    same_as_peer(
+        &wd,
+        &["-i", "-w", "--lines", "-e", "error", "log"],
+        "grep -c -i -w -F error log",
+    );
+    same_as_peer(
+        &wd,
+        &["-v", "-i", "--lines", "-e", "error", "log"],
+        "grep -c -v -i -F error log",
+    );
+    same_as_peer(
+        &wd,
+        &["log", "--regex", "ERR[O]R.*time", "--lines"],
+        "grep -c -E 'ERR[O]R.*time' log",
+    );
+    same_as_peer(
+        &wd,
+        &["log", "-E", "^[0-9]+ ok", "--lines"],
+        "grep -c -E '^[0-9]+ ok' log",
+    );
+    same_as_peer(
+        &wd,
+        &["log", "-E", "out$", "--lines"],
+        "grep -c -E 'out$' log",
+    );
+    same_as_peer(
+        &wd,
+        &["-e", "ok", "-e", "timeout", "--lines", "log"],
+        "grep -c -F -e ok -e timeout log",
+    );
+    same_as_peer(
+        &wd,
+        &["--lines", "--max", "7", "-i", "-e", "error", "log"],
+        "grep -c -m 7 -i -F error log",
+    );
+    // Byte offsets of every match, as grep -b -o prints them.
+    same_as_peer(
+        &wd,
+        &["-i", "-e", "error", "log"],
+        "grep -b -o -i -F error log | cut -d: -f1",
+    );
+    same_as_peer(
+        &wd,
+        &["-w", "-e", "error", "log"],
+        "grep -b -o -w -F error log | cut -d: -f1",
+    );
+    same_as_peer(
+        &wd,
+        &["-E", "-e", "[a-z]+_x|ERR", "log"],
+        "grep -b -o -E '[a-z]+_x|ERR' log | cut -d: -f1",
+    );
+    same_as_peer(
+        &wd,
+        &["-e", "error", "-e", "errors", "-i", "log"],
+        "grep -b -o -i -F -e error -e errors log | cut -d: -f1",
+    );
+    same_as_peer(
+        &wd,
+        &["-E", "-e", "déjà|über", "--count", "log"],
+        "grep -o -E 'déjà|über' log | wc -l",
+    );
+    // A pipe gives the same answers, one block of lines at a time.
+    let theirs = sh(&wd, "grep -c -i -w -F error log");
+    let piped = wd.run_stdin(
+        &["mmap", "find", "-i", "-w", "-", "error", "--lines"],
+        wd.read("log"),
+    );
+    assert_eq!(piped.ok().stdout_str(), theirs);
+    let theirs = sh(&wd, "grep -b -o -E 'ERR[A-Z]*' log | cut -d: -f1");
+    let piped = wd.run_stdin(&["mmap", "find", "-", "-E", "ERR[A-Z]*"], wd.read("log"));
+    assert_eq!(piped.ok().stdout_str(), theirs);
+    if have("rg") {
+        same_as_peer(
+            &wd,
+            &["log", "--regex", "ERR[O]R .*timeout", "--lines"],
+            "rg -c 'ERR[O]R .*timeout' log",
+        );
+        same_as_peer(
+            &wd,
+            &["log", "-i", "error", "--lines"],
+            "rg -c -i -F error log",
+        );
+    }
+}
+
+#[test]
+fn find_several_files_pattern_files_and_names() {
+    let wd = Workdir::new();
+    wd.write("a.log", mixed_lines(500, 1));
+    wd.write("b.log", mixed_lines(300, 2));
+    wd.write("c.log", b"nothing here\n");
+    wd.write("pats", "timeout\nnaïve\n");
+    same_as_peer(
+        &wd,
+        &["a.log", "b.log", "c.log", "-i", "error", "--lines"],
+        "grep -c -i -F error a.log b.log c.log",
+    );
+    same_as_peer(
+        &wd,
+        &["-f", "pats", "--lines", "a.log", "b.log"],
+        "grep -c -F -f pats a.log b.log",
+    );
+    same_as_peer(
+        &wd,
+        &["-l", "-w", "-e", "ERR", "a.log", "b.log", "c.log"],
+        "grep -l -w -F ERR a.log b.log c.log",
+    );
+    same_as_peer(
+        &wd,
+        &["-l", "-v", "-e", "e", "a.log", "c.log"],
+        "grep -l -v -F e a.log c.log",
+    );
+    same_as_peer(
+        &wd,
+        &["-e", "timeout", "a.log", "b.log"],
+        "grep -b -o -F timeout a.log b.log | cut -d: -f1,2",
+    );
+    same_as_peer(
+        &wd,
+        &["a.log", "b.log", "ok", "--count"],
+        "grep -o -F ok a.log | wc -l | sed 's/^/a.log:/'; grep -o -F ok b.log | wc -l | sed 's/^/b.log:/'",
+    );
+    // Status as grep's: 0 found, 1 not, 2 a file could not be read (the
+    // others are still searched).
+    wd.run(&["mmap", "find", "-l", "-e", "zzz", "a.log", "c.log"])
+        .code(1);
+    let run = wd
+        .run(&[
+            "mmap",
+            "find",
+            "--lines",
+            "-e",
+            "nothing",
+            "missing.log",
+            "c.log",
+        ])
+        .code(2);
+    assert_eq!(run.stdout_str(), "c.log:1\n");
+    assert!(
+        run.stderr.contains("fkit: mmap: missing.log:"),
+        "{}",
+        run.stderr
+    );
+    // An empty pattern file matches nothing, as grep -f.
+    wd.write("none", b"");
+    let run = wd
+        .run(&["mmap", "find", "-f", "none", "--lines", "a.log"])
+        .code(1);
+    assert_eq!(run.stdout_str(), "0\n");
+    // -v selects lines; a bad regex is a usage error.
+    wd.run(&["mmap", "find", "-v", "a.log", "x"]).code(2);
+    wd.run(&["mmap", "find", "-E", "a.log", "(x"]).code(2);
+    let json = wd
+        .run(&[
+            "mmap", "find", "--json", "--lines", "-e", "ok", "-e", "ERR", "a.log",
+        ])
+        .ok();
+    let v: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(
+        v["lines"].to_string(),
+        sh(&wd, "grep -c -F -e ok -e ERR a.log").trim()
+    );
+    assert_eq!(v["patterns"][1], "ERR");
+    // One JSON object a file; a file that cannot be read leaves none.
+    let run = wd
+        .run(&[
+            "mmap", "find", "--json", "--lines", "-e", "ok", "a.log", "missing", "b.log",
+        ])
+        .code(2);
+    let objects: Vec<serde_json::Value> = run
+        .stdout_str()
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("a JSON object a line"))
+        .collect();
+    assert_eq!(objects.len(), 2);
+    assert_eq!(objects[1]["file"], "b.log");
+    assert_eq!(
+        objects[1]["lines"].to_string(),
+        sh(&wd, "grep -c -F ok b.log").trim()
+    );
+}
+
+/// Text with multibyte UTF-8, controls, tabs, runs of blanks, a stray
+/// invalid byte and no final newline: what wc's rules tell apart.
+fn wc_text(lines: usize, seed: u64) -> Vec<u8> {
+    const PIECES: [&str; 12] = [
+        "word",
+        " ",
+        "\t",
+        "  ",
+        "héllo",
+        "wörld",
+        "日本語",
+        "\x01",
+        "a\x7fb",
+        "\r",
+        "\x0b",
+        "€uro",
+    ];
+    let noise = pseudo_random(lines * 8, seed);
+    let mut out = Vec::new();
+    for i in 0..lines {
+        for k in 0..(noise[i * 8] % 8) as usize {
+            out.extend_from_slice(PIECES[noise[i * 8 + k] as usize % PIECES.len()].as_bytes());
+        }
+        if i % 500 == 7 {
+            out.push(0xff);
+        }
+        out.push(b'\n');
+    }
+    out.extend_from_slice("tail without newline ünïcode".as_bytes());
+    out
+}
+
+#[test]
+fn lines_words_chars_bytes_agree_with_wc() {
+    let wd = Workdir::new();
+    wd.write("a.txt", wc_text(3000, 11));
+    wd.write("b.txt", wc_text(40, 12));
+    wd.write("empty", b"");
+    // Words as wc counts them in the C locale, characters in a UTF-8 one.
+    for (flags, locale) in [
+        (&["-w"][..], "C"),
+        (&["-c"], "C"),
+        (&["-l"], "C"),
+        (&["-m"], "C.UTF-8"),
+        (&["-l", "-w", "-c"], "C"),
+        (&["-l", "-m", "-c"], "C.UTF-8"),
+    ] {
+        for files in [&["a.txt"][..], &["a.txt", "b.txt", "empty"]] {
+            let theirs = sh(
+                &wd,
+                &format!("LC_ALL={locale} wc {} {}", flags.join(" "), files.join(" ")),
+            );
+            for slice in ["1", "333", "1G"] {
+                let mut cmd = wd.command(&[&["mmap", "lines"], flags, files].concat());
+                cmd.env("FKIT_MMAP_SLICE", slice);
+                let run = run_command(&mut cmd, b"");
+                assert_eq!(
+                    run.stdout_str(),
+                    theirs,
+                    "{flags:?} {files:?} slice {slice}"
+                );
+            }
+        }
+        // From a pipe (wc pads to 7) and from stdin on a file.
+        let theirs = sh(
+            &wd,
+            &format!("cat a.txt | LC_ALL={locale} wc {}", flags.join(" ")),
+        );
+        let ours = sh(
+            &wd,
+            &format!("cat a.txt | \"$FKIT\" mmap lines {}", flags.join(" ")),
+        );
+        assert_eq!(ours, theirs, "{flags:?} piped");
+        let theirs = sh(
+            &wd,
+            &format!("LC_ALL={locale} wc {} < b.txt", flags.join(" ")),
+        );
+        let ours = sh(
+            &wd,
+            &format!("\"$FKIT\" mmap lines {} < b.txt", flags.join(" ")),
+        );
+        assert_eq!(ours, theirs, "{flags:?} stdin");
+    }
+    // Default: lines only, with a total line for several files.
+    let theirs = sh(&wd, "wc -l a.txt b.txt");
+    assert_eq!(
+        wd.run(&["mmap", "lines", "a.txt", "b.txt"])
+            .ok()
+            .stdout_str(),
+        theirs
+    );
+    // A missing file is reported; the others are still counted.
+    let run = wd.run(&["mmap", "lines", "-c", "b.txt", "missing"]).code(1);
+    assert!(
+        run.stderr.contains("fkit: mmap: missing:"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stdout_str().contains(" b.txt\n"));
+    let json = wd
+        .run(&["mmap", "lines", "-w", "-m", "a.txt", "--json"])
+        .ok();
+    let v: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(
+        v["words"].to_string(),
+        sh(&wd, "LC_ALL=C wc -w < a.txt").trim()
+    );
+    assert_eq!(
+        v["chars"].to_string(),
+        sh(&wd, "LC_ALL=C.UTF-8 wc -m < a.txt").trim()
+    );
+}
+
+/// Bytes with runs of zeros (for -a), text and random bytes.
+fn dump_data(seed: u64) -> Vec<u8> {
+    let mut data = pseudo_random(700, seed);
+    data.extend_from_slice(&[0u8; 100]);
+    data.extend_from_slice(b"plain text: cafe\n");
+    data.extend_from_slice(&[0u8; 48]);
+    data.extend_from_slice(&pseudo_random(33, seed + 1));
+    data.extend_from_slice(&[0u8; 64]);
+    data
+}
+
+#[test]
+fn view_layouts_match_xxd() {
+    if !have("xxd") {
+        eprintln!("skipped: xxd not installed");
+        return;
+    }
+    let wd = Workdir::new();
+    wd.write("bin", dump_data(5));
+    // Runs of 1 to 6 zero lines at the end, for -a's end rules.
+    for k in 1..=6 {
+        wd.write(&format!("z{k}"), vec![0u8; 16 * k]);
+    }
+    let layouts = [
+        "",
+        "-c 4",
+        "-c 5 -g 2",
+        "-g 0",
+        "-g 4 -u",
+        "-c 32 -g 8",
+        "-c 256",
+        "-b",
+        "-b -c 3 -g 2",
+        "-b -g 0",
+        "-p",
+        "-p -c 7",
+        "-p -c 0",
+        "-p -u",
+        "-i",
+        "-i -u -c 5",
+        "-a",
+        "-a -c 4",
+        "-a -c 8 -g 3",
+        "-u -a -b",
+    ];
+    for flags in layouts {
+        let args: Vec<&str> = flags.split_whitespace().collect();
+        for file in ["bin", "z1", "z2", "z3", "z4", "z6"] {
+            let theirs = wd.sh(&format!("xxd {flags} {file}")).stdout;
+            let ours = wd.run(&[&["mmap", "view", file], &args[..]].concat()).ok();
+            assert_eq!(ours.stdout, theirs, "xxd {flags} {file}");
+        }
+        // The same from a pipe, and a range.
+        let theirs = wd.sh(&format!("xxd {flags} < bin")).stdout;
+        let ours = wd
+            .sh(&format!("cat bin | \"$FKIT\" mmap view {flags}"))
+            .stdout;
+        assert_eq!(ours, theirs, "xxd {flags} < bin");
+        let theirs = wd.sh(&format!("xxd {flags} -s 0x30 -l 100 bin")).stdout;
+        let ours = wd.run(
+            &[
+                &["mmap", "view", "bin", "-o", "0x30", "-l", "100"],
+                &args[..],
+            ]
+            .concat(),
+        );
+        assert_eq!(ours.ok().stdout, theirs, "xxd {flags} -s 0x30 -l 100");
+    }
+    // An offset from the end, mapped and piped, as xxd -s -N.
+    let theirs = sh(&wd, "xxd -s -100 bin");
+    assert_eq!(
+        wd.run(&["mmap", "view", "bin", "--offset", "-100"])
+            .ok()
+            .stdout_str(),
+        theirs
+    );
+    assert_eq!(
+        sh(&wd, "cat bin | \"$FKIT\" mmap view --offset -100"),
+        theirs
+    );
+    let theirs = sh(&wd, "xxd -s -512 -l 16 bin");
+    assert_eq!(
+        wd.run(&["mmap", "view", "bin", "-o", "-0.5K", "-l", "16"])
+            .ok()
+            .stdout_str(),
+        theirs
+    );
+    // xxd -i names the array after the file as given.
+    wd.write("1a-b.c", b"xy");
+    assert_eq!(
+        wd.run(&["mmap", "view", "-i", "1a-b.c"]).ok().stdout_str(),
+        sh(&wd, "xxd -i 1a-b.c")
+    );
+}
+
+#[test]
+fn unview_reverses_dumps_like_xxd_r() {
+    let wd = Workdir::new();
+    let data = dump_data(8);
+    wd.write("bin", &data);
+    for flags in ["", "-a", "-c 5 -g 2", "-g 0", "-u", "-c 32 -g 4"] {
+        let cols = flags
+            .split("-c ")
+            .nth(1)
+            .map(|c| c.split(' ').next().unwrap());
+        let cols_flag = cols.map(|c| format!("-c {c}")).unwrap_or_default();
+        wd.sh(&format!("\"$FKIT\" mmap view {flags} bin > dump"));
+        let ours = wd
+            .sh(&format!("\"$FKIT\" mmap unview {cols_flag} dump"))
+            .stdout;
+        assert_eq!(ours, data, "view {flags} | unview");
+        if have("xxd") {
+            let theirs = wd.sh(&format!("xxd -r {cols_flag} dump")).stdout;
+            assert_eq!(ours, theirs, "xxd -r of view {flags}");
+        }
+    }
+    // Plain dumps, from stdin, to a file (atomically, --force to replace).
+    wd.sh("\"$FKIT\" mmap view -p bin > plain");
+    wd.run(&["mmap", "unview", "-p", "plain", "-o", "copy"])
+        .ok();
+    assert_eq!(wd.read("copy"), data);
+    wd.run(&["mmap", "unview", "-p", "plain", "-o", "copy"])
+        .code(1);
+    let piped = wd.run_stdin(
+        &["mmap", "unview", "-p", "-o", "copy", "--force"],
+        wd.read("plain"),
+    );
+    piped.ok();
+    assert_eq!(wd.read("copy"), data);
+    // A dump that starts past 0 is preceded by zeros, as xxd -r on a pipe.
+    wd.sh("\"$FKIT\" mmap view bin -o 0x40 > part");
+    let mut want = vec![0u8; 0x40];
+    want.extend_from_slice(&data[0x40..]);
+    assert_eq!(wd.run(&["mmap", "unview", "part"]).ok().stdout, want);
+    // Errors say where.
+    wd.write("bad", "00ff\n0g\n");
+    let run = wd.run(&["mmap", "unview", "-p", "bad"]).code(1);
+    assert!(
+        run.stderr.contains("bad: line 2, column 2"),
+        "{}",
+        run.stderr
+    );
+    wd.write("back", "00000010: 4142  AB\n00000000: 4142  AB\n");
+    let run = wd.run(&["mmap", "unview", "back"]).code(1);
+    assert!(run.stderr.contains("line 2"), "{}", run.stderr);
+    // patch --hex takes xxd -p's lines.
+    wd.write("target", vec![b'.'; 64]);
+    wd.write("patch.bin", pseudo_random(40, 3));
+    let hex = sh(&wd, "\"$FKIT\" mmap view -p -c 16 patch.bin");
+    assert!(hex.contains('\n'));
+    wd.run(&["mmap", "patch", "target", "-o", "8", "--hex", &hex])
+        .ok();
+    assert_eq!(&wd.read("target")[8..48], &pseudo_random(40, 3)[..]);
 }

@@ -41,13 +41,18 @@ impl Watching {
     /// Touch `probe` (a path in a watched place) until a line about it
     /// comes, so the watches are surely in place; then drop pending lines.
     fn ready(&self, wd: &Workdir, probe: &str) {
+        self.ready_seeing(wd, probe, probe);
+    }
+
+    /// The same, for output that shows `probe` as `needle`.
+    fn ready_seeing(&self, wd: &Workdir, probe: &str, needle: &str) {
         let start = Instant::now();
         loop {
             // Created anew each time, for watches that only report creates.
             let _ = fs::remove_file(wd.join(probe));
             wd.write(probe, "p");
             if let Ok(line) = self.lines.recv_timeout(Duration::from_millis(200))
-                && line.contains(probe)
+                && line.contains(needle)
             {
                 break;
             }
@@ -928,4 +933,385 @@ fn ignore_files_and_dot_ignore_leave_paths_out() {
         "{}",
         run.stderr
     );
+}
+
+#[test]
+fn emit_events_gives_the_command_the_events_on_stdin_or_in_a_file() {
+    let wd = Workdir::new();
+    fs::create_dir(wd.join("w")).unwrap();
+    wd.write("w/old", "x");
+    // On stdin, then closed: `cat` ends, and the run with it.
+    let w = Watching::start(
+        &wd,
+        &[
+            "w",
+            "--postpone",
+            "--debounce",
+            "200",
+            "--emit-events",
+            "stdin",
+            "--",
+            "cat",
+        ],
+    );
+    sleep(Duration::from_millis(300));
+    wd.write("w/a", "x");
+    fs::rename(wd.join("w/old"), wd.join("w/new")).unwrap();
+    let mut got: Vec<serde_json::Value> = (0..2)
+        .map(|_| serde_json::from_str(&w.next(20)).unwrap())
+        .collect();
+    got.sort_by_key(|v| v["kind"].to_string());
+    assert_eq!(
+        (&got[0]["kind"], &got[0]["path"]),
+        (&"create".into(), &"w/a".into())
+    );
+    assert_eq!(
+        (&got[1]["kind"], &got[1]["path"]),
+        (&"rename".into(), &"w/new".into())
+    );
+    assert_eq!(got[1]["from"], "w/old");
+    assert!(got[0]["time"].as_str().unwrap().ends_with('Z'));
+    // The next run gets only what changed since.
+    sleep(Duration::from_millis(300));
+    wd.write("w/b", "x");
+    let v: serde_json::Value = serde_json::from_str(&w.next(20)).unwrap();
+    assert_eq!(v["path"], "w/b");
+    assert!(w.lines.recv_timeout(Duration::from_millis(500)).is_err());
+    w.stop();
+
+    // In a file: empty at the first run, then the run's events; the
+    // directory it was in is gone when fkit ends.
+    let script = "echo \"run [$(cat \"$FKIT_EVENTS_FILE\")]\"; echo \"$FKIT_EVENTS_FILE\"";
+    let mut w = Watching::start(&wd, &["w", "--emit-events", "file", "-c", script]);
+    assert_eq!(w.next(20), "run []");
+    let file = w.next(5);
+    sleep(Duration::from_millis(300));
+    wd.write("w/c", "x");
+    let line = w.next(20);
+    let json = line
+        .strip_prefix("run [")
+        .and_then(|l| l.strip_suffix(']'))
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_str(json).unwrap();
+    assert_eq!((&v["kind"], &v["path"]), (&"create".into(), &"w/c".into()));
+    assert_eq!(w.next(5), file, "one file, replaced at each run");
+    let pid = w.child.id().to_string();
+    Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+    w.child.wait().unwrap();
+    let dir = std::path::Path::new(&file).parent().unwrap();
+    assert!(!dir.exists(), "{} left behind", dir.display());
+}
+
+#[test]
+fn access_open_and_close_nowrite_come_when_asked_for() {
+    let wd = Workdir::new();
+    wd.write("w/f", "data");
+    let w = Watching::start(&wd, &["w", "-e", "open,access,close_nowrite"]);
+    w.ready(&wd, "w/probe");
+    assert_eq!(fs::read(wd.join("w/f")).unwrap(), b"data");
+    let got: Vec<String> = (0..3).map(|_| event(&w.next(10))).collect();
+    assert_eq!(got, ["open w/f", "access w/f", "close_nowrite w/f"]);
+    // Not asked for: a write's open and close say nothing.
+    let w = Watching::start(&wd, &["w", "-e", "close_nowrite"]);
+    sleep(Duration::from_millis(300));
+    wd.write("w/f", "new");
+    assert!(w.lines.recv_timeout(Duration::from_millis(300)).is_err());
+    fs::read(wd.join("w/f")).unwrap();
+    assert_eq!(event(&w.next(10)), "close_nowrite w/f");
+    // inotifywait's `close`: both closes.
+    let w = Watching::start(&wd, &["w", "-e", "close"]);
+    w.ready(&wd, "w/probe");
+    fs::read(wd.join("w/f")).unwrap();
+    assert_eq!(event(&w.next(10)), "close_nowrite w/f");
+    wd.write("w/f", "again");
+    assert_eq!(event(&w.next(10)), "close_write w/f");
+}
+
+#[test]
+fn format_prints_what_inotifywait_prints_for_the_same_events() {
+    if !common::have("inotifywait") {
+        eprintln!("skipped: inotifywait (inotify-tools) is not installed");
+        return;
+    }
+    let wd = Workdir::new();
+    fs::create_dir(wd.join("d")).unwrap();
+    let format = "%w%f|%w|%f|%e|%:e|%T";
+    let timefmt = "%Y-%m-%d";
+    let fkit = Watching::start(
+        &wd,
+        &[
+            "d",
+            "-r",
+            "-e",
+            "create,remove,rename,close_write",
+            "--format",
+            format,
+            "--timefmt",
+            timefmt,
+        ],
+    );
+    let mut inotifywait = Command::new("inotifywait");
+    inotifywait
+        .current_dir(wd.path())
+        .args([
+            "-m",
+            "-q",
+            "-r",
+            "d",
+            "-e",
+            "create,delete,move,close_write",
+        ])
+        .args(["--format", format, "--timefmt", timefmt])
+        .stdin(Stdio::null())
+        .stderr(Stdio::null());
+    let peer = Watching::spawn(&mut inotifywait);
+    peer.ready(&wd, "d/probe");
+    fkit.ready(&wd, "d/probe");
+    while peer.lines.try_recv().is_ok() {}
+
+    wd.write("d/begin", "");
+    wd.write("d/a b", "text");
+    fs::create_dir(wd.join("d/s")).unwrap();
+    // (Both watch s/ before anything is made in it.)
+    sleep(Duration::from_millis(300));
+    wd.write("d/s/x,\"y\"", "x");
+    fs::rename(wd.join("d/a b"), wd.join("d/c")).unwrap();
+    fs::remove_file(wd.join("d/c")).unwrap();
+    fs::remove_file(wd.join("d/s/x,\"y\"")).unwrap();
+    fs::remove_dir(wd.join("d/s")).unwrap();
+    wd.write("d/end", "");
+    let from_begin = |w: &Watching| -> Vec<String> {
+        let lines = w.until("|end|CLOSE_WRITE");
+        let at = lines.iter().position(|l| l.contains("|begin|")).unwrap();
+        lines[at..].to_vec()
+    };
+    let (ours, theirs) = (from_begin(&fkit), from_begin(&peer));
+    assert_eq!(ours, theirs);
+    // Each step's lines: creates and closes, a rename's two halves, removes.
+    assert_eq!(ours.len(), 14, "{ours:#?}");
+    let mkdir = format!("d/s|d/|s|CREATE,ISDIR|CREATE:ISDIR|{}", today(&ours[0]));
+    assert!(ours.contains(&mkdir), "{ours:?}");
+}
+
+#[test]
+fn format_spells_the_watched_paths_as_typed_as_inotifywait_does() {
+    if !common::have("inotifywait") {
+        eprintln!("skipped: inotifywait (inotify-tools) is not installed");
+        return;
+    }
+    let wd = Workdir::new();
+    fs::create_dir_all(wd.join("d/s")).unwrap();
+    fs::create_dir(wd.join("e")).unwrap();
+    let args = ["-r", "./d", "e/", "--format", "%w|%f|%e", "-e", "create"];
+    let fkit = Watching::start(&wd, &args);
+    let mut inotifywait = Command::new("inotifywait");
+    inotifywait
+        .current_dir(wd.path())
+        .args(["-m", "-q"])
+        .args(args)
+        .stdin(Stdio::null())
+        .stderr(Stdio::null());
+    let peer = Watching::spawn(&mut inotifywait);
+    peer.ready_seeing(&wd, "e/probe", "|probe|");
+    fkit.ready_seeing(&wd, "e/probe", "|probe|");
+    while peer.lines.try_recv().is_ok() {}
+    for name in ["d/a", "d/s/b", "e/c", "e/end"] {
+        wd.write(name, "");
+    }
+    let (ours, theirs) = (fkit.until("|end|"), peer.until("|end|"));
+    assert_eq!(ours, theirs);
+    assert_eq!(ours[0], "./d/|a|CREATE");
+}
+
+/// The %T field of a line of the test above.
+fn today(line: &str) -> String {
+    line.rsplit('|').next().unwrap().to_string()
+}
+
+#[test]
+fn csv_is_written_as_inotifywait_writes_it() {
+    if !common::have("inotifywait") {
+        eprintln!("skipped: inotifywait (inotify-tools) is not installed");
+        return;
+    }
+    let wd = Workdir::new();
+    fs::create_dir(wd.join("d")).unwrap();
+    let fkit = Watching::start(&wd, &["d", "--csv", "-e", "create"]);
+    let mut inotifywait = Command::new("inotifywait");
+    inotifywait
+        .current_dir(wd.path())
+        .args(["-m", "-q", "--csv", "d", "-e", "create"])
+        .stdin(Stdio::null())
+        .stderr(Stdio::null());
+    let peer = Watching::spawn(&mut inotifywait);
+    peer.ready_seeing(&wd, "d/probe", ",probe");
+    fkit.ready_seeing(&wd, "d/probe", ",probe");
+    while peer.lines.try_recv().is_ok() {}
+    for name in ["begin", "sp ace", "co,mma", "q\"uote", "end"] {
+        wd.write(&format!("d/{name}"), "");
+    }
+    fs::create_dir(wd.join("d/dir")).unwrap();
+    let ours = fkit.until("ISDIR");
+    let theirs = peer.until("ISDIR");
+    assert_eq!(ours, theirs);
+    assert_eq!(ours[2], "d/,CREATE,\"co,mma\"");
+}
+
+#[test]
+fn fromfile_include_and_exclude_as_inotifywait_takes_them() {
+    let wd = Workdir::new();
+    for dir in ["a/skip", "b"] {
+        fs::create_dir_all(wd.join(dir)).unwrap();
+    }
+    let mut cmd = wd.command(&[
+        "watch",
+        "-r",
+        "--fromfile",
+        "-",
+        "--exclude",
+        r"\.tmp$",
+        "--includei",
+        r"\.TXT$",
+    ]);
+    let mut w = Watching::spawn(cmd.stdin(Stdio::piped()).stderr(Stdio::null()));
+    let mut stdin = w.child.stdin.take().unwrap();
+    std::io::Write::write_all(&mut stdin, b"a\n@a/skip\n\nb\n").unwrap();
+    drop(stdin);
+    w.ready(&wd, "b/probe.txt");
+    wd.write("a/skip/x.txt", "left out with its directory");
+    wd.write("a/y.txt.tmp", "excluded");
+    wd.write("a/z.c", "not included");
+    wd.write("b/keep.TXT", "included, whatever the case");
+    assert_eq!(event(&w.next(10)), "create b/keep.TXT");
+    wd.write("a/ok.txt", "x");
+    assert_eq!(event(&w.next(10)), "create a/ok.txt");
+
+    // A file of only exclusions watches nothing: an error, as in inotifywait.
+    wd.write("list", "@a\n");
+    let out = wd.run(&["watch", "--fromfile", "list"]).code(2);
+    assert!(
+        out.stderr.contains("list: no paths to watch"),
+        "{}",
+        out.stderr
+    );
+    let out = wd.run(&["watch", ".", "--exclude", "("]).code(2);
+    assert!(
+        out.stderr.contains("bad regular expression \"(\""),
+        "{}",
+        out.stderr
+    );
+}
+
+/// The help's `--ext rs --postpone -- rustfmt {}`: with --postpone the
+/// first run's `{}` is a changed file; without it, the first run (at the
+/// start) is given the watched directory, which rustfmt would refuse.
+#[test]
+fn postponed_braces_are_the_changed_files_only() {
+    let wd = Workdir::new();
+    fs::create_dir(wd.join("src")).unwrap();
+    let base = ["src", "-r", "--ext", "rs", "--", "echo", "{}"];
+    let at_start = Watching::start(&wd, &base);
+    assert_eq!(at_start.next(10), "src");
+    let mut args = vec!["--postpone"];
+    args.extend(base);
+    let w = Watching::start(&wd, &args);
+    // Written until a run comes: no guess at when the watch is ready.
+    let start = Instant::now();
+    let first = loop {
+        assert!(start.elapsed().as_secs() < 20, "no run");
+        wd.write("src/notes.txt", "not .rs");
+        wd.write("src/a.rs", "fn main() {}");
+        if let Ok(line) = w.lines.recv_timeout(Duration::from_millis(100)) {
+            break line;
+        }
+    };
+    assert_eq!(first, "src/a.rs");
+}
+
+#[test]
+fn poll_refuses_the_kinds_a_listing_cannot_show() {
+    let wd = Workdir::new();
+    fs::create_dir(wd.join("w")).unwrap();
+    for kinds in ["create,close_write", "close", "access", "open"] {
+        let out = wd.run(&["watch", "w", "--poll=100ms", "-e", kinds]).code(2);
+        assert!(
+            out.stderr.starts_with("fkit: watch: --poll cannot see "),
+            "{kinds}: {}",
+            out.stderr
+        );
+    }
+}
+
+#[test]
+fn poll_sees_creates_modifies_renames_and_removes_without_inotify() {
+    let wd = Workdir::new();
+    fs::create_dir_all(wd.join("w/sub")).unwrap();
+    let w = Watching::start(&wd, &["w", "-r", "--poll=100ms"]);
+    w.ready(&wd, "w/probe");
+    let look = || sleep(Duration::from_millis(250)); // more than one interval
+    // (The probe's remove comes at the next look.)
+    look();
+    while w.lines.try_recv().is_ok() {}
+    wd.write("w/sub/a", "one");
+    assert_eq!(event(&w.next(10)), "create w/sub/a");
+    look();
+    wd.write("w/sub/a", "two, longer");
+    assert_eq!(event(&w.next(10)), "modify w/sub/a");
+    look();
+    fs::rename(wd.join("w/sub/a"), wd.join("w/b")).unwrap();
+    assert_eq!(event(&w.next(10)), "rename w/sub/a -> w/b");
+    look();
+    fs::remove_file(wd.join("w/b")).unwrap();
+    assert_eq!(event(&w.next(10)), "remove w/b");
+    // And a command runs after a change it polled.
+    let w = Watching::start(
+        &wd,
+        &[
+            "w",
+            "--poll=100ms",
+            "--postpone",
+            "-c",
+            "echo \"ran $FKIT_PATHS\"",
+        ],
+    );
+    look();
+    wd.write("w/c", "c");
+    assert_eq!(w.next(10), "ran w/c");
+}
+
+#[test]
+#[cfg(target_os = "linux")] // (inotify's limits)
+fn poll_works_where_inotify_is_unavailable() {
+    let wd = Workdir::new();
+    fs::create_dir(wd.join("w")).unwrap();
+    // A user namespace of our own may forbid inotify (no change to the
+    // machine's limits).
+    let forbid = "echo 0 > /proc/sys/user/max_inotify_instances";
+    let can = common::have("unshare")
+        && wd
+            .sh(&format!("unshare -U -r sh -c '{forbid}'"))
+            .status
+            .success();
+    if !can {
+        eprintln!("skipped: no user namespace with its own inotify limit");
+        return;
+    }
+    let out = wd.sh(&format!(
+        "unshare -U -r sh -c '{forbid} && exec \"$FKIT\" watch w --timeout 10'"
+    ));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("too many inotify instances"), "{stderr}");
+    // Polling asks nothing of inotify: the new file is seen.
+    let out = wd.sh(&format!(
+        "(sleep 0.5; echo x > w/new) & \
+         unshare -U -r sh -c '{forbid} && exec \"$FKIT\" watch w --poll=100ms --once --timeout 10'"
+    ));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(event(stdout.trim_end()), "create w/new");
 }

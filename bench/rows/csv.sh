@@ -35,6 +35,8 @@ row "csv count data.csv.gz" "$size" "fkit csv count $work/data.csv.gz" "xan coun
 cities=$work/cities.csv
 row "csv join city (small side)" "$size" "fkit csv join city $csvf city $cities > /dev/null" "xan join" "$xan join city $csvf city $cities > /dev/null"
 row "csv join id (data.csv with itself)" "$size" "fkit csv join id $csvf id $csvf > /dev/null" "xan join" "$xan join id $csvf id $csvf > /dev/null"
+# Neither side fits -S: both sorted through temporary runs and merged.
+row "csv join id -S 64M (sort-merge, data.csv with itself)" "$size" "fkit csv join -S 64M id $csvf id $csvf > /dev/null" "xan join" "$xan join id $csvf id $csvf > /dev/null"
 # cat rows writes to a file: a write of mapped pages to /dev/null never
 # reads them, which would time nothing.
 row "csv cat rows data.csv data.csv > file" "$((2 * size))" "fkit csv cat rows $csvf $csvf > $work/cat.out" "xan cat rows > file" "$xan cat rows $csvf $csvf > $work/cat.out"

@@ -116,6 +116,9 @@ pub fn run(args: Args) -> Result<()> {
         return Err(Exit::usage("a COMMAND after `--` needs --exec").into());
     }
     let name = Name::from_args(&args)?;
+    // With --exec, made and registered for removal under the interrupt
+    // gate: a Ctrl-C between the two would leave the path behind.
+    let gate = args.exec.then(signal::writing);
     let path = match create(&name, &args) {
         Ok(path) => path,
         Err(_) if args.quiet => return Err(Exit::silent(1).into()),
@@ -128,6 +131,7 @@ pub fn run(args: Args) -> Result<()> {
         return out.finish();
     }
     signal::remove_on_interrupt(&path);
+    drop(gate);
     let status = run_with(&path, &args.command);
     let removed = remove(&path, args.directory);
     signal::forget(&path);

@@ -289,6 +289,16 @@ impl PendingFile {
         Ok((file, PendingFile { temp, target }))
     }
 
+    /// Open the temporary file again, to write at its end: a command that
+    /// writes many pending files (`csv partition`) closes some and comes
+    /// back to them, so open descriptors stay bounded.
+    pub fn reopen(&self) -> Result<File> {
+        fs::OpenOptions::new()
+            .append(true)
+            .open(&self.temp)
+            .with_context(|| self.target.display().to_string())
+    }
+
     /// The name it will have.
     pub fn target(&self) -> &Path {
         &self.target
@@ -311,10 +321,14 @@ pub fn commit_all(files: Vec<PendingFile>, force: bool, sync: bool) -> Result<Co
             .write(true)
             .open(&temp)
             .map(|file| NamedTempFile::from_parts(file, temp));
+        // Renamed and registered under the gate: an interrupt between the
+        // two would leave the renamed file behind.
+        let gate = signal::writing();
         reopened
             .and_then(|temp| commit(temp, &target, force, false))
             .with_context(|| target.display().to_string())?;
         signal::remove_on_interrupt(&target);
+        drop(gate);
         done.paths.push(target);
     }
     if sync {
@@ -446,6 +460,8 @@ fn temp_beside(target: &Path) -> io::Result<NamedTempFile> {
         use std::os::unix::fs::PermissionsExt;
         builder.permissions(fs::Permissions::from_mode(0o666));
     }
+    // Made and registered under the gate: an interrupt's cleanup sees it.
+    let _gate = signal::writing();
     let temp = builder.tempfile_in(parent_or_dot(target))?;
     signal::remove_on_interrupt(temp.path());
     Ok(temp)

@@ -23,8 +23,10 @@ static TEMP_PATHS: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
 /// Files written in place (stdout on a regular file) and the length to cut
 /// each back to on an interrupt.
 static CUT_BACKS: Mutex<Vec<(File, u64)>> = Mutex::new(Vec::new());
-/// Held (shared) by each write to a file in [`CUT_BACKS`]; the cleanup
-/// takes it exclusively, so that no write lands after the cut.
+/// Held (shared) by each write to a file in [`CUT_BACKS`], and by each
+/// creation of a temporary path until it is registered; the cleanup takes
+/// it exclusively, so that no write lands after the cut and no temporary
+/// file is made after the removal (nor made and not yet registered).
 static WRITE_GATE: RwLock<()> = RwLock::new(());
 /// The last signal received while a child was running (0: none).
 static RECEIVED: AtomicI32 = AtomicI32::new(0);
@@ -72,8 +74,11 @@ pub fn forget_cut_backs() {
     CUT_BACKS.lock().unwrap_or_else(|p| p.into_inner()).clear();
 }
 
-/// Hold while writing to a file given to [`cut_back_on_interrupt`]: an
-/// interrupt then waits for the write to finish before cutting the file.
+/// Hold while writing to a file given to [`cut_back_on_interrupt`], or
+/// while creating a temporary path and giving it to
+/// [`remove_on_interrupt`]: an interrupt then waits for the write to
+/// finish before cutting the file, or for the path to be registered
+/// before removing the registered ones.
 pub fn writing() -> RwLockReadGuard<'static, ()> {
     WRITE_GATE.read().unwrap_or_else(|p| p.into_inner())
 }
@@ -225,14 +230,14 @@ pub fn received() -> Option<i32> {
 /// Remove every registered temporary path and cut back every file written
 /// in place, now (used just before exiting).
 pub fn cleanup() {
+    // No write or creation may start or be in flight from here on: the
+    // process is about to exit, so the gate stays closed. (Other threads
+    // go on meanwhile: `chunk split` makes a file per chunk, and one made
+    // while the registered ones were removed was left behind.)
+    std::mem::forget(WRITE_GATE.write().unwrap_or_else(|p| p.into_inner()));
     let cuts = std::mem::take(&mut *CUT_BACKS.lock().unwrap_or_else(|p| p.into_inner()));
-    if !cuts.is_empty() {
-        // No write may start or be in flight from here on: the process is
-        // about to exit, so the gate stays closed.
-        std::mem::forget(WRITE_GATE.write().unwrap_or_else(|p| p.into_inner()));
-        for (file, len) in cuts {
-            let _ = file.set_len(len);
-        }
+    for (file, len) in cuts {
+        let _ = file.set_len(len);
     }
     let paths = match TEMP_PATHS.lock() {
         Ok(mut paths) => std::mem::take(&mut *paths),
@@ -316,5 +321,31 @@ mod unix {
                 })
             };
         }
+    }
+}
+
+/// Run `action` each time SIGUSR1 arrives (dd's "print the statistics so
+/// far"), on a thread of its own, so it runs even while the work waits in
+/// a read. Returns false where there is no SIGUSR1 (Windows) or it could
+/// not be caught. Until this is called, SIGUSR1 keeps its default action
+/// (ending the process), as for a program that does not catch it.
+pub fn on_usr1(action: impl Fn() + Send + 'static) -> bool {
+    #[cfg(unix)]
+    {
+        let Ok(mut signals) = signal_hook::iterator::Signals::new([signal_hook::consts::SIGUSR1])
+        else {
+            return false;
+        };
+        std::thread::spawn(move || {
+            for _ in signals.forever() {
+                action();
+            }
+        });
+        true
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = action;
+        false
     }
 }

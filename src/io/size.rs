@@ -6,8 +6,9 @@ use std::str::FromStr;
 /// A byte count parsed from the command line.
 ///
 /// Units as split and dd spell them: `K` and `KiB` are 1024, `KB` is 1000;
-/// likewise `M`, `G`, `T`, `P`, `E` (the letter in either case). `B` alone
-/// is a byte (dd's `b`, 512, is not taken).
+/// likewise `M`, `G`, `T`, `P`, `E` (the letter in either case). `b` is
+/// 512 bytes, as split's `-b 2b` and dd's `bs=1b` read it; `B` alone is
+/// a byte.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Size(pub u64);
 
@@ -80,8 +81,11 @@ fn parse_size(text: &str) -> Option<u64> {
 /// `K` 1024, `KiB` 1024, `KB` 1000 (GNU's xstrtoumax, as split and dd
 /// read them), and so on up to `E`.
 fn multiplier(unit: &str) -> Option<u64> {
-    if unit.is_empty() || unit == "B" || unit == "b" {
-        return Some(1);
+    match unit {
+        "" | "B" => return Some(1),
+        // split -b 2b and dd count=1b: 512-byte blocks.
+        "b" => return Some(512),
+        _ => {}
     }
     let mut chars = unit.chars();
     let power = match chars.next()?.to_ascii_uppercase() {
@@ -141,6 +145,7 @@ mod tests {
         assert_eq!(size("3E"), Some(3 << 60));
         assert_eq!(size("1EB"), Some(10u64.pow(18)));
         assert_eq!(size("7B"), Some(7));
+        assert_eq!(size("2b"), Some(1024), "split's and dd's 512-byte b");
         assert_eq!(size("1M"), Some(1 << 20));
         assert_eq!(size("1.5G"), Some(3 << 29));
         assert_eq!(size("4G"), Some(4 << 30));

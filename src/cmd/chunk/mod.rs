@@ -56,14 +56,19 @@ pub fn run(args: Args) -> Result<()> {
     }
 }
 
-/// How to cut: exactly one of --size, --lines, --number.
+/// How to cut: exactly one of --size, --line-bytes, --lines, --number.
 #[derive(clap::Args, Debug)]
 #[group(required = true, multiple = false)]
 struct Cut {
-    /// Chunks of this many bytes (64M, 1G; KB = 1000; also -b, as split's);
-    /// the last may be shorter.
-    #[arg(short, long, short_alias = 'b', value_name = "SIZE")]
+    /// Chunks of this many bytes (64M, 1G; KB = 1000; also -b and
+    /// --bytes, as split's); the last may be shorter.
+    #[arg(short, long, short_alias = 'b', alias = "bytes", value_name = "SIZE")]
     size: Option<Size>,
+
+    /// At most SIZE bytes of whole lines each: --size SIZE --line-aligned
+    /// (split's --line-bytes; its -C SIZE is -C -s SIZE here).
+    #[arg(long, value_name = "SIZE")]
+    line_bytes: Option<Size>,
 
     /// Chunks of this many lines (records, with -t).
     #[arg(short, long, value_name = "N")]
@@ -129,6 +134,9 @@ impl Cut {
                 Ok(n)
             }
         };
+        if let Some(s) = self.line_bytes {
+            return Ok(Policy::LineAligned(positive(s.bytes(), "--line-bytes")?));
+        }
         Ok(match (self.size, self.lines, self.number) {
             (Some(s), _, _) => {
                 let n = positive(s.bytes(), "--size")?;
@@ -149,7 +157,7 @@ impl Cut {
                     return Err(Exit::usage("r/N: the parts are not ranges of the input").into());
                 }
             },
-            _ => return Err(Exit::usage("give --size, --lines or --number").into()),
+            _ => return Err(Exit::usage("give --size, --line-bytes, --lines or --number").into()),
         })
     }
 

@@ -32,7 +32,8 @@ use std::sync::Mutex;
 /// fsynced (unless --no-sync) and appear only once all are complete: an
 /// error or Ctrl-C leaves none behind.
 ///
-/// split's options work with split's meaning: PREFIX after FILE, -a N,
+/// split's options work with split's meaning: PREFIX after FILE, -b and
+/// --bytes, --line-bytes, -a N,
 /// --alpha (aa ab …), --numeric-suffixes[=FROM], -x, --additional-suffix,
 /// -t SEP (records end with SEP; `\0` for NUL), -e (no empty chunks with
 /// -n), -n K/N or l/K/N (only the Kth chunk, to stdout) and -n r/N (lines
@@ -246,6 +247,10 @@ pub fn run(args: Args) -> Result<()> {
 }
 
 fn make_dir(dir: &Path) -> Result<()> {
+    // (create_dir_all would say "File exists" of a file in the way.)
+    if dir.exists() && !dir.is_dir() {
+        anyhow::bail!("{}: not a directory", dir.display());
+    }
     if !dir.is_dir() {
         std::fs::create_dir_all(dir).with_context(|| dir.display().to_string())?;
     }

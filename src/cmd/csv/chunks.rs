@@ -325,6 +325,23 @@ pub(crate) fn record_starts(
     data: &[u8],
     delimiter: u8,
     quote: u8,
+    record: impl FnMut(Range<usize>, usize) -> bool,
+) -> bool {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("popcnt")
+    {
+        // SAFETY: the CPU supports AVX2 and POPCNT, checked just above.
+        return unsafe { record_starts_avx2(data, delimiter, quote, record) };
+    }
+    record_starts_portable(data, delimiter, quote, record)
+}
+
+/// [`record_starts`] a line at a time with memchr: the path of CPUs
+/// without AVX2, and the reference the AVX2 path is tested against.
+fn record_starts_portable(
+    data: &[u8],
+    delimiter: u8,
+    quote: u8,
     mut record: impl FnMut(Range<usize>, usize) -> bool,
 ) -> bool {
     let len = data.len();
@@ -364,6 +381,89 @@ pub(crate) fn record_starts(
     true
 }
 
+/// [`record_starts`] 64 bytes at a time: AVX2 compares give bit masks of
+/// the newlines, delimiters and quotes of a block; a prefix XOR of the
+/// quote mask marks the bytes inside quotes, and each record's fields are
+/// a popcount of the delimiters outside them. About twice the speed of
+/// the line-at-a-time scan on short rows (bench rows `csv reverse`,
+/// `csv sample 1000`), where memchr's per-call cost dominates.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,popcnt")]
+fn record_starts_avx2(
+    data: &[u8],
+    delimiter: u8,
+    quote: u8,
+    mut record: impl FnMut(Range<usize>, usize) -> bool,
+) -> bool {
+    use std::arch::x86_64::{
+        __m256i, _mm256_cmpeq_epi8, _mm256_loadu_si256, _mm256_movemask_epi8, _mm256_set1_epi8,
+    };
+    let (newline_v, delimiter_v, quote_v) = (
+        _mm256_set1_epi8(b'\n' as i8),
+        _mm256_set1_epi8(delimiter as i8),
+        _mm256_set1_epi8(quote as i8),
+    );
+    let masks = |block: &[u8; 64]| -> [u64; 3] {
+        let mut m = [0u64; 3];
+        for half in 0..2 {
+            // SAFETY: `block` holds 64 bytes, so both 32-byte loads (at 0
+            // and 32) are in bounds; loadu needs no alignment.
+            let v = unsafe { _mm256_loadu_si256(block.as_ptr().add(32 * half).cast::<__m256i>()) };
+            for (m, byte) in m.iter_mut().zip([newline_v, delimiter_v, quote_v]) {
+                let bits = _mm256_movemask_epi8(_mm256_cmpeq_epi8(v, byte)) as u32;
+                *m |= u64::from(bits) << (32 * half);
+            }
+        }
+        m
+    };
+    // Bits at positions >= `from` (none for 64).
+    let from_bit = |from: u32| u64::MAX.checked_shl(from).unwrap_or(0);
+    let blank = |r: &[u8]| r.iter().all(|&b| b == b'\r');
+    let len = data.len();
+    let (mut start, mut fields) = (0usize, 1usize);
+    // All ones when the previous block ended inside quotes.
+    let mut inside = 0u64;
+    let mut base = 0;
+    while base < len {
+        let n = (len - base).min(64);
+        let [newlines, delimiters, quotes] = match data[base..].first_chunk::<64>() {
+            Some(block) => masks(block),
+            None => {
+                let mut block = [0u8; 64];
+                block[..n].copy_from_slice(&data[base..]);
+                let valid = u64::MAX >> (64 - n);
+                masks(&block).map(|m| m & valid)
+            }
+        };
+        // Bit i set: an odd number of quotes at or before byte i.
+        let mut odd = quotes;
+        for shift in [1, 2, 4, 8, 16, 32] {
+            odd ^= odd << shift;
+        }
+        let quoted = odd ^ inside;
+        inside = 0u64.wrapping_sub(quoted >> 63);
+        let mut ends = newlines & !quoted;
+        let delimiters = delimiters & !quoted;
+        let mut from = 0;
+        while ends != 0 {
+            let at = ends.trailing_zeros();
+            fields += (delimiters & from_bit(from) & !from_bit(at)).count_ones() as usize;
+            let end = base + at as usize;
+            if blank(&data[start..end]) || !record(start..end, fields) {
+                return false;
+            }
+            (start, fields, from) = (end + 1, 1, at + 1);
+            ends &= ends - 1;
+        }
+        fields += (delimiters & from_bit(from)).count_ones() as usize;
+        base += 64;
+    }
+    if start < len && (blank(&data[start..]) || !record(start..len, fields)) {
+        return false;
+    }
+    true
+}
+
 #[cfg(test)]
 mod record_starts_tests {
     use super::record_starts;
@@ -375,6 +475,45 @@ mod record_starts_tests {
             true
         })
         .then_some(found)
+    }
+
+    #[test]
+    fn the_fast_scan_finds_what_the_line_scan_finds() {
+        let alphabet = [b'a', b',', b'"', b'\n', b'\r', b';'];
+        let mut state = 0x2545_f491_4f6c_dd1d_u64;
+        for case in 0..3000 {
+            let len = case % 300;
+            let data: Vec<u8> = (0..len)
+                .map(|_| {
+                    state ^= state << 13;
+                    state ^= state >> 7;
+                    state ^= state << 17;
+                    // Mostly plain bytes, so that records are long enough
+                    // to cross 64-byte blocks.
+                    let r = (state % 40) as usize;
+                    alphabet[if r < alphabet.len() { r } else { 0 }]
+                })
+                .collect();
+            let scan = |fast: bool| {
+                let mut found = Vec::new();
+                let push = |r: std::ops::Range<usize>, f| {
+                    found.push((r, f));
+                    found.len() < 50
+                };
+                let whole = if fast {
+                    super::record_starts(&data, b',', b'"', push)
+                } else {
+                    super::record_starts_portable(&data, b',', b'"', push)
+                };
+                (whole, found)
+            };
+            assert_eq!(
+                scan(true),
+                scan(false),
+                "{:?}",
+                String::from_utf8_lossy(&data)
+            );
+        }
     }
 
     #[test]

@@ -17,6 +17,8 @@ use std::io::Write;
 ///   fkit csv fmt --quote-all data.csv
 #[derive(clap::Args, Debug)]
 #[command(verbatim_doc_comment)]
+// `-t` is the output delimiter here, as in xsv; `--tabs` keeps its long form.
+#[command(mut_arg("tabs", |a| a.short(None)))]
 pub(crate) struct Args {
     /// Delimiter of the output (default: the input's).
     #[arg(short = 't', long, value_name = "CHAR", value_parser = super::parse_delimiter)]

@@ -1,13 +1,14 @@
 //! `fkit csv join`: SQL's joins of two CSV files on key columns.
 
 use super::key::KeyColumns;
+use super::runs::{RunSorter, Sorted};
 use super::{Options, RowOutput, Table, push_record, usage, write_row};
 use crate::io::Size;
-use anyhow::Result;
+use anyhow::{Context, Result};
 use std::collections::HashMap;
 use std::ffi::OsString;
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 
 /// Join two CSV files on key columns, as SQL joins two tables.
@@ -33,14 +34,20 @@ use std::sync::atomic::{AtomicBool, Ordering};
 /// streams, parsed on all cores when it is a plain file. Rows come out in
 /// the streamed file's order, each with its matches in the held file's
 /// order; rows of the held file that --left, --right, --full, --semi or
-/// --anti keep come last, in its order. Both files can be gzip or bzip2;
-/// one of them can be stdin (`-`). The output uses FILE1's delimiter.
+/// --anti keep come last, in its order. When neither file fits in
+/// --memory, both are sorted by key through temporary files (half of
+/// --memory each) and merged, so files larger than RAM join; rows then
+/// come out in key order, and one key's rows of FILE2 are held at a time.
+/// stdin as the file to hold cannot be read twice: it must fit (so must
+/// the smaller file of --cross). Both files can be gzip or bzip2; one of
+/// them can be stdin (`-`). The output uses FILE1's delimiter.
 ///
 /// Examples:
 ///   fkit csv join city data.csv city cities.csv
 ///   fkit csv join --left id,date visits.csv id,date sales.csv.gz -o all.csv
 ///   fkit csv join -i --anti email users.csv email unsubscribed.csv
 ///   fkit csv join --cross sizes.csv colours.csv
+///   fkit csv join -S 1G --temp-dir /var/tmp id huge-a.csv id huge-b.csv -o joined.csv
 #[derive(clap::Args, Debug)]
 #[command(verbatim_doc_comment)]
 pub(crate) struct Args {
@@ -83,6 +90,11 @@ pub(crate) struct Args {
     /// The most RAM the held (smaller) file may take.
     #[arg(short = 'S', long, value_name = "SIZE", default_value = "2G")]
     memory: Size,
+
+    /// Directory for the temporary files of a sort-merge join (default:
+    /// the system's; give one on disk when /tmp is in RAM).
+    #[arg(long, value_name = "DIR")]
+    temp_dir: Option<PathBuf>,
 
     #[command(flatten)]
     options: Options,
@@ -169,17 +181,68 @@ pub(crate) fn run(args: Args) -> Result<()> {
         widths,
     };
     let budget = args.memory.bytes();
-    if hold_left {
-        let held = Held::load(&mut left, &left_keys, &plan, budget)?;
-        plan.stream(&mut right, &right_keys, &held, &mut out)?;
-        plan.leftovers(&held, &mut out)?;
-    } else {
-        let held = Held::load(&mut right, &right_keys, &plan, budget)?;
-        plan.stream(&mut left, &left_keys, &held, &mut out)?;
-        plan.leftovers(&held, &mut out)?;
+    // Neither file fits: sort both by key through temporary runs and merge.
+    let both_too_big = matches!(
+        (left.size_hint(), right.size_hint()),
+        (Some(l), Some(r)) if l.min(r) > budget
+    );
+    if both_too_big && kind != Kind::Cross {
+        plan.sort_merge(
+            [(&mut left, &left_keys), (&mut right, &right_keys)],
+            budget,
+            args.temp_dir.as_ref(),
+            &mut out,
+        )?;
+        return out.finish();
     }
+    let (held_table, held_keys, held_path) = if hold_left {
+        (&mut left, &left_keys, first.path)
+    } else {
+        (&mut right, &right_keys, second.path)
+    };
+    let held = match Held::load(held_table, held_keys, &plan, budget) {
+        Ok(held) => held,
+        // Larger than its size said (compressed): read it again, sorted.
+        Err(e) if e.is::<OverBudget>() && kind != Kind::Cross && !stdin(held_path) => {
+            *held_table = Table::open_at(Some(held_path), &args.options)?;
+            plan.sort_merge(
+                [(&mut left, &left_keys), (&mut right, &right_keys)],
+                budget,
+                args.temp_dir.as_ref(),
+                &mut out,
+            )?;
+            return out.finish();
+        }
+        Err(e) if e.is::<OverBudget>() => {
+            let why = if kind == Kind::Cross {
+                "--cross holds the smaller file"
+            } else {
+                "stdin cannot be read twice to sort it"
+            };
+            return Err(e.context(format!("raise --memory ({why})")));
+        }
+        Err(e) => return Err(e),
+    };
+    if hold_left {
+        plan.stream(&mut right, &right_keys, &held, &mut out)?;
+    } else {
+        plan.stream(&mut left, &left_keys, &held, &mut out)?;
+    }
+    plan.leftovers(&held, &mut out)?;
     out.finish()
 }
+
+/// The held file did not fit in --memory.
+#[derive(Debug)]
+struct OverBudget;
+
+impl std::fmt::Display for OverBudget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("over the memory budget")
+    }
+}
+
+impl std::error::Error for OverBudget {}
 
 /// COLS1 FILE1 COLS2 FILE2, or FILE1 FILE2 with --cross (which also
 /// accepts the four operands, and ignores the columns).
@@ -208,6 +271,7 @@ fn sides(operands: &[OsString], kind: Kind) -> Result<[Side<'_>; 2]> {
 
 /// What to print, decided once from the kind of join and which file is
 /// held.
+#[derive(Clone, Copy)]
 struct Plan {
     kind: Kind,
     hold_left: bool,
@@ -257,10 +321,11 @@ impl Held {
         let name = table.name().to_string();
         let over_budget = |bytes: usize| -> Result<()> {
             if bytes as u64 > budget {
-                anyhow::bail!(
-                    "{name}: the smaller file takes more than --memory ({budget} bytes) to hold; \
-                     raise --memory (joins of two files larger than RAM are not supported yet)"
-                );
+                return Err(anyhow::Error::new(OverBudget)).with_context(|| {
+                    format!(
+                        "{name}: the smaller file takes more than --memory ({budget} bytes) to hold"
+                    )
+                });
             }
             Ok(())
         };
@@ -432,6 +497,130 @@ impl Plan {
         )
     }
 
+    /// Join two files that do not fit in memory: each is sorted by key
+    /// into temporary runs (half of `budget` each), then both are read in
+    /// key order side by side. Only one key's rows of FILE2 are held at a
+    /// time. Rows come out in key order.
+    fn sort_merge(
+        &self,
+        sides: [(&mut Table, &KeyColumns); 2],
+        budget: u64,
+        temp_dir: Option<&PathBuf>,
+        out: &mut dyn Write,
+    ) -> Result<()> {
+        // Pairs are written FILE1's row first, as write_pair does for a
+        // stream on the left.
+        let plan = Plan {
+            hold_left: false,
+            ..*self
+        };
+        let each = (budget / 2).max(1) as usize;
+        let [(left, lk), (right, rk)] = sides;
+        let mut l = SortedSide::new(self.sorted(left, lk, each, temp_dir)?);
+        let mut r = SortedSide::new(self.sorted(right, rk, each, temp_dir)?);
+        l.advance()?;
+        r.advance()?;
+        let mut sink = RowOutput {
+            buf: Vec::with_capacity(1 << 17),
+            out: Some(out),
+        };
+        let left_unmatched = matches!(self.kind, Kind::Left | Kind::Full | Kind::Anti);
+        let right_unmatched = matches!(self.kind, Kind::Right | Kind::Full);
+        let mut group: Vec<Vec<u8>> = Vec::new();
+        loop {
+            let order = match (&l.row, &r.row) {
+                (None, None) => break,
+                (Some(_), None) => std::cmp::Ordering::Less,
+                (None, Some(_)) => std::cmp::Ordering::Greater,
+                // A null key (tag 0) matches nothing, not even another.
+                (Some(_), Some(_)) if l.key[0] == 0 => std::cmp::Ordering::Less,
+                (Some(_), Some(_)) if r.key[0] == 0 => std::cmp::Ordering::Greater,
+                (Some(_), Some(_)) => l.key.cmp(&r.key),
+            };
+            match order {
+                std::cmp::Ordering::Less => {
+                    if let Some(row) = l.row.as_deref().filter(|_| left_unmatched) {
+                        if self.kind == Kind::Anti {
+                            sink.buf.extend_from_slice(row);
+                            sink.buf.push(b'\n');
+                            sink.record_done()?;
+                        } else {
+                            plan.write_pair(&mut sink, Some(row), None)?;
+                        }
+                    }
+                    l.advance()?;
+                }
+                std::cmp::Ordering::Greater => {
+                    if let Some(row) = r.row.as_deref().filter(|_| right_unmatched) {
+                        plan.write_pair(&mut sink, None, Some(row))?;
+                    }
+                    r.advance()?;
+                }
+                std::cmp::Ordering::Equal => {
+                    let key = r.key.clone();
+                    group.clear();
+                    while r.row.is_some() && r.key == key {
+                        group.extend(r.row.take());
+                        r.advance()?;
+                    }
+                    while let Some(row) = l.row.as_deref().filter(|_| l.key == key) {
+                        match self.kind {
+                            Kind::Semi => {
+                                sink.buf.extend_from_slice(row);
+                                sink.buf.push(b'\n');
+                                sink.record_done()?;
+                            }
+                            Kind::Anti => {}
+                            _ => {
+                                for other in &group {
+                                    plan.write_pair(&mut sink, Some(row), Some(other))?;
+                                }
+                            }
+                        }
+                        l.advance()?;
+                    }
+                }
+            }
+        }
+        if let Some(out) = sink.out.take() {
+            out.write_all(&sink.buf)?;
+        }
+        Ok(())
+    }
+
+    /// The rows of `table` in output form, sorted by key: a key is a tag
+    /// byte (0 for a null key that matches nothing, else 1) and the
+    /// encoded fields.
+    fn sorted(
+        &self,
+        table: &mut Table,
+        keys: &KeyColumns,
+        budget: usize,
+        temp_dir: Option<&PathBuf>,
+    ) -> Result<Sorted> {
+        let mut sorter = RunSorter::new(budget, false, temp_dir.cloned());
+        let (from, to) = (table.delimiter(), self.delimiter);
+        let (mut key, mut row) = (Vec::new(), Vec::new());
+        table.sequential(|records| {
+            while let Some(record) = records.next()? {
+                let real = keys.encode(&record, &mut key) || self.nulls;
+                row.clear();
+                push_record(&mut row, &record, from, to);
+                sorter.push(
+                    |k| {
+                        k.push(u8::from(real));
+                        if real {
+                            k.extend_from_slice(&key);
+                        }
+                    },
+                    &row,
+                )?;
+            }
+            Ok(())
+        })?;
+        sorter.finish()
+    }
+
     /// Whether rows of the held file are printed after the stream.
     fn keeps_held_rows(&self) -> bool {
         match self.kind {
@@ -502,5 +691,39 @@ impl Plan {
         }
         sink.buf.push(b'\n');
         sink.record_done()
+    }
+}
+
+/// One sorted file of a sort-merge join, and its current row (copied out
+/// of the sorter, so that both files' rows can be looked at together).
+struct SortedSide {
+    sorted: Sorted,
+    key: Vec<u8>,
+    row: Option<Vec<u8>>,
+}
+
+impl SortedSide {
+    fn new(sorted: Sorted) -> SortedSide {
+        SortedSide {
+            sorted,
+            key: Vec::new(),
+            row: None,
+        }
+    }
+
+    /// Move to the next row (`row` is `None` after the last).
+    fn advance(&mut self) -> Result<()> {
+        match self.sorted.next()? {
+            Some((key, row)) => {
+                self.key.clear();
+                self.key.extend_from_slice(key);
+                let mut buf = self.row.take().unwrap_or_default();
+                buf.clear();
+                buf.extend_from_slice(row);
+                self.row = Some(buf);
+            }
+            None => self.row = None,
+        }
+        Ok(())
     }
 }

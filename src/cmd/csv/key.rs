@@ -30,6 +30,16 @@ impl KeyColumns {
         })
     }
 
+    /// The column indexes, in selection order.
+    pub(crate) fn columns(&self) -> &[usize] {
+        &self.columns
+    }
+
+    /// The column indexes, in selection order.
+    pub(crate) fn into_columns(self) -> Vec<usize> {
+        self.columns
+    }
+
     pub(crate) fn len(&self) -> usize {
         self.columns.len()
     }

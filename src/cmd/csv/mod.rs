@@ -1,5 +1,8 @@
 //! `fkit csv`: a CSV toolkit (count, headers, select, search, slice, sort,
-//! stats, frequency, fmt, conversions to and from JSON, validate).
+//! stats, frequency, fmt, conversions to and from JSON, validate, join,
+//! cat, dedup, sample, head, tail, reverse, table, fixlengths, flatten,
+//! rename, behead, enum, fill, explode, implode, transpose, split,
+//! partition).
 //!
 //! Every op reads its input through one [`Table`]: a regular uncompressed
 //! file is memory-mapped and cut into record-aligned chunks that both cores
@@ -10,12 +13,18 @@
 //! text copy bytes untouched.
 
 mod agg;
+mod behead;
 mod cat;
 mod chunks;
 mod count;
 mod dedup;
+mod enumerate;
+mod explode;
 mod expr;
+mod fill;
 mod filter;
+mod fixlengths;
+mod flatten;
 mod fmt;
 mod frequency;
 mod groupby;
@@ -25,15 +34,21 @@ mod join;
 mod json_out;
 mod key;
 mod map;
+mod partition;
 mod plain_expr;
+mod rename;
 mod reverse;
+mod runs;
 mod sample;
 mod search;
 mod selection;
 mod slice;
 mod sort;
+mod split;
 mod stats;
+mod table;
 mod tail;
+mod transpose;
 mod validate;
 
 use crate::io::args::{OutputArgs, ReadArgs};
@@ -44,7 +59,7 @@ use std::io::{Read, Write};
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
-/// CSV toolkit: count, select, search, sort, stats, convert, validate.
+/// CSV toolkit: count, select, search, sort, join, reshape, split, convert.
 ///
 /// Every op reads FILE (or stdin for `-` or nothing), decompressing gzip
 /// and bzip2 input on the fly, and writes to stdout or, atomically, to -o.
@@ -58,6 +73,8 @@ use std::path::{Path, PathBuf};
 ///   fkit csv sort -N -R -s score data.csv | fkit csv slice --len 10
 ///   fkit csv stats --json data.csv
 ///   fkit csv to-json --infer data.csv > data.json
+///   fkit csv join city data.csv city cities.csv | fkit csv table
+///   fkit csv partition -s city by-city data.csv
 #[derive(clap::Args, Debug)]
 #[command(verbatim_doc_comment)]
 pub struct Args {
@@ -91,6 +108,18 @@ enum Action {
     Agg(agg::Args),
     Filter(filter::Args),
     Map(map::Args),
+    Table(table::Args),
+    Fixlengths(fixlengths::Args),
+    Flatten(flatten::Args),
+    Rename(rename::Args),
+    Behead(behead::Args),
+    Enum(enumerate::Args),
+    Fill(fill::Args),
+    Explode(explode::Args),
+    Implode(explode::ImplodeArgs),
+    Transpose(transpose::Args),
+    Split(split::Args),
+    Partition(partition::Args),
 }
 
 mod from_json;
@@ -122,6 +151,18 @@ pub fn run(args: Args) -> Result<()> {
         Action::Agg(a) => agg::run(a),
         Action::Filter(a) => filter::run(a),
         Action::Map(a) => map::run(a),
+        Action::Table(a) => table::run(a),
+        Action::Fixlengths(a) => fixlengths::run(a),
+        Action::Flatten(a) => flatten::run(a),
+        Action::Rename(a) => rename::run(a),
+        Action::Behead(a) => behead::run(a),
+        Action::Enum(a) => enumerate::run(a),
+        Action::Fill(a) => fill::run(a),
+        Action::Explode(a) => explode::run(a),
+        Action::Implode(a) => explode::run_implode(a),
+        Action::Transpose(a) => transpose::run(a),
+        Action::Split(a) => split::run(a),
+        Action::Partition(a) => partition::run(a),
     }
 }
 
@@ -145,6 +186,11 @@ impl Common {
     pub(crate) fn delimiter(&self) -> u8 {
         self.options.delimiter_for(self.input.as_deref())
     }
+
+    /// Whether the input is stdin, which can be read only once.
+    pub(crate) fn reads_stdin(&self) -> bool {
+        self.input.as_deref().is_none_or(|p| p.as_os_str() == "-")
+    }
 }
 
 /// How inputs are read and the output written, for ops that take one
@@ -155,6 +201,10 @@ pub(crate) struct Options {
     /// (default: tab for files named *.tsv or *.tab, else a comma).
     #[arg(short, long, value_name = "CHAR", value_parser = parse_delimiter)]
     delimiter: Option<u8>,
+
+    /// Tab-separated: short for `-d '\t'`.
+    #[arg(short = 't', long = "tabs", conflicts_with = "delimiter")]
+    tabs: bool,
 
     /// The first row is data, not a header.
     #[arg(long)]
@@ -181,6 +231,9 @@ impl Options {
     pub(crate) fn delimiter_for(&self, path: Option<&Path>) -> u8 {
         if let Some(d) = self.delimiter {
             return d;
+        }
+        if self.tabs {
+            return b'\t';
         }
         let name = path
             .and_then(|p| p.file_name())
@@ -213,6 +266,10 @@ fn parse_delimiter(s: &str) -> std::result::Result<u8, String> {
 /// Chunks of about this many bytes are parsed in parallel; a few per core
 /// are in flight at once, which bounds memory to a few of them.
 const CHUNK: usize = 1 << 20;
+
+/// Files up to this size keep their pages mapped from the cut into chunks
+/// to the parse of each (the parse gives them back).
+const KEEP_MAPPED: usize = 512 << 20;
 
 /// The input of an op: a mapped regular file, or a stream.
 pub(crate) struct Table {
@@ -650,14 +707,24 @@ impl Table {
             }
             TableData::Mapped(map) => {
                 let data: &[u8] = map;
+                // The cut touches every page once and the parse again: a
+                // file small enough keeps its pages mapped between the two
+                // (faulting them in twice costs more than the scan); a
+                // bigger one gives them back at once, so memory stays small.
+                let keep_mapped = data.len() <= KEEP_MAPPED;
                 let mut ranges =
                     chunks::record_ranges(data, self.data_start, CHUNK, b'"', &|range| {
-                        map.release(range)
+                        if !keep_mapped {
+                            map.release(range)
+                        }
                     });
                 if from_end {
                     ranges.reverse();
                 }
                 let mut progress = Progress::bytes(Some(data.len() as u64), self.progress);
+                // Output buffers written out come back for the next chunks:
+                // fresh ones would fault in new pages every time.
+                let (spare_tx, spare_rx) = crossbeam_channel::unbounded::<Vec<u8>>();
                 let process = |range: Range<usize>| -> Result<(T, Vec<u8>)> {
                     let bytes = &data[range.clone()];
                     let mut reader = ZeroCopyReaderBuilder::new()
@@ -677,7 +744,7 @@ impl Table {
                         rows: 0,
                     };
                     let mut sink = RowOutput {
-                        buf: Vec::new(),
+                        buf: spare_rx.try_recv().unwrap_or_default(),
                         out: None,
                     };
                     let value = work(&mut records, &mut sink)?;
@@ -719,8 +786,10 @@ impl Table {
                                 .map_err(|_| anyhow::anyhow!("a parsing thread stopped"))?;
                             waiting.insert(i, result);
                             while let Some(result) = waiting.remove(&next_write) {
-                                let (value, bytes) = result?;
+                                let (value, mut bytes) = result?;
                                 out.write_all(&bytes)?;
+                                bytes.clear();
+                                let _ = spare_tx.send(bytes);
                                 done(value)?;
                                 progress.inc(ranges[next_write].len() as u64);
                                 next_write += 1;

@@ -1,6 +1,6 @@
 //! `fkit csv reverse`: the rows from the last to the first.
 
-use super::{Common, Table};
+use super::{Common, Table, chunks};
 use anyhow::Result;
 use std::io::Write;
 
@@ -28,9 +28,31 @@ pub(crate) fn run(args: Args) -> Result<()> {
     let mut head = Vec::new();
     table.write_header(&mut head);
     out.write_all(&head)?;
+    let delimiter = table.delimiter();
     table.for_each_chunk_from_end(
         &mut out,
         |records, sink| {
+            // A mapped chunk: its rows found without the parser and copied
+            // from the map once, last first, unless it holds a blank line
+            // or an uneven row (the parser skips the one and names the
+            // other in its error).
+            if let Some((bytes, width)) = records.unread_chunk() {
+                let mut rows = Vec::new();
+                let whole = chunks::record_starts(bytes, delimiter, b'"', |range, fields| {
+                    rows.push(range);
+                    width.is_none_or(|w| w == fields)
+                });
+                if whole {
+                    sink.buf.reserve(bytes.len() + 1);
+                    for range in rows.into_iter().rev() {
+                        let row = &bytes[range];
+                        sink.buf
+                            .extend_from_slice(row.strip_suffix(b"\r").unwrap_or(row));
+                        sink.buf.push(b'\n');
+                    }
+                    return Ok(());
+                }
+            }
             // The chunk's rows, back to back, and where each ends.
             let mut rows = Vec::new();
             let mut ends = Vec::new();

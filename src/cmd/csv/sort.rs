@@ -1,16 +1,15 @@
 //! `fkit csv sort`: a stable sort by columns, in RAM or through temp files.
 
 use super::json_out::unquote_field;
+use super::runs::RunSorter;
 use super::selection::Selection;
 use super::{Common, Table, write_row};
 use crate::io::Size;
-use crate::io::output::spill_file;
-use anyhow::{Context, Result};
+use anyhow::Result;
 use rayon::prelude::*;
 use simd_csv::ZeroCopyByteRecord;
 use std::cmp::Ordering;
-use std::collections::BinaryHeap;
-use std::io::{BufReader, BufWriter, Read, Seek, Write};
+use std::io::Write;
 use std::path::PathBuf;
 
 /// Sort rows by one or more columns; stable (equal keys keep their order).
@@ -235,148 +234,21 @@ fn sort_external(
     temp_dir: Option<PathBuf>,
     out: &mut dyn Write,
 ) -> Result<()> {
-    let cmp = compare(reverse);
-    let mut runs: Vec<std::fs::File> = Vec::new();
-    let mut rows: Vec<u8> = Vec::new();
-    let mut arena: Vec<u8> = Vec::new();
-    let mut entries: Vec<Entry> = Vec::new();
-    let dir = temp_dir.unwrap_or_else(std::env::temp_dir);
-    let sort_run = |rows: &[u8], arena: &[u8], entries: &mut Vec<Entry>| {
-        let key = |e: &Entry| &arena[e.key_start as usize..][..e.key_len as usize];
-        entries.par_sort_by(|a, b| cmp(key(a), key(b)));
-        let _ = rows;
-    };
-    let spill = |rows: &[u8], arena: &[u8], entries: &[Entry]| -> Result<std::fs::File> {
-        let file = spill_file(Some(&dir))?;
-        let mut w = BufWriter::with_capacity(1 << 20, file);
-        for e in entries {
-            let key = &arena[e.key_start as usize..][..e.key_len as usize];
-            let row = &rows[e.row_start as usize..][..e.row_len as usize];
-            w.write_all(&(key.len() as u32).to_le_bytes())?;
-            w.write_all(key)?;
-            w.write_all(&(row.len() as u32).to_le_bytes())?;
-            w.write_all(row)?;
-        }
-        let mut file = w.into_inner().map_err(|e| e.into_error())?;
-        file.rewind()?;
-        Ok(file)
-    };
+    let mut sorter = RunSorter::new(budget, reverse, temp_dir);
     table.sequential(|records| {
         while let Some(record) = records.next()? {
-            let key_start = arena.len();
-            keys.encode(&record, &mut arena);
-            let row = record.as_slice();
-            entries.push(Entry {
-                key_start: key_start as u64,
-                key_len: (arena.len() - key_start) as u32,
-                row_len: row.len() as u32,
-                row_start: rows.len() as u64,
-            });
-            rows.extend_from_slice(row);
-            if rows.len() + arena.len() + entries.len() * 24 >= budget {
-                sort_run(&rows, &arena, &mut entries);
-                runs.push(spill(&rows, &arena, &entries)?);
-                rows.clear();
-                arena.clear();
-                entries.clear();
-            }
+            sorter.push(|key| keys.encode(&record, key), record.as_slice())?;
         }
         Ok(())
     })?;
-    sort_run(&rows, &arena, &mut entries);
+    let mut sorted = sorter.finish()?;
     let mut buf = Vec::with_capacity(1 << 17);
-    if runs.is_empty() {
-        for e in &entries {
-            buf.extend_from_slice(&rows[e.row_start as usize..][..e.row_len as usize]);
-            buf.push(b'\n');
-            if buf.len() >= 1 << 16 {
-                out.write_all(&buf)?;
-                buf.clear();
-            }
-        }
-        out.write_all(&buf)?;
-        return Ok(());
-    }
-    if !entries.is_empty() {
-        runs.push(spill(&rows, &arena, &entries)?);
-    }
-    drop((rows, arena, entries));
-    merge(runs, reverse, out)
-}
-
-/// A run's next row, ordered for the merge heap: smallest key first, ties
-/// to the earlier run (which keeps the sort stable).
-struct Head {
-    key: Vec<u8>,
-    row: Vec<u8>,
-    run: usize,
-    reverse: bool,
-}
-
-impl PartialEq for Head {
-    fn eq(&self, other: &Self) -> bool {
-        self.cmp(other) == Ordering::Equal
-    }
-}
-impl Eq for Head {}
-impl PartialOrd for Head {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-impl Ord for Head {
-    fn cmp(&self, other: &Self) -> Ordering {
-        // BinaryHeap pops the greatest: invert so the smallest comes first.
-        let by_key = if self.reverse {
-            self.key.cmp(&other.key)
-        } else {
-            other.key.cmp(&self.key)
-        };
-        by_key.then_with(|| other.run.cmp(&self.run))
-    }
-}
-
-fn read_head(r: &mut impl Read, run: usize, reverse: bool) -> Result<Option<Head>> {
-    let mut len = [0u8; 4];
-    match r.read_exact(&mut len) {
-        Ok(()) => {}
-        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(None),
-        Err(e) => return Err(e).context("reading a temporary run"),
-    }
-    let mut key = vec![0; u32::from_le_bytes(len) as usize];
-    r.read_exact(&mut key)?;
-    r.read_exact(&mut len)?;
-    let mut row = vec![0; u32::from_le_bytes(len) as usize];
-    r.read_exact(&mut row)?;
-    Ok(Some(Head {
-        key,
-        row,
-        run,
-        reverse,
-    }))
-}
-
-fn merge(runs: Vec<std::fs::File>, reverse: bool, out: &mut dyn Write) -> Result<()> {
-    let mut readers: Vec<BufReader<std::fs::File>> = runs
-        .into_iter()
-        .map(|f| BufReader::with_capacity(1 << 16, f))
-        .collect();
-    let mut heap = BinaryHeap::new();
-    for (i, r) in readers.iter_mut().enumerate() {
-        if let Some(h) = read_head(r, i, reverse)? {
-            heap.push(h);
-        }
-    }
-    let mut buf = Vec::with_capacity(1 << 17);
-    while let Some(head) = heap.pop() {
-        buf.extend_from_slice(&head.row);
+    while let Some((_, row)) = sorted.next()? {
+        buf.extend_from_slice(row);
         buf.push(b'\n');
         if buf.len() >= 1 << 16 {
             out.write_all(&buf)?;
             buf.clear();
-        }
-        if let Some(next) = read_head(&mut readers[head.run], head.run, reverse)? {
-            heap.push(next);
         }
     }
     out.write_all(&buf)?;

@@ -1,39 +1,90 @@
 //! `fkit mmap find` and `fkit mmap lines`: parallel scans of a mapped file.
 
-use super::{STREAM_BLOCK, ScanProgress, cores, name_of, open, scan_slices, slices};
+use super::matcher::{Matcher, Syntax, count_lines};
+use super::{STREAM_BLOCK, ScanProgress, cores, line_slices, name_of, open, scan_slices, slices};
 use crate::io::{Exit, Input};
 use crate::io::{MapOrStream, Output};
 use anyhow::{Context, Result};
 use memchr::memmem::Finder;
+use std::ffi::OsString;
 use std::io::{self, Read, Write};
+use std::ops::Range;
 use std::path::PathBuf;
 
-/// Find every occurrence of a byte string (like grep -F -b -o, or grep -c -F).
+/// Find a byte string or regex, as grep -F -b -o, grep -c and rg -c do.
 ///
 /// Prints the byte offset of each match, one per line (--offsets, the
-/// default), or only how many there are (--count). Matches do not overlap:
-/// after a match, the search goes on after its last byte. A mapped file is
-/// searched in slices on all cores (a match across two slices counts once);
-/// so is stdin redirected from a file (`< big.log`); a pipe streams on one
-/// core. Exit status is 0 when something was found,
-/// 1 when nothing was, as grep's.
+/// default), how many matches there are (--count), how many lines match
+/// (--lines, grep -c's count), or the names of the files with a match
+/// (-l). Matches do not overlap: after a match, the search goes on after
+/// its last byte. A mapped file is searched in slices on all cores (a
+/// match across two slices counts once); so is stdin redirected from a
+/// file (`< big.log`); a pipe streams on one core.
+///
+/// The arguments are FILE... PATTERN: the files, then the pattern, as in
+/// `fkit mmap find big.log ERROR`. With -e or -f every argument is a file.
+/// No file, or `-`, reads stdin. With several files each output line
+/// starts with the file's name and a colon, as grep's.
+///
+/// A pattern is a literal byte string unless --regex (the regex crate's
+/// syntax, as rg's). -i, -w, --regex and several patterns search line by
+/// line: a match never spans a newline, as in grep and rg. A pattern with
+/// newlines is several patterns, as in grep.
+///
+/// Exit status is 0 when something was found, 1 when nothing was, 2 on an
+/// error (the other files are still searched), as grep's.
 ///
 /// Examples:
 ///   fkit mmap find big.log 'status=500' --count
+///   fkit mmap find big.log --regex 'ERR[O]R .*timeout' --lines     # rg -c
+///   fkit mmap find -i error --lines a.log b.log                      # grep -ci
+///   fkit mmap find -l -w -e panic -e fatal *.log                     # grep -lw
+///   fkit mmap find -v -f known.txt --lines big.log                   # grep -cvFf
 ///   fkit mmap find disk.img --hex-pattern '55 aa' --offsets --max 5
 ///   fkit mmap find big.log ' ERROR ' --count --json
 #[derive(clap::Args, Debug)]
 #[command(verbatim_doc_comment)]
 pub struct Args {
-    /// File to search; `-` reads stdin.
-    file: PathBuf,
+    /// The files to search, then PATTERN (unless -e or -f gives it).
+    #[arg(value_name = "FILE... PATTERN", required_unless_present_any = ["regexp", "pattern_file"])]
+    args: Vec<OsString>,
 
-    /// The bytes to find, taken literally (see --hex-pattern).
-    pattern: String,
+    /// A pattern to find; repeat for several (any of them matches).
+    #[arg(short = 'e', long, value_name = "PATTERN")]
+    regexp: Vec<OsString>,
+
+    /// Read patterns from FILE, one per line (`-` reads stdin).
+    #[arg(short = 'f', long = "file", value_name = "FILE")]
+    pattern_file: Vec<PathBuf>,
+
+    /// The patterns are regexes (the regex crate's syntax, as rg's).
+    #[arg(short = 'E', long)]
+    regex: bool,
+
+    /// Ignore case (Unicode simple case folding, as rg -i).
+    #[arg(short, long)]
+    ignore_case: bool,
+
+    /// Match whole words only: no letter, digit or `_` right before or
+    /// after the match, as grep -w in the C locale.
+    #[arg(short, long = "word-regexp")]
+    word: bool,
+
+    /// Select the lines that do not match (with --lines or -l), as grep -v.
+    #[arg(short = 'v', long = "invert-match")]
+    invert: bool,
 
     /// Print only the number of matches.
-    #[arg(short, long, conflicts_with = "offsets")]
+    #[arg(short, long, conflicts_with_all = ["offsets", "lines", "files_with_matches"])]
     count: bool,
+
+    /// Print only the number of matching lines, as grep -c and rg -c.
+    #[arg(long, conflicts_with_all = ["offsets", "files_with_matches"])]
+    lines: bool,
+
+    /// Print only the names of the files with a match, as grep -l.
+    #[arg(short = 'l', long, conflicts_with_all = ["offsets", "json", "max"])]
+    files_with_matches: bool,
 
     /// Print the byte offset of every match, one per line (the default).
     #[arg(short, long)]
@@ -43,11 +94,12 @@ pub struct Args {
     #[arg(short = 'x', long)]
     hex_pattern: bool,
 
-    /// Stop after N matches.
+    /// Stop after N matches (N lines with --lines), in each file.
     #[arg(short, long, value_name = "N")]
     max: Option<u64>,
 
-    /// Print a JSON object: file, pattern, count (and offsets unless --count).
+    /// Print a JSON object per file: file, pattern, count or lines (and
+    /// offsets unless --count or --lines).
     #[arg(long)]
     json: bool,
 
@@ -60,37 +112,140 @@ pub struct Args {
     quiet: bool,
 }
 
+/// What is printed for each file.
+#[derive(Clone, Copy, PartialEq)]
+enum Mode {
+    Offsets,
+    Count,
+    Lines,
+    Files,
+}
+
 pub fn run(args: Args) -> Result<()> {
-    let name = name_of(Some(&args.file));
-    let needle = if args.hex_pattern {
-        parse_hex(&args.pattern)?
+    let mode = if args.files_with_matches {
+        Mode::Files
+    } else if args.lines {
+        Mode::Lines
+    } else if args.count {
+        Mode::Count
     } else {
-        args.pattern.as_bytes().to_vec()
+        Mode::Offsets
     };
-    if needle.is_empty() {
+    let by_line = matches!(mode, Mode::Lines | Mode::Files);
+    if args.invert && !by_line {
+        return Err(Exit::usage("-v selects lines: use it with --lines or -l").into());
+    }
+    let (patterns, files) = patterns_and_files(&args)?;
+    if !by_line && patterns.iter().any(|p| p.is_empty()) {
         return Err(Exit::usage("the pattern is empty").into());
     }
-    let max = args.max.unwrap_or(u64::MAX);
+    if by_line && patterns.iter().any(|p| p.contains(&b'\n')) {
+        return Err(Exit::usage("a pattern with a newline byte cannot match within a line").into());
+    }
+    let syntax = Syntax {
+        regex: args.regex,
+        ignore_case: args.ignore_case,
+        word: args.word,
+    };
+    let matcher = Matcher::new(&patterns, &syntax)?;
+    let search = Search {
+        matcher,
+        mode,
+        invert: args.invert,
+        max: args.max.unwrap_or(u64::MAX),
+    };
+    let many = files.len() > 1;
     let mut out = Output::stdout().buffer(1 << 16).create()?;
-    let mut report = Report::new(&mut out, &args, &name, &needle)?;
-    match open(Some(&args.file), args.lock, !args.quiet)? {
-        MapOrStream::Map(map) => {
-            let progress = ScanProgress::new(map.len(), !args.quiet);
-            search_map(&map, &needle, max, &mut report, &progress)?
-        }
-        MapOrStream::Stream(input) => {
-            search_stream(input, &needle, max, &mut report).with_context(|| name.clone())?
+    let (mut found_any, mut failed) = (false, false);
+    for file in &files {
+        let name = name_of(file.as_ref());
+        let prefix = many.then_some(name.as_str());
+        let searched = match open(file.as_ref(), args.lock, !args.quiet) {
+            Ok(input) => {
+                let mut report = Report::new(&mut out, &args, mode, prefix, &name, &patterns)?;
+                search
+                    .input(input, &mut report, &name, !args.quiet)
+                    .map(|()| report)
+            }
+            Err(e) => Err(e),
+        };
+        match searched {
+            Ok(report) => found_any |= report.finish(&name)? > 0,
+            Err(e) if is_broken_pipe(&e) => return Err(e),
+            Err(e) => {
+                // grep goes on with the other files and exits 2.
+                out.flush()?;
+                eprintln!("fkit: mmap: {e:#}");
+                failed = true;
+            }
         }
     }
-    let found = report.finish()?;
     out.flush()?;
-    if found == 0 {
+    if failed {
+        return Err(Exit::silent(2).into());
+    }
+    if !found_any {
         return Err(Exit::silent(1).into());
     }
     Ok(())
 }
 
-/// `deadbeef`, `de ad be ef`, `0xDEAD_BEEF`, `de:ad` → bytes.
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain()
+        .filter_map(|c| c.downcast_ref::<io::Error>())
+        .any(|c| c.kind() == io::ErrorKind::BrokenPipe)
+}
+
+/// The files to search; `None` is stdin.
+type Files = Vec<Option<PathBuf>>;
+
+/// The patterns (from -e, -f or the last argument; newlines split them,
+/// as grep's) and the files (none means stdin).
+fn patterns_and_files(args: &Args) -> Result<(Vec<Vec<u8>>, Files)> {
+    let mut texts: Vec<Vec<u8>> = args
+        .regexp
+        .iter()
+        .map(|p| p.as_encoded_bytes().to_vec())
+        .collect();
+    for path in &args.pattern_file {
+        let mut input = Input::at(Some(path)).open()?;
+        let mut all = Vec::new();
+        input
+            .read_to_end(&mut all)
+            .with_context(|| input.name().to_string())?;
+        if all.last() == Some(&b'\n') {
+            all.pop();
+        }
+        // An empty file has no patterns (it matches nothing), as grep -f.
+        if !all.is_empty() {
+            texts.push(all);
+        }
+    }
+    let mut files: Vec<&OsString> = args.args.iter().collect();
+    if args.regexp.is_empty() && args.pattern_file.is_empty() {
+        let last = files
+            .pop()
+            .ok_or_else(|| Exit::usage("no pattern: give one after the files, or -e/-f"))?;
+        texts.push(last.as_encoded_bytes().to_vec());
+    }
+    let mut patterns = Vec::new();
+    for text in texts {
+        if args.hex_pattern {
+            let text = String::from_utf8_lossy(&text);
+            patterns.push(parse_hex(&text)?);
+        } else {
+            patterns.extend(text.split(|&b| b == b'\n').map(<[u8]>::to_vec));
+        }
+    }
+    let files = if files.is_empty() {
+        vec![None]
+    } else {
+        files.into_iter().map(|f| Some(PathBuf::from(f))).collect()
+    };
+    Ok((patterns, files))
+}
+
+/// `deadbeef`, `de ad be ef`, `0xDEAD_BEEF`, `de:ad`, xxd -p's lines → bytes.
 pub(super) fn parse_hex(text: &str) -> Result<Vec<u8>> {
     let t = text.trim();
     let t = t
@@ -99,7 +254,8 @@ pub(super) fn parse_hex(text: &str) -> Result<Vec<u8>> {
         .unwrap_or(t);
     let digits: Vec<u8> = t
         .bytes()
-        .filter(|b| !matches!(b, b' ' | b'\t' | b':' | b'_' | b'-'))
+        // Whitespace anywhere, so xxd -p's lines are hex too.
+        .filter(|b| !(b.is_ascii_whitespace() || matches!(b, b':' | b'_' | b'-')))
         .collect();
     let value = |d: u8| (d as char).to_digit(16).map(|v| v as u8);
     if !digits.len().is_multiple_of(2) {
@@ -134,62 +290,209 @@ fn self_overlapping(p: &[u8]) -> bool {
     fail.last().is_some_and(|&b| b > 0)
 }
 
-fn search_map(
+/// One search (patterns, mode, -v, --max), applied to each input.
+struct Search {
+    matcher: Matcher,
+    mode: Mode,
+    invert: bool,
+    max: u64,
+}
+
+impl Search {
+    fn input(
+        &self,
+        input: MapOrStream,
+        report: &mut Report,
+        name: &str,
+        progress: bool,
+    ) -> Result<()> {
+        let max = if self.mode == Mode::Files {
+            1
+        } else {
+            self.max
+        };
+        match input {
+            MapOrStream::Map(map) => {
+                let progress = ScanProgress::new(map.len(), progress);
+                match &self.matcher {
+                    Matcher::Literal(finder) if !self.by_line() => {
+                        let needle = finder.needle();
+                        let overlapping = self_overlapping(needle);
+                        let search = |from: usize, end: usize, limit: usize| {
+                            literal_hits(
+                                &map,
+                                finder,
+                                from,
+                                end,
+                                limit,
+                                self.mode == Mode::Offsets,
+                                overlapping,
+                            )
+                        };
+                        search_slices(
+                            &map,
+                            &slices(map.len()),
+                            search,
+                            overlapping,
+                            max,
+                            report,
+                            &progress,
+                        )
+                    }
+                    _ => {
+                        let search = |from: usize, end: usize, limit: usize| {
+                            self.slice(&map, from, end, limit)
+                        };
+                        search_slices(
+                            &map,
+                            &line_slices(&map),
+                            search,
+                            false,
+                            max,
+                            report,
+                            &progress,
+                        )
+                    }
+                }
+            }
+            MapOrStream::Stream(input) => match &self.matcher {
+                Matcher::Literal(finder) if !self.by_line() => {
+                    search_stream(input, finder, max, report)
+                }
+                _ => self.stream_lines(input, max, report),
+            }
+            .with_context(|| name.to_string()),
+        }
+    }
+
+    fn by_line(&self) -> bool {
+        matches!(self.mode, Mode::Lines | Mode::Files)
+    }
+
+    /// Search `hay[from..end]`, a whole number of lines, for at most
+    /// `limit` hits: matching lines (--lines, -l) or matches.
+    fn slice(&self, hay: &[u8], from: usize, end: usize, limit: usize) -> SliceHits {
+        let mut hits = SliceHits::default();
+        if self.by_line() {
+            hits.count = count_lines(&self.matcher, hay, from, end, self.invert, limit as u64);
+            return hits;
+        }
+        let mut at = from;
+        while at < end && (hits.count as usize) < limit {
+            let Some((s, e)) = self.matcher.find(hay, at, end) else {
+                break;
+            };
+            if e == s {
+                // An empty match (`x*`) is no match to print, as grep -o.
+                at = s + 1;
+                continue;
+            }
+            hits.count += 1;
+            if self.mode == Mode::Offsets {
+                hits.offsets.push(s as u64);
+            }
+            at = e;
+        }
+        hits
+    }
+
+    /// Search a stream a block of whole lines at a time, keeping the
+    /// unfinished last line for the next block.
+    fn stream_lines(&self, mut input: Input, max: u64, report: &mut Report) -> Result<()> {
+        let mut buf: Vec<u8> = Vec::with_capacity(2 * STREAM_BLOCK);
+        let mut base = 0u64;
+        loop {
+            let have = buf.len();
+            buf.resize(have + STREAM_BLOCK, 0);
+            let n = read_some(&mut input, &mut buf[have..])?;
+            buf.truncate(have + n);
+            let cut = if n == 0 {
+                buf.len()
+            } else {
+                match memchr::memrchr(b'\n', &buf) {
+                    Some(nl) => nl + 1,
+                    None => continue,
+                }
+            };
+            let hits = self.slice(
+                &buf,
+                0,
+                cut,
+                (max - report.found).min(usize::MAX as u64) as usize,
+            );
+            report.hits(hits, base, max)?;
+            if n == 0 || report.found >= max {
+                return Ok(());
+            }
+            buf.drain(..cut);
+            base += cut as u64;
+        }
+    }
+}
+
+/// The literal's matches that start in `hay[from..end]` (looking past
+/// `end` for one that starts inside), at most `limit` of them unless the
+/// pattern can overlap itself (see [`search_slices`]).
+fn literal_hits(
     hay: &[u8],
-    needle: &[u8],
+    finder: &Finder,
+    from: usize,
+    end: usize,
+    limit: usize,
+    offsets: bool,
+    overlapping: bool,
+) -> SliceHits {
+    let m = finder.needle().len();
+    let window = &hay[from..(end + m - 1).min(hay.len())];
+    let mut hits = SliceHits::default();
+    for p in finder.find_iter(window) {
+        let at = (from + p) as u64;
+        hits.first.get_or_insert(at);
+        hits.last_end = at + m as u64;
+        hits.count += 1;
+        if offsets {
+            hits.offsets.push(at);
+        }
+        // Without self-overlap no later slice looks at this one's last
+        // match, so the search can stop at the limit.
+        if !overlapping && hits.count as usize >= limit {
+            break;
+        }
+    }
+    hits
+}
+
+/// Search the slices `parts` of `hay` on all cores with `search(from, end,
+/// limit)` and report the hits in order, at most `max` of them.
+///
+/// A literal's slices each own the matches that start inside them and
+/// look m - 1 bytes past their end for them, so a match across a boundary
+/// is found exactly once. A pattern that can overlap itself (`aa`, `abab`)
+/// makes the slices depend on each other: which matches count is decided
+/// from the start of the file. So each slice also reports where its first
+/// match starts, and one that begins inside the previous slice's last
+/// match is searched again from that match's end, in order (rare: only at
+/// a boundary a match straddles).
+fn search_slices(
+    hay: &[u8],
+    parts: &[Range<usize>],
+    search: impl Fn(usize, usize, usize) -> SliceHits + Sync,
+    overlapping: bool,
     max: u64,
     report: &mut Report,
     progress: &ScanProgress,
 ) -> Result<()> {
-    let finder = Finder::new(needle);
-    let m = needle.len();
-    if hay.len() < 2 * m {
-        for pos in finder.find_iter(hay) {
-            if report.found >= max {
-                break;
-            }
-            report.offset(pos as u64)?;
-        }
+    if hay.is_empty() {
         return Ok(());
     }
-    // Each slice owns the matches that start inside it and looks m - 1
-    // bytes past its end for them, so a match across a boundary is found
-    // exactly once. A pattern that can overlap itself (`aa`, `abab`) makes
-    // the slices depend on each other: which matches count is decided from
-    // the start of the file. So each slice also reports where its first
-    // match starts, and one that begins inside the previous slice's last
-    // match is searched again from that match's end, in order (rare: only
-    // at a boundary a match straddles).
-    let overlapping = self_overlapping(needle);
-    let parts = slices(hay.len());
     let threads = cores();
-    let counting = report.counting_only;
-    let search = |from: usize, end: usize, limit: usize| -> SliceHits {
-        let window = &hay[from..(end + m - 1).min(hay.len())];
-        let mut hits = SliceHits::default();
-        for p in finder.find_iter(window) {
-            let at = (from + p) as u64;
-            hits.first.get_or_insert(at);
-            hits.last_end = at + m as u64;
-            hits.count += 1;
-            if !counting {
-                hits.offsets.push(at);
-            }
-            // Without self-overlap no later slice looks at this one's last
-            // match, so the search can stop at the limit.
-            if !overlapping && hits.count as usize >= limit {
-                break;
-            }
-        }
-        hits
-    };
     // Slices go in ordered batches: offsets print in order, the work stays
     // parallel, and --max stops the scan early.
     // A batch is at least a few slices per core and about 256 MiB, which
     // bounds the offsets held at once and the threads started per batch.
     let slice_len = parts.first().map_or(1, |r| r.len().max(1));
     let per_batch = (threads * 2).max((256 << 20) / slice_len);
-    let limit = if counting {
+    let limit = if report.counting_only && report.mode != Mode::Files {
         usize::MAX
     } else {
         max.min(usize::MAX as u64) as usize
@@ -208,16 +511,7 @@ fn search_map(
             if hits.count > 0 {
                 prev_end = hits.last_end;
             }
-            if report.counting_only {
-                report.add_count(hits.count.min(max - report.found));
-            } else {
-                for pos in hits.offsets {
-                    if report.found >= max {
-                        break;
-                    }
-                    report.offset(pos)?;
-                }
-            }
+            report.hits(hits, 0, max)?;
         }
         if report.found >= max {
             break;
@@ -229,33 +523,37 @@ fn search_map(
 /// What one slice's search found.
 #[derive(Default)]
 struct SliceHits {
+    /// Matches, or matching lines (--lines, -l).
     count: u64,
-    /// Where the first match starts.
+    /// Where the first match starts (literals only).
     first: Option<u64>,
-    /// Where the last match ends.
+    /// Where the last match ends (literals only).
     last_end: u64,
-    /// Every match's offset, unless only counting.
+    /// Every match's offset, when they are printed.
     offsets: Vec<u64>,
 }
 
-/// Search a stream block by block, keeping the last m - 1 bytes of each
-/// block so a match across two reads is found.
-fn search_stream(mut input: Input, needle: &[u8], max: u64, report: &mut Report) -> Result<()> {
-    let finder = Finder::new(needle);
-    let m = needle.len();
+fn read_some(input: &mut Input, buf: &mut [u8]) -> io::Result<usize> {
+    loop {
+        match input.read(buf) {
+            Ok(n) => return Ok(n),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// Search a stream block by block for a literal, keeping the last m - 1
+/// bytes of each block so a match across two reads is found.
+fn search_stream(mut input: Input, finder: &Finder, max: u64, report: &mut Report) -> Result<()> {
+    let m = finder.needle().len();
     let mut buf: Vec<u8> = Vec::with_capacity(STREAM_BLOCK + m);
     // Absolute offset of buf[0]; no match may start before `next`.
     let (mut base, mut next) = (0u64, 0u64);
     loop {
         let have = buf.len();
         buf.resize(have + STREAM_BLOCK, 0);
-        let n = loop {
-            match input.read(&mut buf[have..]) {
-                Ok(n) => break n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(e.into()),
-            }
-        };
+        let n = read_some(&mut input, &mut buf[have..])?;
         buf.truncate(have + n);
         let from = next.saturating_sub(base) as usize;
         for pos in finder.find_iter(&buf[from..]) {
@@ -279,42 +577,74 @@ fn search_stream(mut input: Input, needle: &[u8], max: u64, report: &mut Report)
     }
 }
 
-/// Prints matches as they are found: offsets, a count, or JSON.
+/// Prints one file's result as it is found: offsets, a count, a file
+/// name, or JSON; with several files, each line starts with `name:`.
 struct Report<'a> {
     out: &'a mut dyn Write,
+    mode: Mode,
     counting_only: bool,
     json: bool,
+    /// The file's name, when lines are prefixed with it.
+    prefix: Option<&'a str>,
     found: u64,
 }
 
 impl<'a> Report<'a> {
-    fn new(out: &'a mut dyn Write, args: &Args, name: &str, needle: &[u8]) -> Result<Report<'a>> {
+    fn new(
+        out: &'a mut dyn Write,
+        args: &Args,
+        mode: Mode,
+        prefix: Option<&'a str>,
+        name: &str,
+        patterns: &[Vec<u8>],
+    ) -> Result<Report<'a>> {
         if args.json {
-            let pattern = match std::str::from_utf8(needle) {
+            let text = |p: &Vec<u8>| match std::str::from_utf8(p) {
                 Ok(text) if !args.hex_pattern => serde_json::Value::from(text),
                 _ => serde_json::Value::from(
-                    needle
-                        .iter()
-                        .map(|b| format!("{b:02x}"))
-                        .collect::<String>(),
+                    p.iter().map(|b| format!("{b:02x}")).collect::<String>(),
+                ),
+            };
+            let pattern = match patterns {
+                [one] => format!("\"pattern\":{}", text(one)),
+                _ => format!(
+                    "\"patterns\":{}",
+                    serde_json::Value::from(patterns.iter().map(text).collect::<Vec<_>>())
                 ),
             };
             write!(
                 out,
-                "{{\"file\":{},\"pattern\":{pattern},\"hex\":{}",
+                "{{\"file\":{},{pattern},\"hex\":{}",
                 serde_json::Value::from(name),
                 args.hex_pattern
             )?;
-            if !args.count {
+            if mode == Mode::Offsets {
                 write!(out, ",\"offsets\":[")?;
             }
         }
         Ok(Report {
             out,
-            counting_only: args.count,
+            mode,
+            counting_only: mode != Mode::Offsets,
             json: args.json,
+            prefix,
             found: 0,
         })
+    }
+
+    /// A slice's hits, its offsets relative to `base`; at most `max` in all.
+    fn hits(&mut self, hits: SliceHits, base: u64, max: u64) -> io::Result<()> {
+        if self.counting_only {
+            self.found += hits.count.min(max - self.found);
+            return Ok(());
+        }
+        for pos in hits.offsets {
+            if self.found >= max {
+                break;
+            }
+            self.offset(base + pos)?;
+        }
+        Ok(())
     }
 
     fn offset(&mut self, at: u64) -> io::Result<()> {
@@ -325,6 +655,9 @@ impl<'a> Report<'a> {
                 }
                 write!(self.out, "{at}")?;
             } else {
+                if let Some(name) = self.prefix {
+                    write!(self.out, "{name}:")?;
+                }
                 writeln!(self.out, "{at}")?;
             }
         }
@@ -332,17 +665,27 @@ impl<'a> Report<'a> {
         Ok(())
     }
 
-    fn add_count(&mut self, n: u64) {
-        self.found += n;
-    }
-
-    fn finish(self) -> Result<u64> {
+    /// End the file's report; the number found.
+    fn finish(self, name: &str) -> Result<u64> {
         if self.json {
-            if !self.counting_only {
-                self.out.write_all(b"]")?;
+            match self.mode {
+                Mode::Offsets => self.out.write_all(b"]")?,
+                Mode::Lines => write!(self.out, ",\"lines\":{}", self.found)?,
+                _ => {}
             }
-            writeln!(self.out, ",\"count\":{}}}", self.found)?;
+            if self.mode == Mode::Lines {
+                writeln!(self.out, "}}")?;
+            } else {
+                writeln!(self.out, ",\"count\":{}}}", self.found)?;
+            }
+        } else if self.mode == Mode::Files {
+            if self.found > 0 {
+                writeln!(self.out, "{name}")?;
+            }
         } else if self.counting_only {
+            if let Some(name) = self.prefix {
+                write!(self.out, "{name}:")?;
+            }
             writeln!(self.out, "{}", self.found)?;
         }
         Ok(self.found)

@@ -1,8 +1,12 @@
-//! `fkit mmap`: view, search, count lines and patch bytes through a memory map.
+//! `fkit mmap`: view, search, count lines and patch bytes through a memory map
+//! (and `unview`, which turns a dump back into bytes).
 
 mod find;
+mod folded;
 mod lines;
+mod matcher;
 mod patch;
+mod unview;
 mod view;
 
 use crate::io::{Input, MapOrStream, Progress};
@@ -32,6 +36,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 ///   fkit mmap find disk.img --hex-pattern '55aa' --offsets --max 10
 ///   fkit mmap lines big.log                                # like wc -l
 ///   fkit mmap patch disk.img --offset 0x1fe --hex 55aa --backup
+///   fkit mmap view -p key.bin | fkit mmap unview -p > key.copy   # like xxd -p | xxd -r -p
 #[derive(clap::Args, Debug)]
 #[command(verbatim_doc_comment)]
 pub struct Args {
@@ -45,6 +50,7 @@ enum Action {
     Find(find::Args),
     Lines(lines::Args),
     Patch(patch::Args),
+    Unview(unview::Args),
 }
 
 pub fn run(args: Args) -> Result<()> {
@@ -53,6 +59,7 @@ pub fn run(args: Args) -> Result<()> {
         Action::Find(a) => find::run(a),
         Action::Lines(a) => lines::run(a),
         Action::Patch(a) => patch::run(a),
+        Action::Unview(a) => unview::run(a),
     }
 }
 
@@ -143,6 +150,26 @@ fn slices(len: usize) -> Vec<Range<usize>> {
     (0..len.div_ceil(size))
         .map(|i| i * size..((i + 1) * size).min(len))
         .collect()
+}
+
+/// `0..len` in slices for [`scan_slices`], each boundary moved to just
+/// after the next newline, so every slice holds whole lines.
+pub(super) fn line_slices(hay: &[u8]) -> Vec<Range<usize>> {
+    let mut parts = Vec::new();
+    let mut start = 0;
+    for r in slices(hay.len()) {
+        if r.end <= start {
+            continue;
+        }
+        let end = if hay[r.end - 1] == b'\n' {
+            r.end
+        } else {
+            memchr::memchr(b'\n', &hay[r.end..]).map_or(hay.len(), |nl| r.end + nl + 1)
+        };
+        parts.push(start..end);
+        start = end;
+    }
+    parts
 }
 
 #[cfg(test)]

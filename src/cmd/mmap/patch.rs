@@ -20,6 +20,7 @@ use std::path::{Path, PathBuf};
 ///   fkit mmap patch disk.img --offset 0x1fe --hex 55aa --backup
 ///   fkit mmap patch app.cfg --offset 120 --data 'debug=1' --lock
 ///   fkit mmap patch disk.img --offset 0x1fe --from disk.img.patch-510.bak
+///   fkit mmap patch fw.bin --offset 0x40 --hex "$(xxd -p patch.bin)"
 #[derive(clap::Args, Debug)]
 #[command(verbatim_doc_comment)]
 pub struct Args {
@@ -34,7 +35,7 @@ pub struct Args {
     #[arg(short, long, value_name = "STRING", group = "bytes", required = true)]
     data: Option<String>,
 
-    /// The new bytes, as hex: `55aa`, `de ad be ef`.
+    /// The new bytes, as hex: `55aa`, `de ad be ef`, xxd -p's plain dump.
     #[arg(short = 'x', long, value_name = "HEX", group = "bytes")]
     hex: Option<String>,
 

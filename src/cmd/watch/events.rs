@@ -16,6 +16,8 @@ pub(super) struct WatchEvent {
     pub(super) path: Option<PathBuf>,
     /// A rename's (or a save's) old name.
     pub(super) from: Option<PathBuf>,
+    /// About a directory (inotifywait's ISDIR), where the backend tells.
+    pub(super) is_dir: bool,
 }
 
 /// A change as a backend saw it, with paths spelled as the user would.
@@ -29,6 +31,7 @@ pub(super) enum Change {
     MovedFrom {
         path: PathBuf,
         cookie: usize,
+        is_dir: bool,
     },
     /// The second half of a rename (cookie: its first half), or a move in
     /// from outside.
@@ -40,10 +43,20 @@ pub(super) enum Change {
     /// A watched directory itself was moved (inotify's IN_MOVE_SELF).
     SelfMoved(PathBuf),
     Modified(PathBuf),
-    Attrib(PathBuf),
+    /// What fkit reports as it is and keeps no track of: attributes
+    /// changed (attrib), a read (access), an open, a close unwritten
+    /// (close_nowrite).
+    Noticed {
+        kind: Kind,
+        path: PathBuf,
+        is_dir: bool,
+    },
     /// A file opened for writing was closed: its write session ended.
     ClosedWrite(PathBuf),
-    Removed(PathBuf),
+    Removed {
+        path: PathBuf,
+        is_dir: bool,
+    },
     /// The kernel's queue overflowed: changes were lost.
     Overflow,
 }
@@ -73,9 +86,9 @@ pub(super) struct Tracker {
     pub(super) now: SystemTime,
     /// Files known to exist: a rename onto one of them replaces it (a save).
     files: BTreeSet<PathBuf>,
-    /// The first half of a rename (path, cookie), until its second half
-    /// arrives.
-    pending_from: Option<(PathBuf, usize)>,
+    /// The first half of a rename (path, cookie, is a directory), until
+    /// its second half arrives.
+    pending_from: Option<(PathBuf, usize, bool)>,
     /// The last file created or modified, to report one modify per write
     /// session rather than one per write(2).
     writing: Session,
@@ -152,7 +165,7 @@ impl Tracker {
                 continue;
             }
             self.synthetic.insert(path.clone());
-            self.emit(scope, out, Kind::Create, path, None);
+            self.emit(scope, out, Kind::Create, path, None, is_dir);
         }
     }
 
@@ -164,11 +177,17 @@ impl Tracker {
         self.seen_new.clear();
     }
 
+    /// A backend that sees no closes (polling): a write session ends with
+    /// each look, so that the next look's change is reported too.
+    pub(super) fn writes_ended(&mut self) {
+        self.writing.end();
+    }
+
     fn flush_rename(&mut self, scope: &Scope, out: &mut Vec<WatchEvent>) {
-        if let Some((from, _)) = self.pending_from.take() {
+        if let Some((from, _, is_dir)) = self.pending_from.take() {
             forget_files(&mut self.files, &from);
             self.ops.push(WatchOp::Gone(from.clone()));
-            self.emit(scope, out, Kind::Remove, from, None);
+            self.emit(scope, out, Kind::Remove, from, None, is_dir);
         }
     }
 
@@ -177,7 +196,7 @@ impl Tracker {
     pub(super) fn handle(&mut self, change: Change, scope: &Scope, out: &mut Vec<WatchEvent>) {
         let now = self.now;
         // The second half of a rename follows its first half at once.
-        if let Some((_, cookie)) = &self.pending_from {
+        if let Some((_, cookie, _)) = &self.pending_from {
             let pairs = matches!(&change,
                 Change::MovedTo { cookie: Some(c), .. } if c == cookie);
             if !pairs {
@@ -191,6 +210,7 @@ impl Tracker {
                     kind: Kind::Overflow,
                     path: None,
                     from: None,
+                    is_dir: false,
                 });
             }
             Change::Created { path, is_dir } => {
@@ -213,16 +233,20 @@ impl Tracker {
                     self.files.insert(path.clone());
                 }
                 self.writing.start(&path, now);
-                self.emit(scope, out, Kind::Create, path, None);
+                self.emit(scope, out, Kind::Create, path, None, is_dir);
             }
-            Change::MovedFrom { path, cookie } => self.pending_from = Some((path, cookie)),
+            Change::MovedFrom {
+                path,
+                cookie,
+                is_dir,
+            } => self.pending_from = Some((path, cookie, is_dir)),
             Change::SelfMoved(path) => {
                 // Only news for a watched root: a directory below one is
                 // reported by its parent's events.
                 if scope.is_root_dir(&path) {
                     self.live_roots = self.live_roots.saturating_sub(1);
                     self.ops.push(WatchOp::Gone(path.clone()));
-                    self.emit(scope, out, Kind::Remove, path.clone(), None);
+                    self.emit(scope, out, Kind::Remove, path.clone(), None, true);
                     eprintln!(
                         "fkit: watch: {}: watched directory was moved away",
                         shown(&path)
@@ -235,7 +259,7 @@ impl Tracker {
                 is_dir,
             } => {
                 let from = match self.pending_from.take() {
-                    Some((from, c)) if cookie == Some(c) => Some(from),
+                    Some((from, c, _)) if cookie == Some(c) => Some(from),
                     other => {
                         self.pending_from = other;
                         None
@@ -262,27 +286,29 @@ impl Tracker {
                 self.writing.end();
                 match from {
                     Some(from) if replaced => {
-                        self.emit(scope, out, Kind::Modify, path, Some(from));
+                        self.emit(scope, out, Kind::Modify, path, Some(from), false);
                     }
-                    Some(from) => self.emit(scope, out, Kind::Rename, path, Some(from)),
+                    Some(from) => self.emit(scope, out, Kind::Rename, path, Some(from), is_dir),
                     // Moved in from outside: new here.
-                    None => self.emit(scope, out, Kind::Create, path, None),
+                    None => self.emit(scope, out, Kind::Create, path, None, is_dir),
                 }
             }
-            Change::Attrib(path) => self.emit(scope, out, Kind::Attrib, path, None),
+            Change::Noticed { kind, path, is_dir } => {
+                self.emit(scope, out, kind, path, None, is_dir)
+            }
             Change::Modified(path) => {
                 if !self.writing.goes_on(&path, now) {
                     self.writing.start(&path, now);
-                    self.emit(scope, out, Kind::Modify, path, None);
+                    self.emit(scope, out, Kind::Modify, path, None, false);
                 }
             }
             Change::ClosedWrite(path) => {
                 if self.writing.is(&path) {
                     self.writing.end();
                 }
-                self.emit(scope, out, Kind::CloseWrite, path, None);
+                self.emit(scope, out, Kind::CloseWrite, path, None, false);
             }
-            Change::Removed(path) => {
+            Change::Removed { path, is_dir } => {
                 forget_files(&mut self.files, &path);
                 // A directory's own delete and its parent's: report once.
                 let double = self
@@ -298,7 +324,7 @@ impl Tracker {
                             shown(&path)
                         );
                     }
-                    self.emit(scope, out, Kind::Remove, path, None);
+                    self.emit(scope, out, Kind::Remove, path, None, is_dir);
                 }
             }
         }
@@ -312,6 +338,7 @@ impl Tracker {
         kind: Kind,
         path: PathBuf,
         from: Option<PathBuf>,
+        is_dir: bool,
     ) {
         if !scope.kinds.contains(kind) {
             return;
@@ -324,6 +351,7 @@ impl Tracker {
             kind,
             path: Some(path),
             from,
+            is_dir,
         };
         // Only removes are compared (see `last`): no need to copy others.
         if kind == Kind::Remove || self.last.is_some() {
@@ -426,6 +454,7 @@ mod tests {
         Change::MovedFrom {
             path: path.into(),
             cookie,
+            is_dir: false,
         }
     }
 
@@ -438,6 +467,7 @@ mod tests {
             kind,
             path: Some(path.into()),
             from: from.map(PathBuf::from),
+            is_dir: false,
         }
     }
 
@@ -462,7 +492,11 @@ mod tests {
             is_dir: true,
         };
         c.handle(to, &s, &mut out);
-        assert_eq!(out, [event(Kind::Rename, "w/b", Some("w/a"))]);
+        let renamed = WatchEvent {
+            is_dir: true,
+            ..event(Kind::Rename, "w/b", Some("w/a"))
+        };
+        assert_eq!(out, [renamed]);
         let moved = WatchOp::Moved {
             from: "w/a".into(),
             to: "w/b".into(),

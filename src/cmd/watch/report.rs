@@ -4,6 +4,7 @@
 use super::events::WatchEvent;
 use super::kind::Kind;
 use super::scope::Shown;
+use super::template::Template;
 use crate::io::Output;
 use anyhow::Result;
 use std::collections::HashSet;
@@ -11,10 +12,31 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+/// How events are printed.
 pub(super) enum Format {
+    /// `<time> <kind> <path>`.
     Text,
+    /// One JSON object a line.
     Json,
+    /// As inotifywait prints them: --format with `%` conversions, --csv.
+    Inotifywait(Box<Template>),
+}
+
+impl Format {
+    /// `--format`: text, json, or a template with inotifywait's
+    /// conversions.
+    pub(super) fn parse(text: &str) -> Result<Format> {
+        match text {
+            "text" => Ok(Format::Text),
+            "json" => Ok(Format::Json),
+            t if t.contains('%') => Ok(Format::Inotifywait(Box::new(Template::parse(t)?))),
+            _ => Err(crate::io::Exit::usage(format!(
+                "bad --format \"{text}\": text, json, or a template with \
+                 inotifywait's conversions (%w %f %e %T)"
+            ))
+            .into()),
+        }
+    }
 }
 
 /// Prints events, or gathers a burst of them for --debounce and --exec.
@@ -34,6 +56,9 @@ pub(super) struct Reporter {
     changed: Vec<PathBuf>,
     in_changed: HashSet<PathBuf>,
     for_exec: bool,
+    /// --emit-events: the events since the last --exec run, each once,
+    /// with the time each was read.
+    run_events: Option<Vec<(SystemTime, WatchEvent)>>,
 }
 
 impl Reporter {
@@ -56,7 +81,15 @@ impl Reporter {
             changed: Vec::new(),
             in_changed: HashSet::new(),
             for_exec,
+            run_events: None,
         })
+    }
+
+    /// Also keep the events themselves for the next --exec run
+    /// (--emit-events), not only the changed paths.
+    pub(super) fn keep_run_events(mut self, yes: bool) -> Reporter {
+        self.run_events = yes.then(Vec::new);
+        self
     }
 
     /// Print events (read at `now`), or gather them; true if anything
@@ -67,7 +100,7 @@ impl Reporter {
         }
         self.seen_any = true;
         if !self.immediate {
-            self.collect(events);
+            self.collect(events, now);
         } else if self.once {
             self.done = true;
             self.print(&events[..1], now)?;
@@ -100,7 +133,7 @@ impl Reporter {
         let time = stamp(now);
         let out = &mut self.out;
         for event in events {
-            match self.format {
+            match &mut self.format {
                 // Byte slices into the buffer: this runs between the
                 // kernel's event and the printed line.
                 Format::Text => {
@@ -120,25 +153,22 @@ impl Reporter {
                     }
                     out.write_all(b"\n")?;
                 }
-                Format::Json => {
-                    let line = JsonLine {
-                        time: std::str::from_utf8(&time).unwrap_or_default(),
-                        kind: event.kind.name(),
-                        path: event.path.as_deref().map(Shown),
-                        from: event.from.as_deref().map(Shown),
-                    };
-                    serde_json::to_writer(&mut *out, &line)?;
-                    out.write_all(b"\n")?;
-                }
+                Format::Json => write_json(out, &time, event)?,
+                Format::Inotifywait(template) => template.write(out, event, now)?,
             }
         }
         out.flush()?;
         Ok(())
     }
 
-    fn collect(&mut self, events: &[WatchEvent]) {
+    fn collect(&mut self, events: &[WatchEvent], now: SystemTime) {
         for event in events {
             if self.for_exec {
+                if let Some(kept) = &mut self.run_events
+                    && self.in_burst.insert(event.clone())
+                {
+                    kept.push((now, event.clone()));
+                }
                 // A saved file's temporary name is gone: not worth passing on.
                 if let Some(from) = &event.from
                     && event.kind == Kind::Modify
@@ -170,6 +200,23 @@ impl Reporter {
         std::mem::take(&mut self.changed)
     }
 
+    /// A burst the command will not see (--on-busy do-nothing or signal
+    /// while it runs): its changes are forgotten.
+    pub(super) fn forget_changes(&mut self) {
+        self.take_changed();
+        self.take_run_events();
+    }
+
+    /// The events since the last --exec run (with --emit-events), each
+    /// once, with the time each was read.
+    pub(super) fn take_run_events(&mut self) -> Vec<(SystemTime, WatchEvent)> {
+        self.in_burst.clear();
+        self.run_events
+            .as_mut()
+            .map(std::mem::take)
+            .unwrap_or_default()
+    }
+
     /// --clear: an empty screen for the next --exec run.
     pub(super) fn clear_screen(&mut self) -> Result<()> {
         self.out.write_all(b"\x1b[2J\x1b[3J\x1b[H")?;
@@ -185,6 +232,20 @@ struct JsonLine<'a> {
     kind: &'a str,
     path: Option<Shown<'a>>,
     from: Option<Shown<'a>>,
+}
+
+/// `event` as one line of --format json (and of --emit-events), read at
+/// `time` (as [`stamp`] gives it).
+pub(super) fn write_json(out: &mut impl Write, time: &[u8], event: &WatchEvent) -> Result<()> {
+    let line = JsonLine {
+        time: std::str::from_utf8(time).unwrap_or_default(),
+        kind: event.kind.name(),
+        path: event.path.as_deref().map(Shown),
+        from: event.from.as_deref().map(Shown),
+    };
+    serde_json::to_writer(&mut *out, &line)?;
+    out.write_all(b"\n")?;
+    Ok(())
 }
 
 /// A path in text output: its bytes as the kernel has them on Unix (as
@@ -203,7 +264,7 @@ fn write_path(out: &mut impl Write, path: &Path) -> io::Result<()> {
 }
 
 /// `now` in RFC 3339, UTC, with milliseconds (`2026-11-25T14:51:31.716Z`).
-fn stamp(now: SystemTime) -> [u8; 24] {
+pub(super) fn stamp(now: SystemTime) -> [u8; 24] {
     let since = now.duration_since(UNIX_EPOCH).unwrap_or_default();
     crate::io::time::rfc3339_millis(i64::try_from(since.as_millis()).unwrap_or(0))
 }

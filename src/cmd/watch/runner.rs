@@ -5,15 +5,17 @@
 //! What depends on the platform (the default shell) is kept to the small
 //! function at the end; process groups and signals are `io::child`'s.
 
-use super::report::Reporter;
+use super::events::WatchEvent;
+use super::report::{Reporter, stamp, write_json};
 use super::scope::shown;
+use crate::io::Output;
 use crate::io::child::{Child, Running};
 use anyhow::{Context, Result};
 use crossbeam_channel::Receiver;
 use std::ffi::OsString;
-use std::io;
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 /// What runs: a program with its arguments, or a string for a shell.
@@ -42,6 +44,16 @@ pub(super) enum OnBusy {
     Signal,
 }
 
+/// Where --emit-events puts the events that led to a run (as watchexec's
+/// --emit-events-to json-stdio and json-file do).
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum EmitEvents {
+    /// On the command's stdin, one JSON line each, then closed.
+    Stdin,
+    /// In a file whose path is in FKIT_EVENTS_FILE, one JSON line each.
+    File,
+}
+
 /// Runs the command, one run at a time.
 pub(super) struct Runner {
     program: Program,
@@ -57,6 +69,11 @@ pub(super) struct Runner {
     workdir: Option<PathBuf>,
     /// What `{}` stands for when no path changed (the first run).
     roots: Vec<PathBuf>,
+    /// --emit-events.
+    emit: Option<EmitEvents>,
+    /// --emit-events file: a directory of fkit's own, removed when the
+    /// watch ends, where each run's events replace the last run's.
+    events_dir: Option<tempfile::TempDir>,
     /// The running command, the leader of its own process group (so that
     /// a stop reaches all it started), waited for on a thread of its own.
     running: Option<Running>,
@@ -84,6 +101,8 @@ impl Runner {
             env: Vec::new(),
             workdir: None,
             roots: Vec::new(),
+            emit: None,
+            events_dir: None,
             running: None,
             idle: crossbeam_channel::never(),
             pending: true,
@@ -133,6 +152,31 @@ impl Runner {
     pub(super) fn roots(mut self, roots: Vec<PathBuf>) -> Runner {
         self.roots = roots;
         self
+    }
+
+    /// Give the command the events that led to each run (--emit-events).
+    pub(super) fn emit_events(mut self, emit: Option<EmitEvents>) -> Result<Runner> {
+        if emit == Some(EmitEvents::File) {
+            let dir = tempfile::Builder::new()
+                .prefix("fkit-watch-")
+                .tempdir()
+                .context("cannot create a directory for --emit-events file")?;
+            // Removed when the watch ends (dropped), or by a signal that
+            // ends fkit while no command runs.
+            crate::io::signal::remove_on_interrupt(dir.path());
+            self.events_dir = Some(dir);
+        }
+        self.emit = emit;
+        Ok(self)
+    }
+
+    /// A path as the command is given it: absolute with --workdir
+    /// (relative, it would name another file from there).
+    fn placed(&self, path: &Path) -> PathBuf {
+        match &self.workdir {
+            Some(_) => std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf()),
+            None => path.to_path_buf(),
+        }
     }
 
     /// The exit code of a run, when it ends: pass it to [`Runner::finished`].
@@ -190,16 +234,9 @@ impl Runner {
             reporter.clear_screen()?;
         }
         let changed = reporter.take_changed();
-        // Relative paths would name other files from another directory.
-        let place = |paths: &[PathBuf]| -> Vec<PathBuf> {
-            match &self.workdir {
-                Some(_) => paths
-                    .iter()
-                    .map(|p| std::path::absolute(p).unwrap_or_else(|_| p.clone()))
-                    .collect(),
-                None => paths.to_vec(),
-            }
-        };
+        let events = reporter.take_run_events();
+        let place =
+            |paths: &[PathBuf]| -> Vec<PathBuf> { paths.iter().map(|p| self.placed(p)).collect() };
         let paths = place(&changed);
         let mut command = match &self.program {
             Program::Args(args) => {
@@ -225,11 +262,51 @@ impl Runner {
         if let Some(dir) = &self.workdir {
             command.current_dir(dir);
         }
-        let child = Child::spawn_group(&mut command)
+        let lines = match self.emit {
+            Some(_) => self.event_lines(&events)?,
+            None => Vec::new(),
+        };
+        if let Some(dir) = &self.events_dir {
+            // Replaced whole (written aside, renamed over): a command of
+            // the last run still reading its file keeps the old one.
+            let path = dir.path().join("events.jsonl");
+            // (Not synced: a scratch file, gone when fkit ends.)
+            let mut file = Output::to(Some(&path)).force(true).sync(false).create()?;
+            file.write_all(&lines)?;
+            file.finish()?;
+            command.env("FKIT_EVENTS_FILE", &path);
+        }
+        if self.emit == Some(EmitEvents::Stdin) {
+            command.stdin(Stdio::piped());
+        }
+        let mut child = Child::spawn_group(&mut command)
             .with_context(|| format!("cannot run {}", self.program))?;
+        if let Some(mut stdin) = child.take_stdin() {
+            // On a thread of its own: a command that reads slowly, or not
+            // at all, must not hold up the watch. A command that exits
+            // without reading all is its own business (EPIPE is ignored).
+            std::thread::spawn(move || {
+                let _ = stdin.write_all(&lines);
+            });
+        }
         self.running = Some(child.wait_on_thread());
         self.runs += 1;
         Ok(())
+    }
+
+    /// The events as JSON lines, their paths as the command is given them.
+    fn event_lines(&self, events: &[(std::time::SystemTime, WatchEvent)]) -> Result<Vec<u8>> {
+        let mut lines = Vec::new();
+        for (time, event) in events {
+            let event = WatchEvent {
+                kind: event.kind,
+                path: event.path.as_deref().map(|p| self.placed(p)),
+                from: event.from.as_deref().map(|p| self.placed(p)),
+                is_dir: event.is_dir,
+            };
+            write_json(&mut lines, &stamp(*time), &event)?;
+        }
+        Ok(lines)
     }
 
     /// Stop a running command and all it started: `sig`, up to

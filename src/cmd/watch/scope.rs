@@ -6,6 +6,7 @@ use crate::io::Exit;
 use anyhow::{Context, Result};
 use globset::{Glob, GlobSet, GlobSetBuilder};
 use ignore::gitignore::{Gitignore, GitignoreBuilder};
+use regex::bytes::RegexSet;
 use std::collections::HashMap;
 use std::fmt;
 use std::path::{Component, Path, PathBuf};
@@ -15,6 +16,8 @@ use std::sync::{Arc, Mutex};
 pub(super) struct Root {
     /// As given, without `./` parts ("" for the current directory).
     pub(super) path: PathBuf,
+    /// As typed (`./d/`), for inotifywait's %w, which keeps the spelling.
+    pub(super) typed: PathBuf,
     /// Absolute, as notify reports paths under it.
     #[cfg_attr(all(target_os = "linux", not(test)), allow(dead_code))]
     pub(super) abs: PathBuf,
@@ -34,6 +37,7 @@ impl Root {
             let meta = std::fs::metadata(path).with_context(|| path.display().to_string())?;
             roots.push(Root {
                 path: normal(path),
+                typed: path.clone(),
                 abs: normal(&cwd.join(path)),
                 is_dir: meta.is_dir(),
                 gitignore: (gitignore && meta.is_dir()).then(|| gitignore_of(path)),
@@ -65,6 +69,12 @@ pub(super) struct Scope {
     ignore_files: Option<Gitignore>,
     /// Leave out version-control directories (not --include-vcs).
     hide_vcs: bool,
+    /// --include, --includei: only paths one of these matches.
+    include: Option<RegexSet>,
+    /// --exclude, --excludei: leave out paths one of these matches.
+    exclude: Option<RegexSet>,
+    /// `@PATH` (--fromfile, or an argument): left out with all under it.
+    excluded: Vec<PathBuf>,
     /// Every path under a root is reported: no globs, no ignores, no
     /// watched files (so no neighbours of theirs to leave out).
     everything: bool,
@@ -94,6 +104,9 @@ impl Scope {
             recursive,
             ignore_files: None,
             hide_vcs: false,
+            include: None,
+            exclude: None,
+            excluded: Vec::new(),
             everything,
         }
     }
@@ -104,6 +117,23 @@ impl Scope {
         self.hide_vcs = !include_vcs;
         self.everything &= files.is_none() && include_vcs;
         self.ignore_files = files;
+        self
+    }
+
+    /// Also only what `include` matches, and not what `exclude` matches
+    /// (regular expressions on the path, a directory's also with a `/` at
+    /// the end, as inotifywait matches them), nor the paths `excluded` (and all
+    /// under them) unless given as roots.
+    pub(super) fn filtering(
+        mut self,
+        include: Option<RegexSet>,
+        exclude: Option<RegexSet>,
+        excluded: Vec<PathBuf>,
+    ) -> Scope {
+        self.everything &= include.is_none() && exclude.is_none() && excluded.is_empty();
+        self.include = include;
+        self.exclude = exclude;
+        self.excluded = excluded.iter().map(|p| normal(p)).collect();
         self
     }
 
@@ -140,6 +170,20 @@ impl Scope {
             return false;
         };
         let rel = path.strip_prefix(&root.path).unwrap_or(path);
+        // (A path given and also excluded is watched, as in inotifywait.)
+        if !self.excluded.is_empty()
+            && path != root.path
+            && self.excluded.iter().any(|x| path.starts_with(x))
+        {
+            return true;
+        }
+        if let Some(exclude) = &self.exclude
+            && path != root.path
+            && (exclude.is_match(&regex_subject(path, false))
+                || is_dir && exclude.is_match(&regex_subject(path, true)))
+        {
+            return true;
+        }
         if self.hide_vcs
             && rel
                 .components()
@@ -218,6 +262,11 @@ impl Scope {
         if self.ignored(path, false) {
             return false;
         }
+        if let Some(include) = &self.include
+            && !include.is_match(&regex_subject(path, false))
+        {
+            return false;
+        }
         match &self.globs {
             None => true,
             Some((names, paths)) => {
@@ -244,6 +293,83 @@ pub(super) fn glob_sets(globs: &[String]) -> Result<Option<(GlobSet, GlobSet)>> 
         }
     }
     Ok(Some((names.build()?, paths.build()?)))
+}
+
+/// The paths to watch and the paths to leave out, from the arguments and
+/// --fromfile FILE (`-`: stdin), one a line: as inotifywait reads them, an
+/// entry `@PATH` leaves PATH out.
+pub(super) fn watch_list(
+    args: &[PathBuf],
+    fromfile: Option<&Path>,
+) -> Result<(Vec<PathBuf>, Vec<PathBuf>)> {
+    let mut entries: Vec<PathBuf> = args.to_vec();
+    if let Some(file) = fromfile {
+        let mut input = crate::io::Input::at(Some(file)).open()?;
+        let mut text = Vec::new();
+        std::io::Read::read_to_end(&mut input, &mut text)
+            .with_context(|| input.name().to_string())?;
+        for line in text.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
+            entries.push(path_of(line.strip_suffix(b"\r").unwrap_or(line)));
+        }
+        if entries.iter().all(|p| is_exclusion(p)) {
+            let name = input.name();
+            return Err(Exit::usage(format!("{name}: no paths to watch")).into());
+        }
+    }
+    let (excluded, watched): (Vec<PathBuf>, Vec<PathBuf>) =
+        entries.into_iter().partition(|p| is_exclusion(p));
+    let excluded = excluded
+        .iter()
+        .map(|p| path_of(&p.as_os_str().as_encoded_bytes()[1..]))
+        .collect();
+    Ok((watched, excluded))
+}
+
+fn is_exclusion(path: &Path) -> bool {
+    path.as_os_str().as_encoded_bytes().starts_with(b"@")
+}
+
+/// A path from a line's bytes (as the kernel has them, on Unix).
+fn path_of(bytes: &[u8]) -> PathBuf {
+    #[cfg(unix)]
+    {
+        use std::os::unix::ffi::OsStringExt;
+        PathBuf::from(std::ffi::OsString::from_vec(bytes.to_vec()))
+    }
+    #[cfg(not(unix))]
+    PathBuf::from(String::from_utf8_lossy(bytes).into_owned())
+}
+
+/// --include/--exclude and their case-insensitive twins as one set: any
+/// of the patterns matches (inotifywait keeps only the last of each).
+pub(super) fn regex_set(exact: &[String], caseless: &[String]) -> Result<Option<RegexSet>> {
+    if exact.is_empty() && caseless.is_empty() {
+        return Ok(None);
+    }
+    let mut patterns = Vec::new();
+    for (list, flags) in [(exact, ""), (caseless, "i")] {
+        for p in list {
+            // Each alone first, so that an error names the one at fault.
+            regex::bytes::Regex::new(p)
+                .map_err(|e| Exit::usage(format!("bad regular expression \"{p}\": {e}")))?;
+            patterns.push(match flags {
+                "" => p.clone(),
+                f => format!("(?{f}:{p})"),
+            });
+        }
+    }
+    Ok(Some(RegexSet::new(patterns)?))
+}
+
+/// What --include and --exclude match: the path as printed (a directory's
+/// also with a `/` at the end, as inotifywait's recursive watches name
+/// it).
+fn regex_subject(path: &Path, is_dir: bool) -> Vec<u8> {
+    let mut bytes = path.as_os_str().as_encoded_bytes().to_vec();
+    if is_dir {
+        bytes.push(b'/');
+    }
+    bytes
 }
 
 /// --ignore-file: each FILE in .gitignore's syntax, its patterns matched
@@ -315,6 +441,7 @@ pub(super) mod tests {
         Scope::new(
             vec![Root {
                 path: normal(Path::new(root)),
+                typed: PathBuf::from(root),
                 abs: PathBuf::from("/work/x").join(normal(Path::new(root))),
                 is_dir: true,
                 gitignore: None,
@@ -338,6 +465,29 @@ pub(super) mod tests {
         assert!(!s.wants(Path::new("src/b.tmp")));
         assert!(!s.wants(Path::new("elsewhere/a.rs")));
         assert!(s.ignored(Path::new("src/target"), true));
+    }
+
+    #[test]
+    fn include_exclude_and_excluded_paths() {
+        let own = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let include = regex_set(&own(&[r"\.rs$"]), &own(&[r"\.MD$"])).unwrap();
+        let exclude = regex_set(&own(&["/target/"]), &[]).unwrap();
+        let s = scope("src", &[], &[]).filtering(include, exclude, vec!["./src/gen".into()]);
+        assert!(s.wants(Path::new("src/a.rs")));
+        assert!(s.wants(Path::new("src/doc/read.md")), "--includei");
+        assert!(!s.wants(Path::new("src/a.c")));
+        assert!(
+            s.ignored(Path::new("src/target"), true),
+            "a directory ends in /"
+        );
+        assert!(!s.wants(Path::new("src/target/x.rs")));
+        assert!(s.ignored(Path::new("src/gen/deep"), true));
+        assert!(!s.ignored(Path::new("src/generated"), true));
+        assert!(
+            !s.ignored(Path::new("src"), true),
+            "a root is never left out"
+        );
+        assert!(regex_set(&own(&["("]), &[]).is_err());
     }
 
     #[test]

@@ -35,10 +35,10 @@ type Dirs = std::collections::HashMap<i32, PathBuf, foldhash::fast::RandomState>
 /// main thread has nothing to do for it.
 pub(in crate::cmd::watch) struct Reader;
 
-impl Backend for Reader {
-    type Errand = Infallible;
-
-    fn start(
+impl Reader {
+    /// Watch the roots; from then on changes are handled and printed on
+    /// the reader's thread, which sends its news to `tx`.
+    pub(in crate::cmd::watch) fn start(
         scope: Arc<Scope>,
         core: Arc<Mutex<Core>>,
         tx: Sender<News<Infallible>>,
@@ -48,13 +48,27 @@ impl Backend for Reader {
             Errno::MFILE => instance_limit(),
             _ => anyhow::Error::new(io::Error::from(e)).context("inotify"),
         })?;
+        // fkit's own listing of the roots would be reported as opens and
+        // reads of them: those kinds are asked for once it is done.
+        let mask = mask_for(&scope);
+        let reads = libc::IN_OPEN | libc::IN_ACCESS | libc::IN_CLOSE_NOWRITE;
         let mut inotify = Inotify {
             fd,
-            mask: mask_for(&scope),
+            mask: mask & !reads,
             dirs: Dirs::default(),
             wds: BTreeMap::new(),
         };
         inotify.add_roots(&scope, &core)?;
+        if mask & reads != 0 {
+            inotify.mask = mask;
+            let dirs: Vec<PathBuf> = inotify.wds.keys().cloned().collect();
+            for dir in dirs {
+                match inotify.add(&scope, &dir) {
+                    Err(e) if is_watch_limit(&e) => return Err(e),
+                    _ => {} // gone since: its parent's events tell
+                }
+            }
+        }
         std::thread::Builder::new()
             .name("inotify".into())
             .spawn(move || {
@@ -65,6 +79,10 @@ impl Backend for Reader {
             .context("cannot start the inotify reader")?;
         Ok(Reader)
     }
+}
+
+impl Backend for Reader {
+    type Errand = Infallible;
 
     fn run_errand(&mut self, errand: Infallible) -> Result<bool> {
         match errand {}
@@ -103,6 +121,9 @@ fn mask_for(scope: &Scope) -> u32 {
             Kind::Rename => moves,
             Kind::Attrib => libc::IN_ATTRIB,
             Kind::CloseWrite => libc::IN_CLOSE_WRITE,
+            Kind::Access => libc::IN_ACCESS,
+            Kind::Open => libc::IN_OPEN,
+            Kind::CloseNowrite => libc::IN_CLOSE_NOWRITE,
             // The kernel tells of an overflow unasked.
             Kind::Overflow => 0,
         };
@@ -209,11 +230,17 @@ impl Inotify {
             return match raw.mask {
                 m if m & (libc::IN_DELETE_SELF | libc::IN_UNMOUNT) != 0 => {
                     // Below a root, its parent's IN_DELETE tells.
-                    scope.is_root_dir(&path).then_some(Change::Removed(path))
+                    let is_dir = true;
+                    scope
+                        .is_root_dir(&path)
+                        .then_some(Change::Removed { path, is_dir })
                 }
                 m if m & libc::IN_MOVE_SELF != 0 => Some(Change::SelfMoved(path)),
-                m if m & libc::IN_ATTRIB != 0 => Some(Change::Attrib(path)),
-                _ => None,
+                m => noticed(m).map(|kind| Change::Noticed {
+                    kind,
+                    path,
+                    is_dir: true,
+                }),
             };
         }
         let path = child(dir, raw.name);
@@ -228,6 +255,7 @@ impl Inotify {
             Change::MovedFrom {
                 path,
                 cookie: raw.cookie as usize,
+                is_dir,
             }
         } else if m & libc::IN_MOVED_TO != 0 {
             Change::MovedTo {
@@ -236,11 +264,13 @@ impl Inotify {
                 is_dir,
             }
         } else if m & libc::IN_DELETE != 0 {
-            Change::Removed(path)
-        } else if m & libc::IN_ATTRIB != 0 {
-            Change::Attrib(path)
+            Change::Removed { path, is_dir }
         } else {
-            return None;
+            Change::Noticed {
+                kind: noticed(m)?,
+                path,
+                is_dir,
+            }
         })
     }
 
@@ -304,7 +334,11 @@ impl Inotify {
                 Err(e) if is_watch_limit(&e) => return Err(e),
                 // Its end was among the lost events.
                 Err(_) if root.is_dir => {
-                    tracker.handle(Change::Removed(root.path.clone()), scope, out)
+                    let gone = Change::Removed {
+                        path: root.path.clone(),
+                        is_dir: true,
+                    };
+                    tracker.handle(gone, scope, out)
                 }
                 Err(_) => {}
             }
@@ -324,6 +358,17 @@ impl Inotify {
         }
         Ok(())
     }
+}
+
+/// The kind of an event reported as it is (see `Change::Noticed`).
+fn noticed(mask: u32) -> Option<Kind> {
+    Some(match mask {
+        m if m & libc::IN_ATTRIB != 0 => Kind::Attrib,
+        m if m & libc::IN_ACCESS != 0 => Kind::Access,
+        m if m & libc::IN_OPEN != 0 => Kind::Open,
+        m if m & libc::IN_CLOSE_NOWRITE != 0 => Kind::CloseNowrite,
+        _ => return None,
+    })
 }
 
 /// `dir/name` with one allocation (Path::join copies, then grows).

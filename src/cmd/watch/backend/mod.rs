@@ -15,14 +15,17 @@ use super::scope::shown;
 use anyhow::Result;
 use crossbeam_channel::Sender;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
 #[cfg(target_os = "linux")]
 mod linux;
 // Also built for the tests on Linux, so that it keeps compiling.
+mod poll;
 #[cfg(any(not(target_os = "linux"), test))]
 mod portable;
+
+pub(super) use poll::Poll;
 
 /// This platform's backend: the one place the choice is made.
 #[cfg(target_os = "linux")]
@@ -30,18 +33,13 @@ pub(super) type Platform = linux::Reader;
 #[cfg(not(target_os = "linux"))]
 pub(super) type Platform = portable::Notify;
 
-/// A backend, as the main thread sees it.
+/// A backend, as the main thread sees it. (Each starts in its own way:
+/// the kernel's backends with `start(scope, core, tx)`, from then on
+/// handling and delivering changes on a thread of their own that sends
+/// its news to `tx`; polling with its interval.)
 pub(super) trait Backend: Sized {
     /// Work the backend's thread hands to the main thread.
     type Errand: Send + 'static;
-
-    /// Watch the roots; from then on changes are handled, and delivered,
-    /// on a thread of the backend's, which sends its news to `tx`.
-    fn start(
-        scope: Arc<Scope>,
-        core: Arc<Mutex<Core>>,
-        tx: Sender<News<Self::Errand>>,
-    ) -> Result<Self>;
 
     /// Do an errand; true if events were delivered.
     fn run_errand(&mut self, errand: Self::Errand) -> Result<bool>;

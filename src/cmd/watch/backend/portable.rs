@@ -5,10 +5,13 @@
 
 use super::{Backend, Core, News, Watches, instance_limit, is_watch_limit, lock, watch_limit};
 use crate::cmd::watch::events::{Change, WatchOp, under};
+use crate::cmd::watch::kind::Kind;
 use crate::cmd::watch::scope::{Scope, normal, shown};
 use anyhow::Result;
 use crossbeam_channel::Sender;
-use notify::event::{AccessKind, AccessMode, CreateKind, EventKind, ModifyKind, RenameMode};
+use notify::event::{
+    AccessKind, AccessMode, CreateKind, EventKind, ModifyKind, RemoveKind, RenameMode,
+};
 use notify::{RecommendedWatcher, RecursiveMode, Watcher};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -35,12 +38,10 @@ pub(in crate::cmd::watch) enum Errand {
     Watch(WatchOp),
 }
 
-impl Backend for Notify {
-    type Errand = Errand;
-
+impl Notify {
     /// Watch the roots; changes are handled and printed on notify's thread,
     /// and what needs the watcher comes back to the main thread as an errand.
-    fn start(
+    pub(in crate::cmd::watch) fn start(
         scope: Arc<Scope>,
         core: Arc<Mutex<Core>>,
         tx: Sender<News<Errand>>,
@@ -88,6 +89,10 @@ impl Backend for Notify {
         backend.add_roots(&scope, &core)?;
         Ok(backend)
     }
+}
+
+impl Backend for Notify {
+    type Errand = Errand;
 
     fn run_errand(&mut self, errand: Errand) -> Result<bool> {
         match errand {
@@ -193,7 +198,11 @@ fn translate(event: notify::Event, scope: &Scope) -> Option<Change> {
             is_dir: kind == CreateKind::Folder,
         },
         EventKind::Modify(ModifyKind::Name(RenameMode::From)) => match event.tracker() {
-            Some(cookie) => Change::MovedFrom { path, cookie },
+            Some(cookie) => Change::MovedFrom {
+                is_dir: abs.is_dir(),
+                path,
+                cookie,
+            },
             // inotify's MOVE_SELF comes without a cookie.
             None => Change::SelfMoved(path),
         },
@@ -203,10 +212,27 @@ fn translate(event: notify::Event, scope: &Scope) -> Option<Change> {
             cookie: event.tracker(),
         },
         EventKind::Modify(ModifyKind::Name(_)) => return None, // the pair again
-        EventKind::Modify(ModifyKind::Metadata(_)) => Change::Attrib(path),
+        EventKind::Modify(ModifyKind::Metadata(_)) => Change::Noticed {
+            kind: Kind::Attrib,
+            is_dir: abs.is_dir(),
+            path,
+        },
         EventKind::Modify(_) => Change::Modified(path),
         EventKind::Access(AccessKind::Close(AccessMode::Write)) => Change::ClosedWrite(path),
-        EventKind::Remove(_) => Change::Removed(path),
+        EventKind::Access(access) => Change::Noticed {
+            kind: match access {
+                AccessKind::Read => Kind::Access,
+                AccessKind::Open(_) => Kind::Open,
+                AccessKind::Close(_) => Kind::CloseNowrite,
+                _ => return None,
+            },
+            is_dir: abs.is_dir(),
+            path,
+        },
+        EventKind::Remove(kind) => Change::Removed {
+            path,
+            is_dir: kind == RemoveKind::Folder,
+        },
         _ => return None,
     })
 }
@@ -278,14 +304,26 @@ mod tests {
             translate(from, &s),
             Some(Change::MovedFrom {
                 path: "w/a".into(),
-                cookie: 9
+                cookie: 9,
+                is_dir: false,
             })
         );
         let gone = Event::new(EventKind::Remove(RemoveKind::File)).add_path("/work/x/w/b".into());
-        assert_eq!(translate(gone, &s), Some(Change::Removed("w/b".into())));
+        let removed = Change::Removed {
+            path: "w/b".into(),
+            is_dir: false,
+        };
+        assert_eq!(translate(gone, &s), Some(removed));
         let open = Event::new(EventKind::Access(AccessKind::Open(AccessMode::Any)))
             .add_path("/work/x/w/b".into());
-        assert_eq!(translate(open, &s), None);
+        let opened = Change::Noticed {
+            kind: Kind::Open,
+            path: "w/b".into(),
+            is_dir: false,
+        };
+        assert_eq!(translate(open, &s), Some(opened));
+        let other = Event::new(EventKind::Access(AccessKind::Other)).add_path("/work/x/w/b".into());
+        assert_eq!(translate(other, &s), None);
     }
 
     #[test]
