@@ -45,3 +45,11 @@ row "csv dedup -s city" "$size" "fkit csv dedup -s city $csvf > /dev/null" "xan 
 row "csv sample 1000" "$size" "fkit csv sample 1000 $csvf > /dev/null" "xan sample" "$xan sample 1000 $csvf > /dev/null"
 row "csv reverse" "$size" "fkit csv reverse $csvf > /dev/null" "xan reverse" "$xan reverse $csvf > /dev/null"
 row "csv tail -n 1000" "$size" "fkit csv tail -n 1000 $csvf > /dev/null" "xan tail -l 1000" "$xan tail -l 1000 $csvf > /dev/null"
+
+# Issue 16's verbs: rows aggregated, selected and computed (fkit in the jq
+# language through src/query, xan in its own). xan -p is its parallel mode.
+row "csv groupby city count sum:balance mean:score" "$size" "fkit csv groupby city count sum:balance mean:score $csvf > /dev/null" "xan groupby" "$xan groupby city 'count(), sum(balance), mean(score)' $csvf > /dev/null"
+row "csv groupby city count sum:balance mean:score" "$size" "fkit csv groupby city count sum:balance mean:score $csvf > /dev/null" "xan groupby -p" "$xan groupby -p city 'count(), sum(balance), mean(score)' $csvf > /dev/null"
+row "csv agg count sum:balance mean:score" "$size" "fkit csv agg count sum:balance mean:score $csvf > /dev/null" "xan agg" "$xan agg 'count(), sum(balance), mean(score)' $csvf > /dev/null"
+row "csv filter '.age > 50'" "$size" "fkit csv filter '.age > 50' $csvf > /dev/null" "xan filter" "$xan filter 'age > 50' $csvf > /dev/null"
+row "csv map '.double = .score * 2'" "$size" "fkit csv map '.double = .score * 2' $csvf > /dev/null" "xan map" "$xan map 'score * 2 as double' $csvf > /dev/null"

@@ -12,6 +12,7 @@
 //! back as they are written, quotes and all, so ops that do not need the
 //! text copy bytes untouched.
 
+mod agg;
 mod behead;
 mod cat;
 mod chunks;
@@ -19,17 +20,22 @@ mod count;
 mod dedup;
 mod enumerate;
 mod explode;
+mod expr;
 mod fill;
+mod filter;
 mod fixlengths;
 mod flatten;
 mod fmt;
 mod frequency;
+mod groupby;
 mod head;
 mod headers;
 mod join;
 mod json_out;
 mod key;
+mod map;
 mod partition;
+mod plain_expr;
 mod rename;
 mod reverse;
 mod runs;
@@ -98,6 +104,10 @@ enum Action {
     Head(head::Args),
     Tail(tail::Args),
     Reverse(reverse::Args),
+    Groupby(groupby::Args),
+    Agg(agg::Args),
+    Filter(filter::Args),
+    Map(map::Args),
     Table(table::Args),
     Fixlengths(fixlengths::Args),
     Flatten(flatten::Args),
@@ -137,6 +147,10 @@ pub fn run(args: Args) -> Result<()> {
         Action::Head(a) => head::run(a),
         Action::Tail(a) => tail::run(a),
         Action::Reverse(a) => reverse::run(a),
+        Action::Groupby(a) => groupby::run(a),
+        Action::Agg(a) => agg::run(a),
+        Action::Filter(a) => filter::run(a),
+        Action::Map(a) => map::run(a),
         Action::Table(a) => table::run(a),
         Action::Fixlengths(a) => fixlengths::run(a),
         Action::Flatten(a) => flatten::run(a),

@@ -186,7 +186,7 @@ impl Column {
 /// A number as a CSV holds one: optional sign, digits, optional fraction
 /// and exponent. Returns the value and whether it is an integer.
 #[inline]
-fn parse_number(s: &[u8]) -> Option<(f64, bool)> {
+pub(crate) fn parse_number(s: &[u8]) -> Option<(f64, bool)> {
     let first = s[0];
     if !(first.is_ascii_digit() || first == b'-' || first == b'+' || first == b'.') {
         return None;
@@ -392,7 +392,7 @@ pub(crate) fn run(args: Args) -> Result<()> {
     out.finish()
 }
 
-fn median_of(values: &mut [f64]) -> Option<f64> {
+pub(crate) fn median_of(values: &mut [f64]) -> Option<f64> {
     if values.is_empty() {
         return None;
     }
