@@ -1309,6 +1309,22 @@ fn rename_replaces_all_or_selected_names() {
 }
 
 #[test]
+fn enum_counts_on_past_the_largest_start() {
+    let wd = Workdir::new();
+    let data = "a\nx\ny\n";
+    wd.write("s.csv", data);
+    let want = "index,a\n18446744073709551615,x\n18446744073709551616,y\n";
+    assert_eq!(
+        csv_stdin(&wd, &["enum", "--start", "18446744073709551615"], data),
+        want
+    );
+    assert_eq!(
+        csv(&wd, &["enum", "--start", "18446744073709551615", "s.csv"]),
+        want
+    );
+}
+
+#[test]
 fn behead_and_enum_drop_the_header_and_number_the_rows() {
     let wd = Workdir::new();
     wd.write("p.csv", PEOPLE);
