@@ -410,6 +410,21 @@ fn pv_numeric_names_lines_and_forced_progress() {
 }
 
 #[test]
+fn pv_numeric_prints_once_a_second_on_a_slow_pipe() {
+    let wd = Workdir::new();
+    wd.write("in", pseudo_random(1_000_000, 9));
+    // Three blocks, 1.5 s apart: a line after each pause, as pv -n prints
+    // one a second, not only the last.
+    let run = wd.sh("(cat in; sleep 1.5; cat in; sleep 1.5; cat in) \
+         | \"$FKIT\" buffer -n --total 3000000 > /dev/null");
+    let lines = String::from_utf8_lossy(&run.stderr).into_owned();
+    let numbers: Vec<u64> = lines.lines().map(|l| l.parse().unwrap()).collect();
+    assert!(numbers.len() >= 3, "{lines}");
+    assert_eq!(numbers.last(), Some(&100), "{lines}");
+    assert!(numbers[0] < 100, "{lines}");
+}
+
+#[test]
 fn sigusr1_prints_dd_statistics_so_far() {
     use common::Background;
     use std::io::Write;
