@@ -308,6 +308,11 @@ fn skip_seek_count_agree_with_dd() {
             "bs=100 oflag=seek_bytes seek=10000 conv=notrunc",
         ),
         ("--append", "oflag=append conv=notrunc"),
+        // O_APPEND writes at the end: dd's seek= changes nothing.
+        (
+            "-s 1K --seek 3 --append",
+            "bs=1K seek=3 oflag=append conv=notrunc",
+        ),
     ] {
         wd.write("ours", &data[..200_000]);
         wd.write("theirs", &data[..200_000]);

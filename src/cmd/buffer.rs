@@ -87,7 +87,8 @@ pub struct Args {
     #[arg(long, conflicts_with = "append")]
     no_truncate: bool,
 
-    /// Write after OUTPUT's content (dd oflag=append conv=notrunc).
+    /// Write after OUTPUT's content (dd oflag=append conv=notrunc; --seek
+    /// then has no effect, as with dd).
     #[arg(long)]
     append: bool,
 
@@ -244,7 +245,11 @@ pub fn run(args: Args) -> Result<()> {
         (Some(path), true) if path.exists() => Some(path),
         _ => None,
     };
-    let seek = args.seek.map_or(0, |s| s.bytes(size));
+    // dd's oflag=append writes at the end whatever seek= says.
+    let seek = match args.seek {
+        Some(s) if !args.append => s.bytes(size),
+        _ => 0,
+    };
     if seek > 0 {
         keep_prefix(&mut output, old, seek)?;
     }
