@@ -325,6 +325,28 @@ fn skip_seek_count_agree_with_dd() {
 }
 
 #[test]
+fn skip_reads_through_a_file_whose_size_says_zero() {
+    // procfs files are regular files of "0 bytes" that hold more; dd
+    // skips into them.
+    if !std::path::Path::new("/proc/version").exists() {
+        eprintln!("skipped: no /proc");
+        return;
+    }
+    let wd = Workdir::new();
+    let run = wd.sh(
+        "dd if=/proc/version bs=1 skip=3 count=9 iflag=skip_bytes,count_bytes status=none > theirs; \
+         \"$FKIT\" buffer --skip 3c --count 9c /proc/version > ours",
+    );
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    assert_eq!(wd.read("theirs").len(), 9);
+    assert_eq!(wd.read("ours"), wd.read("theirs"));
+}
+
+#[test]
 fn sparse_output_has_holes_like_dd_conv_sparse() {
     let wd = Workdir::new();
     let mut data = vec![0u8; 4 << 20];

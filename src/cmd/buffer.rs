@@ -463,6 +463,8 @@ impl Chain {
         self.sources[self.current..]
             .iter()
             .map(|s| match s {
+                // procfs and sysfs files say 0 bytes and hold more.
+                Source::File { input, .. } if input.len() == 0 => None,
                 Source::File { input, pos } => Some(input.len().saturating_sub(*pos)),
                 Source::Stream(input) => input.len(),
             })
@@ -474,6 +476,22 @@ impl Chain {
     fn skip(&mut self, mut n: u64) -> Result<()> {
         while n > 0 && self.current < self.sources.len() {
             let passed = match &mut self.sources[self.current] {
+                // Its size says nothing (procfs, sysfs): read to skip.
+                Source::File { input, pos } if input.len() == 0 => {
+                    let mut scratch = vec![0u8; n.min(1 << 16) as usize];
+                    let mut passed = 0;
+                    while passed < n {
+                        let want = (n - passed).min(scratch.len() as u64) as usize;
+                        let got = read_at(input.file(), &mut scratch[..want], input.start() + *pos)
+                            .with_context(|| input.name().to_string())?;
+                        if got == 0 {
+                            break;
+                        }
+                        *pos += got as u64;
+                        passed += got as u64;
+                    }
+                    passed
+                }
                 Source::File { input, pos } => {
                     let step = n.min(input.len().saturating_sub(*pos));
                     *pos += step;
