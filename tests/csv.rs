@@ -1302,7 +1302,8 @@ fn rename_replaces_all_or_selected_names() {
     );
     let run = wd.run(&["csv", "rename", "x,y", "p.csv"]).code(2);
     assert!(
-        run.stderr.contains("2 new names for 3 columns"),
+        run.stderr
+            .contains("fkit: csv: p.csv: 2 new names for 3 columns"),
         "{}",
         run.stderr
     );
