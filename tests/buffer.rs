@@ -226,6 +226,62 @@ fn help_has_examples() {
     );
 }
 
+#[test]
+fn help_examples_with_dd_comments_copy_what_dd_copies() {
+    let wd = Workdir::new();
+    let help = wd.run(&["buffer", "--help"]).ok().stdout_str();
+    // Sparse but for 1 MiB of data at 128M, where `--skip 128` lands.
+    wd.write("mid", pseudo_random(1 << 20, 31));
+    let made = wd.sh(
+        "truncate -s 130M big.log && dd if=mid of=big.log bs=1M seek=128 conv=notrunc status=none",
+    );
+    assert!(made.status.success());
+    wd.write("disk.img", pseudo_random(64 << 10, 32));
+    let mut checked = 0;
+    for line in help.lines().map(str::trim) {
+        // Examples that read a file to stdout, commented with dd's operands.
+        let Some((ours, theirs)) = line.split_once("# dd ") else {
+            continue;
+        };
+        let Some(ours) = ours.trim().strip_prefix("fkit buffer ") else {
+            continue;
+        };
+        let ours = ours.split_once(" >").map_or(ours, |(cmd, _)| cmd);
+        if ours.contains(" -o ") || theirs.contains("conv=") {
+            continue;
+        }
+        let file = ours.split_whitespace().last().unwrap();
+        let mut dd = format!("dd if={file} status=none");
+        for op in theirs.split_whitespace() {
+            dd.push(' ');
+            dd.push_str(op);
+        }
+        // The example's skip/count values in dd's spelling.
+        let value = |flag: &str| {
+            let words: Vec<&str> = ours.split_whitespace().collect();
+            words
+                .iter()
+                .position(|w| *w == flag)
+                .map(|i| words[i + 1].trim_end_matches('c').to_string())
+        };
+        if !theirs.contains("skip=") {
+            for (flag, op) in [("--skip", "skip"), ("--count", "count")] {
+                if let Some(v) = value(flag) {
+                    dd.push_str(&format!(" {op}={v}"));
+                }
+            }
+        }
+        let want = wd.sh(&dd);
+        assert!(want.status.success(), "{dd}");
+        let args: Vec<&str> = ours.split_whitespace().collect();
+        let got = wd.run(&[&["buffer", "-q"], &args[..]].concat()).ok();
+        assert!(!want.stdout.is_empty(), "{dd}");
+        assert_eq!(got.stdout, want.stdout, "{line}");
+        checked += 1;
+    }
+    assert!(checked >= 2, "{help}");
+}
+
 #[cfg(unix)]
 #[test]
 fn a_device_output_is_written_in_place_never_replaced() {

@@ -42,7 +42,7 @@ use std::time::{Duration, Instant};
 /// Examples:
 ///   fkit buffer -s 1M big.iso -o copy.iso                  # dd bs=1M
 ///   fkit buffer -s 1M --skip 128 --count 1 big.log         # dd bs=1M skip=128 count=1
-///   fkit buffer --skip 4K --count 512 disk.img > boot.bin  # dd iflag=skip_bytes,count_bytes
+///   fkit buffer --skip 4K --count 512c disk.img > boot.bin # dd iflag=skip_bytes,count_bytes
 ///   fkit buffer -s 512 --seek 1 --no-truncate mbr.bin -o disk.img   # dd seek=1 conv=notrunc
 ///   tar c dir | fkit buffer --ring 256M | ssh host 'tar x'
 ///   tar c dir | fkit buffer --total 3G -N backup > dir.tar # pv -s 3G -N backup
