@@ -464,7 +464,7 @@ impl Chain {
             .iter()
             .map(|s| match s {
                 // procfs and sysfs files say 0 bytes and hold more.
-                Source::File { input, .. } if input.len() == 0 => None,
+                Source::File { input, .. } if input.is_empty() => None,
                 Source::File { input, pos } => Some(input.len().saturating_sub(*pos)),
                 Source::Stream(input) => input.len(),
             })
@@ -477,7 +477,7 @@ impl Chain {
         while n > 0 && self.current < self.sources.len() {
             let passed = match &mut self.sources[self.current] {
                 // Its size says nothing (procfs, sysfs): read to skip.
-                Source::File { input, pos } if input.len() == 0 => {
+                Source::File { input, pos } if input.is_empty() => {
                     let mut scratch = vec![0u8; n.min(1 << 16) as usize];
                     let mut passed = 0;
                     while passed < n {
