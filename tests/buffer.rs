@@ -226,6 +226,62 @@ fn help_has_examples() {
     );
 }
 
+#[test]
+fn help_examples_with_dd_comments_copy_what_dd_copies() {
+    let wd = Workdir::new();
+    let help = wd.run(&["buffer", "--help"]).ok().stdout_str();
+    // Sparse but for 1 MiB of data at 128M, where `--skip 128` lands.
+    wd.write("mid", pseudo_random(1 << 20, 31));
+    let made = wd.sh(
+        "truncate -s 130M big.log && dd if=mid of=big.log bs=1M seek=128 conv=notrunc status=none",
+    );
+    assert!(made.status.success());
+    wd.write("disk.img", pseudo_random(64 << 10, 32));
+    let mut checked = 0;
+    for line in help.lines().map(str::trim) {
+        // Examples that read a file to stdout, commented with dd's operands.
+        let Some((ours, theirs)) = line.split_once("# dd ") else {
+            continue;
+        };
+        let Some(ours) = ours.trim().strip_prefix("fkit buffer ") else {
+            continue;
+        };
+        let ours = ours.split_once(" >").map_or(ours, |(cmd, _)| cmd);
+        if ours.contains(" -o ") || theirs.contains("conv=") {
+            continue;
+        }
+        let file = ours.split_whitespace().last().unwrap();
+        let mut dd = format!("dd if={file} status=none");
+        for op in theirs.split_whitespace() {
+            dd.push(' ');
+            dd.push_str(op);
+        }
+        // The example's skip/count values in dd's spelling.
+        let value = |flag: &str| {
+            let words: Vec<&str> = ours.split_whitespace().collect();
+            words
+                .iter()
+                .position(|w| *w == flag)
+                .map(|i| words[i + 1].trim_end_matches('c').to_string())
+        };
+        if !theirs.contains("skip=") {
+            for (flag, op) in [("--skip", "skip"), ("--count", "count")] {
+                if let Some(v) = value(flag) {
+                    dd.push_str(&format!(" {op}={v}"));
+                }
+            }
+        }
+        let want = wd.sh(&dd);
+        assert!(want.status.success(), "{dd}");
+        let args: Vec<&str> = ours.split_whitespace().collect();
+        let got = wd.run(&[&["buffer", "-q"], &args[..]].concat()).ok();
+        assert!(!want.stdout.is_empty(), "{dd}");
+        assert_eq!(got.stdout, want.stdout, "{line}");
+        checked += 1;
+    }
+    assert!(checked >= 2, "{help}");
+}
+
 #[cfg(unix)]
 #[test]
 fn a_device_output_is_written_in_place_never_replaced() {
@@ -308,6 +364,11 @@ fn skip_seek_count_agree_with_dd() {
             "bs=100 oflag=seek_bytes seek=10000 conv=notrunc",
         ),
         ("--append", "oflag=append conv=notrunc"),
+        // O_APPEND writes at the end: dd's seek= changes nothing.
+        (
+            "-s 1K --seek 3 --append",
+            "bs=1K seek=3 oflag=append conv=notrunc",
+        ),
     ] {
         wd.write("ours", &data[..200_000]);
         wd.write("theirs", &data[..200_000]);
@@ -317,6 +378,28 @@ fn skip_seek_count_agree_with_dd() {
         wd.sh(&format!("dd if=piece of=theirs {theirs} status=none"));
         assert_eq!(wd.read("ours"), wd.read("theirs"), "{ours}");
     }
+}
+
+#[test]
+fn skip_reads_through_a_file_whose_size_says_zero() {
+    // procfs files are regular files of "0 bytes" that hold more; dd
+    // skips into them.
+    if !std::path::Path::new("/proc/version").exists() {
+        eprintln!("skipped: no /proc");
+        return;
+    }
+    let wd = Workdir::new();
+    let run = wd.sh(
+        "dd if=/proc/version bs=1 skip=3 count=9 iflag=skip_bytes,count_bytes status=none > theirs; \
+         \"$FKIT\" buffer --skip 3c --count 9c /proc/version > ours",
+    );
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    assert_eq!(wd.read("theirs").len(), 9);
+    assert_eq!(wd.read("ours"), wd.read("theirs"));
 }
 
 #[test]
@@ -407,6 +490,21 @@ fn pv_numeric_names_lines_and_forced_progress() {
         .run(&["buffer", "-q", "-n", "--force-progress", "in"])
         .ok();
     assert_eq!(run.stderr, "");
+}
+
+#[test]
+fn pv_numeric_prints_once_a_second_on_a_slow_pipe() {
+    let wd = Workdir::new();
+    wd.write("in", pseudo_random(1_000_000, 9));
+    // Three blocks, 1.5 s apart: a line after each pause, as pv -n prints
+    // one a second, not only the last.
+    let run = wd.sh("(cat in; sleep 1.5; cat in; sleep 1.5; cat in) \
+         | \"$FKIT\" buffer -n --total 3000000 > /dev/null");
+    let lines = String::from_utf8_lossy(&run.stderr).into_owned();
+    let numbers: Vec<u64> = lines.lines().map(|l| l.parse().unwrap()).collect();
+    assert!(numbers.len() >= 3, "{lines}");
+    assert_eq!(numbers.last(), Some(&100), "{lines}");
+    assert!(numbers[0] < 100, "{lines}");
 }
 
 #[test]

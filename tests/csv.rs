@@ -1302,9 +1302,26 @@ fn rename_replaces_all_or_selected_names() {
     );
     let run = wd.run(&["csv", "rename", "x,y", "p.csv"]).code(2);
     assert!(
-        run.stderr.contains("2 new names for 3 columns"),
+        run.stderr
+            .contains("fkit: csv: p.csv: 2 new names for 3 columns"),
         "{}",
         run.stderr
+    );
+}
+
+#[test]
+fn enum_counts_on_past_the_largest_start() {
+    let wd = Workdir::new();
+    let data = "a\nx\ny\n";
+    wd.write("s.csv", data);
+    let want = "index,a\n18446744073709551615,x\n18446744073709551616,y\n";
+    assert_eq!(
+        csv_stdin(&wd, &["enum", "--start", "18446744073709551615"], data),
+        want
+    );
+    assert_eq!(
+        csv(&wd, &["enum", "--start", "18446744073709551615", "s.csv"]),
+        want
     );
 }
 

@@ -386,6 +386,17 @@ fn help_has_examples() {
         let run = wd.run(&["mmap", sub, "--help"]).ok();
         assert!(run.stdout_str().contains("Examples:"), "{sub}");
     }
+    // The example that says it is grep -c counts what grep -c counts,
+    // on a log where one line holds ERROR twice.
+    wd.write("big.log", "ERROR a ERROR\nok\nERROR b\n");
+    let help = wd.run(&["mmap", "--help"]).ok().stdout_str();
+    let line = help
+        .lines()
+        .find(|l| l.contains("# like grep -c -F"))
+        .expect("a grep -c example");
+    let example = line.split('#').next().unwrap().trim();
+    let ours = sh(&wd, &format!("\"$FKIT\" {}", &example["fkit ".len()..]));
+    assert_eq!(ours, sh(&wd, "grep -c -F ERROR big.log"), "{line}");
 }
 
 /// Stdin on a regular file is mapped like the file (and left at its end);

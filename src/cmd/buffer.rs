@@ -42,7 +42,7 @@ use std::time::{Duration, Instant};
 /// Examples:
 ///   fkit buffer -s 1M big.iso -o copy.iso                  # dd bs=1M
 ///   fkit buffer -s 1M --skip 128 --count 1 big.log         # dd bs=1M skip=128 count=1
-///   fkit buffer --skip 4K --count 512 disk.img > boot.bin  # dd iflag=skip_bytes,count_bytes
+///   fkit buffer --skip 4K --count 512c disk.img > boot.bin # dd iflag=skip_bytes,count_bytes
 ///   fkit buffer -s 512 --seek 1 --no-truncate mbr.bin -o disk.img   # dd seek=1 conv=notrunc
 ///   tar c dir | fkit buffer --ring 256M | ssh host 'tar x'
 ///   tar c dir | fkit buffer --total 3G -N backup > dir.tar # pv -s 3G -N backup
@@ -87,7 +87,8 @@ pub struct Args {
     #[arg(long, conflicts_with = "append")]
     no_truncate: bool,
 
-    /// Write after OUTPUT's content (dd oflag=append conv=notrunc).
+    /// Write after OUTPUT's content (dd oflag=append conv=notrunc; --seek
+    /// then has no effect, as with dd).
     #[arg(long)]
     append: bool,
 
@@ -244,7 +245,11 @@ pub fn run(args: Args) -> Result<()> {
         (Some(path), true) if path.exists() => Some(path),
         _ => None,
     };
-    let seek = args.seek.map_or(0, |s| s.bytes(size));
+    // dd's oflag=append writes at the end whatever seek= says.
+    let seek = match args.seek {
+        Some(s) if !args.append => s.bytes(size),
+        _ => 0,
+    };
     if seek > 0 {
         keep_prefix(&mut output, old, seek)?;
     }
@@ -458,6 +463,8 @@ impl Chain {
         self.sources[self.current..]
             .iter()
             .map(|s| match s {
+                // procfs and sysfs files say 0 bytes and hold more.
+                Source::File { input, .. } if input.is_empty() => None,
                 Source::File { input, pos } => Some(input.len().saturating_sub(*pos)),
                 Source::Stream(input) => input.len(),
             })
@@ -469,6 +476,22 @@ impl Chain {
     fn skip(&mut self, mut n: u64) -> Result<()> {
         while n > 0 && self.current < self.sources.len() {
             let passed = match &mut self.sources[self.current] {
+                // Its size says nothing (procfs, sysfs): read to skip.
+                Source::File { input, pos } if input.is_empty() => {
+                    let mut scratch = vec![0u8; n.min(1 << 16) as usize];
+                    let mut passed = 0;
+                    while passed < n {
+                        let want = (n - passed).min(scratch.len() as u64) as usize;
+                        let got = read_at(input.file(), &mut scratch[..want], input.start() + *pos)
+                            .with_context(|| input.name().to_string())?;
+                        if got == 0 {
+                            break;
+                        }
+                        *pos += got as u64;
+                        passed += got as u64;
+                    }
+                    passed
+                }
                 Source::File { input, pos } => {
                     let step = n.min(input.len().saturating_sub(*pos));
                     *pos += step;

@@ -47,7 +47,8 @@ pub(crate) fn run(args: Args) -> Result<()> {
         }
         buf.push(b'\n');
     }
-    let mut next = args.start;
+    // u128: counting on from --start 18446744073709551615 cannot overflow.
+    let mut next = u128::from(args.start);
     if table.mapped().is_none() {
         // A stream is one pass: number the rows as they come.
         table.sequential(|records| {

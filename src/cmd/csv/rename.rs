@@ -45,9 +45,11 @@ pub(crate) fn run(args: Args) -> Result<()> {
     };
     if new.len() != columns.len() {
         return Err(usage(format!(
-            "{} new names for {} columns",
+            "{}: {} new names for {} column{}",
+            table.name(),
             new.len(),
-            columns.len()
+            columns.len(),
+            if columns.len() == 1 { "" } else { "s" }
         )));
     }
     let mut names: Vec<Vec<u8>> = if table.has_headers() {

@@ -21,8 +21,17 @@ pub(crate) struct RunSorter {
     rows: Vec<u8>,
     keys: Vec<u8>,
     entries: Vec<Entry>,
-    runs: Vec<File>,
+    /// The spilled runs, in the order their rows were pushed, each with
+    /// its level: how many merges it has been through.
+    runs: Vec<(File, u32)>,
 }
+
+/// Runs merged at once. Each run is an open (anonymous) file, so an
+/// unbounded number of them would run out of file descriptors: whenever
+/// this many runs of one level pile up, they are merged into one run of
+/// the next level, as an LSM tree does (each row is rewritten once per
+/// level, log base 64 of the number of runs).
+const FAN_IN: usize = 64;
 
 /// One row of a batch: where its key and its bytes are.
 #[derive(Clone, Copy)]
@@ -64,10 +73,33 @@ impl RunSorter {
         if self.rows.len() + self.keys.len() + self.entries.len() * 24 >= self.budget {
             self.sort_batch();
             let run = self.spill()?;
-            self.runs.push(run);
+            self.runs.push((run, 0));
             self.rows.clear();
             self.keys.clear();
             self.entries.clear();
+            self.merge_full_levels()?;
+        }
+        Ok(())
+    }
+
+    /// While the last FAN_IN runs share a level, merge them into one run
+    /// of the next level. They are consecutive, so ties keep their order.
+    fn merge_full_levels(&mut self) -> Result<()> {
+        while let Some(&(_, level)) = self.runs.last() {
+            let same = self.runs.iter().rev().take_while(|r| r.1 == level).count();
+            if same < FAN_IN {
+                break;
+            }
+            let tail = self.runs.split_off(self.runs.len() - FAN_IN);
+            let mut merged = merge(tail.into_iter().map(|r| r.0), self.reverse)?;
+            let file = spill_file(Some(&self.dir))?;
+            let mut w = BufWriter::with_capacity(1 << 20, file);
+            while let Some((key, row)) = merged.next()? {
+                write_entry(&mut w, key, row)?;
+            }
+            let mut file = w.into_inner().map_err(|e| e.into_error())?;
+            file.rewind()?;
+            self.runs.push((file, level + 1));
         }
         Ok(())
     }
@@ -84,24 +116,9 @@ impl RunSorter {
         }
         if !self.entries.is_empty() {
             let run = self.spill()?;
-            self.runs.push(run);
+            self.runs.push((run, 0));
         }
-        let mut readers: Vec<BufReader<File>> = self
-            .runs
-            .into_iter()
-            .map(|f| BufReader::with_capacity(1 << 16, f))
-            .collect();
-        let mut heap = BinaryHeap::new();
-        for (i, r) in readers.iter_mut().enumerate() {
-            if let Some(h) = read_head(r, i, self.reverse)? {
-                heap.push(h);
-            }
-        }
-        Ok(Sorted::Merge {
-            readers,
-            heap,
-            current: None,
-        })
+        merge(self.runs.into_iter().map(|r| r.0), self.reverse)
     }
 
     fn sort_batch(&mut self) {
@@ -121,15 +138,37 @@ impl RunSorter {
         for e in &self.entries {
             let key = &self.keys[e.key_start..][..e.key_len as usize];
             let row = &self.rows[e.row_start..][..e.row_len as usize];
-            w.write_all(&e.key_len.to_le_bytes())?;
-            w.write_all(key)?;
-            w.write_all(&e.row_len.to_le_bytes())?;
-            w.write_all(row)?;
+            write_entry(&mut w, key, row)?;
         }
         let mut file = w.into_inner().map_err(|e| e.into_error())?;
         file.rewind()?;
         Ok(file)
     }
+}
+
+/// Runs (rewound, in push order) merged into one sorted stream.
+fn merge(runs: impl Iterator<Item = File>, reverse: bool) -> Result<Sorted> {
+    let mut readers: Vec<BufReader<File>> =
+        runs.map(|f| BufReader::with_capacity(1 << 16, f)).collect();
+    let mut heap = BinaryHeap::new();
+    for (i, r) in readers.iter_mut().enumerate() {
+        if let Some(h) = read_head(r, i, reverse)? {
+            heap.push(h);
+        }
+    }
+    Ok(Sorted::Merge {
+        readers,
+        heap,
+        current: None,
+    })
+}
+
+/// One row of a run file: the key's length and bytes, the row's.
+fn write_entry(w: &mut impl Write, key: &[u8], row: &[u8]) -> std::io::Result<()> {
+    w.write_all(&(key.len() as u32).to_le_bytes())?;
+    w.write_all(key)?;
+    w.write_all(&(row.len() as u32).to_le_bytes())?;
+    w.write_all(row)
 }
 
 /// Sorted rows, read one at a time: from RAM when they all fit, else by
@@ -264,5 +303,29 @@ mod tests {
             sorted(1, false, &[("b", "1"), ("a", "2"), ("b", "3"), ("a", "4")]),
             ["2", "4", "1", "3"]
         );
+    }
+
+    #[test]
+    fn many_runs_merge_in_levels_and_stay_stable() {
+        // A run per row: 64² + 5 runs go through two levels of merges, so
+        // no more than about 2 × 64 run files are ever open at once.
+        let items: Vec<(String, String)> = (0..FAN_IN * FAN_IN + 5)
+            .map(|i| (format!("{}", (i * 7919) % 101), format!("row{i}")))
+            .collect();
+        let items: Vec<(&str, &str)> = items.iter().map(|(k, r)| (&k[..], &r[..])).collect();
+        let mut s = RunSorter::new(1, false, None);
+        let mut most_open = 0;
+        for (k, r) in &items {
+            s.push(|b| b.extend_from_slice(k.as_bytes()), r.as_bytes())
+                .unwrap();
+            most_open = most_open.max(s.runs.len());
+        }
+        assert!(most_open < 2 * FAN_IN, "{most_open} runs open");
+        let mut merged = s.finish().unwrap();
+        let mut out = Vec::new();
+        while let Some((_, row)) = merged.next().unwrap() {
+            out.push(String::from_utf8(row.to_vec()).unwrap());
+        }
+        assert_eq!(out, sorted(1 << 30, false, &items));
     }
 }

@@ -14,7 +14,9 @@ use std::path::PathBuf;
 /// (space, \t, \n, \v, \f, \r), as wc -w counts them in the C locale:
 /// other bytes (controls, bytes >= 0x80) neither start nor end a word.
 /// Characters (-m) are UTF-8 characters, as wc -m counts them in a UTF-8
-/// locale (a byte that is not valid UTF-8 is not a character).
+/// locale (a byte that is not valid UTF-8 is not a character; glibc's
+/// wc also counts the forbidden forms above U+10FFFF, F4 90 .. F7 and
+/// 5-byte sequences, so on binary data its -m can be a little higher).
 ///
 /// With no flag, only lines are counted. The counts print in wc's order
 /// (lines, words, characters, bytes) and layout; with several files a

@@ -32,7 +32,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 /// Examples:
 ///   fkit mmap view disk.img --offset 0x1be --length 64     # like xxd -s 0x1be -l 64
 ///   fkit mmap view big.log --offset 4G --length 1K --text
-///   fkit mmap find big.log 'ERROR' --count                 # like grep -c -F
+///   fkit mmap find big.log 'ERROR' --lines                 # like grep -c -F
 ///   fkit mmap find disk.img --hex-pattern '55aa' --offsets --max 10
 ///   fkit mmap lines big.log                                # like wc -l
 ///   fkit mmap patch disk.img --offset 0x1fe --hex 55aa --backup
