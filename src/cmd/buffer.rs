@@ -51,8 +51,9 @@ pub struct Args {
     #[arg(long, value_name = "SIZE")]
     rate: Option<Size>,
 
-    /// fsync the output before exiting (file outputs are always synced).
-    #[arg(long)]
+    /// fsync the output before exiting (a file output is otherwise synced
+    /// only when it replaces a file).
+    #[arg(long, visible_alias = "sync")]
     fsync: bool,
 
     /// Show a progress bar at once (when stderr is a terminal).
@@ -101,6 +102,7 @@ pub fn run(args: Args) -> Result<()> {
     }
     let mut output = Output::to(args.output.as_ref())
         .force(args.force)
+        .sync(args.fsync)
         .buffer(size)
         .create()?;
     let limiter = args.rate.map(|r| RateLimit::new(r.bytes()));

@@ -25,9 +25,9 @@ use std::sync::Mutex;
 /// file (or stdin redirected from one, from its position) the kernel
 /// copies the chunks (copy_file_range), one per core, and fkit sums what
 /// landed in each chunk file by reading it back; a pipe is summed as it
-/// arrives. Nothing is replaced without --force; chunks are
-/// fsynced (unless --no-sync) and appear only once all are complete: an
-/// error or Ctrl-C leaves none behind.
+/// arrives. Nothing is replaced without --force; chunks
+/// appear only once all are complete (fsynced first when they replace
+/// files, or with --sync): an error or Ctrl-C leaves none behind.
 ///
 /// With --exec, nothing is written: each chunk is piped to CMD's stdin
 /// (like split --filter), run by `sh -c` with `{}` and $FKIT_CHUNK set to
@@ -72,8 +72,14 @@ pub struct Args {
     #[arg(short, long)]
     force: bool,
 
-    /// Skip fsync: faster, but a crash soon after may lose chunks.
+    /// fsync the chunks and manifest even when they replace nothing
+    /// (replacing files with --force always syncs the new ones first).
     #[arg(long)]
+    sync: bool,
+
+    /// No fsync of new chunks: the default now; accepted so that scripts
+    /// written for it still run.
+    #[arg(long, hide = true, conflicts_with = "sync")]
     no_sync: bool,
 
     /// Pipe each chunk to this shell command instead of writing it.
@@ -110,7 +116,7 @@ pub fn run(args: Args) -> Result<()> {
         prefix: &prefix,
         dir: &dir,
         force: args.force,
-        sync: !args.no_sync,
+        sync: args.sync,
         quiet: args.quiet,
     };
     if let Some(cmd) = &args.exec {
@@ -129,7 +135,7 @@ pub fn run(args: Args) -> Result<()> {
     // it starts; written last.
     let mut manifest_out = Output::to(Some(&manifest_path))
         .force(args.force)
-        .sync(!args.no_sync)
+        .sync(args.sync)
         .create()?;
     let (entries, size, checksum) = match input {
         FileOrStream::File(f) => {
@@ -140,10 +146,10 @@ pub fn run(args: Args) -> Result<()> {
         FileOrStream::Stream(mut stream) => job.split_stream(&mut stream, &name)?,
     };
     let (chunks, files): (Vec<ManifestChunk>, Vec<PendingFile>) = entries.into_iter().unzip();
-    // All chunks are complete and synced: only now do they get their
-    // names. Until the manifest is written too, an error or Ctrl-C
+    // All chunks are complete (and synced, with --sync): only now do they
+    // get their names. Until the manifest is written too, an error or Ctrl-C
     // removes them.
-    let committed = commit_all(files, args.force, !args.no_sync)?;
+    let committed = commit_all(files, args.force, args.sync)?;
     let manifest = Manifest {
         format: MANIFEST_FORMAT.to_string(),
         algorithm: ALGORITHM.to_string(),
