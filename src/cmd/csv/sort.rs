@@ -275,7 +275,9 @@ fn sort_external(
             rows.extend_from_slice(row);
             if rows.len() + arena.len() + entries.len() * 24 >= budget {
                 sort_run(&rows, &arena, &mut entries);
-                runs.push(spill(&rows, &arena, &entries)?);
+                let run = spill(&rows, &arena, &entries)
+                    .with_context(|| format!("{}: spilling a sorted run", dir.display()))?;
+                runs.push(run);
                 rows.clear();
                 arena.clear();
                 entries.clear();
