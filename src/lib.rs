@@ -9,3 +9,7 @@ pub mod cmd;
 pub(crate) mod codec;
 pub mod io;
 pub mod records;
+
+/// Entry points for the fuzz targets in `fuzz/`; not an API.
+#[doc(hidden)]
+pub mod fuzzing;

@@ -10,7 +10,7 @@
 //! text copy bytes untouched.
 
 mod cat;
-mod chunks;
+pub(crate) mod chunks;
 mod count;
 mod dedup;
 mod fmt;
@@ -23,7 +23,7 @@ mod key;
 mod reverse;
 mod sample;
 mod search;
-mod selection;
+pub(crate) mod selection;
 mod slice;
 mod sort;
 mod stats;

@@ -1,8 +1,8 @@
 //! `fkit json`: format, minify, validate, query and convert JSON and NDJSON
 //! in one streaming pass, never building a tree.
 
-mod parser;
-mod path;
+pub(crate) mod parser;
+pub(crate) mod path;
 mod query;
 mod write;
 
