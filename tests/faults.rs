@@ -819,3 +819,102 @@ fn a_gzip_index_that_claims_huge_members_fails_clearly() {
         }
     }
 }
+
+/// The fsync calls `args` makes (fsync, fdatasync, msync), counted by
+/// strace; `None` when strace cannot trace here.
+fn syncs(w: &Workdir, args: &[&str], stdin: &[u8]) -> Option<usize> {
+    let log = w.join("strace.log");
+    let mut cmd = Command::new("strace");
+    cmd.args([
+        "-f",
+        "-qq",
+        "-e",
+        "trace=fsync,fdatasync,msync,sync_file_range",
+        "-o",
+    ])
+    .arg(&log)
+    .arg(fkit_bin())
+    .args(args)
+    .current_dir(w.path());
+    let run = common::run_command(&mut cmd, stdin);
+    if !log.exists() {
+        return None;
+    }
+    assert_eq!(run.status, 0, "fkit {}: {}", args.join(" "), run.stderr);
+    let text = fs::read_to_string(&log).expect("strace log");
+    fs::remove_file(&log).expect("remove the log");
+    Some(
+        text.lines()
+            // A call another thread interrupted shows as `<unfinished ...>`
+            // and then `<... fsync resumed>`: count it once.
+            .filter(|l| l.contains("resumed>") || l.contains("sync(") && !l.contains("<unfinished"))
+            .count(),
+    )
+}
+
+#[test]
+fn the_sync_rule_syncs_only_when_old_data_goes_away() {
+    if !common::have("strace") {
+        eprintln!("skipped: strace is not installed");
+        return;
+    }
+    let w = Workdir::new();
+    w.write("in", text(100_000, 20));
+    let Some(new_file) = syncs(&w, &["buffer", "in", "-o", "new"], b"") else {
+        eprintln!("skipped: strace cannot trace here");
+        return;
+    };
+    // Nothing goes away: no fsync, as cp and split do not.
+    assert_eq!(
+        new_file, 0,
+        "a new file beside an input that stays was synced"
+    );
+    let kept = syncs(&w, &["gzip", "-k", "in"], b"").expect("traced");
+    assert_eq!(kept, 0, "gzip -k synced");
+    let split = syncs(
+        &w,
+        &["chunk", "split", "in", "-s", "16K", "-d", "parts", "-q"],
+        b"",
+    )
+    .expect("traced");
+    assert_eq!(split, 0, "new chunks were synced");
+    // Old data goes away: the new file and its directory are synced first.
+    for (what, args) in [
+        (
+            "replacing a file",
+            &["buffer", "in", "-o", "new", "--force"][..],
+        ),
+        ("--sync", &["buffer", "in", "-o", "other", "--sync"][..]),
+        ("gzip removing its input", &["gzip", "-f", "in"][..]),
+        ("gzip -d removing its input", &["gzip", "-d", "in.gz"][..]),
+        (
+            "replacing chunks",
+            &[
+                "chunk", "split", "in", "-s", "16K", "-d", "parts", "-q", "-f",
+            ][..],
+        ),
+    ] {
+        let n = syncs(&w, args, b"").expect("traced");
+        assert!(
+            n >= 2,
+            "{what}: {n} syncs, expected the file's and its directory's"
+        );
+    }
+    let soaked = syncs(&w, &["temp", "--soak", "new"], b"new content\n").expect("traced");
+    assert!(
+        soaked >= 2,
+        "temp --soak replaced a file with {soaked} syncs"
+    );
+    let patched = syncs(
+        &w,
+        &[
+            "mmap", "patch", "new", "--offset", "0", "--data", "N", "--backup",
+        ],
+        b"",
+    )
+    .expect("traced");
+    assert!(
+        patched >= 3,
+        "mmap patch --backup: {patched} syncs (backup, its directory, msync)"
+    );
+}
