@@ -754,26 +754,59 @@ fn a_json_string_of_huge_size_stays_within_memory() {
     same(&w.read("min.json"), &data, "json min");
 }
 
+/// One bzip2 stream, as GNU bzip2 -9 writes 45,000,000 bytes of `a`: a
+/// single block that run-length coding lets expand 900,000 times, the most
+/// bzip2 allows (50 bytes that decode to 45 MB).
+const EXTREME_BLOCK: [u8; 50] = [
+    0x42, 0x5a, 0x68, 0x39, 0x31, 0x41, 0x59, 0x26, 0x53, 0x59, 0x70, 0x76, 0x06, 0x3a, 0x01, 0x58,
+    0xab, 0x01, 0x20, 0xa0, 0x00, 0x10, 0x00, 0x00, 0x08, 0x20, 0x00, 0x30, 0xcc, 0x05, 0x29, 0xa6,
+    0x52, 0x48, 0x52, 0x6c, 0x54, 0x92, 0x14, 0x9e, 0x2e, 0xe4, 0x8a, 0x70, 0xa1, 0x20, 0xe0, 0xec,
+    0x0c, 0x74,
+];
+const EXTREME_LEN: u64 = 45_000_000;
+
+/// `copies` of the extreme block decoded at -p 16 under a 1 GiB limit:
+/// the byte count fkit wrote, or the failure.
+fn decode_extreme_blocks(copies: usize) -> (std::process::Output, u64) {
+    let w = Workdir::new();
+    w.write("runs.bz2", EXTREME_BLOCK.repeat(copies));
+    let out = limited(&w, 1 << 20, "\"$FKIT\" gzip -d -c -p 16 runs.bz2 | wc -c");
+    let count = String::from_utf8_lossy(&out.stdout)
+        .trim()
+        .parse()
+        .unwrap_or(0);
+    (out, count)
+}
+
 #[test]
 fn bzip2_blocks_of_extreme_repetition_decode_within_memory_at_high_p() {
-    let w = Workdir::new();
-    // Runs of one byte: each 900k block expands the most bzip2 allows.
-    let plain = vec![b'a'; 64 << 20];
-    w.write("runs", &plain);
-    let made = w
-        .command(&["gzip", "--bzip2", "-9", "-k", "runs"])
-        .status()
-        .expect("compress");
-    assert!(made.success());
-    let out = limited(
-        &w,
-        1 << 20,
-        "\"$FKIT\" gzip -d -c -p 16 runs.bz2 | cmp - runs",
-    );
+    let copies = 6;
+    let (out, count) = decode_extreme_blocks(copies);
     assert!(
-        out.status.success(),
-        "decoding under 1 GiB at -p 16 failed: {}",
+        out.status.success() && count == copies as u64 * EXTREME_LEN,
+        "{copies} extreme blocks at -p 16 under 1 GiB: {count} bytes; {}",
         String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Known failure, in the bzip2 decoder (codec/bzip2, the `compress` work):
+/// blocks in flight are not bounded by their decoded size, so 40 extreme
+/// blocks at -p 16 hold about 16 x 45 MB at once, and under a 1 GiB limit
+/// the allocation fails and the process aborts (SIGABRT) instead of
+/// staying within memory or failing with a message. Run with
+/// `cargo test --test faults -- --ignored`.
+#[test]
+#[ignore = "the bzip2 decoder does not bound the decoded bytes in flight yet (codec/bzip2)"]
+fn bzip2_extreme_blocks_at_high_p_stay_within_memory_or_fail_clearly() {
+    let copies = 40;
+    let (out, count) = decode_extreme_blocks(copies);
+    // sh reports the pipeline's last status (wc's); fkit's own shows in
+    // what it wrote and said.
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let clear_failure = stderr.starts_with("fkit: ") && !stderr.contains("memory allocation");
+    assert!(
+        count == copies as u64 * EXTREME_LEN || clear_failure,
+        "{count} bytes; {stderr}"
     );
 }
 
