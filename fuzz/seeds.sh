@@ -29,7 +29,7 @@ n=0
 for plain in "$scratch"/small "$scratch"/empty "$scratch"/lines "$scratch"/runs; do
   n=$((n + 1))
   "$fkit" gzip -c "$plain" >"gzip_decompress/fkit-$n.gz"
-  "$fkit" gzip -c -b 1K "$plain" >"gzip_decompress/fkit-blocks-$n.gz"
+  "$fkit" gzip -c -b 4K "$plain" >"gzip_decompress/fkit-blocks-$n.gz"
   "$fkit" gzip -c --bzip2 "$plain" >"bzip2_decompress/fkit-$n.bz2"
   if command -v gzip >/dev/null; then gzip -c -N "$plain" >"gzip_decompress/gnu-$n.gz"; fi
   if command -v bzip2 >/dev/null; then bzip2 -c -1 "$plain" >"bzip2_decompress/gnu-$n.bz2"; fi

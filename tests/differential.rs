@@ -415,3 +415,37 @@ fn an_empty_bzip2_stream_with_a_bad_or_cut_crc_is_refused() {
         run.stderr
     );
 }
+
+/// Found by fuzzing (fuzz/README.md, gzip_decompress): a file fkit indexed
+/// whose member is empty was "skipped as before the range" even without a
+/// range, so its damaged CRC went unchecked and `gzip -d` succeeded.
+#[test]
+fn an_empty_indexed_gzip_member_with_a_bad_crc_is_refused() {
+    let w = Workdir::new();
+    let mut member = vec![0x1f, 0x8b, 8, 0x0c, 0, 0, 0, 0, 0, 3];
+    member.extend([12, 0]); // XLEN
+    member.extend(b"FK\x08\x00");
+    member.extend(43u32.to_le_bytes()); // the member's length
+    member.extend(0u32.to_le_bytes()); // its uncompressed length
+    member.extend(b"empty\0");
+    member.extend([1, 0, 0, 0xff, 0xff]); // an empty stored block
+    member.extend(0u32.to_le_bytes()); // CRC-32 of nothing
+    member.extend(0u32.to_le_bytes()); // ISIZE
+    assert_eq!(member.len(), 43);
+    w.write("good.gz", &member);
+    w.run(&["gzip", "-dc", "good.gz"]).ok();
+    member[36] ^= 0x04;
+    w.write("bad.gz", &member);
+    for args in [
+        &["gzip", "-dc", "bad.gz"][..],
+        &["gzip", "-t", "bad.gz"][..],
+    ] {
+        let run = w.run(args);
+        assert_eq!(
+            run.status, 1,
+            "{args:?}: a bad CRC was accepted: {}",
+            run.stderr
+        );
+        assert!(run.stderr.contains("crc error"), "{}", run.stderr);
+    }
+}
