@@ -272,6 +272,7 @@ pub fn forget_map(start: *const u8) {
 }
 
 /// The name of the mapped file that holds `addr`, if one does.
+#[cfg(unix)]
 fn mapped_at(addr: usize) -> Option<String> {
     let maps = MAPS.lock().unwrap_or_else(|p| p.into_inner());
     maps.iter()
