@@ -138,11 +138,11 @@ fn check_full_disk(w: &Workdir, full: &Tmpfs, case: FullDisk) {
     // The output as given, then the reason: `fkit: buffer: full/out: no
     // space left on device` (a chunk's name starts with the one given).
     let named = run.stderr.lines().any(|line| {
-        line.find(case.output).is_some_and(|at| {
-            let rest = &line[at + case.output.len()..];
-            rest.strip_suffix(": no space left on device")
-                .is_some_and(|more| !more.contains([' ', ':']))
-        })
+        line.strip_prefix("fkit: ")
+            .and_then(|line| line.split_once(": "))
+            .and_then(|(_cmd, rest)| rest.strip_prefix(case.output))
+            .and_then(|rest| rest.strip_suffix(": no space left on device"))
+            .is_some_and(|more| !more.contains([' ', ':']))
     });
     assert!(
         named,

@@ -619,6 +619,20 @@ impl WriteFailed {
         )
     }
 
+    /// `error` of a copy into `output` (copy_file_range, which reads and
+    /// writes in one call), tagged as a failed write when only writing can
+    /// have caused it: a full disk or quota, a file too large, a read-only
+    /// file system. Other errors are left to the caller's context.
+    pub fn wrap_if_writing(output: &str, error: io::Error) -> io::Error {
+        use io::ErrorKind::*;
+        match error.kind() {
+            StorageFull | QuotaExceeded | FileTooLarge | ReadOnlyFilesystem => {
+                WriteFailed::wrap(output, error)
+            }
+            _ => error,
+        }
+    }
+
     /// The output's name, as the user gave it.
     pub fn output(&self) -> &str {
         &self.output

@@ -2,7 +2,7 @@
 
 use super::Manifest;
 use super::copy::{BLOCK, Checksum, STEP, Span, copy_and_read_back, copy_range_at, for_each_block};
-use crate::io::output::{copy_to_stdout, reader_of};
+use crate::io::output::{WriteFailed, copy_to_stdout, reader_of};
 use crate::io::{Input, Output, Progress, signal};
 use anyhow::{Context, Result, bail};
 use std::fs::File;
@@ -330,6 +330,7 @@ fn copy_verified(
                 let n = (p.size - done).min(STEP);
                 let _gate = signal::writing();
                 copy_range_at(&file, done, n, dest, at + done)
+                    .map_err(|e| WriteFailed::wrap_if_writing(shown, e))
                     .with_context(|| format!("{}: copying into {shown}", p.name))?;
                 done += n;
             }
@@ -360,6 +361,7 @@ fn copy_verified(
                 len: p.size,
                 sync: false,
                 what: format!("{}: copying into {shown}", p.name),
+                output: shown.to_string(),
             })
         })();
         Some(span)

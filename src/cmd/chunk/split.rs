@@ -223,6 +223,7 @@ impl Job<'_> {
                     len: r.length,
                     sync: self.sync,
                     what: format!("{name}: copying into {shown}"),
+                    output: shown,
                 }))
             })();
             next.transpose()
