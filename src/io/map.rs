@@ -244,6 +244,7 @@ impl MappedRange {
             // truncation hazard of the module note applies.
             let map = unsafe { MmapOptions::new().offset(offset).len(len).map_mut(&file) }
                 .with_context(name)?;
+            super::signal::watch_map(map.as_ptr(), map.len(), &name());
             Some(map)
         };
         Ok(MappedRange { map, file })
@@ -260,6 +261,14 @@ impl MappedRange {
     /// The open file behind the map.
     pub fn file(&self) -> &File {
         &self.file
+    }
+}
+
+impl Drop for MappedRange {
+    fn drop(&mut self) {
+        if let Some(map) = &self.map {
+            super::signal::forget_map(map.as_ptr());
+        }
     }
 }
 
