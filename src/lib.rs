@@ -10,3 +10,7 @@ pub(crate) mod codec;
 pub mod io;
 pub(crate) mod query;
 pub mod records;
+
+/// Entry points for the fuzz targets in `fuzz/`; not an API.
+#[doc(hidden)]
+pub mod fuzzing;

@@ -56,7 +56,7 @@ pub struct Args {
     /// Files to read, one after the other; `-` or nothing reads stdin.
     inputs: Vec<PathBuf>,
 
-    /// Write here (atomically: temporary file, fsync, rename) instead of stdout.
+    /// Write here (atomically: temporary file, rename) instead of stdout.
     #[arg(short, long, value_name = "FILE")]
     output: Option<PathBuf>,
 
@@ -127,8 +127,9 @@ pub struct Args {
     #[arg(long)]
     force_progress: bool,
 
-    /// fsync the output before exiting (file outputs are always synced).
-    #[arg(long)]
+    /// fsync the output before exiting (a file output is otherwise synced
+    /// only when it replaces a file).
+    #[arg(long, visible_alias = "sync")]
     fsync: bool,
 
     /// Show a progress bar at once (when stderr is a terminal).
@@ -239,6 +240,7 @@ pub fn run(args: Args) -> Result<()> {
     let mut output = Output::to(args.output.as_ref())
         .force(args.force || in_place)
         .append(args.append)
+        .sync(args.fsync)
         .buffer(size)
         .create()?;
     let old = match (&args.output, in_place && !args.append) {

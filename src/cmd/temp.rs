@@ -97,6 +97,11 @@ pub struct Args {
     #[arg(short, long, requires = "soak")]
     append: bool,
 
+    /// With --soak: fsync FILE even when it is new (replacing a file
+    /// always syncs the new content first).
+    #[arg(long, requires = "soak")]
+    sync: bool,
+
     /// The command and its arguments, after `--` (with --exec).
     #[arg(last = true, value_name = "COMMAND")]
     command: Vec<OsString>,
@@ -110,7 +115,7 @@ fn any_path() -> impl clap::builder::TypedValueParser<Value = PathBuf> {
 
 pub fn run(args: Args) -> Result<()> {
     if let Some(target) = &args.soak {
-        return soak(target, args.append);
+        return soak(target, args.append, args.sync);
     }
     if !args.command.is_empty() && !args.exec {
         return Err(Exit::usage("a COMMAND after `--` needs --exec").into());
@@ -342,7 +347,7 @@ fn remove(path: &Path, directory: bool) -> io::Result<()> {
 }
 
 /// sponge: soak up all of stdin before touching the target.
-fn soak(target: &Path, append: bool) -> Result<()> {
+fn soak(target: &Path, append: bool, sync: bool) -> Result<()> {
     let mut input = Input::at(None::<&str>).open()?;
     if target.as_os_str() == "-" {
         // To stdout: spill to an anonymous temporary file, then copy.
@@ -353,11 +358,8 @@ fn soak(target: &Path, append: bool) -> Result<()> {
         io::copy(&mut spill, &mut out)?;
         return out.finish();
     }
-    // Replace what a symlink points to, not the link itself.
-    let target = match fs::canonicalize(target) {
-        Ok(real) => real,
-        Err(_) => target.to_path_buf(),
-    };
+    // Output replaces what a symlink points to, not the link itself, and
+    // names the target as the user gave it.
     let name = target.display().to_string();
     if target.is_dir() {
         bail!("{name}: is a directory");
@@ -365,7 +367,7 @@ fn soak(target: &Path, append: bool) -> Result<()> {
     if !append {
         // Written beside the target and renamed over it at the end: the
         // target is untouched until all of stdin was soaked.
-        let mut out = Output::to(Some(&target)).force(true).create()?;
+        let mut out = Output::to(Some(target)).force(true).sync(sync).create()?;
         io::copy(&mut input, &mut out).context("<stdin>")?;
         return out.finish();
     }
@@ -374,7 +376,7 @@ fn soak(target: &Path, append: bool) -> Result<()> {
     let mut spill = spill_file(None)?;
     io::copy(&mut input, &mut spill).context("<stdin>")?;
     io::Seek::rewind(&mut spill)?;
-    let mut out = Output::to(Some(&target)).append(true).create()?;
+    let mut out = Output::to(Some(target)).append(true).sync(sync).create()?;
     io::copy(&mut spill, &mut out).with_context(|| name.clone())?;
     out.finish()
 }

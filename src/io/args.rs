@@ -5,22 +5,30 @@ use super::{Input, Output};
 use anyhow::Result;
 use std::path::{Path, PathBuf};
 
-/// `-o/--output FILE` and `-f/--force`: where a command writes its data.
+/// `-o/--output FILE`, `-f/--force` and `--sync`: where a command writes
+/// its data.
 #[derive(clap::Args, Debug, Clone, Default)]
 pub struct OutputArgs {
-    /// Write here (atomically: temporary file, fsync, rename) instead of
+    /// Write here (atomically: temporary file, then rename) instead of
     /// stdout; on any error the file is left untouched.
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
 
-    /// Replace OUTPUT if it exists.
+    /// Replace OUTPUT if it exists (it is fsynced before it replaces it).
     #[arg(short, long)]
     pub force: bool,
+
+    /// fsync OUTPUT even when it replaces nothing.
+    #[arg(long)]
+    pub sync: bool,
 }
 
 impl OutputArgs {
     pub fn create(&self) -> Result<Output> {
-        Output::to(self.output.as_ref()).force(self.force).create()
+        Output::to(self.output.as_ref())
+            .force(self.force)
+            .sync(self.sync)
+            .create()
     }
 }
 

@@ -4,6 +4,7 @@
 //! another code (a usage error, flock's conflict code, a child's status)
 //! returns an [`Exit`], alone or somewhere in the context chain.
 
+use super::output::WriteFailed;
 use std::fmt;
 use std::io;
 
@@ -76,12 +77,83 @@ pub fn outcome(err: &anyhow::Error) -> Outcome {
     if let Some(exit) = err.downcast_ref::<Exit>() {
         return match exit.message() {
             None => Outcome::Quiet(exit.code),
-            Some(_) => Outcome::Report(exit.code, format!("{err:#}")),
+            Some(_) => Outcome::Report(exit.code, message(err)),
         };
     }
     let code = err
         .chain()
         .find_map(|e| e.downcast_ref::<Exit>())
         .map_or(1, |e| e.code);
-    Outcome::Report(code, format!("{err:#}"))
+    Outcome::Report(code, message(err))
+}
+
+/// The line `main` prints for an error: its chain of contexts joined by
+/// `: `, OS errors as their bare reason. A failed write to an output
+/// (a full disk) is reported as `<output>: <reason>` alone: the output is
+/// what the user has to look at, not the input being read at the time or
+/// the temporary file behind the output.
+pub fn message(err: &anyhow::Error) -> String {
+    let failed_write = err.chain().find_map(|e| {
+        e.downcast_ref::<io::Error>()
+            .and_then(|e| e.get_ref())
+            .and_then(|inner| inner.downcast_ref::<WriteFailed>())
+    });
+    if let Some(failed) = failed_write {
+        return failed.to_string();
+    }
+    let mut parts: Vec<String> = Vec::new();
+    for e in err.chain() {
+        match e.downcast_ref::<io::Error>() {
+            // The reason says it all; what follows in the chain is the
+            // same error again.
+            Some(io) if io.raw_os_error().is_some() => {
+                parts.push(reason(io));
+                break;
+            }
+            _ => parts.push(e.to_string()),
+        }
+    }
+    parts.join(": ")
+}
+
+/// An I/O error as fkit's messages word it: the OS's reason with a
+/// lower-case first letter and without "(os error 28)":
+/// `no space left on device`.
+pub fn reason(err: &io::Error) -> String {
+    let Some(code) = err.raw_os_error() else {
+        return err.to_string();
+    };
+    let text = io::Error::from_raw_os_error(code).to_string();
+    let text = text
+        .strip_suffix(&format!(" (os error {code})"))
+        .unwrap_or(&text);
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => first.to_lowercase().chain(chars).collect(),
+        None => text.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn os_reasons_are_lower_case_without_the_code() {
+        let err = io::Error::from_raw_os_error(28);
+        assert_eq!(reason(&err), "no space left on device");
+        let err = anyhow::Error::from(io::Error::from_raw_os_error(2)).context("in.csv");
+        assert_eq!(message(&err), "in.csv: no such file or directory");
+    }
+
+    #[test]
+    fn a_failed_write_names_the_output_not_the_input() {
+        let full = WriteFailed::wrap("/mnt/out", io::Error::from_raw_os_error(28));
+        assert_eq!(full.kind(), io::ErrorKind::StorageFull);
+        let err = anyhow::Error::from(full).context("in");
+        assert_eq!(message(&err), "/mnt/out: no space left on device");
+        // Tagged once: the first output named stays.
+        let again = WriteFailed::wrap("other", WriteFailed::wrap("out", io::Error::other("x")));
+        assert_eq!(again.to_string(), "out: x");
+    }
 }

@@ -1,8 +1,9 @@
 //! Memory maps of files: whole files read-only, byte ranges writable.
 //!
 //! Hazard: if another process truncates a file while it is mapped, touching
-//! the lost pages raises SIGBUS and kills the process (there is no error to
-//! return: the bytes are simply gone). Commands that map files offer
+//! the lost pages raises SIGBUS (there is no error to return: the bytes are
+//! simply gone); `io::signal` turns it into a message naming the file, exit
+//! status 1 and the removal of temporary outputs. Commands that map files offer
 //! `--lock`, an advisory lock that cooperating writers (flock(1), `fkit
 //! lock`) respect: shared while reading, exclusive while writing.
 
@@ -46,6 +47,8 @@ impl MappedFile {
         } else {
             // SAFETY: the map is read-only; see the module note on truncation.
             let map = unsafe { Mmap::map(&file) }.with_context(|| name.to_string())?;
+            // A truncation while mapped ends fkit with a message, not a crash.
+            super::signal::watch_map(map.as_ptr(), map.len(), name);
             Some(map)
         };
         Ok(MappedFile { map, file })
@@ -181,6 +184,14 @@ pub fn page_size() -> usize {
     4096
 }
 
+impl Drop for MappedFile {
+    fn drop(&mut self) {
+        if let Some(map) = &self.map {
+            super::signal::forget_map(map.as_ptr());
+        }
+    }
+}
+
 impl Deref for MappedFile {
     type Target = [u8];
 
@@ -233,6 +244,7 @@ impl MappedRange {
             // truncation hazard of the module note applies.
             let map = unsafe { MmapOptions::new().offset(offset).len(len).map_mut(&file) }
                 .with_context(name)?;
+            super::signal::watch_map(map.as_ptr(), map.len(), &name());
             Some(map)
         };
         Ok(MappedRange { map, file })
@@ -249,6 +261,14 @@ impl MappedRange {
     /// The open file behind the map.
     pub fn file(&self) -> &File {
         &self.file
+    }
+}
+
+impl Drop for MappedRange {
+    fn drop(&mut self) {
+        if let Some(map) = &self.map {
+            super::signal::forget_map(map.as_ptr());
+        }
     }
 }
 

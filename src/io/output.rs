@@ -1,10 +1,23 @@
 //! Writing an output: stdout, or a file replaced atomically.
 //!
 //! A file output is written to a temporary file in the target's directory,
-//! flushed, fsynced and renamed over the target only by [`Output::finish`].
-//! If the command fails, panics or is interrupted first, the temporary file
-//! is removed and an existing target is untouched. An existing target is
+//! flushed and renamed over the target only by [`Output::finish`]. If the
+//! command fails, panics or is interrupted first, the temporary file is
+//! removed and an existing target is untouched. An existing target is
 //! replaced only with `force`, and keeps its permissions.
+//!
+//! The sync rule, decided here once ([`Durability`]): a file output is
+//! fsynced (with its directory) when old data is about to go away: when it
+//! replaces an existing file, or when the command says it will remove or
+//! overwrite the data this output now holds the only copy of
+//! ([`OutputSpec::last_copy`]: gzip removing its input, the bytes
+//! `mmap patch --backup` saves). A new file beside an input that stays is
+//! renamed into place without fsync, unless `--sync`
+//! ([`OutputSpec::sync`]): a crash then loses at most the new file, never
+//! the data it was made from.
+//!
+//! A write that fails names the output, whatever the command was reading
+//! at the time ([`WriteFailed`]).
 //!
 //! ```no_run
 //! # use fkit::io::Output;
@@ -31,6 +44,7 @@ pub struct OutputSpec {
     force: bool,
     buffer: usize,
     sync: bool,
+    last_copy: bool,
     discard: bool,
     append: bool,
     keep: Option<Kept>,
@@ -69,8 +83,27 @@ struct Replacement {
     temp: NamedTempFile,
     target: PathBuf,
     force: bool,
-    sync: bool,
+    durability: Durability,
     keep: Option<Kept>,
+}
+
+/// What a command asked of an output's durability; [`Durability::syncs`]
+/// applies the sync rule to it.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Durability {
+    /// `--sync`: fsync even a new file that replaces nothing.
+    pub requested: bool,
+    /// The command removes or overwrites, once this output is finished,
+    /// the data the output is the only other copy of.
+    pub last_copy: bool,
+}
+
+impl Durability {
+    /// The sync rule: fsync when old data is about to go away (the file
+    /// this one replaces, or data the command removes next), or when asked.
+    pub fn syncs(self, replaces_a_file: bool) -> bool {
+        self.requested || self.last_copy || replaces_a_file
+    }
 }
 
 impl Output {
@@ -83,7 +116,8 @@ impl Output {
             path,
             force: false,
             buffer: DEFAULT_BUFFER,
-            sync: true,
+            sync: false,
+            last_copy: false,
             discard: false,
             append: false,
             keep: None,
@@ -130,14 +164,16 @@ impl Output {
         super::at::kernel_copy(src, at, len, dst, None)
     }
 
-    /// Flush everything; for a file, fsync it and rename it into place.
+    /// Flush everything; for a file, fsync it when the sync rule says so
+    /// and rename it into place. Once this returns, a file output is whole
+    /// under its name (and on disk, if it was synced).
     pub fn finish(self) -> Result<()> {
         let name = self.name;
+        let failed = |e: io::Error| anyhow::Error::from(WriteFailed::wrap(&name, e));
         let dest = self
             .writer
             .into_inner()
-            .map_err(|e| e.into_error())
-            .with_context(|| name.clone())?;
+            .map_err(|e| failed(e.into_error()))?;
         match dest {
             Destination::Stdout(_) | Destination::Special(_) | Destination::Discard => Ok(()),
             Destination::File(r) => {
@@ -145,7 +181,7 @@ impl Output {
                     temp,
                     target,
                     force,
-                    sync,
+                    durability,
                     keep,
                 } = *r;
                 if let Some(kept) = &keep {
@@ -154,11 +190,18 @@ impl Output {
                         Some(kept.atime),
                         Some(kept.mtime),
                     )
-                    .with_context(|| name.clone())?;
+                    .map_err(failed)?;
                 }
-                commit(temp, &target, force, sync).with_context(|| name.clone())?;
-                if let Some(kept) = keep {
-                    fs::set_permissions(&target, kept.permissions).with_context(|| name.clone())?;
+                if let Some(kept) = &keep {
+                    // Before the rename: the file appears with its mode.
+                    temp.as_file()
+                        .set_permissions(kept.permissions.clone())
+                        .map_err(failed)?;
+                }
+                let synced_dir =
+                    commit(temp, &target, force, durability, keep.is_none()).map_err(failed)?;
+                if let Some(dir) = synced_dir.then(|| parent_or_dot(&target)) {
+                    File::open(dir).and_then(|d| sync_dir(&d)).map_err(failed)?;
                 }
                 Ok(())
             }
@@ -179,10 +222,19 @@ impl OutputSpec {
         self
     }
 
-    /// Whether to fsync a file output before it replaces the target
-    /// (default yes: never report success for data still only in RAM).
+    /// `--sync`: fsync a file output (and its directory) even when it
+    /// replaces nothing. Without it the sync rule of this module decides.
     pub fn sync(mut self, yes: bool) -> Self {
         self.sync = yes;
+        self
+    }
+
+    /// The command will remove or overwrite, once this output is finished,
+    /// the data the output is now the only other copy of (gzip's input
+    /// without `-k`, the bytes `mmap patch --backup` saves): `finish`
+    /// fsyncs it first, so the data is always whole on disk somewhere.
+    pub fn last_copy(mut self, yes: bool) -> Self {
+        self.last_copy = yes;
         self
     }
 
@@ -259,7 +311,10 @@ impl OutputSpec {
                     temp,
                     target,
                     force: self.force || self.append,
-                    sync: self.sync,
+                    durability: Durability {
+                        requested: self.sync,
+                        last_copy: self.last_copy,
+                    },
                     keep: self.keep,
                 }))
             }
@@ -306,13 +361,19 @@ impl PendingFile {
 }
 
 /// Rename every file of a batch into place, in order. Their contents must
-/// be complete (and synced, where that matters) already; with `sync`, the
-/// directories that hold them are synced after the renames. If one rename
-/// fails, the files renamed before it are removed again. The renamed files
-/// stay removable: until [`Committed::keep`] (once whatever describes them,
-/// a manifest, is written too), an error, a drop or Ctrl-C removes them.
+/// be complete already; the sync rule applies to each file as to an
+/// [`Output`] (`sync` is `--sync`), and the directories that hold synced
+/// files are synced once after the renames. If one rename fails, the files
+/// renamed before it are removed again. The renamed files stay removable:
+/// until [`Committed::keep`] (once whatever describes them, a manifest, is
+/// written too), an error, a drop or Ctrl-C removes them.
 pub fn commit_all(files: Vec<PendingFile>, force: bool, sync: bool) -> Result<Committed> {
     let mut done = Committed { paths: Vec::new() };
+    let mut dirs_to_sync: Vec<PathBuf> = Vec::new();
+    let durability = Durability {
+        requested: sync,
+        last_copy: false,
+    };
     for PendingFile { temp, target } in files {
         // Each file is opened again only to be renamed: open descriptors do
         // not grow with the number of files.
@@ -324,21 +385,21 @@ pub fn commit_all(files: Vec<PendingFile>, force: bool, sync: bool) -> Result<Co
         // Renamed and registered under the gate: an interrupt between the
         // two would leave the renamed file behind.
         let gate = signal::writing();
-        reopened
-            .and_then(|temp| commit(temp, &target, force, false))
-            .with_context(|| target.display().to_string())?;
+        let synced = reopened
+            .and_then(|temp| commit(temp, &target, force, durability, true))
+            .map_err(|e| WriteFailed::wrap(&target.display().to_string(), e))?;
         signal::remove_on_interrupt(&target);
         drop(gate);
+        let dir = parent_or_dot(&target).to_path_buf();
         done.paths.push(target);
-    }
-    if sync {
-        let mut dirs: Vec<&Path> = done.paths.iter().map(|p| parent_or_dot(p)).collect();
-        dirs.dedup();
-        for dir in dirs {
-            File::open(dir)
-                .and_then(|d| sync_dir(&d))
-                .with_context(|| dir.display().to_string())?;
+        if synced && !dirs_to_sync.contains(&dir) {
+            dirs_to_sync.push(dir);
         }
+    }
+    for dir in dirs_to_sync {
+        File::open(&dir)
+            .and_then(|d| sync_dir(&d))
+            .with_context(|| dir.display().to_string())?;
     }
     Ok(done)
 }
@@ -467,10 +528,18 @@ fn temp_beside(target: &Path) -> io::Result<NamedTempFile> {
     Ok(temp)
 }
 
-/// Sync `temp` and rename it over `target`; the old file's permissions are
-/// kept. Without `force` the rename refuses to replace a file that appeared
-/// meanwhile.
-fn commit(temp: NamedTempFile, target: &Path, force: bool, sync: bool) -> io::Result<()> {
+/// Rename `temp` over `target`, fsyncing it first when the sync rule
+/// says so; with `copy_mode`, a replaced file's permissions are kept.
+/// Without `force` the rename refuses to replace a file that appeared
+/// meanwhile. Returns whether the file was synced: its directory then
+/// needs a sync too, for the rename to be durable.
+fn commit(
+    temp: NamedTempFile,
+    target: &Path,
+    force: bool,
+    durability: Durability,
+    copy_mode: bool,
+) -> io::Result<bool> {
     let temp_path = temp.path().to_path_buf();
     if is_special(target) {
         // Never rename over a device or FIFO: copy into it instead.
@@ -478,14 +547,16 @@ fn commit(temp: NamedTempFile, target: &Path, force: bool, sync: bool) -> io::Re
             &mut File::open(&temp_path)?,
             &mut fs::OpenOptions::new().write(true).open(target)?,
         )
-        .map(drop);
+        .map(|_| false);
         signal::forget(&temp_path);
         return result;
     }
     let result = (|| {
-        if let Ok(meta) = fs::metadata(target) {
+        let replaced = fs::metadata(target).ok();
+        if let Some(meta) = replaced.as_ref().filter(|_| copy_mode) {
             temp.as_file().set_permissions(meta.permissions())?;
         }
+        let sync = durability.syncs(replaced.is_some());
         if sync {
             temp.as_file().sync_all()?;
         }
@@ -495,10 +566,7 @@ fn commit(temp: NamedTempFile, target: &Path, force: bool, sync: bool) -> io::Re
             temp.persist_noclobber(target)
         };
         persisted.map_err(|e| e.error)?;
-        if sync {
-            sync_dir(&File::open(parent_or_dot(target))?)?;
-        }
-        Ok(())
+        Ok(sync)
     })();
     signal::forget(&temp_path);
     result
@@ -517,16 +585,91 @@ fn sync_dir(dir: &File) -> io::Result<()> {
 impl Write for Output {
     #[inline]
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.writer.write(buf)
+        self.writer
+            .write(buf)
+            .map_err(|e| WriteFailed::wrap(&self.name, e))
     }
 
     #[inline]
     fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
-        self.writer.write_all(buf)
+        self.writer
+            .write_all(buf)
+            .map_err(|e| WriteFailed::wrap(&self.name, e))
     }
 
     fn flush(&mut self) -> io::Result<()> {
-        self.writer.flush()
+        self.writer
+            .flush()
+            .map_err(|e| WriteFailed::wrap(&self.name, e))
+    }
+}
+
+/// A write to an output failed (a full disk, a quota, an I/O error). It
+/// travels as the `io::Error` a `Write` must return, with the same kind,
+/// and carries the output's name: `main` reports it as
+/// `<output>: <reason>`, whatever input a command was reading when it
+/// happened (see [`super::error::outcome`]).
+#[derive(Debug)]
+pub struct WriteFailed {
+    output: String,
+    error: io::Error,
+}
+
+impl WriteFailed {
+    /// `error`, tagged with the output it happened on (once: an error
+    /// already tagged keeps its name).
+    pub fn wrap(output: &str, error: io::Error) -> io::Error {
+        if error
+            .get_ref()
+            .is_some_and(|inner| inner.is::<WriteFailed>())
+        {
+            return error;
+        }
+        let kind = error.kind();
+        io::Error::new(
+            kind,
+            WriteFailed {
+                output: output.to_string(),
+                error,
+            },
+        )
+    }
+
+    /// `error` of a copy into `output` (copy_file_range, which reads and
+    /// writes in one call), tagged as a failed write when only writing can
+    /// have caused it: a full disk or quota, a file too large, a read-only
+    /// file system. Other errors are left to the caller's context.
+    pub fn wrap_if_writing(output: &str, error: io::Error) -> io::Error {
+        use io::ErrorKind::*;
+        match error.kind() {
+            StorageFull | QuotaExceeded | FileTooLarge | ReadOnlyFilesystem => {
+                WriteFailed::wrap(output, error)
+            }
+            _ => error,
+        }
+    }
+
+    /// The output's name, as the user gave it.
+    pub fn output(&self) -> &str {
+        &self.output
+    }
+
+    /// What went wrong.
+    pub fn error(&self) -> &io::Error {
+        &self.error
+    }
+}
+
+impl std::fmt::Display for WriteFailed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let reason = super::error::reason(&self.error);
+        write!(f, "{}: {reason}", self.output)
+    }
+}
+
+impl std::error::Error for WriteFailed {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.error)
     }
 }
 
@@ -535,7 +678,9 @@ impl Write for Destination {
         match self {
             Destination::Stdout(w) => w.write(buf),
             Destination::Special(w) => w.write(buf),
-            Destination::File(r) => r.temp.write(buf),
+            // The file itself, not tempfile's wrapper, whose errors name
+            // the temporary path: the message names the output instead.
+            Destination::File(r) => r.temp.as_file_mut().write(buf),
             Destination::Discard => Ok(buf.len()),
         }
     }
@@ -544,7 +689,7 @@ impl Write for Destination {
         match self {
             Destination::Stdout(w) => w.flush(),
             Destination::Special(w) => w.flush(),
-            Destination::File(r) => r.temp.flush(),
+            Destination::File(r) => r.temp.as_file_mut().flush(),
             Destination::Discard => Ok(()),
         }
     }

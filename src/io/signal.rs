@@ -8,6 +8,11 @@
 //!   to it and keeps running until the child is gone, then exits with the
 //!   child's status (128 + signal when it was killed).
 //!
+//! A third rule holds for commands that map files: a mapped input that
+//! another process truncates while fkit reads it (the SIGBUS hazard of
+//! `io::map`) ends fkit with a message naming the file and exit status 1,
+//! its temporary outputs removed, instead of a crash with a core dump.
+//!
 //! Nothing is installed until it is needed: until then the default action
 //! (exit at once) loses nothing, and start-up stays cheap for scripts that
 //! call fkit a thousand times. Forwarding needs no thread: its handler only
@@ -245,6 +250,137 @@ pub fn cleanup() {
     };
     for path in paths {
         let _ = std::fs::remove_dir_all(&path).or_else(|_| std::fs::remove_file(&path));
+    }
+}
+
+/// Mapped files by address range, so that a SIGBUS can be reported with
+/// the name of the file that shrank.
+static MAPS: Mutex<Vec<(usize, usize, String)>> = Mutex::new(Vec::new());
+
+/// `len` bytes mapped at `start` are the file `name`: if another process
+/// truncates it while fkit reads them, fkit removes its temporary files and
+/// exits 1 with a message naming it (see [`forget_map`]).
+pub fn watch_map(start: *const u8, len: usize, name: &str) {
+    #[cfg(unix)]
+    bus::install();
+    MAPS.lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .push((start as usize, len, name.to_string()));
+}
+
+/// The map at `start` is gone.
+pub fn forget_map(start: *const u8) {
+    let mut maps = MAPS.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some(i) = maps.iter().rposition(|m| m.0 == start as usize) {
+        maps.swap_remove(i);
+    }
+}
+
+/// The name of the mapped file that holds `addr`, if one does.
+#[cfg(unix)]
+fn mapped_at(addr: usize) -> Option<String> {
+    let maps = MAPS.lock().unwrap_or_else(|p| p.into_inner());
+    maps.iter()
+        .find(|(start, len, _)| (*start..start + len).contains(&addr))
+        .map(|(_, _, name)| name.clone())
+}
+
+/// The SIGBUS of a truncated map: the faulting thread cannot go on (the
+/// bytes are gone) and a signal handler may not allocate, lock or remove
+/// files. So the handler only records the address and wakes a watcher
+/// thread through a pipe; the watcher, an ordinary thread, names the file,
+/// runs [`cleanup`] and exits 1, while the faulting thread waits in the
+/// handler. Should the watcher not finish (it never should), the handler
+/// exits by itself after a few seconds.
+#[cfg(unix)]
+mod bus {
+    use super::*;
+    use std::io::Read;
+    use std::os::fd::{AsRawFd, IntoRawFd};
+    use std::sync::atomic::AtomicUsize;
+
+    static INSTALL: std::sync::Once = std::sync::Once::new();
+    /// The write end of the watcher's pipe (-1: none).
+    static WAKE: AtomicI32 = AtomicI32::new(-1);
+    static FAULT_ADDRESS: AtomicUsize = AtomicUsize::new(0);
+    const FALLBACK: &[u8] =
+        b"fkit: a mapped input was truncated by another process while being read\n";
+
+    /// The SIGBUS action. It only stores to atomics and calls write(2),
+    /// nanosleep(2) and _exit(2), all async-signal-safe; it never returns
+    /// (returning would fault again on the same access).
+    extern "C" fn on_bus(_sig: libc::c_int, info: *mut libc::siginfo_t, _: *mut libc::c_void) {
+        // SAFETY: the kernel passes a valid siginfo_t to an SA_SIGINFO
+        // handler; si_addr is the faulting address for SIGBUS.
+        let addr = unsafe {
+            #[cfg(any(target_os = "linux", target_os = "android"))]
+            let addr = (*info).si_addr() as usize;
+            #[cfg(not(any(target_os = "linux", target_os = "android")))]
+            let addr = (*info).si_addr as usize;
+            addr
+        };
+        FAULT_ADDRESS.store(addr, Ordering::SeqCst);
+        let wake = WAKE.load(Ordering::SeqCst);
+        let pause = libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 10_000_000,
+        };
+        // SAFETY: plain system calls on a descriptor this module owns (or
+        // stderr) and on buffers that live for the whole program.
+        unsafe {
+            if wake >= 0 {
+                libc::write(wake, b"!".as_ptr().cast(), 1);
+            }
+            for _ in 0..500 {
+                libc::nanosleep(&pause, std::ptr::null_mut());
+            }
+            libc::write(2, FALLBACK.as_ptr().cast(), FALLBACK.len());
+            libc::_exit(1);
+        }
+    }
+
+    pub(super) fn install() {
+        INSTALL.call_once(|| {
+            let Ok((mut reader, writer)) = std::io::pipe() else {
+                return;
+            };
+            let watcher = std::thread::Builder::new()
+                .name("fkit-sigbus".into())
+                .spawn(move || {
+                    let mut byte = [0u8; 1];
+                    if reader.read_exact(&mut byte).is_err() {
+                        return;
+                    }
+                    let addr = FAULT_ADDRESS.load(Ordering::SeqCst);
+                    let what = mapped_at(addr).unwrap_or_else(|| "a mapped input".into());
+                    let cmd = std::env::args().nth(1).unwrap_or_else(|| "fkit".into());
+                    eprintln!(
+                        "fkit: {cmd}: {what}: the file was truncated by another process \
+                         while being read (its mapped bytes are gone)"
+                    );
+                    cleanup();
+                    std::process::exit(1);
+                });
+            if watcher.is_err() {
+                return;
+            }
+            let fd = writer.as_raw_fd();
+            // The write end lives as long as the process.
+            let _ = writer.into_raw_fd();
+            WAKE.store(fd, Ordering::SeqCst);
+            // Our own action replaces std's (its SIGBUS handler only
+            // reports stack overflows, which on Linux come as SIGSEGV).
+            // SAFETY: `on_bus` is async-signal-safe (see there); the
+            // sigaction struct is zeroed, then filled as sigaction(2)
+            // documents for an SA_SIGINFO handler.
+            unsafe {
+                let mut action: libc::sigaction = std::mem::zeroed();
+                action.sa_sigaction = on_bus as *const () as libc::sighandler_t;
+                action.sa_flags = libc::SA_SIGINFO | libc::SA_ONSTACK;
+                libc::sigemptyset(&mut action.sa_mask);
+                libc::sigaction(libc::SIGBUS, &action, std::ptr::null_mut());
+            }
+        });
     }
 }
 

@@ -2,6 +2,7 @@
 
 use crate::io::at::{kernel_copy, write_all_at};
 pub use crate::io::at::{read_at, read_exact_at};
+use crate::io::output::WriteFailed;
 use anyhow::Context;
 use std::fs::File;
 use std::hash::Hasher;
@@ -95,6 +96,8 @@ pub struct Span {
     pub sync: bool,
     /// Names the span in errors, as "chunk: copying into out".
     pub what: String,
+    /// Names `dst` alone, for a failed write (a full disk).
+    pub output: String,
 }
 
 /// How far the copies have got, shared by the copying threads and the
@@ -187,6 +190,7 @@ pub fn copy_and_read_back(
                     len,
                     sync,
                     what,
+                    output,
                 } = span;
                 lock().spans.push(Posted {
                     what: what.clone(),
@@ -195,9 +199,9 @@ pub fn copy_and_read_back(
                     copied: 0,
                 });
                 changed.notify_all();
-                ((src, src_at, dst, dst_at, len, sync, what), index)
+                ((src, src_at, dst, dst_at, len, sync, what, output), index)
             };
-            let (src, src_at, dst, dst_at, len, sync, what) = span;
+            let (src, src_at, dst, dst_at, len, sync, what, output) = span;
             let what = || what.clone();
             let mut done = 0;
             while done < len {
@@ -211,7 +215,7 @@ pub fn copy_and_read_back(
                         io::ErrorKind::UnexpectedEof => {
                             anyhow::anyhow!("ended early (truncated meanwhile?)")
                         }
-                        _ => e.into(),
+                        _ => WriteFailed::wrap_if_writing(&output, e).into(),
                     })
                     .with_context(what)?;
                 done += n;
@@ -219,7 +223,9 @@ pub fn copy_and_read_back(
                 changed.notify_all();
             }
             if sync {
-                dst.sync_all().with_context(what)?;
+                dst.sync_all()
+                    .map_err(|e| WriteFailed::wrap(&output, e))
+                    .with_context(what)?;
             }
         }
     };

@@ -2,7 +2,7 @@
 
 use super::Manifest;
 use super::copy::{BLOCK, Checksum, STEP, Span, copy_and_read_back, copy_range_at, for_each_block};
-use crate::io::output::{copy_to_stdout, reader_of};
+use crate::io::output::{WriteFailed, copy_to_stdout, reader_of};
 use crate::io::{Input, Output, Progress, signal};
 use anyhow::{Context, Result, bail};
 use std::fs::File;
@@ -18,8 +18,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 /// result's are checked; a missing or corrupt chunk is an error that names
 /// it. With -o the output is written to a temporary file beside OUT (the
 /// kernel copies each chunk in, and fkit sums the copied bytes by reading
-/// them back on a second core), fsynced and renamed into place only when
-/// everything matched: on any error nothing is left behind. Stdout redirected to a file (`> out`, `>> out`) is
+/// them back on a second core) and renamed into place only when
+/// everything matched (fsynced first when it replaces a file, or with
+/// --sync): on any error nothing is left behind. Stdout redirected to a file (`> out`, `>> out`) is
 /// treated alike: copied while checked, and cut back to its old length on
 /// a mismatch. To a pipe, every chunk is checked first and the bytes are
 /// written only after all matched. Chunk paths in the manifest are
@@ -48,8 +49,14 @@ pub struct Args {
     #[arg(long)]
     no_manifest: bool,
 
-    /// Skip fsync of OUTPUT: faster, but a crash soon after may lose it.
+    /// fsync OUTPUT even when it replaces nothing (replacing a file with
+    /// --force always syncs the new one first).
     #[arg(long)]
+    sync: bool,
+
+    /// No fsync of a new OUTPUT: the default now; accepted so that scripts
+    /// written for it still run.
+    #[arg(long, hide = true, conflicts_with = "sync")]
     no_sync: bool,
 
     /// No progress bar.
@@ -282,7 +289,7 @@ fn join_to_file(
 ) -> Result<()> {
     let mut output = Output::to(Some(out))
         .force(args.force)
-        .sync(!args.no_sync)
+        .sync(args.sync)
         .create()?;
     let shown = output.name().to_string();
     let file = output
@@ -323,6 +330,7 @@ fn copy_verified(
                 let n = (p.size - done).min(STEP);
                 let _gate = signal::writing();
                 copy_range_at(&file, done, n, dest, at + done)
+                    .map_err(|e| WriteFailed::wrap_if_writing(shown, e))
                     .with_context(|| format!("{}: copying into {shown}", p.name))?;
                 done += n;
             }
@@ -353,6 +361,7 @@ fn copy_verified(
                 len: p.size,
                 sync: false,
                 what: format!("{}: copying into {shown}", p.name),
+                output: shown.to_string(),
             })
         })();
         Some(span)

@@ -367,7 +367,7 @@ impl Names {
 
 /// What `split` writes beside the chunks and `join` checks them against.
 #[derive(Serialize, Deserialize, Debug)]
-struct Manifest {
+pub(crate) struct Manifest {
     /// Marks the file as an fkit chunk manifest, and its version.
     format: String,
     /// The checksum algorithm of every `checksum` below.
@@ -392,7 +392,7 @@ struct ManifestChunk {
 const MANIFEST_FORMAT: &str = "fkit-chunk-manifest/1";
 
 impl Manifest {
-    fn read(path: &Path) -> Result<Manifest> {
+    pub(crate) fn read(path: &Path) -> Result<Manifest> {
         let mut input = crate::io::Input::at(Some(path)).open()?;
         let mut text = Vec::new();
         std::io::Read::read_to_end(&mut input, &mut text)

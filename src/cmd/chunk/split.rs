@@ -28,9 +28,9 @@ use std::sync::Mutex;
 /// file (or stdin redirected from one, from its position) the kernel
 /// copies the chunks (copy_file_range), one per core, and fkit sums what
 /// landed in each chunk file by reading it back; a pipe is summed as it
-/// arrives. Nothing is replaced without --force; chunks are
-/// fsynced (unless --no-sync) and appear only once all are complete: an
-/// error or Ctrl-C leaves none behind.
+/// arrives. Nothing is replaced without --force; chunks
+/// appear only once all are complete (fsynced first when they replace
+/// files, or with --sync): an error or Ctrl-C leaves none behind.
 ///
 /// split's options work with split's meaning: PREFIX after FILE, -b and
 /// --bytes, --line-bytes, -a N,
@@ -108,8 +108,14 @@ pub struct Args {
     #[arg(short, long)]
     force: bool,
 
-    /// Skip fsync: faster, but a crash soon after may lose chunks.
+    /// fsync the chunks and manifest even when they replace nothing
+    /// (replacing files with --force always syncs the new ones first).
     #[arg(long)]
+    sync: bool,
+
+    /// No fsync of new chunks: the default now; accepted so that scripts
+    /// written for it still run.
+    #[arg(long, hide = true, conflicts_with = "sync")]
     no_sync: bool,
 
     /// Pipe each chunk to this shell command instead of writing it.
@@ -162,7 +168,7 @@ pub fn run(args: Args) -> Result<()> {
             dir: &dir,
             show_dir,
             force: args.force,
-            sync: !args.no_sync,
+            sync: args.sync,
         };
         return match &args.exec {
             Some(cmd) => deal.exec(input, cmd, &name),
@@ -191,7 +197,7 @@ pub fn run(args: Args) -> Result<()> {
         names: &names,
         dir: &dir,
         force: args.force,
-        sync: !args.no_sync,
+        sync: args.sync,
         quiet: args.quiet,
     };
     if let Some(cmd) = &args.exec {
@@ -212,7 +218,7 @@ pub fn run(args: Args) -> Result<()> {
         false => Some(
             Output::to(Some(&manifest_path))
                 .force(args.force)
-                .sync(!args.no_sync)
+                .sync(args.sync)
                 .create()?,
         ),
     };
@@ -225,10 +231,10 @@ pub fn run(args: Args) -> Result<()> {
         FileOrStream::Stream(mut stream) => job.split_stream(&mut stream, &name)?,
     };
     let (chunks, files): (Vec<ManifestChunk>, Vec<PendingFile>) = entries.into_iter().unzip();
-    // All chunks are complete and synced: only now do they get their
-    // names. Until the manifest is written too, an error or Ctrl-C
+    // All chunks are complete (and synced, with --sync): only now do they
+    // get their names. Until the manifest is written too, an error or Ctrl-C
     // removes them.
-    let committed = commit_all(files, args.force, !args.no_sync)?;
+    let committed = commit_all(files, args.force, args.sync)?;
     let manifest = Manifest {
         format: MANIFEST_FORMAT.to_string(),
         algorithm: ALGORITHM.to_string(),
@@ -348,6 +354,7 @@ impl Job<'_> {
                     len: r.length,
                     sync: self.sync,
                     what: format!("{name}: copying into {shown}"),
+                    output: shown,
                 }))
             })();
             next.transpose()

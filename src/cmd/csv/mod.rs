@@ -15,7 +15,7 @@
 mod agg;
 mod behead;
 mod cat;
-mod chunks;
+pub(crate) mod chunks;
 mod count;
 mod dedup;
 mod enumerate;
@@ -41,7 +41,7 @@ mod reverse;
 mod runs;
 mod sample;
 mod search;
-mod selection;
+pub(crate) mod selection;
 mod slice;
 mod sort;
 mod split;

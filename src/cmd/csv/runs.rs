@@ -91,17 +91,25 @@ impl RunSorter {
                 break;
             }
             let tail = self.runs.split_off(self.runs.len() - FAN_IN);
-            let mut merged = merge(tail.into_iter().map(|r| r.0), self.reverse)?;
-            let file = spill_file(Some(&self.dir))?;
-            let mut w = BufWriter::with_capacity(1 << 20, file);
-            while let Some((key, row)) = merged.next()? {
-                write_entry(&mut w, key, row)?;
-            }
-            let mut file = w.into_inner().map_err(|e| e.into_error())?;
-            file.rewind()?;
+            let file = self
+                .merge_runs(tail)
+                .with_context(|| format!("{}: merging sorted runs", self.dir.display()))?;
             self.runs.push((file, level + 1));
         }
         Ok(())
+    }
+
+    /// FAN_IN runs merged into one new run file, rewound for reading.
+    fn merge_runs(&self, tail: Vec<(File, u32)>) -> Result<File> {
+        let mut merged = merge(tail.into_iter().map(|r| r.0), self.reverse)?;
+        let file = spill_file(Some(&self.dir))?;
+        let mut w = BufWriter::with_capacity(1 << 20, file);
+        while let Some((key, row)) = merged.next()? {
+            write_entry(&mut w, key, row)?;
+        }
+        let mut file = w.into_inner().map_err(|e| e.into_error())?;
+        file.rewind()?;
+        Ok(file)
     }
 
     /// All rows pushed, in key order (equal keys in the order pushed).
@@ -131,8 +139,15 @@ impl RunSorter {
         });
     }
 
-    /// Write the sorted batch to a new run file, rewound for reading.
+    /// Write the sorted batch to a new run file, rewound for reading. An
+    /// error names the spill directory, which is not the output the user
+    /// gave (a full /tmp is the usual cause).
     fn spill(&self) -> Result<File> {
+        self.write_run()
+            .with_context(|| format!("{}: spilling a sorted run", self.dir.display()))
+    }
+
+    fn write_run(&self) -> Result<File> {
         let file = spill_file(Some(&self.dir))?;
         let mut w = BufWriter::with_capacity(1 << 20, file);
         for e in &self.entries {

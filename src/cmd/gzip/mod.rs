@@ -17,8 +17,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 ///
 /// Behaves as GNU gzip: each FILE becomes FILE.gz (FILE.bz2 with --bzip2,
 /// FILE.zst with --zstd, FILE.xz with --xz), keeping its mode and
-/// modification time, and FILE is removed only after
-/// FILE.gz is completely written and synced. With -d, FILE.gz becomes FILE
+/// modification time, and FILE is removed only after FILE.gz is completely
+/// written and synced (fsync: the one copy of the data is on disk before
+/// the other goes; with -k nothing is removed, and FILE.gz is synced only
+/// with --sync or when it replaces a file). With -d, FILE.gz becomes FILE
 /// again. With no FILE, or `-`, reads stdin and writes stdout. Compressed
 /// data is never written to a terminal without -f. Existing outputs,
 /// symbolic links and devices are left alone without -f. Many FILEs are
@@ -231,6 +233,10 @@ pub struct Args {
     #[arg(long, value_name = "OFFSET:LEN", requires = "decompress")]
     range: Option<String>,
 
+    /// fsync every output file, even when nothing is removed or replaced.
+    #[arg(long, visible_alias = "synchronous")]
+    sync: bool,
+
     /// Deflate engine for compression (for measurements).
     #[arg(long, value_enum, default_value = "auto", hide = true)]
     engine: Engine,
@@ -336,6 +342,7 @@ struct Plan {
     to_stdout: bool,
     keep: bool,
     force: bool,
+    sync: bool,
     verbose: bool,
     quiet: bool,
     no_name: bool,
@@ -468,6 +475,7 @@ pub fn run(args: Args) -> Result<()> {
         to_stdout: args.stdout || range.is_some(),
         keep: args.keep || args.stdout,
         force: args.force,
+        sync: args.sync,
         verbose: args.verbose,
         quiet: args.quiet,
         no_name: args.no_name,
@@ -676,8 +684,12 @@ fn create_output(
     meta: Option<&fs::Metadata>,
     mtime: Option<filetime::FileTime>,
 ) -> Result<Output> {
+    // Without -k the input goes once its output is finished: the output
+    // is then the only copy, synced first.
     let mut spec = Output::to(target)
         .force(plan.force)
+        .sync(plan.sync)
+        .last_copy(!plan.keep)
         .discard(plan.mode == Mode::Test);
     if let Some(meta) = meta {
         spec = spec.keep_metadata(meta);

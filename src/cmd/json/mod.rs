@@ -2,8 +2,8 @@
 //! in one streaming pass, never building a tree.
 
 mod lookup;
-mod parser;
-mod path;
+pub(crate) mod parser;
+pub(crate) mod path;
 mod query;
 mod write;
 

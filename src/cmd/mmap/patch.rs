@@ -76,7 +76,11 @@ pub fn run(args: Args) -> Result<()> {
     let mut map = MappedRange::open(&args.file, offset, data.len(), args.lock)?;
     if args.backup {
         let backup = backup_path(&args.file, offset);
-        let mut out = Output::to(Some(&backup)).force(args.force).create()?;
+        // The backup is the only copy of the bytes about to be overwritten.
+        let mut out = Output::to(Some(&backup))
+            .force(args.force)
+            .last_copy(true)
+            .create()?;
         out.write_all(&map)?;
         out.finish()?;
     }

@@ -178,6 +178,13 @@ impl Iterator for Blocks<'_> {
             };
             if magic == END_MAGIC {
                 // Stream CRC, then padding to a byte; the next stream follows.
+                // A stream cut inside its CRC, or one without blocks whose
+                // CRC is not 0, is left to libbz2, which reports it.
+                let complete = (here + 80).div_ceil(8) <= data.len() as u64;
+                let empty = here == (self.stream as u64 + 4) * 8;
+                if !complete || empty && bits48(data, here + 48) >> 16 != 0 {
+                    return self.stop(Stop::At(self.stream));
+                }
                 self.bit = here + 48 + 32;
                 self.in_stream = false;
                 continue;

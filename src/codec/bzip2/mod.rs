@@ -12,8 +12,8 @@
 //! - `blocks.rs`: finding the blocks of a stream by their magic;
 //! - `decoder.rs`: decoding one block in place.
 
-mod blocks;
-mod decoder;
+pub(crate) mod blocks;
+pub(crate) mod decoder;
 mod encoder;
 
 use crate::codec::pipeline;

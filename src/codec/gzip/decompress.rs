@@ -72,9 +72,11 @@ pub(crate) fn decompress(
         }
     };
     let map: &[u8] = file;
-    // Skip whole members before the range: the index says how long they are.
+    // Skip whole members before the range: the index says how long they
+    // are. Without a range nothing is skipped (an empty member's CRC is
+    // checked too).
     let mut first = 0;
-    while first < members.len() && out.skip >= members[first].data_len as u64 {
+    while first < members.len() && out.skip > 0 && out.skip >= members[first].data_len as u64 {
         out.skip -= members[first].data_len as u64;
         first += 1;
     }

@@ -20,7 +20,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 /// One member found through fkit's block index.
 #[derive(Clone, Copy)]
-pub(super) struct Member {
+pub(crate) struct Member {
     /// Where the member starts in the compressed input.
     offset: u64,
     header_len: usize,
@@ -32,7 +32,7 @@ pub(super) struct Member {
 
 /// The members at the start of `map` that carry fkit's block index, and
 /// the offset where the first one without it (or the end) is.
-pub(super) fn indexed_members(file: &MappedFile) -> (Vec<Member>, usize) {
+pub(crate) fn indexed_members(file: &MappedFile) -> (Vec<Member>, usize) {
     let map: &[u8] = file;
     // Finding BGZF's 64 KiB members reads a header and a trailer on nearly
     // every page: they are given back as the walk goes, or the whole file

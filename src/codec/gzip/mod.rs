@@ -26,6 +26,6 @@ mod stream;
 
 pub(crate) use compress::{Engine, GzipOptions, compress};
 pub(crate) use decompress::decompress;
-pub(crate) use index::MAX_BLOCK;
+pub(crate) use index::{MAX_BLOCK, indexed_members};
 pub(crate) use member::parse_header;
 pub(crate) use stream::GzipDecoder;
