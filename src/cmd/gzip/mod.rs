@@ -205,10 +205,6 @@ pub struct Args {
     #[arg(short = 'R', long)]
     rsyncable: bool,
 
-    /// Sync each output to disk before going on (pigz -Y).
-    #[arg(short = 'Y', long)]
-    synchronous: bool,
-
     /// Write zlib (pigz -z, FILE.zz); with --bzip2, bzip2's -z (compress).
     #[arg(short = 'z', long, conflicts_with_all = ["format", "zstd", "xz", "zip"])]
     zlib: bool,
@@ -233,8 +229,9 @@ pub struct Args {
     #[arg(long, value_name = "OFFSET:LEN", requires = "decompress")]
     range: Option<String>,
 
-    /// fsync every output file, even when nothing is removed or replaced.
-    #[arg(long, visible_alias = "synchronous")]
+    /// fsync every output file, even when nothing is removed or replaced
+    /// (gzip --synchronous, pigz -Y).
+    #[arg(short = 'Y', long, visible_alias = "synchronous")]
     sync: bool,
 
     /// Deflate engine for compression (for measurements).
@@ -350,7 +347,6 @@ struct Plan {
     no_time: bool,
     comment: Option<String>,
     rsyncable: bool,
-    synchronous: bool,
     bgzf: bool,
     gzi: bool,
     restore_name: bool,
@@ -482,7 +478,6 @@ pub fn run(args: Args) -> Result<()> {
         no_time: args.no_time,
         comment: args.comment.clone(),
         rsyncable: args.rsyncable,
-        synchronous: args.synchronous,
         bgzf: args.bgzf,
         gzi: args.index,
         restore_name: args.name,
@@ -696,9 +691,6 @@ fn create_output(
     }
     if let Some(mtime) = mtime {
         spec = spec.mtime(mtime);
-    }
-    if plan.synchronous {
-        spec = spec.sync(true);
     }
     spec.create()
 }
