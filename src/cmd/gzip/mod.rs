@@ -234,7 +234,7 @@ pub struct Args {
     range: Option<String>,
 
     /// fsync every output file, even when nothing is removed or replaced.
-    #[arg(long, visible_alias = "synchronous")]
+    #[arg(long)]
     sync: bool,
 
     /// Deflate engine for compression (for measurements).
