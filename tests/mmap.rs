@@ -673,6 +673,28 @@ fn find_several_files_pattern_files_and_names() {
         &["a.log", "b.log", "ok", "--count"],
         "grep -o -F ok a.log | wc -l | sed 's/^/a.log:/'; grep -o -F ok b.log | wc -l | sed 's/^/b.log:/'",
     );
+    // stdin is `(standard input)` in -l and FILE: output, as grep names it.
+    let theirs = sh(&wd, "grep -l -F ERR - c.log < a.log");
+    let run = wd
+        .run_stdin(
+            &["mmap", "find", "-l", "-e", "ERR", "-", "c.log"],
+            wd.read("a.log"),
+        )
+        .ok();
+    assert_eq!(run.stdout_str(), theirs);
+    assert_eq!(theirs, "(standard input)\n");
+    let theirs = sh(&wd, "cat a.log | grep -c -F ERR c.log -");
+    let run = wd
+        .run_stdin(
+            &["mmap", "find", "--lines", "-e", "ERR", "c.log", "-"],
+            wd.read("a.log"),
+        )
+        .ok();
+    assert_eq!(run.stdout_str(), theirs);
+    let run = wd
+        .run_stdin(&["mmap", "find", "-l", "-e", "ERR"], wd.read("a.log"))
+        .ok();
+    assert_eq!(run.stdout_str(), "(standard input)\n");
     // Status as grep's: 0 found, 1 not, 2 a file could not be read (the
     // others are still searched).
     wd.run(&["mmap", "find", "-l", "-e", "zzz", "a.log", "c.log"])

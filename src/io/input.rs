@@ -379,6 +379,16 @@ pub fn display_name(path: Option<&Path>) -> String {
     }
 }
 
+/// `path` as grep names it in its output (`-l`, `FILE:` prefixes): stdin
+/// is `(standard input)`.
+pub fn grep_name(path: Option<&Path>) -> String {
+    match path {
+        None => "(standard input)".to_string(),
+        Some(p) if p.as_os_str() == "-" => "(standard input)".to_string(),
+        Some(p) => p.display().to_string(),
+    }
+}
+
 impl Read for Input {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         self.reader.read(buf)

@@ -2,6 +2,7 @@
 
 use super::matcher::{Matcher, Syntax, count_lines};
 use super::{STREAM_BLOCK, ScanProgress, cores, line_slices, name_of, open, scan_slices, slices};
+use crate::io::input::grep_name;
 use crate::io::{Exit, Input};
 use crate::io::{MapOrStream, Output};
 use anyhow::{Context, Result};
@@ -168,7 +169,9 @@ pub fn run(args: Args) -> Result<()> {
     let (mut found_any, mut failed) = (false, false);
     for file in &files {
         let name = name_of(file.as_ref());
-        let prefix = many.then_some(name.as_str());
+        // Output lines name stdin as grep does; messages keep `<stdin>`.
+        let shown = grep_name(file.as_deref());
+        let prefix = many.then_some(shown.as_str());
         let searched = match open(file.as_ref(), args.lock, !args.quiet) {
             Ok(input) => {
                 let mut report = Report::new(&mut out, &args, mode, prefix, &name, &patterns)?;
@@ -179,7 +182,7 @@ pub fn run(args: Args) -> Result<()> {
             Err(e) => Err(e),
         };
         match searched {
-            Ok(report) => found_any |= report.finish(&name)? > 0,
+            Ok(report) => found_any |= report.finish(&shown)? > 0,
             Err(e) if is_broken_pipe(&e) => return Err(e),
             Err(e) => {
                 // grep goes on with the other files and exits 2.
