@@ -1776,3 +1776,49 @@ fn help_examples_of_the_new_verbs_run() {
     }
     assert!(ran >= 30, "ran {ran} examples");
 }
+
+#[test]
+fn a_quote_left_open_at_the_end_fails_as_validate_reports_it() {
+    let wd = Workdir::new();
+    let data = "a,b\n1,2\n3,\"x\"\"y\n4,5\n";
+    wd.write("open.csv", data);
+    let report = wd
+        .run(&["csv", "validate", "open.csv"])
+        .code(1)
+        .stdout_str();
+    assert!(
+        report.contains("line 3, byte 10: quote never closed"),
+        "{report}"
+    );
+    for verb in [
+        &["fixlengths"][..],
+        &["enum"],
+        &["select", "a"],
+        &["behead"],
+        &["search", "x"],
+    ] {
+        let mut args = vec!["csv"];
+        args.extend_from_slice(verb);
+        args.extend_from_slice(&["open.csv", "-o", "out.csv"]);
+        let run = wd.run(&args).code(1);
+        assert!(
+            run.stderr
+                .contains("fkit: csv: open.csv: line 3, byte 10: quote never closed before the end of the input"),
+            "{verb:?}: {}",
+            run.stderr
+        );
+        assert!(!wd.exists("out.csv"), "{verb:?} left an output file");
+        let mut args = vec!["csv"];
+        args.extend_from_slice(verb);
+        let run = wd.run_stdin(&args, data).code(1);
+        assert!(
+            run.stderr.contains("byte 10: quote never closed"),
+            "{verb:?} on stdin: {}",
+            run.stderr
+        );
+    }
+    // Closed quotes, escaped ones and a last line without a newline pass.
+    wd.write("ok.csv", "a,b\n1,\"x\"\"y\"\n\"3\",4");
+    let out = wd.run(&["csv", "fixlengths", "ok.csv"]).ok().stdout_str();
+    assert_eq!(out, "a,b\n1,\"x\"\"y\"\n\"3\",4\n");
+}
