@@ -1822,3 +1822,27 @@ fn a_quote_left_open_at_the_end_fails_as_validate_reports_it() {
     let out = wd.run(&["csv", "fixlengths", "ok.csv"]).ok().stdout_str();
     assert_eq!(out, "a,b\n1,\"x\"\"y\"\n\"3\",4\n");
 }
+
+#[test]
+fn split_and_partition_make_their_directory_or_name_it_in_the_error() {
+    let wd = Workdir::new();
+    wd.write("x.csv", "a,b\n1,2\n");
+    wd.write("afile", "");
+    for verb in [&["split"][..], &["partition", "-s", "a"]] {
+        let mut args = vec!["csv"];
+        args.extend_from_slice(verb);
+        args.extend_from_slice(&["afile/sub", "x.csv"]);
+        let run = wd.run(&args).code(1);
+        assert!(
+            run.stderr.starts_with("fkit: csv: afile/sub: "),
+            "{verb:?}: {}",
+            run.stderr
+        );
+        let mut args = vec!["csv"];
+        args.extend_from_slice(verb);
+        args.extend_from_slice(&["new/deep", "x.csv"]);
+        wd.run(&args).ok();
+        assert!(!wd.list().is_empty() && wd.join("new/deep").is_dir());
+        std::fs::remove_dir_all(wd.join("new")).unwrap();
+    }
+}
