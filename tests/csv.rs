@@ -1796,6 +1796,8 @@ fn a_quote_left_open_at_the_end_fails_as_validate_reports_it() {
         &["select", "a"],
         &["behead"],
         &["search", "x"],
+        &["reverse"],
+        &["sample", "2"],
     ] {
         let mut args = vec!["csv"];
         args.extend_from_slice(verb);
