@@ -1819,6 +1819,28 @@ fn a_quote_left_open_at_the_end_fails_as_validate_reports_it() {
             run.stderr
         );
     }
+    // A file big enough to be read in chunks on several cores, the open
+    // quote in the middle swallowing the rest.
+    let mut big = String::from("a,b\n");
+    for i in 0..300_000 {
+        big.push_str(&format!("{i},v{i}\n"));
+    }
+    let at = big.len() + 2;
+    big.push_str("9,\"open\n");
+    for i in 0..300_000 {
+        big.push_str(&format!("{i},w{i}\n"));
+    }
+    wd.write("big.csv", &big);
+    for verb in ["fixlengths", "enum", "reverse"] {
+        let run = wd.run(&["csv", verb, "big.csv", "-o", "out.csv"]).code(1);
+        assert!(
+            run.stderr
+                .contains(&format!("line 300002, byte {at}: quote never closed")),
+            "{verb}: {}",
+            run.stderr
+        );
+        assert!(!wd.exists("out.csv"));
+    }
     // Closed quotes, escaped ones and a last line without a newline pass.
     wd.write("ok.csv", "a,b\n1,\"x\"\"y\"\n\"3\",4");
     let out = wd.run(&["csv", "fixlengths", "ok.csv"]).ok().stdout_str();
