@@ -38,15 +38,28 @@ fn run() -> u8 {
 }
 
 /// clap's own messages for help, version and most mistakes; a value that
-/// failed validation (a bad size, say) reads `fkit: <cmd>: <reason>`.
+/// failed validation (a bad size, say) reads `fkit: <cmd>: invalid value
+/// '<value>' for '<flag>': <reason>`, naming the flag as clap does.
 fn usage_error(err: clap::Error) -> u8 {
-    use clap::error::ErrorKind;
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
     use std::error::Error;
     if err.kind() == ErrorKind::ValueValidation
         && let Some(source) = err.source()
     {
         let cmd = std::env::args().nth(1).unwrap_or_default();
-        eprintln!("fkit: {cmd}: {source}");
+        let context = |kind| match err.get(kind) {
+            Some(ContextValue::String(s)) => Some(s.as_str()),
+            _ => None,
+        };
+        match (
+            context(ContextKind::InvalidValue),
+            context(ContextKind::InvalidArg),
+        ) {
+            (Some(value), Some(flag)) => {
+                eprintln!("fkit: {cmd}: invalid value '{value}' for '{flag}': {source}")
+            }
+            _ => eprintln!("fkit: {cmd}: {source}"),
+        }
         eprintln!("For more information, try 'fkit {cmd} --help'.");
         return 2;
     }

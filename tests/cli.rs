@@ -178,3 +178,17 @@ fn a_man_page_for_every_command_with_its_examples() {
         eprintln!("skipped: man and groff are not installed; pages were written, not rendered");
     }
 }
+
+#[test]
+fn a_bad_flag_value_names_the_flag() {
+    let wd = Workdir::new();
+    wd.write("f", b"abc");
+    let run = wd.run(&["mmap", "view", "--cols", "1000", "f"]).code(2);
+    let stderr = run.stderr;
+    assert!(
+        stderr.starts_with(
+            "fkit: mmap: invalid value '1000' for '--cols <N>': 1000 is not in 0..=256"
+        ),
+        "{stderr}"
+    );
+}

@@ -1776,3 +1776,97 @@ fn help_examples_of_the_new_verbs_run() {
     }
     assert!(ran >= 30, "ran {ran} examples");
 }
+
+#[test]
+fn a_quote_left_open_at_the_end_fails_as_validate_reports_it() {
+    let wd = Workdir::new();
+    let data = "a,b\n1,2\n3,\"x\"\"y\n4,5\n";
+    wd.write("open.csv", data);
+    let report = wd
+        .run(&["csv", "validate", "open.csv"])
+        .code(1)
+        .stdout_str();
+    assert!(
+        report.contains("line 3, byte 10: quote never closed"),
+        "{report}"
+    );
+    for verb in [
+        &["fixlengths"][..],
+        &["enum"],
+        &["select", "a"],
+        &["behead"],
+        &["search", "x"],
+        &["reverse"],
+        &["sample", "2"],
+    ] {
+        let mut args = vec!["csv"];
+        args.extend_from_slice(verb);
+        args.extend_from_slice(&["open.csv", "-o", "out.csv"]);
+        let run = wd.run(&args).code(1);
+        assert!(
+            run.stderr
+                .contains("fkit: csv: open.csv: line 3, byte 10: quote never closed before the end of the input"),
+            "{verb:?}: {}",
+            run.stderr
+        );
+        assert!(!wd.exists("out.csv"), "{verb:?} left an output file");
+        let mut args = vec!["csv"];
+        args.extend_from_slice(verb);
+        let run = wd.run_stdin(&args, data).code(1);
+        assert!(
+            run.stderr.contains("byte 10: quote never closed"),
+            "{verb:?} on stdin: {}",
+            run.stderr
+        );
+    }
+    // A file big enough to be read in chunks on several cores, the open
+    // quote in the middle swallowing the rest.
+    let mut big = String::from("a,b\n");
+    for i in 0..300_000 {
+        big.push_str(&format!("{i},v{i}\n"));
+    }
+    let at = big.len() + 2;
+    big.push_str("9,\"open\n");
+    for i in 0..300_000 {
+        big.push_str(&format!("{i},w{i}\n"));
+    }
+    wd.write("big.csv", &big);
+    for verb in ["fixlengths", "enum", "reverse"] {
+        let run = wd.run(&["csv", verb, "big.csv", "-o", "out.csv"]).code(1);
+        assert!(
+            run.stderr
+                .contains(&format!("line 300002, byte {at}: quote never closed")),
+            "{verb}: {}",
+            run.stderr
+        );
+        assert!(!wd.exists("out.csv"));
+    }
+    // Closed quotes, escaped ones and a last line without a newline pass.
+    wd.write("ok.csv", "a,b\n1,\"x\"\"y\"\n\"3\",4");
+    let out = wd.run(&["csv", "fixlengths", "ok.csv"]).ok().stdout_str();
+    assert_eq!(out, "a,b\n1,\"x\"\"y\"\n\"3\",4\n");
+}
+
+#[test]
+fn split_and_partition_make_their_directory_or_name_it_in_the_error() {
+    let wd = Workdir::new();
+    wd.write("x.csv", "a,b\n1,2\n");
+    wd.write("afile", "");
+    for verb in [&["split"][..], &["partition", "-s", "a"]] {
+        let mut args = vec!["csv"];
+        args.extend_from_slice(verb);
+        args.extend_from_slice(&["afile/sub", "x.csv"]);
+        let run = wd.run(&args).code(1);
+        assert!(
+            run.stderr.starts_with("fkit: csv: afile/sub: "),
+            "{verb:?}: {}",
+            run.stderr
+        );
+        let mut args = vec!["csv"];
+        args.extend_from_slice(verb);
+        args.extend_from_slice(&["new/deep", "x.csv"]);
+        wd.run(&args).ok();
+        assert!(!wd.list().is_empty() && wd.join("new/deep").is_dir());
+        std::fs::remove_dir_all(wd.join("new")).unwrap();
+    }
+}

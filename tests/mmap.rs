@@ -238,22 +238,40 @@ fn find_hex_max_json_and_status() {
         .ok();
     assert_eq!(offsets_of(&run.stdout), want);
     let run = wd
-        .run(&["mmap", "find", "bin", "0x55aa", "-x", "--max", "1"])
+        .run(&[
+            "mmap",
+            "find",
+            "bin",
+            "0x55aa",
+            "--hex-pattern",
+            "--max",
+            "1",
+        ])
         .ok();
     assert_eq!(offsets_of(&run.stdout), want[..1]);
     let run = wd
-        .run(&["mmap", "find", "bin", "55aa", "-x", "--count", "--max", "1"])
+        .run(&[
+            "mmap",
+            "find",
+            "bin",
+            "55aa",
+            "--hex-pattern",
+            "--count",
+            "--max",
+            "1",
+        ])
         .ok();
     assert_eq!(run.stdout_str(), "1\n");
     let run = wd
-        .run(&["mmap", "find", "bin", "55aa", "-x", "--json"])
+        .run(&["mmap", "find", "bin", "55aa", "--hex-pattern", "--json"])
         .ok();
     let v: serde_json::Value = serde_json::from_slice(&run.stdout).unwrap();
     assert_eq!(v["count"].to_string(), want.len().to_string());
     assert_eq!(v["offsets"][0].to_string(), want[0].to_string());
     assert_eq!(v["pattern"], "55aa");
     // Bad hex is a usage error; no match is status 1, like grep.
-    wd.run(&["mmap", "find", "bin", "5g", "-x"]).code(2);
+    wd.run(&["mmap", "find", "bin", "5g", "--hex-pattern"])
+        .code(2);
     wd.run(&["mmap", "find", "bin", "", "--count"]).code(2);
     let run = wd
         .run(&["mmap", "find", "bin", "no such bytes here", "-c"])
@@ -485,6 +503,40 @@ fn same_as_peer(wd: &Workdir, fkit: &[&str], peer: &str) {
 }
 
 #[test]
+fn find_line_regexp_is_grep_x() {
+    let wd = Workdir::new();
+    let mut data = mixed_lines(2000, 3);
+    data.extend_from_slice(b"\nerror\nERROR\nerror \n error\nerror");
+    wd.write("log", data);
+    same_as_peer(
+        &wd,
+        &["-x", "-e", "error", "--lines", "log"],
+        "grep -c -x -F error log",
+    );
+    same_as_peer(
+        &wd,
+        &["--line-regexp", "-i", "-e", "error", "--lines", "log"],
+        "grep -c -x -i -F error log",
+    );
+    same_as_peer(
+        &wd,
+        &["-x", "-v", "-e", "error", "--lines", "log"],
+        "grep -c -x -v -F error log",
+    );
+    same_as_peer(
+        &wd,
+        &["-x", "-E", "-e", "[0-9]+ ok.*", "--lines", "log"],
+        "grep -c -x -E '[0-9]+ ok.*' log",
+    );
+    // Byte offsets of whole-line matches, as grep -b -o -x.
+    same_as_peer(
+        &wd,
+        &["-x", "-e", "error", "log"],
+        "grep -b -o -x -F error log | cut -d: -f1",
+    );
+}
+
+#[test]
 fn find_lines_case_words_and_regexes_agree_with_grep() {
     let wd = Workdir::new();
     wd.write("log", mixed_lines(4000, 7));
@@ -621,6 +673,28 @@ fn find_several_files_pattern_files_and_names() {
         &["a.log", "b.log", "ok", "--count"],
         "grep -o -F ok a.log | wc -l | sed 's/^/a.log:/'; grep -o -F ok b.log | wc -l | sed 's/^/b.log:/'",
     );
+    // stdin is `(standard input)` in -l and FILE: output, as grep names it.
+    let theirs = sh(&wd, "grep -l -F ERR - c.log < a.log");
+    let run = wd
+        .run_stdin(
+            &["mmap", "find", "-l", "-e", "ERR", "-", "c.log"],
+            wd.read("a.log"),
+        )
+        .ok();
+    assert_eq!(run.stdout_str(), theirs);
+    assert_eq!(theirs, "(standard input)\n");
+    let theirs = sh(&wd, "cat a.log | grep -c -F ERR c.log -");
+    let run = wd
+        .run_stdin(
+            &["mmap", "find", "--lines", "-e", "ERR", "c.log", "-"],
+            wd.read("a.log"),
+        )
+        .ok();
+    assert_eq!(run.stdout_str(), theirs);
+    let run = wd
+        .run_stdin(&["mmap", "find", "-l", "-e", "ERR"], wd.read("a.log"))
+        .ok();
+    assert_eq!(run.stdout_str(), "(standard input)\n");
     // Status as grep's: 0 found, 1 not, 2 a file could not be read (the
     // others are still searched).
     wd.run(&["mmap", "find", "-l", "-e", "zzz", "a.log", "c.log"])

@@ -379,6 +379,23 @@ pub fn display_name(path: Option<&Path>) -> String {
     }
 }
 
+/// The size of the regular file at `path`; `None` for anything else
+/// (a pipe, a directory, a path that cannot be read).
+pub fn regular_file_size(path: &Path) -> Option<u64> {
+    let meta = std::fs::metadata(path).ok()?;
+    meta.is_file().then_some(meta.len())
+}
+
+/// `path` as grep names it in its output (`-l`, `FILE:` prefixes): stdin
+/// is `(standard input)`.
+pub fn grep_name(path: Option<&Path>) -> String {
+    match path {
+        None => "(standard input)".to_string(),
+        Some(p) if p.as_os_str() == "-" => "(standard input)".to_string(),
+        Some(p) => p.display().to_string(),
+    }
+}
+
 impl Read for Input {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         self.reader.read(buf)

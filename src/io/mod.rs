@@ -7,6 +7,7 @@ pub mod at;
 pub mod child;
 pub(crate) mod counted;
 pub mod detect;
+pub mod dir;
 pub mod error;
 pub mod input;
 pub mod map;

@@ -336,6 +336,14 @@ pub(crate) fn record_starts(
     record_starts_portable(data, delimiter, quote, record)
 }
 
+/// Whether the record at `range` of `data`, as [`record_starts`] found
+/// it, leaves a quote open: only the last can (it runs to the end of
+/// `data`), and then it holds an odd number of quotes. The parser reports
+/// it; fast paths hand such a chunk to the parser.
+pub(crate) fn leaves_quote_open(data: &[u8], range: &Range<usize>, quote: u8) -> bool {
+    range.end == data.len() && bytecount::count(&data[range.clone()], quote) % 2 == 1
+}
+
 /// [`record_starts`] a line at a time with memchr: the path of CPUs
 /// without AVX2, and the reference the AVX2 path is tested against.
 fn record_starts_portable(

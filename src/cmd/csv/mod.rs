@@ -366,6 +366,23 @@ impl Check<'_> {
         match reader.read_byte_record() {
             Ok(Some(record)) => {
                 *rows += 1;
+                // The parser ends a record inside a quote only at the end
+                // of the input, and then the record holds an odd number of
+                // quotes; every other record an even one. A mapped input
+                // counts them in its last record only (within the two
+                // line-end bytes trimmed off).
+                let slice = record.as_slice();
+                let near_end = match self.whole {
+                    Some(data) => self.base + at + slice.len() as u64 + 2 >= data.len() as u64,
+                    None => true,
+                };
+                if near_end && bytecount::count(slice, b'"') % 2 == 1 {
+                    return Err(anyhow::anyhow!(
+                        "{}: quote never closed before the end of the input",
+                        position(self.whole, self.base + at + open_quote(slice) as u64)
+                    ))
+                    .with_context(|| self.name.to_string());
+                }
                 if record.len() != self.width && !self.flexible && self.width > 0 {
                     let found = record.len();
                     return Err(anyhow::anyhow!(
@@ -411,6 +428,23 @@ impl RowReader {
         };
         check.read(&mut self.reader, &mut self.rows)
     }
+}
+
+/// Where the quote left open in `record` (which holds an odd number of
+/// quotes) starts: the last quote that opens a field rather than closing
+/// one or escaping (`""`) inside one.
+fn open_quote(record: &[u8]) -> usize {
+    let quotes: Vec<usize> = memchr::memchr_iter(b'"', record).collect();
+    let mut open = quotes[0];
+    for pair in quotes.chunks(2).skip(1) {
+        // pair[0] follows a closing quote; right after it, it escapes.
+        if let [q] | [q, _] = pair
+            && quotes.binary_search(&(q - 1)).is_err()
+        {
+            open = *q;
+        }
+    }
+    open
 }
 
 /// "line L, byte B" when the input is mapped (lines counted in the file,

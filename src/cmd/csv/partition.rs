@@ -74,9 +74,7 @@ pub(crate) fn run(args: Args) -> Result<()> {
     let mut table = Table::open(&args.common)?;
     let keys = KeyColumns::of(&table, Some(&args.select), false)?;
     let columns = keys.columns().to_vec();
-    if !args.dir.is_dir() {
-        std::fs::create_dir_all(&args.dir).with_context(|| args.dir.display().to_string())?;
-    }
+    crate::io::dir::create_dir_all(&args.dir)?;
     let force = args.common.options.out.force;
     let mut header = Vec::new();
     table.write_header(&mut header);

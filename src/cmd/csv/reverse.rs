@@ -39,8 +39,10 @@ pub(crate) fn run(args: Args) -> Result<()> {
             if let Some((bytes, width)) = records.unread_chunk() {
                 let mut rows = Vec::new();
                 let whole = chunks::record_starts(bytes, delimiter, b'"', |range, fields| {
+                    let fits = width.is_none_or(|w| w == fields)
+                        && !chunks::leaves_quote_open(bytes, &range, b'"');
                     rows.push(range);
-                    width.is_none_or(|w| w == fields)
+                    fits
                 });
                 if whole {
                     sink.buf.reserve(bytes.len() + 1);

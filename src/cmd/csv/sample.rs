@@ -119,7 +119,9 @@ pub(crate) fn run(args: Args) -> Result<()> {
             if let Some((bytes, width)) = records.unread_chunk() {
                 let base = records.offset();
                 let whole = chunks::record_starts(bytes, delimiter, b'"', |range, fields| {
-                    if width.is_some_and(|w| w != fields) {
+                    if width.is_some_and(|w| w != fields)
+                        || chunks::leaves_quote_open(bytes, &range, b'"')
+                    {
                         return false;
                     }
                     let offset = base + range.start as u64;

@@ -2,7 +2,7 @@
 
 use super::{Common, Table, usage};
 use crate::io::Output;
-use anyhow::{Context, Result};
+use anyhow::Result;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -72,9 +72,7 @@ pub(crate) fn run(args: Args) -> Result<()> {
         }
     };
     let mut table = Table::open(&args.common)?;
-    if !args.dir.is_dir() {
-        std::fs::create_dir_all(&args.dir).with_context(|| args.dir.display().to_string())?;
-    }
+    crate::io::dir::create_dir_all(&args.dir)?;
     let mut header = Vec::new();
     table.write_header(&mut header);
     let force = args.common.options.out.force;

@@ -2,6 +2,7 @@
 
 use super::matcher::{Matcher, Syntax, count_lines};
 use super::{STREAM_BLOCK, ScanProgress, cores, line_slices, name_of, open, scan_slices, slices};
+use crate::io::input::grep_name;
 use crate::io::{Exit, Input};
 use crate::io::{MapOrStream, Output};
 use anyhow::{Context, Result};
@@ -28,7 +29,8 @@ use std::path::PathBuf;
 ///
 /// A pattern is a literal byte string unless --regex (the regex crate's
 /// syntax, as rg's). -i, -w, --regex and several patterns search line by
-/// line: a match never spans a newline, as in grep and rg. A pattern with
+/// line: a match never spans a newline, as in grep and rg. -x matches
+/// whole lines only (grep's --line-regexp). A pattern with
 /// newlines is several patterns, as in grep.
 ///
 /// Exit status is 0 when something was found, 1 when nothing was, 2 on an
@@ -40,6 +42,7 @@ use std::path::PathBuf;
 ///   fkit mmap find -i error --lines a.log b.log                      # grep -ci
 ///   fkit mmap find -l -w -e panic -e fatal *.log                     # grep -lw
 ///   fkit mmap find -v -f known.txt --lines big.log                   # grep -cvFf
+///   fkit mmap find -x -e OK --lines status.log                       # grep -cxF
 ///   fkit mmap find disk.img --hex-pattern '55 aa' --offsets --max 5
 ///   fkit mmap find big.log ' ERROR ' --count --json
 #[derive(clap::Args, Debug)]
@@ -70,6 +73,11 @@ pub struct Args {
     #[arg(short, long = "word-regexp")]
     word: bool,
 
+    /// Match whole lines only: the pattern must match a line from its
+    /// first byte to its last, as grep -x.
+    #[arg(short = 'x', long = "line-regexp")]
+    line: bool,
+
     /// Select the lines that do not match (with --lines or -l), as grep -v.
     #[arg(short = 'v', long = "invert-match")]
     invert: bool,
@@ -90,8 +98,9 @@ pub struct Args {
     #[arg(short, long)]
     offsets: bool,
 
-    /// PATTERN is hex: `deadbeef`, `de ad be ef`, `0x55aa`.
-    #[arg(short = 'x', long)]
+    /// PATTERN is hex: `deadbeef`, `de ad be ef`, `0x55aa` (long form
+    /// only: -x is grep's --line-regexp).
+    #[arg(long)]
     hex_pattern: bool,
 
     /// Stop after N matches (N lines with --lines), in each file.
@@ -146,6 +155,7 @@ pub fn run(args: Args) -> Result<()> {
         regex: args.regex,
         ignore_case: args.ignore_case,
         word: args.word,
+        line: args.line,
     };
     let matcher = Matcher::new(&patterns, &syntax)?;
     let search = Search {
@@ -159,7 +169,9 @@ pub fn run(args: Args) -> Result<()> {
     let (mut found_any, mut failed) = (false, false);
     for file in &files {
         let name = name_of(file.as_ref());
-        let prefix = many.then_some(name.as_str());
+        // Output lines name stdin as grep does; messages keep `<stdin>`.
+        let shown = grep_name(file.as_deref());
+        let prefix = many.then_some(shown.as_str());
         let searched = match open(file.as_ref(), args.lock, !args.quiet) {
             Ok(input) => {
                 let mut report = Report::new(&mut out, &args, mode, prefix, &name, &patterns)?;
@@ -170,7 +182,7 @@ pub fn run(args: Args) -> Result<()> {
             Err(e) => Err(e),
         };
         match searched {
-            Ok(report) => found_any |= report.finish(&name)? > 0,
+            Ok(report) => found_any |= report.finish(&shown)? > 0,
             Err(e) if is_broken_pipe(&e) => return Err(e),
             Err(e) => {
                 // grep goes on with the other files and exits 2.

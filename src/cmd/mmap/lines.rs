@@ -228,10 +228,9 @@ fn count(path: Option<&PathBuf>, want: Wanted, args: &Args) -> Result<(Counts, O
         MapOrStream::Stream(input) => {
             // wc's width counts the size of every regular file, streamed
             // ones too (an empty file, /proc's files that claim 0 bytes).
-            let size = input.len().or_else(|| {
-                let meta = std::fs::metadata(path?).ok()?;
-                meta.is_file().then_some(meta.len())
-            });
+            let size = input
+                .len()
+                .or_else(|| crate::io::input::regular_file_size(path?));
             let name = input.name().to_string();
             (count_stream(input, want).with_context(|| name)?, size)
         }

@@ -23,11 +23,12 @@ pub(super) enum Matcher {
     Regex(Regex),
 }
 
-/// How the patterns are to be read (`-i`, `-w`, `--regex`).
+/// How the patterns are to be read (`-i`, `-w`, `-x`, `--regex`).
 pub(super) struct Syntax {
     pub regex: bool,
     pub ignore_case: bool,
     pub word: bool,
+    pub line: bool,
 }
 
 impl Matcher {
@@ -37,6 +38,7 @@ impl Matcher {
             && !syntax.regex
             && !syntax.ignore_case
             && !syntax.word
+            && !syntax.line
             && !one.is_empty()
         {
             return Ok(Matcher::Literal(Box::new(Finder::new(one).into_owned())));
@@ -45,6 +47,7 @@ impl Matcher {
             && !syntax.regex
             && syntax.ignore_case
             && !syntax.word
+            && !syntax.line
             && let Some(folded) = FoldedLiteral::new(one)
         {
             return Ok(Matcher::Folded(folded));
@@ -79,6 +82,10 @@ impl Matcher {
             // grep -w in the C locale: no word byte (ASCII letter, digit,
             // `_`) right before or right after the match.
             pattern = format!(r"(?-u:\b{{start-half}})(?:{pattern})(?-u:\b{{end-half}})");
+        }
+        if syntax.line {
+            // grep -x: the match is the whole line (multi-line `^`/`$`).
+            pattern = format!("^(?:{pattern})$");
         }
         let regex = RegexBuilder::new(&pattern)
             .case_insensitive(syntax.ignore_case)
@@ -189,6 +196,7 @@ mod tests {
                 regex,
                 ignore_case,
                 word,
+                line: false,
             },
         )
         .unwrap()
@@ -233,6 +241,7 @@ mod tests {
                 regex: false,
                 ignore_case: true,
                 word: false,
+                line: false,
             },
         )
         .unwrap();
