@@ -47,6 +47,8 @@ pub(crate) enum BlockError {
     Crc,
     /// The obsolete randomised mode of bzip2 0.9.0.
     Randomised,
+    /// The caller's budget for decoded bytes refused the block.
+    Cancelled,
 }
 
 impl std::fmt::Display for BlockError {
@@ -54,6 +56,7 @@ impl std::fmt::Display for BlockError {
         match self {
             BlockError::Corrupt(why) => write!(f, "invalid compressed data ({why})"),
             BlockError::Crc => f.write_str("crc error"),
+            BlockError::Cancelled => f.write_str("decoding cancelled"),
             BlockError::Randomised => {
                 f.write_str("randomised block (bzip2 0.9.0), not supported by this decoder")
             }
@@ -273,6 +276,21 @@ impl BlockDecoder {
         level: u32,
         out: &mut Vec<u8>,
     ) -> Result<(u64, u32), BlockError> {
+        self.decode_block_within(data, bit, level, out, |_| true)
+    }
+
+    /// [`Self::decode_block`], asking `reserve(n)` before the block's `n`
+    /// decoded bytes are allocated (run-length coding lets a block of
+    /// 900 kB decode to 46 MB): false stops the decoding
+    /// ([`BlockError::Cancelled`]).
+    pub(crate) fn decode_block_within(
+        &mut self,
+        data: &[u8],
+        bit: u64,
+        level: u32,
+        out: &mut Vec<u8>,
+        reserve: impl FnOnce(usize) -> bool,
+    ) -> Result<(u64, u32), BlockError> {
         let max = level.clamp(1, 9) as usize * 100_000;
         let mut bits = Bits { data, pos: bit };
         let magic = ((bits.get(24) as u64) << 24) | bits.get(24) as u64;
@@ -441,6 +459,12 @@ impl BlockDecoder {
         let text = &self.text[..];
 
         // Undo RLE1: after four equal bytes comes a count of more.
+        let len = rle1_len(text);
+        if !reserve(len) {
+            return Err(BlockError::Cancelled);
+        }
+        // Exactly: growing by doubling would hold up to twice the bytes.
+        out.reserve_exact(len);
         let out_start = out.len();
         undo_rle1(text, out);
         let crc = CRC.checksum(&out[out_start..]);
@@ -628,10 +652,35 @@ struct Piece {
     end: u32,
 }
 
+/// How many bytes [`undo_rle1`] makes of `text`: one pass that only reads
+/// (the count bytes it adds), so the memory is asked for before it is used.
+fn rle1_len(text: &[u8]) -> usize {
+    let mut len = text.len();
+    let mut i = 0;
+    let n = text.len();
+    while i + 4 <= n {
+        let b = text[i];
+        if text[i + 1] != b {
+            i += 1;
+        } else if text[i + 2] != b {
+            i += 2;
+        } else if text[i + 3] != b {
+            i += 3;
+        } else {
+            // Four equal bytes, then a count byte that becomes `count` bytes.
+            i += 4;
+            if i < n {
+                len = len - 1 + text[i] as usize;
+                i += 1;
+            }
+        }
+    }
+    len
+}
+
 /// Append `text` to `out` with every run of four equal bytes followed by a
-/// count byte expanded.
+/// count byte expanded (the caller reserves [`rle1_len`] bytes first).
 fn undo_rle1(text: &[u8], out: &mut Vec<u8>) {
-    out.reserve(text.len() + text.len() / 8);
     let mut lit = 0; // start of the bytes not yet copied
     let mut i = 0;
     let n = text.len();
@@ -707,6 +756,7 @@ mod tests {
             let mut out = Vec::new();
             undo_rle1(&c, &mut out);
             assert_eq!(out, reference_rle1(&c), "{c:?}");
+            assert_eq!(rle1_len(&c), out.len(), "{c:?}");
         }
         let mut seed = 7u32;
         for _ in 0..200 {
@@ -719,6 +769,7 @@ mod tests {
             let mut out = Vec::new();
             undo_rle1(&text, &mut out);
             assert_eq!(out, reference_rle1(&text));
+            assert_eq!(rle1_len(&text), out.len());
         }
     }
 

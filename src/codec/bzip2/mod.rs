@@ -71,6 +71,76 @@ impl std::fmt::Display for ResumeAt {
 
 impl std::error::Error for ResumeAt {}
 
+/// The decoded bytes that blocks decoding on every core may hold before
+/// the writer takes them, beyond the block next in line (which is never
+/// held back): a block of 900 kB can decode to 46 MB, so without a bound
+/// `-p 16` could hold 48 such blocks (2 GB) at once. Ordinary blocks decode
+/// to about 1 MB, so this holds back nothing else.
+const IN_FLIGHT: usize = 256 << 20;
+
+/// The budget of decoded bytes in flight between the block decoders and
+/// the writer. A decoder takes a block's decoded length (known before it is
+/// allocated, see [`BlockDecoder::decode_block_within`]) and waits while the
+/// budget is spent, unless its block is the next to be written: that one
+/// always proceeds (it may overdraw), so the writer never waits on a block
+/// that waits on the writer.
+struct InFlight {
+    state: std::sync::Mutex<Budget>,
+    freed: std::sync::Condvar,
+    limit: usize,
+}
+
+struct Budget {
+    /// Decoded bytes taken and not yet written.
+    held: usize,
+    /// The number of the block the writer writes next.
+    next: usize,
+    /// The writer stopped: nothing will be given back.
+    cancelled: bool,
+}
+
+impl InFlight {
+    fn new(limit: usize) -> InFlight {
+        InFlight {
+            state: std::sync::Mutex::new(Budget {
+                held: 0,
+                next: 0,
+                cancelled: false,
+            }),
+            freed: std::sync::Condvar::new(),
+            limit,
+        }
+    }
+
+    /// Take `len` bytes for block `nth` (the blocks counted from 0),
+    /// waiting for the writer if need be; false once cancelled.
+    fn take(&self, nth: usize, len: usize) -> bool {
+        let mut b = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        while !b.cancelled && nth != b.next && b.held + len > self.limit {
+            b = self.freed.wait(b).unwrap_or_else(|e| e.into_inner());
+        }
+        b.held += len;
+        !b.cancelled
+    }
+
+    /// The writer wrote the next block, of `len` decoded bytes.
+    fn give_back(&self, len: usize) {
+        let mut b = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        b.held = b.held.saturating_sub(len);
+        b.next += 1;
+        self.freed.notify_all();
+    }
+
+    /// The writer stops: every waiting decoder gives up.
+    fn cancel(&self) {
+        self.state
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .cancelled = true;
+        self.freed.notify_all();
+    }
+}
+
 /// Decompress bzip2. In a file, the blocks of the streams are found by
 /// their magic and decoded in place by fkit's block decoder on `threads`
 /// cores (one core: the same, in this thread). Any doubt (a magic inside
@@ -92,29 +162,46 @@ pub(crate) fn decompress(
     // its blocks so far (combined as bzip2 does).
     let (mut stream, mut written, mut combined) = (usize::MAX, 0u64, 0u32);
     let mut release = ReleaseBehind::new(file, 0);
+    let budget = InFlight::new(IN_FLIGHT);
     let result = pipeline::ordered(
         threads,
-        (&mut blocks).map(Ok),
+        (&mut blocks).enumerate().map(Ok),
         BlockDecoder::new,
-        |decoder, block: Block| {
+        |decoder, (nth, block): (usize, Block)| {
             let mut data = Vec::with_capacity(block.level as usize * 100_000 + 1024);
-            match decoder.decode_block(map, block.start_bit, block.level, &mut data) {
+            let decoded =
+                decoder.decode_block_within(map, block.start_bit, block.level, &mut data, |len| {
+                    budget.take(nth, len)
+                });
+            match decoded {
                 Ok((end, crc)) if end == block.end_bit && crc == block.crc => Ok((data, block)),
-                _ => Err(anyhow::Error::new(ResumeAt(block.stream))),
+                _ => {
+                    // The writer stops at this block or before: no block
+                    // may wait for it to give bytes back.
+                    budget.cancel();
+                    Err(anyhow::Error::new(ResumeAt(block.stream)))
+                }
             }
         },
         |(data, block)| {
-            if block.stream != stream {
-                (stream, written, combined) = (block.stream, 0, 0);
+            let written_now = (|| {
+                if block.stream != stream {
+                    (stream, written, combined) = (block.stream, 0, 0);
+                }
+                combined = combined.rotate_left(1) ^ block.crc;
+                if block.stream_crc.is_some_and(|crc| crc != combined) {
+                    return Err(anyhow::Error::new(ResumeAt(block.stream)));
+                }
+                release.upto(block.end);
+                out.put(&data)?;
+                written += data.len() as u64;
+                Ok(())
+            })();
+            match written_now {
+                Ok(()) => budget.give_back(data.len()),
+                Err(_) => budget.cancel(),
             }
-            combined = combined.rotate_left(1) ^ block.crc;
-            if block.stream_crc.is_some_and(|crc| crc != combined) {
-                return Err(anyhow::Error::new(ResumeAt(block.stream)));
-            }
-            release.upto(block.end);
-            out.put(&data)?;
-            written += data.len() as u64;
-            Ok(())
+            written_now
         },
     );
     let resume = match result {

@@ -3,7 +3,7 @@
 //! the map ([`super::mapped`]) or, from a stream, one after another
 //! ([`super::stream`]).
 
-use super::index::{StreamMembers, indexed_members, inflate_indexed, inflate_members};
+use super::index::{StreamMembers, Untrusted, indexed_members, inflate_indexed, inflate_members};
 use super::mapped::inflate_mapped;
 use super::stream::GzipDecoder;
 use crate::codec::source::{Source, Trailing, after_last};
@@ -90,11 +90,27 @@ pub(crate) fn decompress(
             done
         })
         .map_or(wanted.len(), |i| i + 1);
-    inflate_indexed(file, &wanted[..last], out, threads)?;
-    if out.full() || rest_at == map.len() && !members.is_empty() {
-        return Ok(None);
-    }
-    match inflate_mapped(file, rest_at, members.len() as u64, out, threads)? {
+    // An indexed member that does not inflate cleanly to where its index
+    // says it ends: from it on, the file is decoded without the index, so
+    // the verdict is GNU gzip's (which never reads the index).
+    let (rest_at, before) = match inflate_indexed(file, &wanted[..last], out, threads) {
+        Ok(()) if out.full() || rest_at == map.len() && !members.is_empty() => return Ok(None),
+        Ok(()) => (rest_at, members.len()),
+        Err(e) => {
+            let Some(bad) = e.downcast_ref::<Untrusted>() else {
+                return Err(e);
+            };
+            let at = bad.at as usize;
+            (
+                at,
+                members
+                    .iter()
+                    .take_while(|m| (m.offset as usize) < at)
+                    .count(),
+            )
+        }
+    };
+    match inflate_mapped(file, rest_at, before as u64, out, threads)? {
         Some(at) if !out.full() => {
             after_last(Format::Gzip, at as u64, &map[at..], &mut io::empty(), out)
         }

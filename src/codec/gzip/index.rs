@@ -13,7 +13,7 @@ use crate::codec::pipeline;
 use crate::codec::window::Window;
 use crate::io::MappedFile;
 use crate::io::map::ReleaseBehind;
-use anyhow::{Result, anyhow, bail};
+use anyhow::Result;
 use std::borrow::Cow;
 use std::io::{self, BufRead, Read};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -22,7 +22,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 #[derive(Clone, Copy)]
 pub(crate) struct Member {
     /// Where the member starts in the compressed input.
-    offset: u64,
+    pub(super) offset: u64,
     header_len: usize,
     /// The whole member's length: header, deflate stream and trailer.
     len: usize,
@@ -93,6 +93,31 @@ fn plausible(header_len: usize, len: usize, data_len: usize) -> bool {
         && len <= MAX_BLOCK + MAX_BLOCK / 64
 }
 
+/// An indexed member that did not inflate cleanly to the end its index
+/// gives, or did not match the trailer there: the index is wrong or the
+/// member damaged, and the index is not trusted from `at` on. A file is
+/// then decoded from `at` as GNU gzip does, without the index, which finds
+/// the real damage (or none: an index can be hit where the data is not);
+/// a stream, whose bytes are gone, fails with this.
+#[derive(Debug)]
+pub(super) struct Untrusted {
+    /// Where the member starts in the compressed input.
+    pub(super) at: u64,
+    why: &'static str,
+}
+
+impl std::fmt::Display for Untrusted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} in the member that starts at byte {}",
+            self.why, self.at
+        )
+    }
+}
+
+impl std::error::Error for Untrusted {}
+
 /// Inflate indexed members of a mapped file on `threads` cores, releasing
 /// the pages behind them as they are done.
 pub(super) fn inflate_indexed(
@@ -133,11 +158,14 @@ pub(super) fn inflate_members<'a>(
             if buf.len() < m.data_len {
                 buf.resize(m.data_len, 0);
             }
+            // Offsets only: the deflate stream must end exactly at the
+            // trailer the index points to, and match it.
+            let untrusted = |why| Untrusted { at: m.offset, why };
             let crc = inflater
                 .inflate_into(body, &mut buf[..m.data_len])
-                .map_err(|what| anyhow!("{what} in the member that starts at byte {}", m.offset))?;
+                .map_err(untrusted)?;
             if crc.to_le_bytes() != bytes[m.len - 8..m.len - 4] {
-                bail!("crc error in the member that starts at byte {}", m.offset);
+                return Err(untrusted("crc error").into());
             }
             Ok((buf, m.data_len, m.offset as usize + m.len))
         },

@@ -170,7 +170,56 @@ pub(crate) struct WholeInflater {
     #[cfg(feature = "isal")]
     state: IsalState,
     #[cfg(not(feature = "isal"))]
-    state: libdeflater::Decompressor,
+    state: Libdeflate,
+}
+
+/// libdeflate's whole-buffer decompressor, called through its `_ex` entry
+/// point: the libdeflater crate does not say how much input a stream took,
+/// and an indexed member's deflate stream must end exactly at its trailer.
+#[cfg(not(feature = "isal"))]
+struct Libdeflate(std::ptr::NonNull<libdeflate_sys::libdeflate_decompressor>);
+
+#[cfg(not(feature = "isal"))]
+// SAFETY: the decompressor is only used through `&mut self`, one call at a
+// time; libdeflate keeps no thread-local state.
+unsafe impl Send for Libdeflate {}
+
+#[cfg(not(feature = "isal"))]
+impl Libdeflate {
+    fn new() -> Libdeflate {
+        // SAFETY: allocates a fresh decompressor; no arguments.
+        let p = unsafe { libdeflate_sys::libdeflate_alloc_decompressor() };
+        Libdeflate(std::ptr::NonNull::new(p).expect("out of memory (libdeflate)"))
+    }
+
+    /// Inflate `body` into `out`: the bytes of input and output the stream
+    /// took, or None if it is not one valid deflate stream that fits.
+    fn inflate(&mut self, body: &[u8], out: &mut [u8]) -> Option<(usize, usize)> {
+        let (mut read, mut wrote) = (0usize, 0usize);
+        // SAFETY: the pointers and lengths are those of live slices;
+        // libdeflate reads at most `body.len()` bytes and writes at most
+        // `out.len()`, and writes the two counts through valid pointers.
+        let ret = unsafe {
+            libdeflate_sys::libdeflate_deflate_decompress_ex(
+                self.0.as_ptr(),
+                body.as_ptr().cast(),
+                body.len(),
+                out.as_mut_ptr().cast(),
+                out.len(),
+                &mut read,
+                &mut wrote,
+            )
+        };
+        (ret == libdeflate_sys::libdeflate_result_LIBDEFLATE_SUCCESS).then_some((read, wrote))
+    }
+}
+
+#[cfg(not(feature = "isal"))]
+impl Drop for Libdeflate {
+    fn drop(&mut self) {
+        // SAFETY: allocated by libdeflate_alloc_decompressor, freed once.
+        unsafe { libdeflate_sys::libdeflate_free_decompressor(self.0.as_ptr()) }
+    }
 }
 
 impl WholeInflater {
@@ -184,13 +233,14 @@ impl WholeInflater {
     #[cfg(not(feature = "isal"))]
     pub(crate) fn new() -> WholeInflater {
         WholeInflater {
-            state: libdeflater::Decompressor::new(),
+            state: Libdeflate::new(),
         }
     }
 
     /// Inflate `body` into all of `out` and return the CRC-32 of `out`; an
-    /// error unless `body` is one complete deflate stream of exactly
-    /// `out.len()` bytes. `out` is the caller's, so that it can be reused
+    /// error unless all of `body`, to its last byte, is one complete deflate
+    /// stream of exactly `out.len()` bytes (a stream that ends early means
+    /// the index that cut `body` out is wrong). `out` is the caller's, so that it can be reused
     /// (fresh pages cost a fault each).
     #[cfg(feature = "isal")]
     pub(crate) fn inflate_into(
@@ -227,8 +277,10 @@ impl WholeInflater {
         body: &[u8],
         out: &mut [u8],
     ) -> Result<u32, &'static str> {
-        match self.state.deflate_decompress(body, out) {
-            Ok(n) if n == out.len() => Ok(libdeflater::crc32(out)),
+        match self.state.inflate(body, out) {
+            Some((read, wrote)) if read == body.len() && wrote == out.len() => {
+                Ok(libdeflater::crc32(out))
+            }
             _ => Err("invalid compressed data"),
         }
     }
