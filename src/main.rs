@@ -9,11 +9,6 @@ use fkit::cmd::Cli;
 use fkit::io::error::{Outcome, outcome};
 use std::process::ExitCode;
 
-// jq filters (json query) allocate a value per token, across threads;
-// mimalloc halves their time against the system allocator.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 fn main() -> ExitCode {
     run().into()
 }
