@@ -2,11 +2,10 @@
 
 use super::matcher::{Matcher, Syntax, count_lines};
 use super::{
-    STREAM_BLOCK, ScanProgress, cores, line_blocks, line_slices, name_of, open, read_some,
-    scan_slices, slices,
+    STREAM_BLOCK, ScanProgress, cores, line_blocks, line_slices, name_of, open, scan_slices, slices,
 };
 use crate::io::input::grep_name;
-use crate::io::{Exit, Input};
+use crate::io::{Exit, Input, read_some};
 use crate::io::{MapOrStream, Output};
 use anyhow::{Context, Result};
 use memchr::memmem::Finder;

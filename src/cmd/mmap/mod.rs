@@ -9,7 +9,7 @@ mod patch;
 mod unview;
 mod view;
 
-use crate::io::{Input, MapOrStream, Progress};
+use crate::io::{Input, MapOrStream, Progress, read_some};
 use anyhow::Result;
 use std::io::{self, Read};
 use std::ops::Range;
@@ -77,16 +77,6 @@ fn open(path: Option<&PathBuf>, lock: bool, progress: bool) -> Result<MapOrStrea
 
 /// Read size for inputs that cannot be mapped.
 const STREAM_BLOCK: usize = 1 << 20;
-
-/// One `read`, retried when a signal interrupts it.
-fn read_some(input: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
-    loop {
-        match input.read(buf) {
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            other => return other,
-        }
-    }
-}
 
 /// Read a stream a block of whole lines at a time, carrying the unfinished
 /// last line into the next block (the final block may lack its newline),

@@ -1,8 +1,8 @@
 //! `fkit mmap view`: a byte range as xxd-style hex or as raw bytes.
 
-use super::{name_of, open, read_some};
+use super::{name_of, open};
 use crate::io::size::InvalidSize;
-use crate::io::{Exit, Size};
+use crate::io::{Exit, Size, read_some};
 use crate::io::{MapOrStream, Output};
 use anyhow::{Context, Result};
 use std::io::{self, Read, Write};
