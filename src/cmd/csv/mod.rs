@@ -725,6 +725,26 @@ impl Table {
         )
     }
 
+    /// The number of data rows, counted in parallel chunks on a mapped file.
+    pub(crate) fn count_rows(&mut self) -> Result<u64> {
+        let mut total = 0;
+        self.for_each_chunk(
+            &mut std::io::sink(),
+            |records, _| {
+                let mut n = 0u64;
+                while records.next()?.is_some() {
+                    n += 1;
+                }
+                Ok(n)
+            },
+            |n| {
+                total += n;
+                Ok(())
+            },
+        )?;
+        Ok(total)
+    }
+
     /// [`for_each_chunk`](Table::for_each_chunk) taking a mapped file's
     /// chunks from the last to the first (`reverse`); a stream is still
     /// one pass from its start.
