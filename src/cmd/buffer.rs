@@ -3,7 +3,7 @@
 use crate::io::at::read_at;
 use crate::io::input::{FileOrStream, RegularInput};
 use crate::io::size::human_bytes;
-use crate::io::{Input, Output, Progress, Size};
+use crate::io::{Input, Output, Progress, Size, read_some};
 use anyhow::{Context, Result};
 use std::io::{Read, Write};
 use std::path::PathBuf;
@@ -322,7 +322,7 @@ fn keep_prefix(output: &mut Output, old: Option<&PathBuf>, seek: u64) -> Result<
         kept = std::io::copy(&mut (&mut before).take(seek), output)
             .with_context(|| before.name().to_string())?;
     }
-    write_zeros(output, seek - kept)?;
+    crate::io::write_zeros(output, seek - kept)?;
     Ok(())
 }
 
@@ -331,16 +331,6 @@ fn keep_rest(output: &mut Output, old: &PathBuf, from: u64) -> Result<()> {
     let mut rest = Chain::open(&[Some(old)], 1 << 16)?;
     rest.skip(from)?;
     std::io::copy(&mut rest, output).with_context(|| old.display().to_string())?;
-    Ok(())
-}
-
-fn write_zeros(out: &mut impl Write, mut n: u64) -> std::io::Result<()> {
-    let zeros = [0u8; 1 << 16];
-    while n > 0 {
-        let k = n.min(zeros.len() as u64) as usize;
-        out.write_all(&zeros[..k])?;
-        n -= k as u64;
-    }
     Ok(())
 }
 
@@ -560,7 +550,7 @@ fn copy_direct(
     let mut buf = vec![0u8; size];
     let want = limiter.as_ref().map_or(size, |l| l.chunk(size));
     loop {
-        let n = read_once(input, &mut buf[..want])?;
+        let n = read_some(input, &mut buf[..want])?;
         stats.reads += 1;
         if n == 0 {
             break;
@@ -616,7 +606,7 @@ fn copy_ring(
                     }
                 };
                 block.resize(size, 0);
-                let n = read_once(input, &mut block[..want])?;
+                let n = read_some(input, &mut block[..want])?;
                 reads += 1;
                 if n == 0 || full_tx.send((block, n)).is_err() {
                     return Ok((reads, full));
@@ -663,16 +653,6 @@ fn copy_ring(
         stats.ring_full = full;
         Ok(stats)
     })
-}
-
-/// One read, retried on EINTR.
-fn read_once(input: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
-    loop {
-        match input.read(buf) {
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            other => return other,
-        }
-    }
 }
 
 /// Sleep as needed to keep the average at or under `rate` bytes per second.
@@ -774,7 +754,7 @@ fn bench(file: &std::path::Path, json: bool) -> Result<()> {
         let mut stats = CopyStats::default();
         let mut buf = vec![0u8; size];
         loop {
-            let n = read_once(&mut input, &mut buf).with_context(|| input.name().to_string())?;
+            let n = read_some(&mut input, &mut buf).with_context(|| input.name().to_string())?;
             stats.reads += 1;
             if n == 0 {
                 break;

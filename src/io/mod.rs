@@ -25,3 +25,30 @@ pub use output::Output;
 pub use progress::Progress;
 pub use read_ahead::ReadAhead;
 pub use size::Size;
+
+/// One `read`, retried when a signal interrupts it.
+pub(crate) fn read_some(
+    input: &mut (impl std::io::Read + ?Sized),
+    buf: &mut [u8],
+) -> std::io::Result<usize> {
+    loop {
+        match input.read(buf) {
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            other => return other,
+        }
+    }
+}
+
+/// Write `n` zero bytes to `out`.
+pub(crate) fn write_zeros(
+    out: &mut (impl std::io::Write + ?Sized),
+    mut n: u64,
+) -> std::io::Result<()> {
+    let zeros = [0u8; 1 << 16];
+    while n > 0 {
+        let k = n.min(zeros.len() as u64) as usize;
+        out.write_all(&zeros[..k])?;
+        n -= k as u64;
+    }
+    Ok(())
+}

@@ -415,28 +415,15 @@ fn tokens(code: &str) -> Option<Vec<Token>> {
                 out.push(Token::Pipe);
                 i += 1;
             }
-            b',' => {
-                out.push(Token::Comma);
-                i += 1;
-            }
-            b':' => {
-                out.push(Token::Colon);
-                i += 1;
-            }
-            b'(' => {
-                out.push(Token::Open);
-                i += 1;
-            }
-            b')' => {
-                out.push(Token::Close);
-                i += 1;
-            }
-            b'{' => {
-                out.push(Token::OpenBrace);
-                i += 1;
-            }
-            b'}' => {
-                out.push(Token::CloseBrace);
+            b',' | b':' | b'(' | b')' | b'{' | b'}' => {
+                out.push(match c {
+                    b',' => Token::Comma,
+                    b':' => Token::Colon,
+                    b'(' => Token::Open,
+                    b')' => Token::Close,
+                    b'{' => Token::OpenBrace,
+                    _ => Token::CloseBrace,
+                });
                 i += 1;
             }
             b'=' | b'!' | b'<' | b'>' => {

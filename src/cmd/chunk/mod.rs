@@ -418,6 +418,23 @@ impl Manifest {
     }
 }
 
+/// The commands' failures (one message each) as fkit's exit: status 1
+/// naming every one, or success when there are none.
+fn commands_succeeded(failures: &[String]) -> Result<()> {
+    if failures.is_empty() {
+        return Ok(());
+    }
+    Err(Exit::with(
+        1,
+        format!(
+            "{} of the commands failed: {}",
+            failures.len(),
+            failures.join("; ")
+        ),
+    )
+    .into())
+}
+
 /// Parse `OFFSET:LENGTH` (sizes or hex on both sides).
 fn parse_range(text: &str) -> Result<(u64, u64)> {
     let bad = || Exit::usage(format!("invalid range \"{text}\" (expected OFFSET:LENGTH)"));

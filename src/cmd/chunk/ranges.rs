@@ -280,11 +280,9 @@ impl<'a> StreamSplitter<'a> {
         let mut current: Option<Current> = None;
         let mut next_index = 0u64;
         loop {
-            let n = match input.read(&mut buf) {
-                Ok(0) => break,
-                Ok(n) => n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(e.into()),
+            let n = match crate::io::read_some(input, &mut buf)? {
+                0 => break,
+                n => n,
             };
             whole.update(&buf[..n]);
             let mut data = &buf[..n];

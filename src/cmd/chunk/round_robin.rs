@@ -7,7 +7,7 @@ use super::copy::BLOCK;
 use super::split::chunk_command;
 use crate::io::child::Child;
 use crate::io::output::{PendingFile, commit_all};
-use crate::io::{Exit, Input, Output};
+use crate::io::{Input, Output};
 use anyhow::{Context, Result};
 use std::io::{self, BufWriter, Read, Write};
 use std::path::Path;
@@ -106,18 +106,7 @@ impl Deal<'_> {
             }
         }
         fed.with_context(|| name.to_string())?;
-        if !failures.is_empty() {
-            return Err(Exit::with(
-                1,
-                format!(
-                    "{} of the commands failed: {}",
-                    failures.len(),
-                    failures.join("; ")
-                ),
-            )
-            .into());
-        }
-        Ok(())
+        super::commands_succeeded(&failures)
     }
 
     fn start(&self, cmd: &str, index: u64) -> Result<Running> {
@@ -198,11 +187,9 @@ fn deal(
     // A record begun but not yet ended by `sep`.
     let mut open = false;
     loop {
-        let n = match input.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e.into()),
+        let n = match crate::io::read_some(input, &mut buf)? {
+            0 => break,
+            n => n,
         };
         let data = &buf[..n];
         let mut start = 0;

@@ -557,17 +557,7 @@ fn exec(
     }
     fed?;
     let failures = failures.into_inner().unwrap_or_else(|p| p.into_inner());
-    if !failures.is_empty() {
-        return Err(Exit::with(
-            1,
-            format!(
-                "{} of the commands failed: {}",
-                failures.len(),
-                failures.join("; ")
-            ),
-        )
-        .into());
-    }
+    super::commands_succeeded(&failures)?;
     match file {
         Some(f) => f.consumed(),
         None => Ok(()),

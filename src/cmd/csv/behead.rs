@@ -22,17 +22,6 @@ pub(crate) struct Args {
 pub(crate) fn run(args: Args) -> Result<()> {
     let mut table = Table::open(&args.common)?;
     let mut out = args.common.create_output()?;
-    table.for_each_chunk(
-        &mut out,
-        |records, sink| {
-            while let Some(record) = records.next()? {
-                sink.buf.extend_from_slice(record.as_slice());
-                sink.buf.push(b'\n');
-                sink.record_done()?;
-            }
-            Ok(())
-        },
-        |()| Ok(()),
-    )?;
+    table.copy_rows(&mut out)?;
     out.finish()
 }

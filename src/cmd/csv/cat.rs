@@ -1,5 +1,6 @@
 //! `fkit csv cat rows` and `fkit csv cat columns`: several files as one.
 
+use super::write_when_full;
 use super::{Options, Table, push_record, write_row};
 use crate::io::Output;
 use crate::io::map::ReleaseBehind;
@@ -361,10 +362,7 @@ fn columns(args: ColumnsArgs) -> Result<()> {
             break;
         }
         buf.push(b'\n');
-        if buf.len() >= 1 << 16 {
-            out.write_all(&buf)?;
-            buf.clear();
-        }
+        write_when_full(&mut out, &mut buf)?;
     }
     out.write_all(&buf)?;
     out.finish()

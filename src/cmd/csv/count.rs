@@ -80,23 +80,7 @@ fn count(mut table: Table) -> Result<u64> {
         None => {
             // Counting checks no row lengths, like xan and xsv.
             table.accept_uneven();
-            let mut rows = 0u64;
-            let mut sink = std::io::sink();
-            table.for_each_chunk(
-                &mut sink,
-                |records, _| {
-                    let mut n = 0u64;
-                    while records.next()?.is_some() {
-                        n += 1;
-                    }
-                    Ok(n)
-                },
-                |n| {
-                    rows += n;
-                    Ok(())
-                },
-            )?;
-            rows
+            table.count_rows()?
         }
     })
 }

@@ -1,5 +1,6 @@
 //! `fkit csv enum`: an index column in front of the rows.
 
+use super::write_when_full;
 use super::{Common, Table, write_field};
 use anyhow::Result;
 use std::io::Write;
@@ -58,10 +59,7 @@ pub(crate) fn run(args: Args) -> Result<()> {
                 buf.extend_from_slice(record.as_slice());
                 buf.push(b'\n');
                 next += 1;
-                if buf.len() >= 1 << 16 {
-                    out.write_all(&buf)?;
-                    buf.clear();
-                }
+                write_when_full(&mut out, &mut buf)?;
             }
             Ok(())
         })?;
@@ -91,10 +89,7 @@ pub(crate) fn run(args: Args) -> Result<()> {
                 buf.push(b'\n');
                 next += 1;
                 start = end;
-                if buf.len() >= 1 << 16 {
-                    out.write_all(&buf)?;
-                    buf.clear();
-                }
+                write_when_full(&mut out, &mut buf)?;
             }
             Ok(())
         },

@@ -2,6 +2,7 @@
 
 use super::json_out::unquote_field;
 use super::key::KeyColumns;
+use super::write_when_full;
 use super::{Common, Table, usage, write_field};
 use anyhow::Result;
 use std::io::Write;
@@ -167,10 +168,7 @@ pub(crate) fn run_implode(args: ImplodeArgs) -> Result<()> {
                 values: value.into_owned(),
                 has_column: record.get(column).is_some(),
             });
-            if buf.len() >= 1 << 16 {
-                out.write_all(&buf)?;
-                buf.clear();
-            }
+            write_when_full(&mut out, &mut buf)?;
         }
         Ok(())
     })?;

@@ -1,6 +1,7 @@
 //! `fkit csv fill`: empty fields filled from a value or the row above.
 
 use super::key::KeyColumns;
+use super::write_when_full;
 use super::{Common, Table, write_field};
 use anyhow::Result;
 use std::io::Write;
@@ -77,10 +78,7 @@ pub(crate) fn run(args: Args) -> Result<()> {
                 }
             }
             buf.push(b'\n');
-            if buf.len() >= 1 << 16 {
-                out.write_all(&buf)?;
-                buf.clear();
-            }
+            write_when_full(&mut out, &mut buf)?;
         }
         Ok(())
     })?;

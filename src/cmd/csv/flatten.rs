@@ -1,6 +1,7 @@
 //! `fkit csv flatten`: one line per field, for reading wide rows.
 
 use super::json_out::unquote_field;
+use super::write_when_full;
 use super::{Common, Table};
 use anyhow::Result;
 use std::io::Write;
@@ -80,10 +81,7 @@ pub(crate) fn run(args: Args) -> Result<()> {
                 }
                 buf.push(b'\n');
             }
-            if buf.len() >= 1 << 16 {
-                out.write_all(&buf)?;
-                buf.clear();
-            }
+            write_when_full(&mut out, &mut buf)?;
         }
         Ok(())
     })?;

@@ -181,12 +181,38 @@ pub(crate) fn run(args: Args) -> Result<()> {
         widths,
     };
     let budget = args.memory.bytes();
-    // Neither file fits: sort both by key through temporary runs and merge.
     let both_too_big = matches!(
         (left.size_hint(), right.size_hint()),
         (Some(l), Some(r)) if l.min(r) > budget
     );
-    if both_too_big && kind != Kind::Cross {
+    let held = if both_too_big && kind != Kind::Cross {
+        None
+    } else {
+        let (held_table, held_keys, held_path) = if hold_left {
+            (&mut left, &left_keys, first.path)
+        } else {
+            (&mut right, &right_keys, second.path)
+        };
+        match Held::load(held_table, held_keys, &plan, budget) {
+            Ok(held) => Some(held),
+            // Larger than its size said (compressed): read it again, sorted.
+            Err(e) if e.is::<OverBudget>() && kind != Kind::Cross && !stdin(held_path) => {
+                *held_table = Table::open_at(Some(held_path), &args.options)?;
+                None
+            }
+            Err(e) if e.is::<OverBudget>() => {
+                let why = if kind == Kind::Cross {
+                    "--cross holds the smaller file"
+                } else {
+                    "stdin cannot be read twice to sort it"
+                };
+                return Err(e.context(format!("raise --memory ({why})")));
+            }
+            Err(e) => return Err(e),
+        }
+    };
+    let Some(held) = held else {
+        // Neither file fits: sort both by key through temporary runs and merge.
         plan.sort_merge(
             [(&mut left, &left_keys), (&mut right, &right_keys)],
             budget,
@@ -194,34 +220,6 @@ pub(crate) fn run(args: Args) -> Result<()> {
             &mut out,
         )?;
         return out.finish();
-    }
-    let (held_table, held_keys, held_path) = if hold_left {
-        (&mut left, &left_keys, first.path)
-    } else {
-        (&mut right, &right_keys, second.path)
-    };
-    let held = match Held::load(held_table, held_keys, &plan, budget) {
-        Ok(held) => held,
-        // Larger than its size said (compressed): read it again, sorted.
-        Err(e) if e.is::<OverBudget>() && kind != Kind::Cross && !stdin(held_path) => {
-            *held_table = Table::open_at(Some(held_path), &args.options)?;
-            plan.sort_merge(
-                [(&mut left, &left_keys), (&mut right, &right_keys)],
-                budget,
-                args.temp_dir.as_ref(),
-                &mut out,
-            )?;
-            return out.finish();
-        }
-        Err(e) if e.is::<OverBudget>() => {
-            let why = if kind == Kind::Cross {
-                "--cross holds the smaller file"
-            } else {
-                "stdin cannot be read twice to sort it"
-            };
-            return Err(e.context(format!("raise --memory ({why})")));
-        }
-        Err(e) => return Err(e),
     };
     if hold_left {
         plan.stream(&mut right, &right_keys, &held, &mut out)?;

@@ -471,14 +471,28 @@ impl RowOutput<'_> {
     /// Call once per record: on a stream, pass full buffers on.
     #[inline]
     pub(crate) fn record_done(&mut self) -> Result<()> {
-        if self.buf.len() >= 1 << 16
-            && let Some(out) = self.out.as_mut()
-        {
-            out.write_all(&self.buf)?;
-            self.buf.clear();
+        if let Some(out) = self.out.as_mut() {
+            write_when_full(out, &mut self.buf)?;
         }
         Ok(())
     }
+}
+
+/// How much output a verb gathers before writing it.
+const OUT_CHUNK: usize = 1 << 16;
+
+/// Write `buf` to `out` and empty it once it holds [`OUT_CHUNK`] bytes:
+/// call once per row, so a verb's memory stays bounded.
+#[inline]
+pub(crate) fn write_when_full(
+    out: &mut (impl Write + ?Sized),
+    buf: &mut Vec<u8>,
+) -> std::io::Result<()> {
+    if buf.len() >= OUT_CHUNK {
+        out.write_all(buf)?;
+        buf.clear();
+    }
+    Ok(())
 }
 
 impl Table {
@@ -692,6 +706,43 @@ impl Table {
         done: impl FnMut(T) -> Result<()>,
     ) -> Result<()> {
         self.chunks_in_order(false, out, work, done)
+    }
+
+    /// Copy the data rows to `out` byte for byte (each checked by the
+    /// reader, ended with a newline), in parallel chunks on a mapped file.
+    pub(crate) fn copy_rows(&mut self, out: &mut dyn Write) -> Result<()> {
+        self.for_each_chunk(
+            out,
+            |records, sink| {
+                while let Some(record) = records.next()? {
+                    sink.buf.extend_from_slice(record.as_slice());
+                    sink.buf.push(b'\n');
+                    sink.record_done()?;
+                }
+                Ok(())
+            },
+            |()| Ok(()),
+        )
+    }
+
+    /// The number of data rows, counted in parallel chunks on a mapped file.
+    pub(crate) fn count_rows(&mut self) -> Result<u64> {
+        let mut total = 0;
+        self.for_each_chunk(
+            &mut std::io::sink(),
+            |records, _| {
+                let mut n = 0u64;
+                while records.next()?.is_some() {
+                    n += 1;
+                }
+                Ok(n)
+            },
+            |n| {
+                total += n;
+                Ok(())
+            },
+        )?;
+        Ok(total)
     }
 
     /// [`for_each_chunk`](Table::for_each_chunk) taking a mapped file's

@@ -70,18 +70,7 @@ pub(crate) fn run(args: Args) -> Result<()> {
         );
     }
     out.write_all(&head)?;
-    table.for_each_chunk(
-        &mut out,
-        |records, sink| {
-            while let Some(record) = records.next()? {
-                sink.buf.extend_from_slice(record.as_slice());
-                sink.buf.push(b'\n');
-                sink.record_done()?;
-            }
-            Ok(())
-        },
-        |()| Ok(()),
-    )?;
+    table.copy_rows(&mut out)?;
     out.finish()
 }
 

@@ -1,5 +1,6 @@
 //! `fkit csv slice`: a range of rows by position.
 
+use super::write_when_full;
 use super::{Common, Table};
 use anyhow::Result;
 use std::io::Write;
@@ -64,10 +65,7 @@ pub(crate) fn run(args: Args) -> Result<()> {
             if row >= start {
                 buf.extend_from_slice(record.as_slice());
                 buf.push(b'\n');
-                if buf.len() >= 1 << 16 {
-                    out.write_all(&buf)?;
-                    buf.clear();
-                }
+                write_when_full(&mut out, &mut buf)?;
             }
             row += 1;
         }

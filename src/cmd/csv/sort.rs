@@ -3,6 +3,7 @@
 use super::json_out::unquote_field;
 use super::runs::RunSorter;
 use super::selection::Selection;
+use super::write_when_full;
 use super::{Common, Table, write_row};
 use crate::io::Size;
 use anyhow::Result;
@@ -204,10 +205,7 @@ fn sort_mapped(table: &mut Table, keys: &Keys, reverse: bool, out: &mut dyn Writ
         let row = row_at(data, start, e.row_len as usize);
         buf.extend_from_slice(row);
         buf.push(b'\n');
-        if buf.len() >= 1 << 16 {
-            out.write_all(&buf)?;
-            buf.clear();
-        }
+        write_when_full(out, &mut buf)?;
     }
     out.write_all(&buf)?;
     Ok(())
@@ -246,10 +244,7 @@ fn sort_external(
     while let Some((_, row)) = sorted.next()? {
         buf.extend_from_slice(row);
         buf.push(b'\n');
-        if buf.len() >= 1 << 16 {
-            out.write_all(&buf)?;
-            buf.clear();
-        }
+        write_when_full(out, &mut buf)?;
     }
     out.write_all(&buf)?;
     Ok(())

@@ -110,23 +110,7 @@ pub(crate) fn run(args: Args) -> Result<()> {
 
 /// The data rows of the input, counted in a first pass.
 fn count_rows(common: &Common) -> Result<u64> {
-    let mut table = Table::open(common)?;
-    let mut total = 0;
-    table.for_each_chunk(
-        &mut std::io::sink(),
-        |records, _| {
-            let mut n = 0u64;
-            while records.next()?.is_some() {
-                n += 1;
-            }
-            Ok(n)
-        },
-        |n| {
-            total += n;
-            Ok(())
-        },
-    )?;
-    Ok(total)
+    Table::open(common)?.count_rows()
 }
 
 /// File names from a template holding `{}` once, checked to name a file

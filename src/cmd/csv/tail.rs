@@ -1,5 +1,6 @@
 //! `fkit csv tail`: the last rows, read from the end of a file.
 
+use super::write_when_full;
 use super::{Common, Table, chunks};
 use anyhow::Result;
 use std::collections::VecDeque;
@@ -69,10 +70,7 @@ pub(crate) fn run(args: Args) -> Result<()> {
     for row in last.iter().skip(last.len().saturating_sub(n)) {
         buf.extend_from_slice(row);
         buf.push(b'\n');
-        if buf.len() >= 1 << 16 {
-            out.write_all(&buf)?;
-            buf.clear();
-        }
+        write_when_full(&mut out, &mut buf)?;
     }
     out.write_all(&buf)?;
     out.finish()

@@ -1,5 +1,6 @@
 //! `fkit csv transpose`: rows become columns.
 
+use super::write_when_full;
 use super::{Common, Table, write_field};
 use anyhow::Result;
 use std::io::Write;
@@ -64,10 +65,7 @@ pub(crate) fn run(args: Args) -> Result<()> {
             }
         }
         buf.push(b'\n');
-        if buf.len() >= 1 << 16 {
-            out.write_all(&buf)?;
-            buf.clear();
-        }
+        write_when_full(&mut out, &mut buf)?;
     }
     out.write_all(&buf)?;
     out.finish()

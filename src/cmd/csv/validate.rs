@@ -2,6 +2,7 @@
 
 use super::Common;
 use super::json_out::write_json_string;
+use super::write_when_full;
 use crate::io::{Exit, Input};
 use anyhow::Result;
 use std::io::{BufRead, Write};
@@ -278,10 +279,7 @@ pub(crate) fn run(args: Args) -> Result<()> {
             );
         }
         first = false;
-        if buf.len() >= 1 << 16 {
-            out.write_all(&buf)?;
-            buf.clear();
-        }
+        write_when_full(&mut out, &mut buf)?;
         Ok(())
     };
     // A BOM is not data.

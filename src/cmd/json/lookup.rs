@@ -4,7 +4,7 @@
 use super::parser::{Collect, Error, Flow, Parser, Skip, decode_string};
 use super::path::{self, JsonPath, Step, walk};
 use super::write::{Layout, Writer};
-use super::{Io, each_line, finish, print_error, whole};
+use super::{Io, documents, finish};
 use crate::io::Exit;
 use crate::io::ReadAhead;
 use anyhow::{Context, Result};
@@ -92,7 +92,7 @@ pub(super) fn get(args: &[String], raw: bool, compact: bool, io: &Io) -> Result<
     // One path streams its value straight out; with several, each value is
     // held until the walk ends, to print them in the order asked.
     let single = paths.len() == 1;
-    let mut one = |p: &mut Parser<'_>, w: &mut Writer<'_>| -> Result<Flow, Error> {
+    let one = |p: &mut Parser<'_>, w: &mut Writer<'_>| -> Result<Flow, Error> {
         let mut answers: Vec<Option<Vec<u8>>> = vec![None; paths.len()];
         let mut remaining = paths.len();
         let flow = walk(p, &steps, &mut remaining, &mut |id, p| {
@@ -120,11 +120,7 @@ pub(super) fn get(args: &[String], raw: bool, compact: bool, io: &Io) -> Result<
         }
         Ok(flow)
     };
-    let result = if io.lines {
-        each_line(&mut p, &name, &mut w, &mut one, &mut print_error)
-    } else {
-        whole(&mut p, &name, &mut w, one)
-    };
+    let result = documents(&mut p, &name, &mut w, io.lines, one);
     w.finish().with_context(|| out_name)?;
     finish(result, output)
 }
@@ -155,7 +151,7 @@ pub(super) fn report(kind: Report, args: &[String], json: bool, io: &Io) -> Resu
     let mut w = Writer::new(&mut output, &Layout::Minified);
     let mut p = Parser::new(ReadAhead::new(input, 4)).lines(io.lines);
     let steps = [(0, &target.steps[..])];
-    let mut one = |p: &mut Parser<'_>, w: &mut Writer<'_>| -> Result<Flow, Error> {
+    let one = |p: &mut Parser<'_>, w: &mut Writer<'_>| -> Result<Flow, Error> {
         let line = io.lines.then(|| p.line());
         let mut remaining = 1;
         let flow = walk(p, &steps, &mut remaining, &mut |_, p| {
@@ -172,11 +168,7 @@ pub(super) fn report(kind: Report, args: &[String], json: bool, io: &Io) -> Resu
         }
         Ok(flow)
     };
-    let result = if io.lines {
-        each_line(&mut p, &name, &mut w, &mut one, &mut print_error)
-    } else {
-        whole(&mut p, &name, &mut w, one)
-    };
+    let result = documents(&mut p, &name, &mut w, io.lines, one);
     w.finish().with_context(|| out_name)?;
     finish(result, output)
 }

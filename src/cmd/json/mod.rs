@@ -333,13 +333,25 @@ fn transcode(path: Option<&Path>, io: &Io, layout: &Layout, sort_keys: bool) -> 
         w.write(b"\n");
         Ok(Flow::Continue)
     };
-    let result = if io.lines {
-        each_line(&mut p, &name, &mut writer, one, &mut print_error)
-    } else {
-        whole(&mut p, &name, &mut writer, one)
-    };
+    let result = documents(&mut p, &name, &mut writer, io.lines, one);
     writer.finish().with_context(|| out_name)?;
     finish(result, output)
+}
+
+/// Run `one` on the input's document, or on each line's with --lines
+/// (reporting a bad line and going on). Returns the number of bad documents.
+fn documents(
+    p: &mut Parser<'_>,
+    name: &str,
+    w: &mut Writer<'_>,
+    lines: bool,
+    one: impl FnMut(&mut Parser<'_>, &mut Writer<'_>) -> Result<Flow, Error>,
+) -> Result<u64> {
+    if lines {
+        each_line(p, name, w, one, &mut print_error)
+    } else {
+        whole(p, name, w, one)
+    }
 }
 
 /// Commit the output only when every document was good.

@@ -205,18 +205,16 @@ impl<'r> Parser<'r> {
             let len = self.buf.len().max(64);
             self.buf.resize(len * 2, 0);
         }
-        loop {
-            match self.reader.read(&mut self.buf[self.end..]) {
-                Ok(0) => {
-                    self.eof = true;
-                    return Ok(false);
-                }
-                Ok(n) => {
-                    self.end += n;
-                    return Ok(true);
-                }
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(Error::Io(e)),
+        match crate::io::read_some(&mut self.reader, &mut self.buf[self.end..])
+            .map_err(Error::Io)?
+        {
+            0 => {
+                self.eof = true;
+                Ok(false)
+            }
+            n => {
+                self.end += n;
+                Ok(true)
             }
         }
     }

@@ -1,9 +1,11 @@
 //! `fkit mmap find` and `fkit mmap lines`: parallel scans of a mapped file.
 
 use super::matcher::{Matcher, Syntax, count_lines};
-use super::{STREAM_BLOCK, ScanProgress, cores, line_slices, name_of, open, scan_slices, slices};
+use super::{
+    STREAM_BLOCK, ScanProgress, cores, line_blocks, line_slices, name_of, open, scan_slices, slices,
+};
 use crate::io::input::grep_name;
-use crate::io::{Exit, Input};
+use crate::io::{Exit, Input, read_some};
 use crate::io::{MapOrStream, Output};
 use anyhow::{Context, Result};
 use memchr::memmem::Finder;
@@ -408,37 +410,16 @@ impl Search {
         hits
     }
 
-    /// Search a stream a block of whole lines at a time, keeping the
-    /// unfinished last line for the next block.
+    /// Search a stream a block of whole lines at a time.
     fn stream_lines(&self, mut input: Input, max: u64, report: &mut Report) -> Result<()> {
-        let mut buf: Vec<u8> = Vec::with_capacity(2 * STREAM_BLOCK);
         let mut base = 0u64;
-        loop {
-            let have = buf.len();
-            buf.resize(have + STREAM_BLOCK, 0);
-            let n = read_some(&mut input, &mut buf[have..])?;
-            buf.truncate(have + n);
-            let cut = if n == 0 {
-                buf.len()
-            } else {
-                match memchr::memrchr(b'\n', &buf) {
-                    Some(nl) => nl + 1,
-                    None => continue,
-                }
-            };
-            let hits = self.slice(
-                &buf,
-                0,
-                cut,
-                (max - report.found).min(usize::MAX as u64) as usize,
-            );
+        line_blocks(&mut input, |buf, cut| {
+            let limit = (max - report.found).min(usize::MAX as u64) as usize;
+            let hits = self.slice(buf, 0, cut, limit);
             report.hits(hits, base, max)?;
-            if n == 0 || report.found >= max {
-                return Ok(());
-            }
-            buf.drain(..cut);
             base += cut as u64;
-        }
+            Ok(report.found < max)
+        })
     }
 }
 
@@ -543,16 +524,6 @@ struct SliceHits {
     last_end: u64,
     /// Every match's offset, when they are printed.
     offsets: Vec<u64>,
-}
-
-fn read_some(input: &mut Input, buf: &mut [u8]) -> io::Result<usize> {
-    loop {
-        match input.read(buf) {
-            Ok(n) => return Ok(n),
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e),
-        }
-    }
 }
 
 /// Search a stream block by block for a literal, keeping the last m - 1

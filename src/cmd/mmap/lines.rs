@@ -1,10 +1,10 @@
 //! `fkit mmap lines`: count lines, words, characters and bytes as wc
 //! does, on every core.
 
-use super::{STREAM_BLOCK, ScanProgress, line_slices, name_of, open, scan_slices};
+use super::{ScanProgress, line_blocks, line_slices, name_of, open, scan_slices};
 use crate::io::{Exit, Input, MapOrStream, Output};
 use anyhow::{Context, Result};
-use std::io::{self, Read, Write};
+use std::io::{self, Write};
 use std::path::PathBuf;
 
 /// Count lines (and words, characters, bytes), as wc -l (-w, -m, -c) does.
@@ -240,36 +240,15 @@ fn count(path: Option<&PathBuf>, want: Wanted, args: &Args) -> Result<(Counts, O
 /// Count a stream a block of whole lines at a time (a character never
 /// spans a newline), carrying the unfinished last line.
 fn count_stream(mut input: Input, want: Wanted) -> io::Result<Counts> {
-    let mut buf: Vec<u8> = Vec::with_capacity(2 * STREAM_BLOCK);
     let mut counts = Counts::default();
     let mut in_word = false;
-    loop {
-        let have = buf.len();
-        buf.resize(have + STREAM_BLOCK, 0);
-        let n = loop {
-            match input.read(&mut buf[have..]) {
-                Ok(n) => break n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(e),
-            }
-        };
-        buf.truncate(have + n);
-        let cut = if n == 0 {
-            buf.len()
-        } else {
-            match memchr::memrchr(b'\n', &buf) {
-                Some(nl) => nl + 1,
-                None => continue,
-            }
-        };
+    line_blocks(&mut input, |buf, cut| {
         let (c, after) = tally(&buf[..cut], in_word, want);
         counts += c;
         in_word = after;
-        if n == 0 {
-            return Ok(counts);
-        }
-        buf.drain(..cut);
-    }
+        Ok::<_, io::Error>(true)
+    })?;
+    Ok(counts)
 }
 
 /// How wc's C locale sees a byte.
@@ -383,13 +362,7 @@ fn word_starts_sse2(bytes: &[u8], in_word: &mut bool) -> u64 {
         let (w3, b3) = masks(&block[48..]);
         let word = w0 | w1 << 16 | w2 << 32 | w3 << 48;
         let blank = b0 | b1 << 16 | b2 << 32 | b3 << 48;
-        if word | blank != u64::MAX {
-            starts += word_starts_slowly(block, &mut open);
-            continue;
-        }
-        let before = (word << 1) | u64::from(open);
-        starts += u64::from((word & !before).count_ones());
-        open = word >> 63 != 0;
+        starts += block_word_starts(block, word, blank, &mut open);
     }
     *in_word = open;
     starts + word_starts_slowly(blocks.remainder(), in_word)
@@ -429,17 +402,24 @@ fn word_starts_avx2(bytes: &[u8], in_word: &mut bool) -> u64 {
     for block in &mut blocks {
         let (w0, b0) = masks(&block[..32]);
         let (w1, b1) = masks(&block[32..]);
-        let word = w0 | w1 << 32;
-        if word | b0 | b1 << 32 != u64::MAX {
-            starts += word_starts_slowly(block, &mut open);
-            continue;
-        }
-        let before = (word << 1) | u64::from(open);
-        starts += u64::from((word & !before).count_ones());
-        open = word >> 63 != 0;
+        starts += block_word_starts(block, w0 | w1 << 32, b0 | b1 << 32, &mut open);
     }
     *in_word = open;
     starts + word_starts_slowly(blocks.remainder(), in_word)
+}
+
+/// The word starts in a 64-byte block from its word and blank masks (bit i
+/// for byte i): a bit trick when every byte is one or the other, else wc's
+/// state machine. Inlined into each vector loop, which keeps its features.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+fn block_word_starts(block: &[u8], word: u64, blank: u64, open: &mut bool) -> u64 {
+    if word | blank != u64::MAX {
+        return word_starts_slowly(block, open);
+    }
+    let before = (word << 1) | u64::from(*open);
+    *open = word >> 63 != 0;
+    u64::from((word & !before).count_ones())
 }
 
 /// wc's state machine, a byte at a time.

@@ -9,8 +9,9 @@ mod patch;
 mod unview;
 mod view;
 
-use crate::io::{Input, MapOrStream, Progress};
+use crate::io::{Input, MapOrStream, Progress, read_some};
 use anyhow::Result;
+use std::io::{self, Read};
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -76,6 +77,36 @@ fn open(path: Option<&PathBuf>, lock: bool, progress: bool) -> Result<MapOrStrea
 
 /// Read size for inputs that cannot be mapped.
 const STREAM_BLOCK: usize = 1 << 20;
+
+/// Read a stream a block of whole lines at a time, carrying the unfinished
+/// last line into the next block (the final block may lack its newline),
+/// and hand each block to `each` until it returns `false`. `each` gets the
+/// bytes read so far and where their whole lines end: a searcher may look
+/// past the end for context, as it does on a map.
+fn line_blocks<E: From<io::Error>>(
+    input: &mut impl Read,
+    mut each: impl FnMut(&[u8], usize) -> Result<bool, E>,
+) -> Result<(), E> {
+    let mut buf: Vec<u8> = Vec::with_capacity(2 * STREAM_BLOCK);
+    loop {
+        let have = buf.len();
+        buf.resize(have + STREAM_BLOCK, 0);
+        let n = read_some(input, &mut buf[have..])?;
+        buf.truncate(have + n);
+        let cut = if n == 0 {
+            buf.len()
+        } else {
+            match memchr::memrchr(b'\n', &buf) {
+                Some(nl) => nl + 1,
+                None => continue,
+            }
+        };
+        if !each(&buf, cut)? || n == 0 {
+            return Ok(());
+        }
+        buf.drain(..cut);
+    }
+}
 
 /// The name of `path` in messages and reports.
 fn name_of(path: Option<&PathBuf>) -> String {

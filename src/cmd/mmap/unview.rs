@@ -102,7 +102,7 @@ pub fn run(args: Args) -> Result<()> {
                 )
                 .into());
             }
-            fill_zeros(&mut out, at - written)?;
+            crate::io::write_zeros(&mut out, at - written)?;
             written = at;
         }
         out.write_all(&bytes)?;
@@ -146,16 +146,6 @@ fn line_bytes(line: &[u8], cols: usize, bytes: &mut Vec<u8>) -> Option<u64> {
         i += 1;
     }
     Some(at)
-}
-
-fn fill_zeros(out: &mut impl Write, mut n: u64) -> std::io::Result<()> {
-    let zeros = [0u8; 1 << 16];
-    while n > 0 {
-        let k = n.min(zeros.len() as u64) as usize;
-        out.write_all(&zeros[..k])?;
-        n -= k as u64;
-    }
-    Ok(())
 }
 
 #[cfg(test)]

@@ -2,7 +2,7 @@
 
 use super::{name_of, open};
 use crate::io::size::InvalidSize;
-use crate::io::{Exit, Size};
+use crate::io::{Exit, Size, read_some};
 use crate::io::{MapOrStream, Output};
 use anyhow::{Context, Result};
 use std::io::{self, Read, Write};
@@ -177,15 +177,6 @@ pub fn run(args: Args) -> Result<()> {
     }
     dump.finish(&mut out)?;
     out.finish()
-}
-
-fn read_some(input: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
-    loop {
-        match input.read(buf) {
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            other => return other,
-        }
-    }
 }
 
 /// The last `n` bytes of a stream (fewer if it is shorter), and its length.
@@ -405,13 +396,10 @@ impl Dump {
                 line.push(b'\n');
             }
             if line.len() >= 1 << 16 {
-                out.write_all(line)?;
-                line.clear();
+                write_out(out, line)?;
             }
         }
-        out.write_all(line)?;
-        line.clear();
-        Ok(())
+        write_out(out, line)
     }
 
     fn include(&mut self, out: &mut impl Write, bytes: &[u8], cols: usize) -> io::Result<()> {
@@ -432,13 +420,10 @@ impl Dump {
             line.push(self.digits[(b & 15) as usize]);
             self.count += 1;
             if line.len() >= 1 << 16 {
-                out.write_all(line)?;
-                line.clear();
+                write_out(out, line)?;
             }
         }
-        out.write_all(line)?;
-        line.clear();
-        Ok(())
+        write_out(out, line)
     }
 
     /// One xxd line: `00000010: 3031 3233 ...  0123...`. Byte p of a row
@@ -547,4 +532,12 @@ impl Autoskip {
         self.run = 0;
         Ok(())
     }
+}
+
+/// Write out and empty a dump's pending text.
+#[inline]
+fn write_out(out: &mut impl Write, line: &mut Vec<u8>) -> io::Result<()> {
+    out.write_all(line)?;
+    line.clear();
+    Ok(())
 }
