@@ -145,7 +145,9 @@ fn bad_sizes_are_usage_errors() {
     let wd = Workdir::new();
     let run = wd.run(&["buffer", "-s", "12Q"]).code(2);
     assert!(
-        run.stderr.contains("fkit: buffer: invalid size \"12Q\""),
+        run.stderr.contains(
+            "fkit: buffer: invalid value '12Q' for '--size <SIZE>': invalid size \"12Q\""
+        ),
         "{}",
         run.stderr
     );
