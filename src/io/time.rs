@@ -1,12 +1,9 @@
 //! Time stamps as the commands print them.
 
-/// Milliseconds since the Unix epoch as RFC 3339 in UTC
-/// (`2026-11-25T14:51:31.716Z`), formatted into a fixed array: no
-/// allocation and no formatting machinery, so `watch` can stamp every line.
-pub fn rfc3339_millis(millis: i64) -> [u8; 24] {
-    let (secs, ms) = (millis.div_euclid(1000), millis.rem_euclid(1000));
-    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
-    // Howard Hinnant's days-to-civil algorithm.
+/// The (year, month, day) of a count of days since 1970-01-01, in the
+/// proleptic Gregorian calendar (Howard Hinnant's days-to-civil algorithm):
+/// for the time stamps here and the MS-DOS dates of `gzip --zip`.
+pub(crate) fn civil_from_days(days: i64) -> (i64, i64, i64) {
     let z = days + 719_468;
     let era = z.div_euclid(146_097);
     let doe = z - era * 146_097;
@@ -15,7 +12,16 @@ pub fn rfc3339_millis(millis: i64) -> [u8; 24] {
     let mp = (5 * doy + 2) / 153;
     let day = doy - (153 * mp + 2) / 5 + 1;
     let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
+    (yoe + era * 400 + i64::from(month <= 2), month, day)
+}
+
+/// Milliseconds since the Unix epoch as RFC 3339 in UTC
+/// (`2026-11-25T14:51:31.716Z`), formatted into a fixed array: no
+/// allocation and no formatting machinery, so `watch` can stamp every line.
+pub fn rfc3339_millis(millis: i64) -> [u8; 24] {
+    let (secs, ms) = (millis.div_euclid(1000), millis.rem_euclid(1000));
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    let (year, month, day) = civil_from_days(days);
     let mut text = *b"0000-00-00T00:00:00.000Z";
     let mut put = |at: usize, width: usize, mut value: i64| {
         for i in (at..at + width).rev() {
