@@ -24,6 +24,7 @@ pub(crate) struct Args {
 
 pub(crate) fn run(args: Args) -> Result<()> {
     let mut table = Table::open(&args.common)?;
+    table.keep_pages_mapped();
     let mut out = args.common.create_output()?;
     let mut head = Vec::new();
     table.write_header(&mut head);

@@ -98,6 +98,7 @@ pub(crate) fn run(args: Args) -> Result<()> {
     });
     let n = args.size;
     let mut table = Table::open(&args.common)?;
+    table.keep_pages_mapped();
     let delimiter = table.delimiter();
     let mut kept: BinaryHeap<Kept> = BinaryHeap::new();
     // Once N rows are kept, a row needs a smaller priority than the
