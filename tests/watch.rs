@@ -735,9 +735,10 @@ fn a_shell_string_runs_with_the_shell_chosen() {
 }
 
 /// A command that says when it starts and when a signal reaches it, and
-/// only ends when killed: its trap keeps it going.
+/// only ends when killed or when fkit (its parent) is gone: its trap keeps
+/// it going through signals, and a killed test must not leave it behind.
 const TRAPPER: &str = "trap 'echo got-$0' HUP USR1 TERM INT; echo started; \
-                       while :; do sleep 0.05; done";
+                       while kill -0 $PPID 2>/dev/null; do sleep 0.05; done";
 
 #[test]
 fn on_busy_signal_sends_the_signal_and_lets_it_run() {
