@@ -32,6 +32,18 @@ need hyperfine hyperfine
 need python3 python3
 [ -x /usr/bin/time ] || need /usr/bin/time time
 
+# DuckDB 2.0, the SQL engine people also run on CSV and JSON files, through
+# its Python package (its own CLI lags behind on PyPI): rows call
+# `$duckdb "SQL"`, which starts Python, imports DuckDB and runs the statement.
+peers=${FKIT_PEERS:-/work/peers}
+if ! PYTHONPATH=$peers/duckdb python3 -c 'import duckdb' 2>/dev/null; then
+  need pip3 python3-pip
+  pip3 install --quiet --target "$peers/duckdb" 'duckdb==2.0.1' >/dev/null 2>&1 ||
+    echo "bench: cannot install duckdb" >&2
+fi
+export PYTHONPATH=$peers/duckdb${PYTHONPATH:+:$PYTHONPATH}
+duckdb="python3 $here/run-duckdb.py"
+
 # The fastest build: ISA-L inflate needs nasm and autotools.
 need nasm nasm
 need autoreconf autoconf
@@ -89,7 +101,7 @@ groups=("$@")
 [ ${#groups[@]} -gt 0 ] || groups=($(cd "$here/rows" && ls *.sh | sed 's/\.sh$//'))
 {
   echo
-  echo "## $(date -u +%Y-%m-%dT%H:%MZ) — $(nproc) cores, fkit $(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo '?'), runs=$runs${BASELINE:+, each row against the release build of fkit $(git -C "$(dirname "$BASELINE")" rev-parse --short HEAD 2>/dev/null || echo '?') (BASELINE)}"
+  echo "## $(date -u +%Y-%m-%dT%H:%MZ) — $(nproc) cores ($(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)), fkit $(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo '?'), runs=$runs${BASELINE:+, each row against the release build of fkit $(git -C "$(dirname "$BASELINE")" rev-parse --short HEAD 2>/dev/null || echo '?') (BASELINE)}"
   echo
   echo "| operation | fkit median | peer | peer median | ratio | fkit MB/s | fkit peak MB | peer peak MB |"
   echo "|---|---|---|---|---|---|---|---|"
