@@ -34,6 +34,7 @@ row "csv count data.csv.gz" "$size" "fkit csv count $work/data.csv.gz" "xan coun
 "$FKIT" csv dedup -s city "$csvf" | "$FKIT" csv select city -q > "$work/cities.csv"
 cities=$work/cities.csv
 row "csv join city (small side)" "$size" "fkit csv join city $csvf city $cities > /dev/null" "xan join" "$xan join city $csvf city $cities > /dev/null"
+row "csv join city (small side)" "$size" "fkit csv join city $csvf city $cities > /dev/null" "DuckDB" "$duckdb \"COPY (SELECT * FROM read_csv('$csvf') d JOIN read_csv('$cities') c ON d.city = c.city) TO '/dev/stdout' (FORMAT csv)\" > /dev/null"
 row "csv join id (data.csv with itself)" "$size" "fkit csv join id $csvf id $csvf > /dev/null" "xan join" "$xan join id $csvf id $csvf > /dev/null"
 # Neither side fits -S: both sorted through temporary runs and merged.
 row "csv join id -S 64M (sort-merge, data.csv with itself)" "$size" "fkit csv join -S 64M id $csvf id $csvf > /dev/null" "xan join" "$xan join id $csvf id $csvf > /dev/null"
@@ -53,3 +54,7 @@ row "csv groupby city count sum:balance mean:score" "$size" "fkit csv groupby ci
 row "csv agg count sum:balance mean:score" "$size" "fkit csv agg count sum:balance mean:score $csvf > /dev/null" "xan agg" "$xan agg 'count(), sum(balance), mean(score)' $csvf > /dev/null"
 row "csv filter '.age > 50'" "$size" "fkit csv filter '.age > 50' $csvf > /dev/null" "xan filter" "$xan filter 'age > 50' $csvf > /dev/null"
 row "csv map '.double = .score * 2'" "$size" "fkit csv map '.double = .score * 2' $csvf > /dev/null" "xan map" "$xan map 'score * 2 as double' $csvf > /dev/null"
+# DuckDB (two threads, start included, writing CSV) on the same three.
+row "csv groupby city count sum:balance mean:score" "$size" "fkit csv groupby city count sum:balance mean:score $csvf > /dev/null" "DuckDB" "$duckdb \"COPY (SELECT city, count(*) AS count, sum(balance) AS sum_balance, avg(score) AS mean_score FROM read_csv('$csvf') GROUP BY city) TO '/dev/stdout' (FORMAT csv)\" > /dev/null"
+row "csv filter '.age > 50'" "$size" "fkit csv filter '.age > 50' $csvf > /dev/null" "DuckDB" "$duckdb \"COPY (SELECT * FROM read_csv('$csvf') WHERE age > 50) TO '/dev/stdout' (FORMAT csv)\" > /dev/null"
+row "csv map '.double = .score * 2'" "$size" "fkit csv map '.double = .score * 2' $csvf > /dev/null" "DuckDB" "$duckdb \"COPY (SELECT *, score * 2 AS double FROM read_csv('$csvf')) TO '/dev/stdout' (FORMAT csv)\" > /dev/null"
