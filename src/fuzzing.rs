@@ -133,7 +133,7 @@ pub fn json_verdict(data: &[u8]) -> Result<(), String> {
 /// The records of `data` as `csv count` counts a mapped file: in pieces of
 /// `target` bytes on every core.
 pub fn csv_count_parallel(data: &[u8], target: usize) -> u64 {
-    crate::cmd::csv::chunks::count_records(data, 0, target.max(1), b'"', &|_| {})
+    crate::cmd::csv::chunks::count_records(data, 0, target.max(1), b'"', &|_| {}).records
 }
 
 /// The record-aligned ranges the CSV verbs cut a mapped file into.

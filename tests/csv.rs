@@ -1798,6 +1798,7 @@ fn a_quote_left_open_at_the_end_fails_as_validate_reports_it() {
         &["search", "x"],
         &["reverse"],
         &["sample", "2"],
+        &["count"],
     ] {
         let mut args = vec!["csv"];
         args.extend_from_slice(verb);
@@ -1831,7 +1832,7 @@ fn a_quote_left_open_at_the_end_fails_as_validate_reports_it() {
         big.push_str(&format!("{i},w{i}\n"));
     }
     wd.write("big.csv", &big);
-    for verb in ["fixlengths", "enum", "reverse"] {
+    for verb in ["fixlengths", "enum", "reverse", "count"] {
         let run = wd.run(&["csv", verb, "big.csv", "-o", "out.csv"]).code(1);
         assert!(
             run.stderr

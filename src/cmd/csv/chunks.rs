@@ -173,6 +173,14 @@ struct PieceCount {
     open: [bool; 2],
 }
 
+/// What [`count_records`] found.
+pub(crate) struct RecordCount {
+    pub records: u64,
+    /// An odd number of quotes in all: the last field's quote is never
+    /// closed, so the input is no CSV (the caller parses it to say where).
+    pub ends_in_quotes: bool,
+}
+
 /// The number of records in `data[start..]`, as simd-csv counts them, in
 /// one parallel pass: a record ends at a newline preceded by an even number
 /// of quotes, and a stretch between two such newlines holding nothing but
@@ -184,10 +192,13 @@ pub(crate) fn count_records(
     target: usize,
     quote: u8,
     release: &(dyn Fn(Range<usize>) + Sync),
-) -> u64 {
+) -> RecordCount {
     let len = data.len();
     if start >= len {
-        return 0;
+        return RecordCount {
+            records: 0,
+            ends_in_quotes: false,
+        };
     }
     // Pieces start just after a newline (any newline: the quote state is
     // settled later).
@@ -225,7 +236,10 @@ pub(crate) fn count_records(
         }
         total += u64::from(last.open[inside as usize]);
     }
-    total
+    RecordCount {
+        records: total,
+        ends_in_quotes: inside,
+    }
 }
 
 fn count_piece(data: &[u8], from: usize, to: usize, quote: u8) -> PieceCount {
@@ -304,7 +318,7 @@ mod count_tests {
                 let expected = simd_count(&data);
                 for target in [1, 2, 3, 5, 8, 64] {
                     assert_eq!(
-                        count_records(&data, 0, target, b'"', &|_| {}),
+                        count_records(&data, 0, target, b'"', &|_| {}).records,
                         expected,
                         "{:?} target {target}",
                         String::from_utf8_lossy(&data)
