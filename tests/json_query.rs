@@ -49,6 +49,11 @@ fn help_examples_run() {
         "{\"score\":60}\n"
     );
     assert_eq!(out(&wd, &["map(.price) | add", "orders.json"], ""), "5.5\n");
+    wd.write("big.json", r#"[{"score":60},{"score":10},{"score":51}]"#);
+    assert_eq!(
+        out(&wd, &["map(select(.score > 50)) | length", "big.json"], ""),
+        "2\n"
+    );
     assert_eq!(
         out(
             &wd,

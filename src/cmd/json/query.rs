@@ -36,9 +36,12 @@ use std::sync::Arc;
 /// then nothing or `|`), the elements are read and evaluated one at a time:
 /// memory stays flat on arrays of any size. Inputs that are sequences of
 /// values (NDJSON) are evaluated as each value arrives. Both are spread over
-/// all cores, with the output in input order. Other filters (and -s, -n,
-/// filters using `input`/`inputs`/`input_filename`) get each whole
-/// top-level value in memory, as jq does.
+/// all cores, with the output in input order. `map(f)`, `map(f) | g`,
+/// `[.[] | f]` and `[.[] | f] | g` run f on each element of a top-level
+/// array as it streams by, on all cores, and g on f's outputs: only those
+/// are held (not when f uses debug, stderr, input, halt or $__loc__). Other
+/// filters (and -s, -n, filters using `input`/`inputs`/`input_filename`)
+/// get each whole top-level value in memory, as jq does.
 ///
 /// Exit status: 0; 2 for a usage error or an input that is not JSON; 3 for
 /// a filter that does not compile; 5 when the filter raised an error (the
@@ -50,6 +53,7 @@ use std::sync::Arc;
 ///   fkit json query -r '.users[].email' users.json
 ///   fkit json query -c 'select(.score > 50)' events.ndjson.gz
 ///   fkit json query 'map(.price) | add' orders.json
+///   fkit json query 'map(select(.score > 50)) | length' big.json  # streams
 ///   fkit json query --arg user alice '.[] | select(.name == $user)' users.json
 ///   fkit json query -n '[inputs | .size] | add' *.json
 ///   fkit json query -i '.version = "2.0"' package.json   # rewrite in place
