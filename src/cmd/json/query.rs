@@ -1247,6 +1247,8 @@ fn run_parallel(
                     let (file, line) = (file.clone(), *line);
                     let mut out = Outcome::default();
                     let value = Value::Arr(std::mem::take(&mut array).into());
+                    // F's outputs can be most of the document: freed as below.
+                    let last = value.clone();
                     match (mapped_error.take(), &tail) {
                         (Some(message), _) => {
                             let message = runtime_error(&file, line, &message);
@@ -1259,6 +1261,7 @@ fn run_parallel(
                             here.emit(Ok(value), &file, line, &mut out);
                         }
                     }
+                    std::thread::spawn(move || drop(last));
                     going = deliver(out, output, status)?;
                 } else if let Some((file, line)) = end
                     && going
