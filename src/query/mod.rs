@@ -9,10 +9,12 @@
 mod assign;
 mod paths;
 mod raw;
+mod read;
 mod write;
 
 pub(crate) use jaq_json::Val as Value;
 pub(crate) use raw::RawFilter;
+pub(crate) use read::parse_minified;
 pub(crate) use write::{Colors, Indent, Style, write_value};
 
 use jaq_core::load::{self, Arena, File, Loader};

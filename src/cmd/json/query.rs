@@ -12,7 +12,8 @@ use super::parser::{Error as ParseError, Flow, Parser};
 use crate::io::args::ReadArgs;
 use crate::io::{Exit, Input, Output, ReadAhead};
 use crate::query::{
-    Colors, Failure, Indent, Program, RawFilter, Style, Value, map_shape, parse_json, write_value,
+    Colors, Failure, Indent, Program, RawFilter, Style, Value, map_shape, parse_json,
+    parse_minified, write_value,
 };
 use anyhow::{Context, Result};
 use crossbeam_channel::{Receiver, Sender, bounded};
@@ -969,7 +970,8 @@ impl Runner<'_> {
         let text = &text[unit.range.clone()];
         match unit.kind {
             UnitKind::Raw => Ok(Value::from(String::from_utf8_lossy(text).into_owned())),
-            _ => parse_json(text).map_err(|e| format!("{}:{}: {e}", unit.file, unit.line)),
+            // Captured by fkit's parser: minified.
+            _ => parse_minified(text).map_err(|e| format!("{}:{}: {e}", unit.file, unit.line)),
         }
     }
 
@@ -1035,7 +1037,7 @@ impl Runner<'_> {
             match shortcut.run(&text[unit.range.clone()], false, &mut kept) {
                 Some(None) => return,
                 Some(Some(_)) => {
-                    match parse_json(&kept) {
+                    match parse_minified(&kept) {
                         Ok(v) => out.elements.push(v),
                         Err(e) => out.errors.push((out.bytes.len(), e)),
                     }
