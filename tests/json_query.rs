@@ -49,6 +49,11 @@ fn help_examples_run() {
         "{\"score\":60}\n"
     );
     assert_eq!(out(&wd, &["map(.price) | add", "orders.json"], ""), "5.5\n");
+    wd.write("big.json", r#"[{"score":60},{"score":10},{"score":51}]"#);
+    assert_eq!(
+        out(&wd, &["map(select(.score > 50)) | length", "big.json"], ""),
+        "2\n"
+    );
     assert_eq!(
         out(
             &wd,
@@ -415,6 +420,110 @@ fn streams_keep_input_order_across_cores() {
     );
 }
 
+/// `map(F) | G` and `[.[] | F] | G` run F on each element as the array
+/// streams by, and G on F's outputs: the results, errors and exit codes are
+/// those of the same filter written so that it is not planned.
+#[test]
+fn map_filters_stream_and_match_the_whole_document() {
+    let wd = Workdir::new();
+    let big = format!(
+        "[{}]",
+        (0..5000)
+            .map(|i| format!("{{\"i\":{i},\"s\":{},\"t\":\"x{i}\"}}", i % 100))
+            .collect::<Vec<_>>()
+            .join(",")
+    );
+    let exact = "[12345678901234567890, 1e400, 0.10000000000000000001, 1.50]";
+    let several = "[1,2]\n{\"a\":3,\"b\":4}\n[4, {\"x\":1}, 5]\n7\n[]\n[[1],[2,3]]";
+    let cases: &[(&str, &str)] = &[
+        // select on fields (the text shortcut), and through the engine
+        ("map(select(.s > 50)) | length", &big),
+        ("map(select(.s > 50))", &big),
+        ("map(select(.s > 50) | .i + 1) | add", &big),
+        ("[.[] | select(.s == 7) | .t] | join(\",\")", &big),
+        ("[.[] | .i, .s] | length", &big),
+        ("map(empty)", &big),
+        // an error raised by F, early and in a later batch: G never runs
+        (
+            "map(if .i == 4000 then error(\"boom\") else . end) | length",
+            &big,
+        ),
+        ("map(.i + .t) | length", &big),
+        // without G; exact numbers pass through unchanged
+        ("map(.)", exact),
+        ("map(select(. != 0))", exact),
+        // objects (values), scalars, and several values in one input
+        ("map(. * 10)", several),
+        ("map(length) | add", several),
+        ("map(.[]?) | length", several),
+        (
+            "map(select(.s > 50)) | length",
+            "{\"a\":{\"s\":60},\"b\":{\"s\":1}}",
+        ),
+        ("map(.)", "5"),
+        ("map(.)", "null"),
+        ("map(. + 1)", "[1, \"x\", 3, {\"a\":1}]"),
+        ("map(map(. + 1)) | .[1]", "[[1],[2,3]]"),
+    ];
+    for (filter, input) in cases {
+        let unplanned = format!(". as $all | $all | {filter}");
+        let planned = query(&wd, &["-c", filter], input);
+        let whole = query(&wd, &["-c", &unplanned], input);
+        assert_eq!(
+            (planned.status, planned.stdout_str(), &planned.stderr),
+            (whole.status, whole.stdout_str(), &whole.stderr),
+            "{filter}"
+        );
+    }
+    // What the comparison covers, spelled out for a few cases.
+    assert_eq!(
+        out(&wd, &["-c", "map(.)"], exact),
+        "[12345678901234567890,1e400,0.10000000000000000001,1.50]\n"
+    );
+    let run = query(&wd, &["-c", "map(. * 10)"], several);
+    assert_eq!(run.status, 5);
+    assert_eq!(run.stdout_str(), "[10,20]\n[30,40]\n[]\n");
+    assert_eq!(
+        run.stderr.matches("error (at <stdin>:").count(),
+        3,
+        "{}",
+        run.stderr
+    );
+    let run = query(
+        &wd,
+        &["map(if .i == 4000 then error(\"boom\") else . end) | length"],
+        &big,
+    );
+    assert_eq!((run.status, run.stdout_str()), (5, String::new()));
+    assert!(
+        run.stderr.contains("error (at <stdin>:1): boom"),
+        "{}",
+        run.stderr
+    );
+    // Variables, $ENV, and -e work in F and G.
+    for filter in [
+        "map(select(.t == $want and $ENV.FKIT_TEST_MAP == \"on\")) | length > 0",
+        ". as $all | $all | map(select(.t == $want and $ENV.FKIT_TEST_MAP == \"on\")) | length > 0",
+    ] {
+        let mut cmd = wd.command(&["json", "query", "-e", "--arg", "want", "x7", filter]);
+        cmd.env("FKIT_TEST_MAP", "on");
+        let run = common::run_command(&mut cmd, big.as_bytes());
+        assert_eq!(
+            (run.status, run.stdout_str()),
+            (0, "true\n".into()),
+            "{filter}"
+        );
+        let mut cmd = wd.command(&["json", "query", "-e", "--arg", "want", "x7", filter]);
+        cmd.env("FKIT_TEST_MAP", "off");
+        let run = common::run_command(&mut cmd, big.as_bytes());
+        assert_eq!(
+            (run.status, run.stdout_str()),
+            (1, "false\n".into()),
+            "{filter}"
+        );
+    }
+}
+
 /// A generated array larger than the memory limit streams through `.[] | f`,
 /// while a filter that needs the whole document fails under the same limit.
 #[cfg(target_os = "linux")]
@@ -440,8 +549,23 @@ fn element_streams_run_in_constant_memory() {
         counted.split_whitespace().collect::<Vec<_>>(),
         ["400", "1048576"]
     );
-    let whole = wd.sh(&format!(
+    // `map(F) | G` keeps only F's outputs: 400 numbers.
+    let mapped = wd.sh(&format!(
         "{generate} | ({limit}; {env} \"$FKIT\" json query 'map(length) | add')"
+    ));
+    assert!(
+        mapped.status.success(),
+        "{}",
+        String::from_utf8_lossy(&mapped.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&mapped.stdout), "419430400\n");
+    let kept = wd.sh(&format!(
+        "{generate} | ({limit}; {env} \"$FKIT\" json query 'map(select(length > 2000000)) | length')"
+    ));
+    assert_eq!(String::from_utf8_lossy(&kept.stdout), "0\n");
+    // The same filter, written so that it is not planned, needs the document.
+    let whole = wd.sh(&format!(
+        "{generate} | ({limit}; {env} \"$FKIT\" json query '. as $all | $all | map(length) | add')"
     ));
     assert!(
         !whole.status.success(),

@@ -41,3 +41,9 @@ row "json query -c '$q1' data.json" "$jsize" "fkit json query -c '$q1' $json > /
 row "json query -c '$q2' data.ndjson" "$nsize" "fkit json query -c '$q2' $ndjson > /dev/null" "jaq -c" "$jaq -c '$q2' $ndjson > /dev/null"
 row "json query -c '$q2' data.ndjson" "$nsize" "fkit json query -c '$q2' $ndjson > /dev/null" "jq -c" "jq -c '$q2' $ndjson > /dev/null"
 row "json query '$q3' data.json" "$jsize" "fkit json query '$q3' $json > /dev/null" "jaq" "$jaq '$q3' $json > /dev/null"
+# The same two streaming filters against DuckDB 2.0 (all cores, started from
+# Python as a script would), writing its result as JSON.
+sql2="COPY (SELECT id, address.city AS city FROM read_json('$ndjson') WHERE score > 50) TO '/dev/stdout' (FORMAT json)"
+sql1="COPY (SELECT name FROM read_json('$json') WHERE score > 50) TO '/dev/stdout' (FORMAT json)"
+row "json query -c '$q2' data.ndjson" "$nsize" "fkit json query -c '$q2' $ndjson > /dev/null" "duckdb" "$duckdb \"$sql2\" > /dev/null"
+row "json query -c '$q1' data.json" "$jsize" "fkit json query -c '$q1' $json > /dev/null" "duckdb" "$duckdb \"$sql1\" > /dev/null"

@@ -9,10 +9,12 @@
 mod assign;
 mod paths;
 mod raw;
+mod read;
 mod write;
 
 pub(crate) use jaq_json::Val as Value;
 pub(crate) use raw::RawFilter;
+pub(crate) use read::parse_minified;
 pub(crate) use write::{Colors, Indent, Style, write_value};
 
 use jaq_core::load::{self, Arena, File, Loader};
@@ -225,6 +227,74 @@ pub(crate) fn parse_json(text: &[u8]) -> Result<Value, String> {
     jaq_json::read::parse_single(text).map_err(|e| e.to_string())
 }
 
+/// A filter of the form `map(F)`, `map(F) | G`, `[.[] | F]` or
+/// `[.[] | F] | G`, as its parts `F` and `G`. jq defines `map(f)` as
+/// `[.[] | f]`, so on an array such a filter is F on each element, in
+/// order, the outputs collected into an array, then G on that array; the
+/// first error F raises is the error of the whole. The shape is read from
+/// jaq's own tokens, so strings, comments and brackets are told apart as
+/// the engine tells them. `None` when F uses something that would notice
+/// being run element by element on several threads (`debug`, `stderr`,
+/// `input`, `halt`, `$__loc__`, ...), or when the filter defines things.
+pub(crate) fn map_shape(code: &str) -> Option<(&str, Option<&str>)> {
+    use jaq_core::load::lex::{Tok, Token};
+    const UNSAFE: [&str; 9] = [
+        "debug",
+        "stderr",
+        "input",
+        "inputs",
+        "input_filename",
+        "input_line_number",
+        "halt",
+        "halt_error",
+        "$__loc__",
+    ];
+    if UNSAFE.iter().any(|word| mentions(code, word)) {
+        return None;
+    }
+    let tokens = jaq_core::load::Lexer::new(code).lex().ok()?;
+    let sym = |t: &Token<&str>, s: &str| matches!(t.1, Tok::Sym) && t.0 == s;
+    // The text between a block's delimiters.
+    fn inside<'a>(t: &Token<&'a str>) -> &'a str {
+        &t.0[1..t.0.len() - 1]
+    }
+    let (f, rest) = match &tokens[..] {
+        [
+            Token("map", Tok::Word),
+            block @ Token(_, Tok::Block(_)),
+            rest @ ..,
+        ] if block.0.starts_with('(') => (inside(block), rest),
+        [block @ Token(_, Tok::Block(items)), rest @ ..] if block.0.starts_with('[') => {
+            // `[` `.` `[` `]` `|` F `]`
+            match &items[..] {
+                [dot, Token(iter, Tok::Block(empty)), pipe, .., _]
+                    if sym(dot, ".")
+                        && iter.starts_with('[')
+                        && empty.len() == 1
+                        && sym(pipe, "|") =>
+                {
+                    let body = inside(block);
+                    let at = span_in(body, pipe.0);
+                    (&body[at.end..], rest)
+                }
+                _ => return None,
+            }
+        }
+        _ => return None,
+    };
+    if f.trim().is_empty() {
+        return None;
+    }
+    match rest {
+        [] => Some((f, None)),
+        [pipe, _, ..] if sym(pipe, "|") => {
+            let at = span_in(code, pipe.0);
+            Some((f, Some(&code[at.end..])))
+        }
+        _ => None,
+    }
+}
+
 /// The native functions: jaq-core's, jaq-std's, jaq-json's, `input`,
 /// `inputs`, `input_filename`.
 fn functions() -> impl Iterator<Item = jaq_core::native::Fun<Engine>> {
@@ -420,6 +490,41 @@ mod tests {
         let text = errors[0].render(code);
         assert!(text.starts_with("1:6: foo/1 is not defined"), "{text}");
         assert!(text.ends_with("\n         ^^^"), "{text:?}");
+    }
+
+    #[test]
+    fn finds_the_map_shape() {
+        assert_eq!(map_shape("map(.a)"), Some((".a", None)));
+        assert_eq!(
+            map_shape("map(select(.s > 50)) | length"),
+            Some(("select(.s > 50)", Some(" length")))
+        );
+        assert_eq!(
+            map_shape("[.[] | .a + 1] | add"),
+            Some((" .a + 1", Some(" add")))
+        );
+        assert_eq!(
+            map_shape(r#"map(select(.a == ")|")) | .[0]"#),
+            Some((r#"select(.a == ")|")"#, Some(" .[0]")))
+        );
+        assert_eq!(map_shape("map(.a # ) | b\n)"), Some((".a # ) | b\n", None)));
+        for other in [
+            "map(.a)[0]",
+            "map(.a)?",
+            "map(.a) |= 1",
+            "map(.a) as $x | $x",
+            "map(.a), 1",
+            "map(.a) // 1",
+            "def f: 1; map(f)",
+            "[.[]] | add",
+            "[.[] | .a, 1][0]",
+            "map(debug)",
+            "map(input)",
+            "map($__loc__)",
+            "map(.a) |",
+        ] {
+            assert_eq!(map_shape(other), None, "{other}");
+        }
     }
 
     #[test]

@@ -12,7 +12,8 @@ use super::parser::{Error as ParseError, Flow, Parser};
 use crate::io::args::ReadArgs;
 use crate::io::{Exit, Input, Output, ReadAhead};
 use crate::query::{
-    Colors, Failure, Indent, Program, RawFilter, Style, Value, parse_json, write_value,
+    Colors, Failure, Indent, Program, RawFilter, Style, Value, map_shape, parse_json,
+    parse_minified, write_value,
 };
 use anyhow::{Context, Result};
 use crossbeam_channel::{Receiver, Sender, bounded};
@@ -36,9 +37,12 @@ use std::sync::Arc;
 /// then nothing or `|`), the elements are read and evaluated one at a time:
 /// memory stays flat on arrays of any size. Inputs that are sequences of
 /// values (NDJSON) are evaluated as each value arrives. Both are spread over
-/// all cores, with the output in input order. Other filters (and -s, -n,
-/// filters using `input`/`inputs`/`input_filename`) get each whole
-/// top-level value in memory, as jq does.
+/// all cores, with the output in input order. `map(f)`, `map(f) | g`,
+/// `[.[] | f]` and `[.[] | f] | g` run f on each element of a top-level
+/// array as it streams by, on all cores, and g on f's outputs: only those
+/// are held (not when f uses debug, stderr, input, halt or $__loc__). Other
+/// filters (and -s, -n, filters using `input`/`inputs`/`input_filename`)
+/// get each whole top-level value in memory, as jq does.
 ///
 /// Exit status: 0; 2 for a usage error or an input that is not JSON; 3 for
 /// a filter that does not compile; 5 when the filter raised an error (the
@@ -50,6 +54,7 @@ use std::sync::Arc;
 ///   fkit json query -r '.users[].email' users.json
 ///   fkit json query -c 'select(.score > 50)' events.ndjson.gz
 ///   fkit json query 'map(.price) | add' orders.json
+///   fkit json query 'map(select(.score > 50)) | length' big.json  # streams
 ///   fkit json query --arg user alice '.[] | select(.name == $user)' users.json
 ///   fkit json query -n '[inputs | .size] | add' *.json
 ///   fkit json query -i '.version = "2.0"' package.json   # rewrite in place
@@ -167,6 +172,9 @@ struct Plan {
     seq: bool,
     /// Where the filter iterates: the keys before `[]`, and the filter after it.
     stream: Option<(Vec<String>, String)>,
+    /// `map(F) | G` (or `[.[] | F] | G`): F, run on each element of a
+    /// top-level array as it streams by, and G, run on F's outputs collected.
+    collect: Option<(String, Option<String>)>,
 }
 
 pub(super) fn run(args: QueryArgs) -> Result<()> {
@@ -180,7 +188,17 @@ pub(super) fn run(args: QueryArgs) -> Result<()> {
     } else {
         (positional, Vec::new())
     };
-    let plan = plan(&args, code, &values)?;
+    let mut plan = plan(&args, code, &values)?;
+    let names: Vec<&str> = plan.globals.iter().map(|(n, _)| n.as_str()).collect();
+    // F and G compile whenever the whole filter does; if ever not, the
+    // whole filter runs as written.
+    if let Some((f, g)) = &plan.collect
+        && (Program::compile(f, &names).is_err()
+            || g.as_ref()
+                .is_some_and(|g| Program::compile(g, &names).is_err()))
+    {
+        plan.collect = None;
+    }
     let names: Vec<&str> = plan.globals.iter().map(|(n, _)| n.as_str()).collect();
     let program = match Program::compile(&plan.code, &names) {
         Ok(p) => p,
@@ -372,6 +390,12 @@ fn plan(args: &QueryArgs, code: String, values: &[String]) -> Result<Plan> {
     };
     let streamable = !(args.slurp || args.null_input || args.raw_input);
     let stream = streamable.then(|| stream_shape(&code)).flatten();
+    let collect = if streamable && stream.is_none() {
+        map_shape(&code)
+    } else {
+        None
+    };
+    let collect = collect.map(|(f, g)| (f.to_string(), g.map(str::to_string)));
     Ok(Plan {
         code,
         globals,
@@ -380,6 +404,7 @@ fn plan(args: &QueryArgs, code: String, values: &[String]) -> Result<Plan> {
         newline: !args.join_output,
         seq: args.seq,
         stream,
+        collect,
     })
 }
 
@@ -483,6 +508,9 @@ enum UnitKind {
     /// An element of a top-level array that the whole filter will get:
     /// parsed on a worker, put together on the writing thread.
     Element,
+    /// An element of a top-level array that F of `map(F) | G` runs on, on a
+    /// worker; its outputs are put together on the writing thread for G.
+    Mapped,
     /// The end of that array (no text).
     ArrayEnd,
 }
@@ -552,8 +580,13 @@ fn execute(
         files
     };
     let parallel = !(mode.slurp || mode.null_input || program.reads_inputs());
-    // Whole top-level arrays are parsed element by element on the workers.
-    let split = parallel && keys.is_none();
+    // Whole top-level arrays are parsed (or, for `map(F) | G`, run through
+    // F) element by element on the workers.
+    let split = match () {
+        _ if !parallel || keys.is_some() => Split::Off,
+        _ if plan.collect.is_some() => Split::Mapped,
+        _ => Split::Elements,
+    };
     std::thread::scope(|scope| -> Result<()> {
         let reader =
             scope.spawn(move || read_units(files, read, keys.as_deref(), raw, split, tx, spare));
@@ -568,6 +601,17 @@ fn execute(
         result
     })?;
     Ok(output)
+}
+
+/// What becomes of the elements of a top-level array when no path streams.
+#[derive(Clone, Copy, PartialEq)]
+enum Split {
+    /// The array is one unit.
+    Off,
+    /// Its elements are `Element` units.
+    Elements,
+    /// Its elements are `Mapped` units; other top-level values are `Whole`.
+    Mapped,
 }
 
 /// Collects units into batches and sends each when it is full.
@@ -613,7 +657,7 @@ fn read_units(
     read: &ReadArgs,
     keys: Option<&[String]>,
     raw: Option<bool>,
-    split: bool,
+    split: Split,
     tx: Sender<Batch>,
     spare: Receiver<Units>,
 ) {
@@ -702,22 +746,26 @@ fn read_json(
     reader: impl Read,
     name: &Arc<str>,
     keys: Option<&[String]>,
-    split: bool,
+    split: Split,
     b: &mut Batcher,
 ) -> Result<(), String> {
     let mut p = Parser::new(reader);
     let fail = |e: ParseError| e.describe(name);
     while let Some(next) = p.peek_token().map_err(fail)? {
         let flow = match keys {
-            None if split && next == b'[' => {
+            None if split != Split::Off && next == b'[' => {
+                let kind = if split == Split::Mapped {
+                    UnitKind::Mapped
+                } else {
+                    UnitKind::Element
+                };
                 // Batches hold either elements of one array or other units.
                 b.flush();
                 let line = p.line();
                 let flow = p
                     .elements(&mut |p, _| {
                         let line = p.line();
-                        b.current
-                            .push(name, line, UnitKind::Element, |t| p.capture_into(t))?;
+                        b.current.push(name, line, kind, |t| p.capture_into(t))?;
                         Ok(if b.added() {
                             Flow::Continue
                         } else {
@@ -733,8 +781,13 @@ fn read_json(
             }
             None => {
                 let line = p.line();
+                let kind = if split == Split::Mapped {
+                    UnitKind::Whole
+                } else {
+                    UnitKind::Json
+                };
                 b.current
-                    .push(name, line, UnitKind::Json, |t| p.capture_into(t))
+                    .push(name, line, kind, |t| p.capture_into(t))
                     .map_err(fail)?;
                 if b.added() {
                     Flow::Continue
@@ -885,8 +938,10 @@ struct Outcome {
     outputs: u64,
     last_truthy: Option<bool>,
     halt: Option<i32>,
-    /// Elements of a top-level array, parsed, in order.
+    /// Elements of a top-level array, parsed (or F's outputs on them), in order.
     elements: Vec<Value>,
+    /// The first error F raised on an element of a top-level array.
+    mapped_error: Option<String>,
     /// The array ended in this batch: where it started, for errors.
     array_end: Option<(Arc<str>, u64)>,
 }
@@ -915,7 +970,8 @@ impl Runner<'_> {
         let text = &text[unit.range.clone()];
         match unit.kind {
             UnitKind::Raw => Ok(Value::from(String::from_utf8_lossy(text).into_owned())),
-            _ => parse_json(text).map_err(|e| format!("{}:{}: {e}", unit.file, unit.line)),
+            // Captured by fkit's parser: minified.
+            _ => parse_minified(text).map_err(|e| format!("{}:{}: {e}", unit.file, unit.line)),
         }
     }
 
@@ -930,6 +986,13 @@ impl Runner<'_> {
             }
             UnitKind::ArrayEnd => {
                 out.array_end = Some((unit.file.clone(), unit.line));
+                return;
+            }
+            UnitKind::Mapped => {
+                // After F's first error the array's result is that error.
+                if out.mapped_error.is_none() {
+                    self.mapped(unit, text, out);
+                }
                 return;
             }
             _ => {}
@@ -967,6 +1030,46 @@ impl Runner<'_> {
         });
     }
 
+    /// F of `map(F)` on one element: its outputs into `out.elements`.
+    fn mapped(&self, unit: &Unit, text: &[u8], out: &mut Outcome) {
+        if let Some(shortcut) = &self.shortcut {
+            let mut kept = Vec::new();
+            match shortcut.run(&text[unit.range.clone()], false, &mut kept) {
+                Some(None) => return,
+                Some(Some(_)) => {
+                    match parse_minified(&kept) {
+                        Ok(v) => out.elements.push(v),
+                        Err(e) => out.errors.push((out.bytes.len(), e)),
+                    }
+                    return;
+                }
+                None => {}
+            }
+        }
+        let value = match Runner::value(unit, text) {
+            Ok(v) => v,
+            Err(e) => {
+                out.errors.push((out.bytes.len(), e));
+                return;
+            }
+        };
+        self.part
+            .run(value, &self.globals, &mut |result| match result {
+                Ok(v) => {
+                    out.elements.push(v);
+                    true
+                }
+                Err(Failure::Halt(code)) => {
+                    out.halt = Some(code);
+                    false
+                }
+                Err(failure) => {
+                    out.mapped_error = Some(failure.message());
+                    false
+                }
+            });
+    }
+
     /// One output or failure of the filter into `out`; false to stop.
     fn emit(
         &self,
@@ -996,16 +1099,20 @@ impl Runner<'_> {
                 false
             }
             Err(failure) => {
-                let at = if line == 0 {
-                    "<unknown>".to_string()
-                } else {
-                    format!("{file}:{line}")
-                };
-                let message = format!("error (at {at}): {}", failure.message());
+                let message = runtime_error(file, line, &failure.message());
                 out.errors.push((out.bytes.len(), message));
                 true
             }
         }
+    }
+}
+
+/// A runtime error as jq reports it, at the input value's FILE:LINE.
+fn runtime_error(file: &str, line: u64, message: &str) -> String {
+    if line == 0 {
+        format!("error (at <unknown>): {message}")
+    } else {
+        format!("error (at {file}:{line}): {message}")
     }
 }
 
@@ -1060,6 +1167,13 @@ fn run_parallel(
         globals: Runner::globals(plan),
     };
     let mut array: Vec<Value> = Vec::new();
+    let mut mapped_error: Option<String> = None;
+    // G of `map(F) | G`, run here on F's outputs.
+    let names: Vec<&str> = plan.globals.iter().map(|(n, _)| n.as_str()).collect();
+    let tail = match &plan.collect {
+        Some((_, Some(g))) => Program::compile(g, &names).ok(),
+        _ => None,
+    };
     let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
     let (work_tx, work_rx) = bounded::<(u64, Batch)>(workers * 2);
     let (done_tx, done_rx) = bounded::<(u64, Outcome)>(workers * 2);
@@ -1121,11 +1235,37 @@ fn run_parallel(
             while let Some(mut outcome) = pending.remove(&next) {
                 next += 1;
                 array.append(&mut outcome.elements);
+                if mapped_error.is_none() {
+                    mapped_error = outcome.mapped_error.take();
+                }
                 let end = outcome.array_end.take();
                 if going {
                     going = deliver(outcome, output, status)?;
                 }
-                if let Some((file, line)) = end
+                if let Some((file, line)) = &end
+                    && going
+                    && plan.collect.is_some()
+                {
+                    let (file, line) = (file.clone(), *line);
+                    let mut out = Outcome::default();
+                    let value = Value::Arr(std::mem::take(&mut array).into());
+                    // F's outputs can be most of the document: freed as below.
+                    let last = value.clone();
+                    match (mapped_error.take(), &tail) {
+                        (Some(message), _) => {
+                            let message = runtime_error(&file, line, &message);
+                            out.errors.push((0, message));
+                        }
+                        (None, Some(tail)) => tail.run(value, &here.globals, &mut |result| {
+                            here.emit(result, &file, line, &mut out)
+                        }),
+                        (None, None) => {
+                            here.emit(Ok(value), &file, line, &mut out);
+                        }
+                    }
+                    std::thread::spawn(move || drop(last));
+                    going = deliver(out, output, status)?;
+                } else if let Some((file, line)) = end
                     && going
                 {
                     // The whole filter on the array, here, as jq would.
@@ -1160,10 +1300,12 @@ fn shortcut(plan: &Plan) -> Option<RawFilter> {
         && !style.ascii
         && style.colors.is_none()
         && !plan.seq;
-    let code = plan
-        .stream
-        .as_ref()
-        .map_or(plan.code.as_str(), |(_, rest)| rest);
+    let code = match (&plan.stream, &plan.collect) {
+        (Some((_, rest)), _) => rest,
+        // F's outputs are parsed back into values: any style will do.
+        (None, Some((f, _))) => return RawFilter::compile(f),
+        (None, None) => plan.code.as_str(),
+    };
     plain.then(|| RawFilter::compile(code)).flatten()
 }
 
@@ -1171,9 +1313,9 @@ fn shortcut(plan: &Plan) -> Option<RawFilter> {
 fn compile_pair(plan: &Plan) -> Option<(Program, Program)> {
     let names: Vec<&str> = plan.globals.iter().map(|(n, _)| n.as_str()).collect();
     let whole = Program::compile(&plan.code, &names).ok()?;
-    let part = match &plan.stream {
-        Some((_, rest)) => Program::compile(rest, &names).ok()?,
-        None => Program::compile(&plan.code, &names).ok()?,
+    let part = match (&plan.stream, &plan.collect) {
+        (Some((_, rest)), _) | (None, Some((rest, _))) => Program::compile(rest, &names).ok()?,
+        (None, None) => Program::compile(&plan.code, &names).ok()?,
     };
     Some((part, whole))
 }
