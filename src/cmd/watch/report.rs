@@ -130,7 +130,11 @@ impl Reporter {
 
     /// Print `events` with one write(2), so that each line is out at once.
     fn print(&mut self, events: &[WatchEvent], now: SystemTime) -> Result<()> {
-        let time = stamp(now);
+        // (A template formats the time itself, and only if it shows it.)
+        let time = match self.format {
+            Format::Inotifywait(_) => [0; 24],
+            _ => stamp(now),
+        };
         let out = &mut self.out;
         for event in events {
             match &mut self.format {

@@ -156,16 +156,16 @@ impl Scope {
     fn in_tree(&self, path: &Path) -> bool {
         self.roots
             .iter()
-            .any(|r| r.is_dir && path.starts_with(&r.path))
+            .any(|r| r.is_dir && is_under(path, &r.path))
     }
 
     /// The root that `path` belongs to, if any.
     fn root_of(&self, path: &Path) -> Option<&Root> {
         self.roots.iter().find(|r| {
             if r.is_dir {
-                path.starts_with(&r.path)
+                is_under(path, &r.path)
             } else {
-                path == r.path
+                path_bytes(path) == path_bytes(&r.path)
             }
         })
     }
@@ -174,7 +174,6 @@ impl Scope {
         let Some(root) = self.root_of(path) else {
             return false;
         };
-        let rel = path.strip_prefix(&root.path).unwrap_or(path);
         // (A path given and also excluded is watched, as in inotifywait.)
         if !self.excluded.is_empty()
             && path != root.path
@@ -189,13 +188,20 @@ impl Scope {
         {
             return true;
         }
+        // (On the bytes: this runs for every event, between the kernel's
+        // event and the printed line.)
         if self.hide_vcs
-            && rel
-                .components()
-                .any(|c| VCS_DIRS.iter().any(|v| c.as_os_str() == *v))
+            && rest_under(path_bytes(path), path_bytes(&root.path))
+                .unwrap_or(path_bytes(path))
+                .split(|&b| is_separator(b))
+                .any(|part| VCS_DIRS.iter().any(|v| part == v.as_bytes()))
         {
             return true;
         }
+        if self.ignore_files.is_none() && self.ignores.is_none() && root.gitignore.is_none() {
+            return false;
+        }
+        let rel = path.strip_prefix(&root.path).unwrap_or(path);
         if let Some(files) = &self.ignore_files
             && !rel.as_os_str().is_empty()
             && files.matched_path_or_any_parents(rel, is_dir).is_ignore()
@@ -410,6 +416,35 @@ pub(super) fn normal(path: &Path) -> PathBuf {
         .collect()
 }
 
+/// A path's bytes (as the kernel has them on Unix).
+pub(super) fn path_bytes(path: &Path) -> &[u8] {
+    path.as_os_str().as_encoded_bytes()
+}
+
+/// A byte that separates a path's components.
+pub(super) fn is_separator(b: u8) -> bool {
+    b == b'/' || (cfg!(windows) && b == b'\\')
+}
+
+/// What follows `dir` and its separator in `path`, if `path` is `dir` or
+/// under it ("" is the current directory, over every relative path):
+/// `Path::starts_with` on the bytes, for paths spelled as fkit spells them
+/// (`normal`, then names joined with one separator), without parsing
+/// components for every event.
+pub(super) fn rest_under<'p>(path: &'p [u8], dir: &[u8]) -> Option<&'p [u8]> {
+    let rest = path.strip_prefix(dir)?;
+    match rest.split_first() {
+        None => Some(rest),
+        _ if dir.is_empty() || dir.last().is_some_and(|&b| is_separator(b)) => Some(rest),
+        Some((&sep, rest)) if is_separator(sep) => Some(rest),
+        _ => None,
+    }
+}
+
+fn is_under(path: &Path, dir: &Path) -> bool {
+    rest_under(path_bytes(path), path_bytes(dir)).is_some()
+}
+
 /// A path in messages and in FKIT_PATHS: "." for the current directory.
 pub(super) fn shown(path: &Path) -> String {
     Shown(path).to_string()
@@ -505,5 +540,25 @@ pub(super) mod tests {
         assert!(s.wants(Path::new(".git/HEAD")), "a root is never left out");
         let s = scope("src", &[], &[]).ignoring(None, true);
         assert!(s.wants(Path::new("src/.svn/entries")));
+    }
+
+    #[test]
+    fn rest_under_is_starts_with_on_the_bytes() {
+        for (path, dir, rest) in [
+            ("src/a.rs", "src", Some("a.rs")),
+            ("src", "src", Some("")),
+            ("src/d/x", "src", Some("d/x")),
+            ("srcs/x", "src", None),
+            ("sr", "src", None),
+            ("a/b", "", Some("a/b")),
+            ("", "", Some("")),
+            ("/etc/x", "/", Some("etc/x")),
+            ("/", "/", Some("")),
+            ("/etc/x", "/etc", Some("x")),
+        ] {
+            let got = rest_under(path.as_bytes(), dir.as_bytes());
+            assert_eq!(got, rest.map(str::as_bytes), "{path} under {dir}");
+            assert_eq!(got.is_some(), Path::new(path).starts_with(dir), "{path}");
+        }
     }
 }

@@ -4,6 +4,7 @@
 
 use super::events::WatchEvent;
 use super::kind::Kind;
+use super::scope::{is_separator, path_bytes, rest_under};
 use crate::io::Exit;
 use anyhow::Result;
 use jiff::tz::TimeZone;
@@ -33,8 +34,12 @@ pub(super) struct Template {
     roots: Vec<Given>,
     /// %T for the batch being printed: its time, and the text.
     time: Option<(SystemTime, Vec<u8>)>,
+    /// The template shows %T: the time is formatted only then.
+    shows_time: bool,
     /// One field, rendered before it is quoted.
     field: Vec<u8>,
+    /// The line being rendered (kept: no allocation per event).
+    line: Vec<u8>,
 }
 
 enum Piece {
@@ -118,6 +123,7 @@ impl Template {
 
     fn of(pieces: Vec<Piece>, csv: bool) -> Template {
         Template {
+            shows_time: pieces.iter().any(|p| matches!(p, Piece::Time)),
             pieces,
             csv,
             newline: true,
@@ -125,6 +131,7 @@ impl Template {
             roots: Vec::new(),
             time: None,
             field: Vec::new(),
+            line: Vec::new(),
         }
     }
 
@@ -155,15 +162,17 @@ impl Template {
     }
 
     /// Print `event`, read at `now`: one line, or two for a rename (its
-    /// MOVED_FROM and MOVED_TO halves, as inotifywait prints them).
+    /// MOVED_FROM and MOVED_TO halves, as inotifywait prints them), each
+    /// rendered whole and handed to `out` in one piece.
     pub(super) fn write(
         &mut self,
         out: &mut impl Write,
         event: &WatchEvent,
         now: SystemTime,
     ) -> Result<()> {
-        let shows_time = self.pieces.iter().any(|p| matches!(p, Piece::Time));
-        if shows_time && self.time.as_ref().is_none_or(|(t, _)| *t != now) {
+        // The clock is formatted only for a template that shows it, once
+        // per batch of events read together.
+        if self.shows_time && self.time.as_ref().is_none_or(|(t, _)| *t != now) {
             self.time = Some((now, self.time_text(now)));
         }
         match (&event.from, event.kind) {
@@ -204,10 +213,16 @@ impl Template {
         }
     }
 
+    /// A path given (compared as spelled: event paths are spelled as the
+    /// roots are, see `scope::rest_under`).
     fn is_root(&self, path: &Path) -> bool {
-        self.roots.iter().any(|r| r.path == path)
+        self.roots
+            .iter()
+            .any(|r| path_bytes(&r.path) == path_bytes(path))
     }
 
+    /// One line, rendered into a buffer kept from line to line and written
+    /// with one call.
     fn line(
         &mut self,
         out: &mut impl Write,
@@ -215,87 +230,108 @@ impl Template {
         names: &[&str],
         is_dir: bool,
     ) -> Result<()> {
+        let mut line = std::mem::take(&mut self.line);
+        line.clear();
+        self.render(&mut line, path, names, is_dir);
+        let written = out.write_all(&line);
+        self.line = line;
+        Ok(written?)
+    }
+
+    fn render(&mut self, line: &mut Vec<u8>, path: Option<&Path>, names: &[&str], is_dir: bool) {
         let (watched, file) = self.split(path);
         // As inotifywait: a directory's own end or move is not flagged ISDIR.
         let isdir = is_dir && names != ["DELETE_SELF"] && names != ["MOVE_SELF"];
+        let mut field = std::mem::take(&mut self.field);
         for piece in &self.pieces {
-            let field = &mut self.field;
-            field.clear();
-            match piece {
-                Piece::Text(text) => {
-                    out.write_all(text)?;
-                    continue;
+            if let Piece::Text(text) = piece {
+                line.extend_from_slice(text);
+                continue;
+            }
+            // A CSV field is rendered apart, then quoted as it needs.
+            let to = match self.csv {
+                true => {
+                    field.clear();
+                    &mut field
                 }
+                false => &mut *line,
+            };
+            match piece {
+                Piece::Text(_) => {}
                 Piece::Watched => {
                     if let Some(dir) = watched {
-                        // Under the (innermost) root it is in, spelled as
-                        // that root was typed, as inotifywait spells it:
-                        // `./sub/` under `.`, `./d/s/` under `./d`.
-                        let root = self
-                            .roots
-                            .iter()
-                            .filter(|r| dir.starts_with(&r.path))
-                            .max_by_key(|r| r.path.components().count());
-                        match root.map(|r| (r, dir.strip_prefix(&r.path))) {
-                            Some((r, Ok(rest))) => {
-                                put_path(field, &r.typed);
-                                if !rest.as_os_str().is_empty() {
-                                    if field.last() != Some(&b'/') {
-                                        field.push(b'/');
-                                    }
-                                    put_path(field, rest);
-                                }
-                            }
-                            _ => put_path(field, dir),
-                        }
-                        // A watched file is %w itself, without a `/`.
-                        let file_root = root.is_some_and(|r| !r.is_dir && r.path == dir);
-                        if !file_root && field.last() != Some(&b'/') {
-                            field.push(b'/');
-                        }
+                        self.put_watched(to, dir);
                     }
                 }
-                Piece::File => {
-                    if let Some(name) = file {
-                        put_path(field, name);
-                    }
-                }
+                Piece::File => to.extend_from_slice(file.unwrap_or_default()),
                 Piece::Events(sep) => {
                     let names = names.iter().chain(isdir.then_some(&"ISDIR"));
                     for (i, name) in names.enumerate() {
                         if i > 0 {
-                            field.extend_from_slice(sep);
+                            to.extend_from_slice(sep);
                         }
-                        field.extend_from_slice(name.as_bytes());
+                        to.extend_from_slice(name.as_bytes());
                     }
                 }
                 Piece::Time => {
                     if let Some((_, text)) = &self.time {
-                        field.extend_from_slice(text);
+                        to.extend_from_slice(text);
                     }
                 }
             }
-            match self.csv {
-                true => write_csv_field(out, field)?,
-                false => out.write_all(field)?,
+            if self.csv {
+                put_csv_field(line, &field);
             }
         }
+        self.field = field;
         if self.newline {
-            out.write_all(b"\n")?;
+            line.push(b'\n');
         }
-        Ok(())
+    }
+
+    /// %w of a directory `dir` (or of a watched file): under the
+    /// (innermost) root it is in, spelled as that root was typed, as
+    /// inotifywait spells it: `./sub/` under `.`, `./d/s/` under `./d`.
+    fn put_watched(&self, field: &mut Vec<u8>, dir: &[u8]) {
+        let root = self
+            .roots
+            .iter()
+            .filter_map(|r| Some((r, rest_under(dir, path_bytes(&r.path))?)))
+            .max_by_key(|(r, _)| path_bytes(&r.path).len());
+        match root {
+            Some((r, rest)) => {
+                put_path(field, path_bytes(&r.typed));
+                if !rest.is_empty() {
+                    if field.last() != Some(&b'/') {
+                        field.push(b'/');
+                    }
+                    field.extend_from_slice(rest);
+                }
+            }
+            None => put_path(field, dir),
+        }
+        // A watched file is %w itself, without a `/`.
+        let file_root = root.is_some_and(|(r, _)| !r.is_dir && path_bytes(&r.path) == dir);
+        if !file_root && field.last() != Some(&b'/') {
+            field.push(b'/');
+        }
     }
 
     /// %w and %f of a path: a path given is watched itself (no name);
     /// anything else is a name in its directory.
-    fn split<'p>(&self, path: Option<&'p Path>) -> (Option<&'p Path>, Option<&'p Path>) {
-        match path {
-            None => (None, None),
-            Some(p) if self.is_root(p) => (Some(p), None),
-            Some(p) => match (p.parent(), p.file_name()) {
-                (Some(dir), Some(name)) => (Some(dir), Some(Path::new(name))),
-                _ => (Some(p), None),
-            },
+    fn split<'p>(&self, path: Option<&'p Path>) -> (Option<&'p [u8]>, Option<&'p [u8]>) {
+        let Some(path) = path else {
+            return (None, None);
+        };
+        let bytes = path_bytes(path);
+        if self.is_root(path) {
+            return (Some(bytes), None);
+        }
+        match bytes.iter().rposition(|&b| is_separator(b)) {
+            // (The root directory keeps its `/`.)
+            Some(0) => (Some(&bytes[..1]), Some(&bytes[1..])),
+            Some(i) => (Some(&bytes[..i]), Some(&bytes[i + 1..])),
+            None => (Some(&[][..]), Some(bytes)),
         }
     }
 
@@ -338,39 +374,32 @@ fn c_locale(format: &str) -> String {
     out
 }
 
-/// A path's bytes as the kernel has them ("." for the current directory:
-/// inotifywait shows a watched "." as `./`).
-fn put_path(out: &mut Vec<u8>, path: &Path) {
-    if path.as_os_str().is_empty() {
-        out.push(b'.');
-        return;
+/// A path's bytes ("." for the current directory: inotifywait shows a
+/// watched "." as `./`).
+fn put_path(out: &mut Vec<u8>, path: &[u8]) {
+    match path.is_empty() {
+        true => out.push(b'.'),
+        false => out.extend_from_slice(path),
     }
-    #[cfg(unix)]
-    {
-        use std::os::unix::ffi::OsStrExt;
-        out.extend_from_slice(path.as_os_str().as_bytes());
-    }
-    #[cfg(not(unix))]
-    out.extend_from_slice(path.to_string_lossy().as_bytes());
 }
 
 /// A CSV field as inotifywait writes it: in double quotes (doubled inside)
 /// when it holds a comma, a quote or a line break.
-fn write_csv_field(out: &mut impl Write, field: &[u8]) -> std::io::Result<()> {
+fn put_csv_field(out: &mut Vec<u8>, field: &[u8]) {
     if !field
         .iter()
         .any(|b| matches!(b, b',' | b'"' | b'\n' | b'\r'))
     {
-        return out.write_all(field);
+        return out.extend_from_slice(field);
     }
-    out.write_all(b"\"")?;
+    out.push(b'"');
     for part in field.split_inclusive(|&b| b == b'"') {
-        out.write_all(part)?;
+        out.extend_from_slice(part);
         if part.ends_with(b"\"") {
-            out.write_all(b"\"")?;
+            out.push(b'"');
         }
     }
-    out.write_all(b"\"")
+    out.push(b'"');
 }
 
 #[cfg(test)]
