@@ -6,7 +6,7 @@
 //! on one core. Concatenated streams and stream padding are read as the
 //! xz command reads them.
 
-use crate::codec::source::{Source, Trailing};
+use crate::codec::source::{MapStream, Source, Trailing};
 use crate::codec::window::Window;
 use anyhow::{Context, Result, bail};
 use liblzma::stream::{Check, MtStreamBuilder, PRESET_EXTREME, Stream};
@@ -61,7 +61,7 @@ pub(crate) fn decompress(
     let reader: &mut dyn BufRead = match src {
         Source::Stream(reader) => reader,
         Source::File(file) => {
-            mapped = &file[..];
+            mapped = MapStream::new(file);
             &mut mapped
         }
     };
