@@ -820,7 +820,7 @@ fn compress_file(path: &Path, meta: &fs::Metadata, plan: &Plan) -> Result<Status
             name,
             stamp,
             &mut gzi,
-            meta.is_file().then(|| meta.len()),
+            meta.is_file().then_some(meta.len()),
         )
         .with_context(|| shown.clone())?;
         (read, counted.count())
