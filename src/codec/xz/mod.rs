@@ -206,6 +206,7 @@ fn decode_blocks(
             let mut data = spare_rx.try_recv().unwrap_or_default();
             data.clear();
             data.reserve_exact(block.data_len as usize);
+            huge_pages(&mut data);
             decode_block(layout, map, &block, &mut data)?;
             Ok((data, block.offset + block.unpadded as usize))
         },
@@ -216,6 +217,31 @@ fn decode_blocks(
             Ok(())
         },
     )
+}
+
+/// Ask for the spare room of `data` in huge pages (2 MiB on x86-64), where
+/// the system offers them on request: a 16 MiB block written into fresh
+/// 4 KiB pages takes 4096 page faults, a tenth of its decoding time.
+fn huge_pages(data: &mut Vec<u8>) {
+    #[cfg(target_os = "linux")]
+    {
+        let spare = data.spare_capacity_mut();
+        if spare.len() >= 4 << 20 {
+            // SAFETY: the range is memory this Vec owns, for its lifetime;
+            // MADV_HUGEPAGE changes only how its pages are backed, never
+            // their contents, and the kernel ignores the part of the range
+            // that does not cover whole huge pages.
+            let _ = unsafe {
+                rustix::mm::madvise(
+                    spare.as_mut_ptr().cast(),
+                    spare.len(),
+                    rustix::mm::Advice::LinuxHugepage,
+                )
+            };
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = data;
 }
 
 /// Decode one block into `data` (empty, with room for its decoded size).
