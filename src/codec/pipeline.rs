@@ -228,6 +228,36 @@ mod tests {
     }
 
     #[test]
+    fn at_most_in_flight_results_exist_at_once() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let (live, most) = (AtomicUsize::new(0), AtomicUsize::new(0));
+        let mut seen = 0u64;
+        super::ordered_within(
+            3,
+            3,
+            (0..200u64).map(Ok),
+            || (),
+            |_, n| {
+                let now = live.fetch_add(1, Ordering::SeqCst) + 1;
+                most.fetch_max(now, Ordering::SeqCst);
+                // Later jobs finish first, so that results wait their turn.
+                std::thread::sleep(std::time::Duration::from_micros(200 * (3 - n % 3)));
+                Ok(n)
+            },
+            |n| {
+                assert_eq!(n, seen);
+                seen += 1;
+                live.fetch_sub(1, Ordering::SeqCst);
+                Ok(())
+            },
+        )
+        .unwrap();
+        assert_eq!(seen, 200);
+        let most = most.into_inner();
+        assert!((2..=3).contains(&most), "{most} results at once");
+    }
+
+    #[test]
     fn content_blocks_resynchronise_after_an_edit() {
         let text: Vec<u8> = (0..400_000u32)
             .flat_map(|i| format!("{} ", i.wrapping_mul(2_654_435_761) % 1000).into_bytes())

@@ -37,8 +37,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 /// technique). zstd is written as independent frames with a seek table
 /// (the zstd seekable format, which zstd -d reads as ordinary frames), so
 /// fkit decodes its own zstd files on every core and --range reads only the
-/// frames it needs; xz is written and read by liblzma's multi-threaded
-/// coder, in blocks with their sizes recorded (as xz -T writes them).
+/// frames it needs; xz is written by liblzma's multi-threaded encoder in
+/// blocks with their sizes recorded (as xz -T writes them, but equal in
+/// size for every core), and any file of several such blocks is decoded
+/// on every core through its index, --range only the blocks it touches.
 /// Decompression streams in constant memory too.
 ///
 /// Decompression, -t and -l detect the format from the magic bytes, never
