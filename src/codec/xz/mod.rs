@@ -1,10 +1,11 @@
 //! xz through liblzma, on every core both ways: compression by liblzma's
-//! multi-threaded encoder, which cuts the input into blocks and records
-//! each block's sizes in its header and in the index (what `xz -T` writes);
-//! decompression by its multi-threaded decoder, which decodes such blocks
-//! in parallel whoever wrote them (as `xz -T2 -d`), and any other xz file
-//! on one core. Concatenated streams and stream padding are read as the
-//! xz command reads them.
+//! multi-threaded encoder, which records each block's sizes in its header
+//! and in the index (what `xz -T` writes), in equal blocks for the cores;
+//! decompression of a file of several blocks, whoever wrote it, block by
+//! block on every core, the blocks found through the index ([`index`]),
+//! each decoded by liblzma's ordinary decoder; anything else (a pipe, a
+//! file of one block) by liblzma's multi-threaded decoder. Concatenated
+//! streams and stream padding are read as the xz command reads them.
 
 mod index;
 
