@@ -71,6 +71,9 @@ row "$n" 33554432 "fkit gzip --xz -6 -c $gz/text32.log > /dev/null" "xz -6 -T2" 
 row "xz -d (file fkit wrote)" 33554432 "fkit gzip -dc $gz/fkit.xz > /dev/null" "xz -d" "xz -dc -T1 $gz/fkit.xz > /dev/null"
 row "xz -d (file fkit wrote)" 33554432 "fkit gzip -dc $gz/fkit.xz > /dev/null" "xz -d -T2" "xz -dc -T2 $gz/fkit.xz > /dev/null"
 row "xz -d (file xz -T2 wrote)" 33554432 "fkit gzip -dc $gz/xz.xz > /dev/null" "xz -d -T2" "xz -dc -T2 $gz/xz.xz > /dev/null"
+row "xz -d --range 24M:1M (file fkit wrote)" 1048576 \
+  "fkit gzip -d --range 24M:1M $gz/fkit.xz > /dev/null" "xz -d -T2 | tail | head" \
+  "xz -dc -T2 $gz/fkit.xz | tail -c +25165825 | head -c 1048576 > /dev/null"
 
 # BGZF as htslib's bgzip writes it.
 bgzip -@"$cores" -c "$log" >"$gz/bgzip.gz"

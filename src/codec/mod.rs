@@ -10,7 +10,8 @@
 //!   compression and decompression on every core;
 //! - `zstd.rs`: zstd through libzstd, in independent frames with a seek
 //!   table, on every core;
-//! - `xz.rs`: xz through liblzma's multi-threaded encoder and decoder;
+//! - `xz/`: xz through liblzma, its blocks found through the index and
+//!   decoded on every core;
 //! - `zlib.rs`: zlib and single-entry zip output (pigz -z, -K) on every core;
 //! - `pipeline.rs`: the ordered parallel pipeline every one of them runs on;
 //! - `source.rs`: where compressed bytes come from (a map or a stream) and

@@ -18,6 +18,26 @@ pub(crate) fn ordered<J, R, S>(
     jobs: impl Iterator<Item = Result<J>> + Send,
     init: impl Fn() -> S + Sync,
     work: impl Fn(&mut S, J) -> Result<R> + Sync,
+    sink: impl FnMut(R) -> Result<()>,
+) -> Result<()>
+where
+    J: Send,
+    R: Send,
+{
+    ordered_within(threads, threads * 2 + 3, jobs, init, work, sink)
+}
+
+/// [`ordered`], with at most `in_flight` jobs between the reader and the
+/// sink (being worked on, or done and waiting their turn): at most that
+/// many results exist at once, which bounds the memory when results are
+/// large (xz blocks of 16 MiB). `in_flight` = `threads` keeps every worker
+/// busy while the sink keeps up.
+pub(crate) fn ordered_within<J, R, S>(
+    threads: usize,
+    in_flight: usize,
+    jobs: impl Iterator<Item = Result<J>> + Send,
+    init: impl Fn() -> S + Sync,
+    work: impl Fn(&mut S, J) -> Result<R> + Sync,
     mut sink: impl FnMut(R) -> Result<()>,
 ) -> Result<()>
 where
@@ -31,9 +51,10 @@ where
         }
         return Ok(());
     }
-    let depth = threads * 2;
-    let (job_tx, job_rx) = bounded::<(J, crossbeam_channel::Sender<Result<R>>)>(depth);
-    let (order_tx, order_rx) = bounded::<Receiver<Result<R>>>(depth + 2);
+    // The sink holds one reply while it waits; the channel the rest.
+    let queued = in_flight.max(1) - 1;
+    let (job_tx, job_rx) = bounded::<(J, crossbeam_channel::Sender<Result<R>>)>(queued.max(1));
+    let (order_tx, order_rx) = bounded::<Receiver<Result<R>>>(queued);
     std::thread::scope(|scope| {
         for _ in 0..threads {
             let job_rx = job_rx.clone();
@@ -204,6 +225,36 @@ mod tests {
             |_| Ok(()),
         );
         assert!(err.is_err());
+    }
+
+    #[test]
+    fn at_most_in_flight_results_exist_at_once() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let (live, most) = (AtomicUsize::new(0), AtomicUsize::new(0));
+        let mut seen = 0u64;
+        super::ordered_within(
+            3,
+            3,
+            (0..200u64).map(Ok),
+            || (),
+            |_, n| {
+                let now = live.fetch_add(1, Ordering::SeqCst) + 1;
+                most.fetch_max(now, Ordering::SeqCst);
+                // Later jobs finish first, so that results wait their turn.
+                std::thread::sleep(std::time::Duration::from_micros(200 * (3 - n % 3)));
+                Ok(n)
+            },
+            |n| {
+                assert_eq!(n, seen);
+                seen += 1;
+                live.fetch_sub(1, Ordering::SeqCst);
+                Ok(())
+            },
+        )
+        .unwrap();
+        assert_eq!(seen, 200);
+        let most = most.into_inner();
+        assert!((2..=3).contains(&most), "{most} results at once");
     }
 
     #[test]

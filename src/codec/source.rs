@@ -134,3 +134,47 @@ fn all_zeros(reader: &mut dyn BufRead) -> io::Result<bool> {
         reader.consume(n);
     }
 }
+
+/// A mapped file read front to back by a streaming decoder (libzstd's,
+/// liblzma's), straight from the map, with the pages it has passed given
+/// back to the kernel: a whole compressed file would otherwise stay
+/// resident to the end, counted in fkit's memory.
+pub(super) struct MapStream<'a> {
+    map: &'a crate::io::MappedFile,
+    pos: usize,
+    release: crate::io::map::ReleaseBehind<'a>,
+}
+
+impl<'a> MapStream<'a> {
+    pub(super) fn new(map: &'a crate::io::MappedFile) -> MapStream<'a> {
+        MapStream {
+            map,
+            pos: 0,
+            release: crate::io::map::ReleaseBehind::new(map, 0),
+        }
+    }
+}
+
+impl BufRead for MapStream<'_> {
+    fn fill_buf(&mut self) -> io::Result<&[u8]> {
+        // A megabyte at a time, so that what is consumed is released in
+        // step rather than after the decoder took the whole rest.
+        let rest = &self.map[self.pos..];
+        Ok(&rest[..rest.len().min(1 << 20)])
+    }
+
+    fn consume(&mut self, n: usize) {
+        self.pos += n;
+        self.release.upto(self.pos);
+    }
+}
+
+impl io::Read for MapStream<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let rest = self.fill_buf()?;
+        let n = rest.len().min(buf.len());
+        buf[..n].copy_from_slice(&rest[..n]);
+        self.consume(n);
+        Ok(n)
+    }
+}

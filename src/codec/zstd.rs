@@ -8,8 +8,9 @@
 //! input is decoded by libzstd frame after frame on one core.
 
 use crate::codec::pipeline;
-use crate::codec::source::{Source, Trailing};
+use crate::codec::source::{MapStream, Source, Trailing};
 use crate::codec::window::Window;
+use crate::io::map::ReleaseBehind;
 use anyhow::{Context, Result, anyhow, bail};
 use std::io::{Read, Write};
 use zstd::zstd_safe::CParameter;
@@ -132,7 +133,7 @@ pub(crate) fn decompress(
     };
     let map: &[u8] = file;
     let Some(frames) = seek_table(map).or_else(|| walk_frames(map)) else {
-        return decode_stream(&mut &map[..], out);
+        return decode_stream(&mut MapStream::new(file), out);
     };
     let mut first = 0;
     while first < frames.len() && out.skip >= frames[first].data_len as u64 {
@@ -151,6 +152,8 @@ pub(crate) fn decompress(
     // Output buffers go back to the workers once written: fresh pages cost
     // a fault each, which is most of the time of a 4 MiB frame.
     let (spare_tx, spare_rx) = crossbeam_channel::unbounded::<Vec<u8>>();
+    // The frames written are not read again: their pages are given back.
+    let mut release = ReleaseBehind::new(file, 0);
     pipeline::ordered(
         threads,
         wanted.map(Ok),
@@ -169,10 +172,11 @@ pub(crate) fn decompress(
                     f.data_len
                 );
             }
-            Ok(data)
+            Ok((data, f.offset + f.len))
         },
-        |data| {
+        |(data, end)| {
             out.put(&data)?;
+            release.upto(end);
             let _ = spare_tx.send(data);
             Ok(())
         },

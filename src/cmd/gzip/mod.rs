@@ -37,8 +37,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 /// technique). zstd is written as independent frames with a seek table
 /// (the zstd seekable format, which zstd -d reads as ordinary frames), so
 /// fkit decodes its own zstd files on every core and --range reads only the
-/// frames it needs; xz is written and read by liblzma's multi-threaded
-/// coder, in blocks with their sizes recorded (as xz -T writes them).
+/// frames it needs; xz is written by liblzma's multi-threaded encoder in
+/// blocks with their sizes recorded (as xz -T writes them, but equal in
+/// size for every core), and any file of several such blocks is decoded
+/// on every core through its index, --range only the blocks it touches.
 /// Decompression streams in constant memory too.
 ///
 /// Decompression, -t and -l detect the format from the magic bytes, never
@@ -183,8 +185,10 @@ pub struct Args {
     #[arg(long, conflicts_with = "format")]
     xz: bool,
 
-    /// Uncompressed bytes per parallel block (gzip: 1M, zstd: 4M, xz: three
-    /// times the dictionary, as xz -T); a plain number counts KiB, as pigz -b.
+    /// Uncompressed bytes per parallel block (gzip: 1M, zstd: 4M, xz: a file
+    /// is cut into equal blocks of about two dictionaries, as many as a
+    /// multiple of -p, 16M at most at -6; a pipe into blocks of three
+    /// dictionaries, as xz -T); a plain number counts KiB, as pigz -b.
     #[arg(short = 'b', long, value_name = "SIZE", value_parser = parse_block)]
     block_size: Option<Size>,
 
@@ -717,6 +721,7 @@ fn compress_into(
     name: Option<Vec<u8>>,
     mtime: u32,
     gzi: &mut Vec<(u64, u64)>,
+    len: Option<u64>,
 ) -> Result<u64> {
     if plan.bgzf {
         let (read, index) = codec::gzip::bgzf::compress(input, out, plan.level, plan.threads)?;
@@ -736,6 +741,7 @@ fn compress_into(
             plan.extreme,
             plan.threads,
             plan.block,
+            len,
         ),
         CompressedFormat::Zz | CompressedFormat::Zip => {
             let container = if plan.format == CompressedFormat::Zz {
@@ -764,7 +770,7 @@ fn compress_into(
 fn compress_stdin(plan: &Plan) -> Result<Status> {
     let mut input = Input::at(None::<&Path>).read_ahead(PIPE_AHEAD).open()?;
     let mut out = create_output(plan, None, None, None)?;
-    compress_into(plan, &mut input, &mut out, None, 0, &mut Vec::new()).context("<stdin>")?;
+    compress_into(plan, &mut input, &mut out, None, 0, &mut Vec::new(), None).context("<stdin>")?;
     out.finish()?;
     Ok(Status::Ok)
 }
@@ -809,8 +815,16 @@ fn compress_file(path: &Path, meta: &fs::Metadata, plan: &Plan) -> Result<Status
     let mut gzi = Vec::new();
     let written = {
         let mut counted = Counted::new(&mut out);
-        let read = compress_into(plan, &mut file, &mut counted, name, stamp, &mut gzi)
-            .with_context(|| shown.clone())?;
+        let read = compress_into(
+            plan,
+            &mut file,
+            &mut counted,
+            name,
+            stamp,
+            &mut gzi,
+            meta.is_file().then_some(meta.len()),
+        )
+        .with_context(|| shown.clone())?;
         (read, counted.count())
     };
     out.finish()?;
