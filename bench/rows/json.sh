@@ -41,6 +41,10 @@ row "json query -c '$q1' data.json" "$jsize" "fkit json query -c '$q1' $json > /
 row "json query -c '$q2' data.ndjson" "$nsize" "fkit json query -c '$q2' $ndjson > /dev/null" "jaq -c" "$jaq -c '$q2' $ndjson > /dev/null"
 row "json query -c '$q2' data.ndjson" "$nsize" "fkit json query -c '$q2' $ndjson > /dev/null" "jq -c" "jq -c '$q2' $ndjson > /dev/null"
 row "json query '$q3' data.json" "$jsize" "fkit json query '$q3' $json > /dev/null" "jaq" "$jaq '$q3' $json > /dev/null"
+# A whole-document filter that is not map-shaped: the document is built
+# (by fkit's reader, on both cores) and jaq's evaluator runs on it.
+q4='group_by(.address.city) | map(length)'
+row "json query '$q4' data.json" "$jsize" "fkit json query '$q4' $json > /dev/null" "jaq" "$jaq '$q4' $json > /dev/null"
 # The same two streaming filters against DuckDB 2.0 (all cores, started from
 # Python as a script would), writing its result as JSON.
 sql2="COPY (SELECT id, address.city AS city FROM read_json('$ndjson') WHERE score > 50) TO '/dev/stdout' (FORMAT json)"
