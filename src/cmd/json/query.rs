@@ -966,6 +966,13 @@ impl Runner<'_> {
             .collect()
     }
 
+    /// The unit's value, or None with its error put in `out`.
+    fn value_or_error(unit: &Unit, text: &[u8], out: &mut Outcome) -> Option<Value> {
+        Runner::value(unit, text)
+            .map_err(|e| out.errors.push((out.bytes.len(), e)))
+            .ok()
+    }
+
     fn value(unit: &Unit, text: &[u8]) -> Result<Value, String> {
         let text = &text[unit.range.clone()];
         match unit.kind {
@@ -1013,12 +1020,8 @@ impl Runner<'_> {
                 None => {}
             }
         }
-        let value = match Runner::value(unit, text) {
-            Ok(v) => v,
-            Err(e) => {
-                out.errors.push((out.bytes.len(), e));
-                return;
-            }
+        let Some(value) = Runner::value_or_error(unit, text, out) else {
+            return;
         };
         let program = if unit.kind == UnitKind::Whole {
             self.whole
@@ -1046,12 +1049,8 @@ impl Runner<'_> {
                 None => {}
             }
         }
-        let value = match Runner::value(unit, text) {
-            Ok(v) => v,
-            Err(e) => {
-                out.errors.push((out.bytes.len(), e));
-                return;
-            }
+        let Some(value) = Runner::value_or_error(unit, text, out) else {
+            return;
         };
         self.part
             .run(value, &self.globals, &mut |result| match result {
