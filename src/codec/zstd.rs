@@ -8,7 +8,7 @@
 //! input is decoded by libzstd frame after frame on one core.
 
 use crate::codec::pipeline;
-use crate::codec::source::{MapStream, Source, Trailing};
+use crate::codec::source::{Source, Trailing};
 use crate::codec::window::Window;
 use crate::io::map::ReleaseBehind;
 use anyhow::{Context, Result, anyhow, bail};
@@ -133,7 +133,7 @@ pub(crate) fn decompress(
     };
     let map: &[u8] = file;
     let Some(frames) = seek_table(map).or_else(|| walk_frames(map)) else {
-        return decode_stream(&mut MapStream::new(file), out);
+        return decode_stream(&mut file.reader_from(0), out);
     };
     let mut first = 0;
     while first < frames.len() && out.skip >= frames[first].data_len as u64 {

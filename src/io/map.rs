@@ -141,7 +141,9 @@ impl<'a> ReleaseBehind<'a> {
     }
 }
 
-/// Reads a map front to back, releasing what it has passed
+/// Reads a map front to back (as `Read`, or as `BufRead` straight from the
+/// map, for a streaming decoder such as libzstd's or liblzma's), releasing
+/// what it has passed, so a whole file does not stay resident to the end
 /// ([`MappedFile::reader_from`], [`MappedFile::into_reader`]).
 pub struct MapReader<M> {
     map: M,
@@ -160,17 +162,31 @@ impl<M: Borrow<MappedFile>> MapReader<M> {
     }
 }
 
+impl<M: Borrow<MappedFile>> std::io::BufRead for MapReader<M> {
+    fn fill_buf(&mut self) -> std::io::Result<&[u8]> {
+        // A megabyte at a time, so that a streaming decoder borrowing the
+        // bytes in place consumes, and so releases, them in step.
+        let rest = &self.map.borrow()[self.pos..];
+        Ok(&rest[..rest.len().min(1 << 20)])
+    }
+
+    fn consume(&mut self, n: usize) {
+        let map: &MappedFile = self.map.borrow();
+        self.pos = (self.pos + n).min(map.len());
+        if self.pos >= self.released + STRETCH {
+            map.release(self.released..self.pos);
+            self.released = self.pos;
+        }
+    }
+}
+
 impl<M: Borrow<MappedFile>> std::io::Read for MapReader<M> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         let map: &MappedFile = self.map.borrow();
         let rest = &map[self.pos..];
         let n = buf.len().min(rest.len());
         buf[..n].copy_from_slice(&rest[..n]);
-        self.pos += n;
-        if self.pos >= self.released + STRETCH {
-            map.release(self.released..self.pos);
-            self.released = self.pos;
-        }
+        std::io::BufRead::consume(self, n);
         Ok(n)
     }
 }

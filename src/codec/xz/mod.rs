@@ -10,7 +10,7 @@
 mod index;
 
 use crate::codec::pipeline;
-use crate::codec::source::{MapStream, Source, Trailing};
+use crate::codec::source::{Source, Trailing};
 use crate::codec::window::Window;
 use crate::io::map::ReleaseBehind;
 use anyhow::{Context, Result, anyhow, bail};
@@ -109,7 +109,7 @@ pub(crate) fn decompress(
     let reader: &mut dyn BufRead = match src {
         Source::Stream(reader) => reader,
         Source::File(file) => {
-            mapped = MapStream::new(file);
+            mapped = file.reader_from(0);
             &mut mapped
         }
     };
