@@ -161,29 +161,25 @@ fn rows(args: RowsArgs) -> Result<()> {
             continue;
         }
         let from = table.delimiter();
-        table.for_each_chunk(
-            &mut out,
-            |records, sink| {
-                while let Some(record) = records.next()? {
-                    if identity {
-                        push_record(&mut sink.buf, &record, from, delimiter);
-                    } else {
-                        for (n, column) in columns.iter().enumerate() {
-                            if n > 0 {
-                                sink.buf.push(delimiter);
-                            }
-                            if let Some(field) = column.and_then(|i| record.get(i)) {
-                                push_field(&mut sink.buf, field, from, delimiter);
-                            }
+        table.write_chunks(&mut out, |records, sink| {
+            while let Some(record) = records.next()? {
+                if identity {
+                    push_record(&mut sink.buf, &record, from, delimiter);
+                } else {
+                    for (n, column) in columns.iter().enumerate() {
+                        if n > 0 {
+                            sink.buf.push(delimiter);
+                        }
+                        if let Some(field) = column.and_then(|i| record.get(i)) {
+                            push_field(&mut sink.buf, field, from, delimiter);
                         }
                     }
-                    sink.buf.push(b'\n');
-                    sink.record_done()?;
                 }
-                Ok(())
-            },
-            |()| Ok(()),
-        )?;
+                sink.buf.push(b'\n');
+                sink.record_done()?;
+            }
+            Ok(())
+        })?;
     }
     out.finish()
 }

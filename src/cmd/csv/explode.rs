@@ -91,34 +91,30 @@ pub(crate) fn run(args: Args) -> Result<()> {
     let sep = args.separator.as_bytes();
     let mut out = args.common.create_output()?;
     out.write_all(&head)?;
-    table.for_each_chunk(
-        &mut out,
-        |records, sink| {
-            while let Some(record) = records.next()? {
-                let Some(field) = record.get(column) else {
-                    sink.buf.extend_from_slice(record.as_slice());
-                    sink.buf.push(b'\n');
-                    continue;
-                };
-                let value = unquote_field(field);
-                let mut pieces = split_on(&value, sep);
-                // The other fields, before and after the split column.
-                let row = record.as_slice();
-                let before = &row[..offset_of(row, field)];
-                let after = &row[offset_of(row, field) + field.len()..];
-                let first = pieces.next().unwrap_or(b"");
-                for piece in std::iter::once(first).chain(pieces) {
-                    sink.buf.extend_from_slice(before);
-                    write_field(&mut sink.buf, piece, delimiter);
-                    sink.buf.extend_from_slice(after);
-                    sink.buf.push(b'\n');
-                }
-                sink.record_done()?;
+    table.write_chunks(&mut out, |records, sink| {
+        while let Some(record) = records.next()? {
+            let Some(field) = record.get(column) else {
+                sink.buf.extend_from_slice(record.as_slice());
+                sink.buf.push(b'\n');
+                continue;
+            };
+            let value = unquote_field(field);
+            let mut pieces = split_on(&value, sep);
+            // The other fields, before and after the split column.
+            let row = record.as_slice();
+            let before = &row[..offset_of(row, field)];
+            let after = &row[offset_of(row, field) + field.len()..];
+            let first = pieces.next().unwrap_or(b"");
+            for piece in std::iter::once(first).chain(pieces) {
+                sink.buf.extend_from_slice(before);
+                write_field(&mut sink.buf, piece, delimiter);
+                sink.buf.extend_from_slice(after);
+                sink.buf.push(b'\n');
             }
-            Ok(())
-        },
-        |()| Ok(()),
-    )?;
+            sink.record_done()?;
+        }
+        Ok(())
+    })?;
     out.finish()
 }
 

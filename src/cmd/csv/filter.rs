@@ -52,51 +52,47 @@ pub(crate) fn run(args: Args) -> Result<()> {
     out.write_all(&head)?;
     let name = table.name().to_string();
     let invert = args.invert;
-    table.for_each_chunk(
-        &mut out,
-        |records, sink| {
-            // A chunk's rows out are at most its bytes in: one allocation.
-            if let Some((chunk, _)) = records.unread_chunk() {
-                sink.buf.reserve(chunk.len());
-            }
-            let runner = expr.runner()?;
-            let mut values = Vec::new();
-            let plain = match expr.plain() {
-                Some(PlainExpr::Test(node)) => Some(node),
-                _ => None,
+    table.write_chunks(&mut out, |records, sink| {
+        // A chunk's rows out are at most its bytes in: one allocation.
+        if let Some((chunk, _)) = records.unread_chunk() {
+            sink.buf.reserve(chunk.len());
+        }
+        let runner = expr.runner()?;
+        let mut values = Vec::new();
+        let plain = match expr.plain() {
+            Some(PlainExpr::Test(node)) => Some(node),
+            _ => None,
+        };
+        let width = expr.width();
+        loop {
+            let at = records.offset();
+            let Some(record) = records.next()? else { break };
+            let mut keep = false;
+            let run = match plain.map(|node| plain_expr::test(node, &record, width)) {
+                Some(Ok(test)) => {
+                    keep = test;
+                    Ok(())
+                }
+                // Not covered: the engine decides (and words any error).
+                _ => runner.run(runner.row(&record, &mut values), &mut |v| {
+                    keep = truthy(&v);
+                    false
+                }),
             };
-            let width = expr.width();
-            loop {
-                let at = records.offset();
-                let Some(record) = records.next()? else { break };
-                let mut keep = false;
-                let run = match plain.map(|node| plain_expr::test(node, &record, width)) {
-                    Some(Ok(test)) => {
-                        keep = test;
-                        Ok(())
-                    }
-                    // Not covered: the engine decides (and words any error).
-                    _ => runner.run(runner.row(&record, &mut values), &mut |v| {
-                        keep = truthy(&v);
-                        false
-                    }),
-                };
-                if run.is_ok() && keep != invert {
-                    sink.buf.extend_from_slice(record.as_slice());
-                    sink.buf.push(b'\n');
-                    sink.record_done()?;
-                }
-                if let Err(message) = run {
-                    return Err(anyhow::anyhow!(
-                        "{}: {message}",
-                        position(records.whole(), at)
-                    ))
-                    .with_context(|| name.clone());
-                }
+            if run.is_ok() && keep != invert {
+                sink.buf.extend_from_slice(record.as_slice());
+                sink.buf.push(b'\n');
+                sink.record_done()?;
             }
-            Ok(())
-        },
-        |()| Ok(()),
-    )?;
+            if let Err(message) = run {
+                return Err(anyhow::anyhow!(
+                    "{}: {message}",
+                    position(records.whole(), at)
+                ))
+                .with_context(|| name.clone());
+            }
+        }
+        Ok(())
+    })?;
     out.finish()
 }

@@ -83,17 +83,13 @@ pub(crate) fn run(args: Args) -> Result<()> {
     let mut head = Vec::new();
     write_header(&table, &header, width, &mut head);
     out.write_all(&head)?;
-    table.for_each_chunk(
-        &mut out,
-        |records, sink| {
-            while let Some(record) = records.next()? {
-                fix(&record, width, delimiter, &mut sink.buf);
-                sink.record_done()?;
-            }
-            Ok(())
-        },
-        |()| Ok(()),
-    )?;
+    table.write_chunks(&mut out, |records, sink| {
+        while let Some(record) = records.next()? {
+            fix(&record, width, delimiter, &mut sink.buf);
+            sink.record_done()?;
+        }
+        Ok(())
+    })?;
     out.finish()
 }
 

@@ -67,18 +67,13 @@ pub(crate) fn run(args: Args) -> Result<()> {
         write(&mut head, &mut table.header().iter());
         out.write_all(&head)?;
     }
-    table.for_each_chunk(
-        &mut out,
-        |records, sink| {
-            while let Some(record) = records.next()? {
-                let fields: Vec<std::borrow::Cow<[u8]>> =
-                    record.iter().map(unquote_field).collect();
-                write(&mut sink.buf, &mut fields.iter().map(|f| &f[..]));
-                sink.record_done()?;
-            }
-            Ok(())
-        },
-        |()| Ok(()),
-    )?;
+    table.write_chunks(&mut out, |records, sink| {
+        while let Some(record) = records.next()? {
+            let fields: Vec<std::borrow::Cow<[u8]>> = record.iter().map(unquote_field).collect();
+            write(&mut sink.buf, &mut fields.iter().map(|f| &f[..]));
+            sink.record_done()?;
+        }
+        Ok(())
+    })?;
     out.finish()
 }

@@ -448,51 +448,47 @@ impl Plan {
         };
         let semi_anti_streamed = matches!(self.kind, Kind::Semi | Kind::Anti) && !self.hold_left;
         let need_marks = !semi_anti_streamed && self.keeps_held_rows();
-        table.for_each_chunk(
-            out,
-            |records, sink| {
-                let mut key = Vec::new();
-                let mut row = Vec::new();
-                while let Some(record) = records.next()? {
-                    let group = if self.kind == Kind::Cross {
-                        Some(0)
-                    } else if keys.encode(&record, &mut key) || self.nulls {
-                        held.groups.get(&key[..]).copied()
-                    } else {
-                        None
-                    };
-                    if let Some(g) = group
-                        && need_marks
-                    {
-                        held.matched[g as usize].store(true, Ordering::Relaxed);
-                    }
-                    if semi_anti_streamed {
-                        if group.is_some() == (self.kind == Kind::Semi) {
-                            push_record(&mut sink.buf, &record, from, to);
-                            sink.buf.push(b'\n');
-                            sink.record_done()?;
-                        }
-                        continue;
-                    }
-                    if matches!(self.kind, Kind::Semi | Kind::Anti) {
-                        continue;
-                    }
-                    row.clear();
-                    push_record(&mut row, &record, from, to);
-                    match group {
-                        Some(g) => {
-                            for other in held.members(g) {
-                                self.write_pair(sink, Some(&row), Some(other))?;
-                            }
-                        }
-                        None if keep_unmatched => self.write_pair(sink, Some(&row), None)?,
-                        None => {}
-                    }
+        table.write_chunks(out, |records, sink| {
+            let mut key = Vec::new();
+            let mut row = Vec::new();
+            while let Some(record) = records.next()? {
+                let group = if self.kind == Kind::Cross {
+                    Some(0)
+                } else if keys.encode(&record, &mut key) || self.nulls {
+                    held.groups.get(&key[..]).copied()
+                } else {
+                    None
+                };
+                if let Some(g) = group
+                    && need_marks
+                {
+                    held.matched[g as usize].store(true, Ordering::Relaxed);
                 }
-                Ok(())
-            },
-            |()| Ok(()),
-        )
+                if semi_anti_streamed {
+                    if group.is_some() == (self.kind == Kind::Semi) {
+                        push_record(&mut sink.buf, &record, from, to);
+                        sink.buf.push(b'\n');
+                        sink.record_done()?;
+                    }
+                    continue;
+                }
+                if matches!(self.kind, Kind::Semi | Kind::Anti) {
+                    continue;
+                }
+                row.clear();
+                push_record(&mut row, &record, from, to);
+                match group {
+                    Some(g) => {
+                        for other in held.members(g) {
+                            self.write_pair(sink, Some(&row), Some(other))?;
+                        }
+                    }
+                    None if keep_unmatched => self.write_pair(sink, Some(&row), None)?,
+                    None => {}
+                }
+            }
+            Ok(())
+        })
     }
 
     /// Join two files that do not fit in memory: each is sorted by key

@@ -130,35 +130,31 @@ pub(crate) fn run(args: Args) -> Result<()> {
     }
     head.extend_from_slice(&first_rows);
     out.write_all(&head)?;
-    table.for_each_chunk(
-        &mut out,
-        |records, sink| {
-            // Room for the chunk's rows and a little more for what is added.
-            if let Some((chunk, _)) = records.unread_chunk() {
-                sink.buf.reserve(chunk.len() + chunk.len() / 4);
+    table.write_chunks(&mut out, |records, sink| {
+        // Room for the chunk's rows and a little more for what is added.
+        if let Some((chunk, _)) = records.unread_chunk() {
+            sink.buf.reserve(chunk.len() + chunk.len() / 4);
+        }
+        let runner = expr.runner()?;
+        let mut values = Vec::new();
+        loop {
+            let at = records.offset();
+            let Some(record) = records.next()? else { break };
+            let mapped = map_record(
+                &runner,
+                &record,
+                &mut values,
+                &columns,
+                delimiter,
+                &mut sink.buf,
+            );
+            if let Err(message) = mapped {
+                return Err(fail(records.whole(), at, message));
             }
-            let runner = expr.runner()?;
-            let mut values = Vec::new();
-            loop {
-                let at = records.offset();
-                let Some(record) = records.next()? else { break };
-                let mapped = map_record(
-                    &runner,
-                    &record,
-                    &mut values,
-                    &columns,
-                    delimiter,
-                    &mut sink.buf,
-                );
-                if let Err(message) = mapped {
-                    return Err(fail(records.whole(), at, message));
-                }
-                sink.record_done()?;
-            }
-            Ok(())
-        },
-        |()| Ok(()),
-    )?;
+            sink.record_done()?;
+        }
+        Ok(())
+    })?;
     out.finish().context("writing the rows")
 }
 

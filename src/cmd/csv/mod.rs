@@ -723,21 +723,27 @@ impl Table {
         self.chunks_in_order(false, out, work, done)
     }
 
+    /// [`for_each_chunk`](Table::for_each_chunk) for work that only writes
+    /// rows: nothing to hand back from a chunk.
+    pub(crate) fn write_chunks(
+        &mut self,
+        out: &mut dyn Write,
+        work: impl Fn(&mut Records<'_, '_>, &mut RowOutput<'_>) -> Result<()> + Sync,
+    ) -> Result<()> {
+        self.for_each_chunk(out, work, |()| Ok(()))
+    }
+
     /// Copy the data rows to `out` byte for byte (each checked by the
     /// reader, ended with a newline), in parallel chunks on a mapped file.
     pub(crate) fn copy_rows(&mut self, out: &mut dyn Write) -> Result<()> {
-        self.for_each_chunk(
-            out,
-            |records, sink| {
-                while let Some(record) = records.next()? {
-                    sink.buf.extend_from_slice(record.as_slice());
-                    sink.buf.push(b'\n');
-                    sink.record_done()?;
-                }
-                Ok(())
-            },
-            |()| Ok(()),
-        )
+        self.write_chunks(out, |records, sink| {
+            while let Some(record) = records.next()? {
+                sink.buf.extend_from_slice(record.as_slice());
+                sink.buf.push(b'\n');
+                sink.record_done()?;
+            }
+            Ok(())
+        })
     }
 
     /// The number of data rows, counted in parallel chunks on a mapped file.
@@ -770,6 +776,16 @@ impl Table {
         done: impl FnMut(T) -> Result<()>,
     ) -> Result<()> {
         self.chunks_in_order(true, out, work, done)
+    }
+
+    /// [`for_each_chunk_from_end`](Table::for_each_chunk_from_end) for
+    /// work that only writes rows.
+    pub(crate) fn write_chunks_from_end(
+        &mut self,
+        out: &mut dyn Write,
+        work: impl Fn(&mut Records<'_, '_>, &mut RowOutput<'_>) -> Result<()> + Sync,
+    ) -> Result<()> {
+        self.for_each_chunk_from_end(out, work, |()| Ok(()))
     }
 
     fn chunks_in_order<T: Send>(

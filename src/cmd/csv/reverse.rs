@@ -30,49 +30,45 @@ pub(crate) fn run(args: Args) -> Result<()> {
     table.write_header(&mut head);
     out.write_all(&head)?;
     let delimiter = table.delimiter();
-    table.for_each_chunk_from_end(
-        &mut out,
-        |records, sink| {
-            // A mapped chunk: its rows found without the parser and copied
-            // from the map once, last first, unless it holds a blank line
-            // or an uneven row (the parser skips the one and names the
-            // other in its error).
-            if let Some((bytes, width)) = records.unread_chunk() {
-                let mut rows = Vec::new();
-                let whole = chunks::record_starts(bytes, delimiter, b'"', |range, fields| {
-                    let fits = width.is_none_or(|w| w == fields)
-                        && !chunks::leaves_quote_open(bytes, &range, b'"');
-                    rows.push(range);
-                    fits
-                });
-                if whole {
-                    sink.buf.reserve(bytes.len() + 1);
-                    for range in rows.into_iter().rev() {
-                        let row = &bytes[range];
-                        sink.buf
-                            .extend_from_slice(row.strip_suffix(b"\r").unwrap_or(row));
-                        sink.buf.push(b'\n');
-                    }
-                    return Ok(());
-                }
-            }
-            // The chunk's rows, back to back, and where each ends.
+    table.write_chunks_from_end(&mut out, |records, sink| {
+        // A mapped chunk: its rows found without the parser and copied
+        // from the map once, last first, unless it holds a blank line
+        // or an uneven row (the parser skips the one and names the
+        // other in its error).
+        if let Some((bytes, width)) = records.unread_chunk() {
             let mut rows = Vec::new();
-            let mut ends = Vec::new();
-            while let Some(record) = records.next()? {
-                rows.extend_from_slice(record.as_slice());
-                ends.push(rows.len());
+            let whole = chunks::record_starts(bytes, delimiter, b'"', |range, fields| {
+                let fits = width.is_none_or(|w| w == fields)
+                    && !chunks::leaves_quote_open(bytes, &range, b'"');
+                rows.push(range);
+                fits
+            });
+            if whole {
+                sink.buf.reserve(bytes.len() + 1);
+                for range in rows.into_iter().rev() {
+                    let row = &bytes[range];
+                    sink.buf
+                        .extend_from_slice(row.strip_suffix(b"\r").unwrap_or(row));
+                    sink.buf.push(b'\n');
+                }
+                return Ok(());
             }
-            sink.buf.reserve(rows.len() + ends.len());
-            for i in (0..ends.len()).rev() {
-                let start = if i == 0 { 0 } else { ends[i - 1] };
-                sink.buf.extend_from_slice(&rows[start..ends[i]]);
-                sink.buf.push(b'\n');
-                sink.record_done()?;
-            }
-            Ok(())
-        },
-        |()| Ok(()),
-    )?;
+        }
+        // The chunk's rows, back to back, and where each ends.
+        let mut rows = Vec::new();
+        let mut ends = Vec::new();
+        while let Some(record) = records.next()? {
+            rows.extend_from_slice(record.as_slice());
+            ends.push(rows.len());
+        }
+        sink.buf.reserve(rows.len() + ends.len());
+        for i in (0..ends.len()).rev() {
+            let start = if i == 0 { 0 } else { ends[i - 1] };
+            sink.buf.extend_from_slice(&rows[start..ends[i]]);
+            sink.buf.push(b'\n');
+            sink.record_done()?;
+        }
+        Ok(())
+    })?;
     out.finish()
 }

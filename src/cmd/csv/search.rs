@@ -65,30 +65,26 @@ pub(crate) fn run(args: Args) -> Result<()> {
     }
     let invert = args.invert_match;
     let prefilter = Prefilter::new(&args.pattern, args.ignore_case);
-    table.for_each_chunk(
-        &mut out,
-        |records, sink| {
-            while let Some(record) = records.next()? {
-                let raw = record.as_slice();
-                let found = prefilter.may_match(raw)
-                    && match &columns {
-                        Some(cols) => cols.iter().any(|&i| {
-                            record
-                                .get(i)
-                                .is_some_and(|f| regex.is_match(&unquote_field(f)))
-                        }),
-                        None => record.iter().any(|f| regex.is_match(&unquote_field(f))),
-                    };
-                if found != invert {
-                    sink.buf.extend_from_slice(raw);
-                    sink.buf.push(b'\n');
-                    sink.record_done()?;
-                }
+    table.write_chunks(&mut out, |records, sink| {
+        while let Some(record) = records.next()? {
+            let raw = record.as_slice();
+            let found = prefilter.may_match(raw)
+                && match &columns {
+                    Some(cols) => cols.iter().any(|&i| {
+                        record
+                            .get(i)
+                            .is_some_and(|f| regex.is_match(&unquote_field(f)))
+                    }),
+                    None => record.iter().any(|f| regex.is_match(&unquote_field(f))),
+                };
+            if found != invert {
+                sink.buf.extend_from_slice(raw);
+                sink.buf.push(b'\n');
+                sink.record_done()?;
             }
-            Ok(())
-        },
-        |()| Ok(()),
-    )?;
+        }
+        Ok(())
+    })?;
     out.finish().context("writing the matches")
 }
 

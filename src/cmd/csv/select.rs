@@ -44,23 +44,19 @@ pub(crate) fn run(args: Args) -> Result<()> {
         write_row(&mut head, picked.iter().map(|&i| names[i]), delimiter);
         out.write_all(&head)?;
     }
-    table.for_each_chunk(
-        &mut out,
-        |records, sink| {
-            while let Some(record) = records.next()? {
-                for (n, &i) in picked.iter().enumerate() {
-                    if n > 0 {
-                        sink.buf.push(delimiter);
-                    }
-                    // Raw bytes: a quoted field stays quoted as written.
-                    sink.buf.extend_from_slice(record.get(i).unwrap_or(b""));
+    table.write_chunks(&mut out, |records, sink| {
+        while let Some(record) = records.next()? {
+            for (n, &i) in picked.iter().enumerate() {
+                if n > 0 {
+                    sink.buf.push(delimiter);
                 }
-                sink.buf.push(b'\n');
-                sink.record_done()?;
+                // Raw bytes: a quoted field stays quoted as written.
+                sink.buf.extend_from_slice(record.get(i).unwrap_or(b""));
             }
-            Ok(())
-        },
-        |()| Ok(()),
-    )?;
+            sink.buf.push(b'\n');
+            sink.record_done()?;
+        }
+        Ok(())
+    })?;
     out.finish()
 }
